@@ -1,0 +1,52 @@
+# trawl: two commands on a fresh Debian machine: `make demo` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TRAWL := $(VENV)/bin/trawl
+PYTEST_ARGS ?=
+
+.PHONY: setup system-deps demo test test-slow test-es bench clean
+
+# System packages the crawler and its tests use: Chromium (browser-rendered sites),
+# redis-server (distributed mode), tor (control-port tests). Installed with apt where
+# we can; otherwise Playwright downloads its own Chromium.
+system-deps:
+	@missing=""; \
+	for pair in chromium:/usr/bin/chromium redis-server:/usr/bin/redis-server tor:/usr/sbin/tor; do \
+	  pkg=$${pair%%:*}; bin=$${pair#*:}; [ -x "$$bin" ] || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing system packages:$$missing"; \
+	    (apt-get install -y -qq $$missing >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $$missing >/dev/null)) ; \
+	  else \
+	    echo "note: cannot apt-get install$$missing (not root or no apt); browser falls back to 'playwright install chromium'"; \
+	  fi; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@[ -x /usr/bin/chromium ] || $(PY) -m playwright install chromium
+	touch $@
+
+setup: system-deps $(VENV)/.installed
+
+demo: setup
+	$(TRAWL) demo
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-slow: setup
+	$(PY) -m pytest -m slow $(PYTEST_ARGS)
+
+# Elasticsearch suite: needs a server, e.g. TRAWL_TEST_ES_URL=http://127.0.0.1:9200 make test-es
+test-es: setup
+	$(PY) -m pytest -m es $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) bench/parsers.py && $(PY) bench/match.py && $(PY) bench/index.py && $(PY) bench/crawl.py
+
+clean:
+	rm -rf $(VENV) trawl-data .pytest_cache

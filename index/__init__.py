@@ -1,0 +1,1 @@
+"""Storage, search, trends and export for trawl listings."""

@@ -1,0 +1,123 @@
+"""One query API, two backends (embedded SQLite, Elasticsearch).
+
+Backends implement :class:`IndexBackend`; callers use :func:`index.open_index`.
+The query dataclasses below are the whole vocabulary of search, trends and
+export, so both backends can be tested against the same fixed query suite.
+"""
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from index.model import CandidateSubstance, Listing, Snapshot, Vendor
+
+
+@dataclass
+class SearchQuery:
+    text: str = ""  # full text over title, description, vendor, substances
+    substance: str | None = None  # canonical name (or any synonym the backend can resolve)
+    control: str | None = None  # e.g. "1971:II", "1988:I", "nps-ews"
+    substance_class: str | None = None
+    site: str | None = None
+    market_kind: str | None = None
+    vendor: str | None = None
+    origin: str | None = None  # ISO alpha-2
+    destination: str | None = None  # ISO alpha-2; matches worldwide listings unless excluded
+    price_usd_min: float | None = None
+    price_usd_max: float | None = None
+    usd_per_unit_min: float | None = None
+    usd_per_unit_max: float | None = None
+    first_seen_from: str | None = None
+    first_seen_to: str | None = None
+    last_seen_from: str | None = None
+    last_seen_to: str | None = None
+    sort: str = "relevance"  # relevance | price_usd | usd_per_unit | first_seen | last_seen (prefix "-" for descending)
+    offset: int = 0
+    limit: int = 20
+
+
+@dataclass
+class SearchHit:
+    listing: Listing
+    score: float = 0.0
+    highlight: str = ""  # snippet with matches wrapped in [ and ]
+
+
+@dataclass
+class SearchResult:
+    total: int
+    hits: list[SearchHit] = field(default_factory=list)
+
+
+@dataclass
+class TrendQuery:
+    metric: str = "usd_per_unit"  # usd_per_unit | listings | vendors | new_substances | activity
+    interval: str = "month"  # day | week | month
+    group_by: list[str] = field(default_factory=lambda: ["substance"])  # any of substance, site, origin
+    substance: str | None = None
+    site: str | None = None
+    origin: str | None = None
+    unit: str | None = "g"  # restrict usd_per_unit to one quantity unit (g | ml | unit)
+    time_from: str | None = None
+    time_to: str | None = None
+
+
+@dataclass
+class TrendRow:
+    period: str  # period start, ISO date (YYYY-MM-DD)
+    group: dict[str, Any]
+    count: int
+    median: float | None = None
+    q1: float | None = None
+    q3: float | None = None
+
+
+class IndexBackend(abc.ABC):
+    """Storage and query. Writes are idempotent: re-indexing the same crawl changes nothing."""
+
+    name: str = "abstract"
+
+    @abc.abstractmethod
+    def write(
+        self,
+        listings: Iterable[Listing] = (),
+        snapshots: Iterable[Snapshot] = (),
+        vendors: Iterable[Vendor] = (),
+        candidates: Iterable[CandidateSubstance] = (),
+    ) -> dict[str, int]:
+        """Upsert records as one unit of work; returns counts written per kind."""
+
+    @abc.abstractmethod
+    def get_listing(self, listing_id: str) -> Listing | None: ...
+
+    @abc.abstractmethod
+    def search(self, query: SearchQuery) -> SearchResult: ...
+
+    @abc.abstractmethod
+    def trends(self, query: TrendQuery) -> list[TrendRow]: ...
+
+    @abc.abstractmethod
+    def iter_listings(self, query: SearchQuery | None = None) -> Iterator[Listing]: ...
+
+    @abc.abstractmethod
+    def iter_snapshots(self, query: SearchQuery | None = None) -> Iterator[Snapshot]: ...
+
+    @abc.abstractmethod
+    def vendors(self, name: str | None = None) -> list[Vendor]: ...
+
+    @abc.abstractmethod
+    def candidates(self, since: str | None = None) -> list[CandidateSubstance]: ...
+
+    @abc.abstractmethod
+    def counts(self) -> dict[str, int]: ...
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+    def __enter__(self) -> IndexBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
