@@ -21,7 +21,7 @@ COMMANDS: dict[str, str] = {
     "crawl": "crawler.cli:crawl",
     "sites": "crawler.cli:sites",
     "runs": "crawler.cli:runs",
-    "evidence": "crawler.cli:evidence",
+    "evidence": "crawler.evidence_cli:evidence",
     "parse": "parsers.cli:parse",
     "match": "enrich.cli:match",
     "lists": "enrich.cli:lists",
