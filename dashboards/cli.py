@@ -17,6 +17,7 @@ from index.errors import TrawlError
 COMMANDS: dict[str, str] = {
     "demo": "dashboards.demo_cli:demo",
     "schedule": "dashboards.schedule_cli:schedule",
+    "serve": "dashboards.web_cli:serve",
     "testbed": "testbed.cli:testbed",
     "crawl": "crawler.cli:crawl",
     "sites": "crawler.cli:sites",
