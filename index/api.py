@@ -36,6 +36,9 @@ class SearchQuery:
     sort: str = "relevance"  # relevance | price_usd | usd_per_unit | first_seen | last_seen (prefix "-" for descending)
     offset: int = 0
     limit: int = 20
+    # crawl-time window for snapshot exports (iter_snapshots); listings ignore it
+    crawled_from: str | None = None
+    crawled_to: str | None = None
 
 
 @dataclass
@@ -72,6 +75,7 @@ class TrendRow:
     median: float | None = None
     q1: float | None = None
     q3: float | None = None
+    delta: int | None = None  # metric "activity": change in count since the previous run of the same group
 
 
 class IndexBackend(abc.ABC):

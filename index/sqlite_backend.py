@@ -1,0 +1,336 @@
+"""The embedded default backend: one SQLite file under $TRAWL_HOME.
+
+WAL mode, one transaction per `write()` call (a crash loses at most the batch
+in flight, never half of it), FTS5 with BM25 for text, and upserts that follow
+index/merge.py so re-indexing the same crawl changes nothing.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from index import merge
+from index.api import IndexBackend, SearchHit, SearchQuery, SearchResult, TrendQuery, TrendRow
+from index.errors import TrawlError
+from index.model import CandidateSubstance, Listing, Snapshot, Vendor, from_dict, to_dict
+from index.sqlite_query import build_search, check_paging, listing_filters, order_by
+from index.sqlite_schema import connect, migrate
+from index.timeutil import bound_from, bound_to
+
+_CHUNK = 500  # SQLite's default limit on bound parameters is generous, but keep IN lists short
+_SNAPSHOT_COLUMNS = (
+    "snapshot_id, listing_id, crawled_at, site, run_id, price_amount, price_currency, price_usd, usd_per_unit,"
+    " quantity_unit, stock, feedback_count, substance, substance_lc, vendor_id, origin, content_hash"
+)
+
+
+def _dumps(record: Any) -> str:
+    return json.dumps(to_dict(record), ensure_ascii=False, separators=(",", ":"))
+
+
+def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def snapshot_row(s: Snapshot) -> tuple[Any, ...]:
+    return (
+        s.snapshot_id, s.listing_id, s.crawled_at, s.site, s.run_id, s.price_amount, s.price_currency,
+        s.price_usd, s.usd_per_unit, s.quantity_unit, s.stock, s.feedback_count, s.substance,
+        s.substance.lower() if s.substance else None, s.vendor_id, s.origin, s.content_hash,
+    )
+
+
+def snapshot_from_row(row: Sequence[Any]) -> Snapshot:
+    return Snapshot(
+        listing_id=row[1], crawled_at=row[2], site=row[3], run_id=row[4] or "", price_amount=row[5],
+        price_currency=row[6], price_usd=row[7], usd_per_unit=row[8], quantity_unit=row[9], stock=row[10],
+        feedback_count=row[11], substance=row[12], vendor_id=row[14], origin=row[15], content_hash=row[16] or "",
+    )
+
+
+def _listing_terms(listing: Listing) -> list[tuple[str, str]]:
+    terms: set[tuple[str, str]] = set()
+    for ref in listing.substances:
+        terms.add(("substance", ref.name.lower()))
+        if ref.substance_class:
+            terms.add(("class", ref.substance_class.lower()))
+        terms.update(("control", c.lower()) for c in ref.controls)
+    terms.update(("dest", d) for d in listing.destinations)
+    terms.update(("dest_ex", d) for d in listing.destinations_excluded)
+    return sorted(terms)
+
+
+def fts_substances(listing: Listing) -> str:
+    """What full text sees of substances: names and classes (ES copies the same fields)."""
+    parts = []
+    for ref in listing.substances:
+        parts.append(ref.name)
+        if ref.substance_class:
+            parts.append(ref.substance_class)
+    return " ".join(parts)
+
+
+class SqliteBackend(IndexBackend):
+    name = "sqlite"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn: sqlite3.Connection | None = connect(str(path))
+        self._lock = threading.RLock()  # one connection shared by threads (crawler pipeline + scheduler)
+        migrate(self._conn)
+
+    # -- plumbing -----------------------------------------------------------
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise TrawlError(f"index {self.path} is closed")
+        return self._conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                try:
+                    self._conn.execute("PRAGMA optimize")
+                finally:
+                    self._conn.close()
+                    self._conn = None
+
+    def describe(self) -> str:
+        return f"sqlite:///{self.path}"
+
+    # -- writes -------------------------------------------------------------
+    def write(
+        self,
+        listings: Iterable[Listing] = (),
+        snapshots: Iterable[Snapshot] = (),
+        vendors: Iterable[Vendor] = (),
+        candidates: Iterable[CandidateSubstance] = (),
+    ) -> dict[str, int]:
+        norm_listings = [merge.normalise_listing(x) for x in listings]
+        norm_snapshots = [merge.normalise_snapshot(x) for x in snapshots]
+        norm_vendors = [merge.normalise_vendor(x) for x in vendors]
+        norm_candidates = [merge.normalise_candidate(x) for x in candidates]
+        with self._transaction() as conn:
+            self._upsert_listings(conn, norm_listings)
+            # snapshots are immutable facts keyed by listing@time: last write wins, same content
+            conn.executemany(
+                f"INSERT OR REPLACE INTO snapshots ({_SNAPSHOT_COLUMNS}) VALUES ({','.join('?' * 17)})",
+                [snapshot_row(s) for s in norm_snapshots],
+            )
+            self._upsert_vendors(conn, norm_vendors)
+            self._upsert_candidates(conn, norm_candidates)
+        return {
+            "listings": len(norm_listings),
+            "snapshots": len(norm_snapshots),
+            "vendors": len(norm_vendors),
+            "candidates": len(norm_candidates),
+        }
+
+    def _existing_docs(self, conn: sqlite3.Connection, table: str, key: str, ids: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for chunk in _chunks(ids):
+            rows = conn.execute(f"SELECT {key}, doc FROM {table} WHERE {key} IN ({','.join('?' * len(chunk))})", chunk)
+            found.update(rows)
+        return found
+
+    def _upsert_listings(self, conn: sqlite3.Connection, listings: list[Listing]) -> None:
+        if not listings:
+            return
+        existing_docs = self._existing_docs(conn, "listings", "listing_id", list({x.listing_id for x in listings}))
+        before = {k: from_dict(Listing, json.loads(v)) for k, v in existing_docs.items()}
+        merged: dict[str, Listing] = dict(before)
+        for listing in listings:
+            merged[listing.listing_id] = merge.merge_listing(merged.get(listing.listing_id), listing)
+        for listing_id, listing in merged.items():
+            if before.get(listing_id) == listing:
+                continue  # unchanged: re-indexing the same crawl touches nothing
+            self._store_listing(conn, listing, is_new=listing_id not in before)
+
+    def _store_listing(self, conn: sqlite3.Connection, x: Listing, is_new: bool) -> None:
+        columns = (
+            x.site.lower(), x.market_kind.lower(), x.vendor.lower() if x.vendor else None,
+            x.vendor_id.lower() if x.vendor_id else None, x.title, x.price_usd, x.usd_per_unit, x.quantity_unit,
+            x.origin, int(bool(x.ships_worldwide)), x.first_seen, x.last_seen, x.crawled_at, _dumps(x),
+        )
+        if is_new:
+            cur = conn.execute(
+                "INSERT INTO listings (site, market_kind, vendor_lc, vendor_id, title, price_usd, usd_per_unit,"
+                " quantity_unit, origin, ships_worldwide, first_seen, last_seen, crawled_at, doc, listing_id)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (*columns, x.listing_id),
+            )
+            rid = cur.lastrowid
+        else:
+            rid = conn.execute("SELECT rid FROM listings WHERE listing_id = ?", (x.listing_id,)).fetchone()[0]
+            conn.execute(
+                "UPDATE listings SET site=?, market_kind=?, vendor_lc=?, vendor_id=?, title=?, price_usd=?,"
+                " usd_per_unit=?, quantity_unit=?, origin=?, ships_worldwide=?, first_seen=?, last_seen=?,"
+                " crawled_at=?, doc=? WHERE rid=?",
+                (*columns, rid),
+            )
+            conn.execute("DELETE FROM listing_terms WHERE rid = ?", (rid,))
+            conn.execute("DELETE FROM listings_fts WHERE rowid = ?", (rid,))
+        conn.executemany(
+            "INSERT INTO listing_terms (rid, kind, value) VALUES (?,?,?)",
+            [(rid, kind, value) for kind, value in _listing_terms(x)],
+        )
+        conn.execute(
+            "INSERT INTO listings_fts (rowid, title, description, vendor, substances) VALUES (?,?,?,?,?)",
+            (rid, x.title, x.description, x.vendor or "", fts_substances(x)),
+        )
+
+    def _upsert_vendors(self, conn: sqlite3.Connection, vendors: list[Vendor]) -> None:
+        if not vendors:
+            return
+        existing = self._existing_docs(conn, "vendors", "vendor_id", list({v.vendor_id for v in vendors}))
+        before = {k: from_dict(Vendor, json.loads(v)) for k, v in existing.items()}
+        merged: dict[str, Vendor] = dict(before)
+        for vendor in vendors:
+            merged[vendor.vendor_id] = merge.merge_vendor(merged.get(vendor.vendor_id), vendor)
+        conn.executemany(
+            "INSERT OR REPLACE INTO vendors (vendor_id, site, name_lc, first_seen, last_seen, doc) VALUES (?,?,?,?,?,?)",
+            [
+                (v.vendor_id, v.site, v.name.lower(), v.first_seen, v.last_seen, _dumps(v))
+                for k, v in merged.items()
+                if before.get(k) != v
+            ],
+        )
+
+    def _upsert_candidates(self, conn: sqlite3.Connection, candidates: list[CandidateSubstance]) -> None:
+        for candidate in candidates:
+            row = conn.execute("SELECT doc FROM candidates WHERE token = ?", (candidate.token,)).fetchone()
+            existing = from_dict(CandidateSubstance, json.loads(row[0])) if row else None
+            known = {r[0] for r in conn.execute("SELECT listing_id FROM candidate_listings WHERE token = ?", (candidate.token,))}
+            record, seen = merge.merge_candidate(existing, known, candidate)
+            if record == existing:
+                continue
+            conn.execute(
+                "INSERT OR REPLACE INTO candidates (token, site, first_seen, last_seen, doc) VALUES (?,?,?,?,?)",
+                (record.token, record.site, record.first_seen, record.last_seen, _dumps(record)),
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO candidate_listings (token, listing_id) VALUES (?,?)",
+                [(record.token, i) for i in sorted(seen - known)],
+            )
+
+    # -- reads --------------------------------------------------------------
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            try:
+                return self.conn.execute(sql, params).fetchall()
+            except sqlite3.OperationalError as exc:
+                raise TrawlError(f"index query failed on {self.path}: {exc}") from exc
+
+    def get_listing(self, listing_id: str) -> Listing | None:
+        rows = self._query("SELECT doc FROM listings WHERE listing_id = ?", (listing_id,))
+        return from_dict(Listing, json.loads(rows[0][0])) if rows else None
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        check_paging(query)
+        count_sql, params, _ = build_search(query, "count(*)")
+        total = self._query(count_sql, params)[0][0]
+        select = "l.doc, -bm25(listings_fts, 10.0, 1.0, 3.0, 5.0) AS score, snippet(listings_fts, -1, '[', ']', '…', 16)"
+        has_text = bool(query.text and query.text.strip())
+        sql, params, has_text = build_search(query, select if has_text else "l.doc, 0.0 AS score, ''")
+        sql += f" ORDER BY {order_by(query, has_text)} LIMIT ? OFFSET ?"
+        rows = self._query(sql, [*params, query.limit, query.offset])
+        hits = [SearchHit(listing=from_dict(Listing, json.loads(doc)), score=score, highlight=hl) for doc, score, hl in rows]
+        return SearchResult(total=total, hits=hits)
+
+    def _stream(self, sql: str, params: Sequence[Any]) -> Iterator[Sequence[Any]]:
+        """Rows of a long read without holding the shared connection: WAL lets a second reader run."""
+        if str(self.path) == ":memory:":
+            yield from self._query(sql, params)
+            return
+        reader = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False, timeout=30.0)
+        try:
+            cursor = reader.execute(sql, params)
+            while batch := cursor.fetchmany(1000):
+                yield from batch
+        except sqlite3.OperationalError as exc:
+            raise TrawlError(f"index query failed on {self.path}: {exc}") from exc
+        finally:
+            reader.close()
+
+    def iter_listings(self, query: SearchQuery | None = None) -> Iterator[Listing]:
+        if query is None:
+            sql, params, order = "SELECT l.doc FROM listings l", [], "l.listing_id ASC"
+        else:
+            has_text = bool(query.text and query.text.strip())
+            sql, params, has_text = build_search(query, "l.doc, -bm25(listings_fts, 10.0, 1.0, 3.0, 5.0) AS score" if has_text else "l.doc")
+            order = order_by(query, has_text)
+        for row in self._stream(f"{sql} ORDER BY {order}", params):
+            yield from_dict(Listing, json.loads(row[0]))
+
+    def iter_snapshots(self, query: SearchQuery | None = None) -> Iterator[Snapshot]:
+        """Snapshots of the listings the query selects, oldest first; crawled_from/to bound the crawl time."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if query is not None:
+            listing_clauses, _ = listing_filters(query)
+            if listing_clauses or (query.text and query.text.strip()):
+                sub_sql, sub_params, _ = build_search(query, "l.listing_id")
+                clauses.append(f"s.listing_id IN ({sub_sql})")
+                params += sub_params
+            low = bound_from(query.crawled_from, "crawled_from")
+            high = bound_to(query.crawled_to, "crawled_to")
+            if low:
+                clauses.append("s.crawled_at >= ?")
+                params.append(low)
+            if high:
+                clauses.append("s.crawled_at <= ?")
+                params.append(high)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        sql = f"SELECT {_SNAPSHOT_COLUMNS} FROM snapshots s{where} ORDER BY s.crawled_at, s.listing_id"
+        for row in self._stream(sql, params):
+            yield snapshot_from_row(row)
+
+    def vendors(self, name: str | None = None) -> list[Vendor]:
+        if name:
+            key = name.strip().lower()
+            rows = self._query("SELECT doc FROM vendors WHERE name_lc = ? OR vendor_id = ? ORDER BY vendor_id", (key, key))
+        else:
+            rows = self._query("SELECT doc FROM vendors ORDER BY vendor_id")
+        return [from_dict(Vendor, json.loads(r[0])) for r in rows]
+
+    def candidates(self, since: str | None = None) -> list[CandidateSubstance]:
+        low = bound_from(since, "since")
+        rows = self._query(
+            "SELECT doc FROM candidates WHERE ? IS NULL OR first_seen >= ? ORDER BY first_seen, token", (low, low)
+        )
+        return [from_dict(CandidateSubstance, json.loads(r[0])) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            table: self._query(f"SELECT count(*) FROM {table}")[0][0]
+            for table in ("listings", "snapshots", "vendors", "candidates")
+        }
+
+    def trends(self, query: TrendQuery) -> list[TrendRow]:
+        from index.sqlite_trends import sqlite_trends
+
+        with self._lock:
+            return sqlite_trends(self.conn, query)
+
+    def integrity_check(self) -> str:
+        return self._query("PRAGMA integrity_check")[0][0]

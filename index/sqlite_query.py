@@ -1,0 +1,121 @@
+"""SearchQuery -> SQL for the embedded backend.
+
+Semantics (mirrored by es_query.py; tests compare the two):
+- every filter is AND-ed; ranges are inclusive; a range excludes listings whose value is unknown;
+- substance / class / vendor / site are case-insensitive; substance also matches synonyms;
+- control "1971" matches "1971:II" (exact id or prefix up to ':');
+- destination X matches listings shipping to X, or worldwide unless X is excluded.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from index.api import SearchQuery
+from index.errors import TrawlError
+from index.querytext import fts5_match, parse_text, synonyms
+from index.timeutil import bound_from, bound_to
+
+SORT_FIELDS = ("price_usd", "usd_per_unit", "first_seen", "last_seen")
+
+
+def _term_exists(kind: str, values: list[str]) -> str:
+    marks = ",".join("?" * len(values))
+    return f"EXISTS (SELECT 1 FROM listing_terms t WHERE t.rid = l.rid AND t.kind = '{kind}' AND t.value IN ({marks}))"
+
+
+def listing_filters(q: SearchQuery) -> tuple[list[str], list[Any]]:
+    """WHERE clauses over `listings l` (without the full-text part)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if q.substance:
+        names = synonyms(q.substance)
+        clauses.append(_term_exists("substance", names))
+        params += names
+    if q.control:
+        control = q.control.strip().lower()
+        clauses.append(
+            "EXISTS (SELECT 1 FROM listing_terms t WHERE t.rid = l.rid AND t.kind = 'control'"
+            " AND (t.value = ? OR substr(t.value, 1, ?) = ?))"
+        )
+        params += [control, len(control) + 1, control + ":"]
+    if q.substance_class:
+        clauses.append(_term_exists("class", [q.substance_class.strip().lower()]))
+        params.append(q.substance_class.strip().lower())
+    if q.site:
+        clauses.append("l.site = ?")
+        params.append(q.site.strip().lower())
+    if q.market_kind:
+        clauses.append("l.market_kind = ?")
+        params.append(q.market_kind.strip().lower())
+    if q.vendor:
+        clauses.append("(l.vendor_lc = ? OR l.vendor_id = ?)")
+        params += [q.vendor.strip().lower()] * 2
+    if q.origin:
+        clauses.append("l.origin = ?")
+        params.append(q.origin.strip().upper())
+    if q.destination:
+        dest = q.destination.strip().upper()
+        clauses.append(
+            "(" + _term_exists("dest", [dest]) + " OR (l.ships_worldwide = 1 AND NOT " + _term_exists("dest_ex", [dest]) + "))"
+        )
+        params += [dest, dest]
+    for column, low, high in (
+        ("price_usd", q.price_usd_min, q.price_usd_max),
+        ("usd_per_unit", q.usd_per_unit_min, q.usd_per_unit_max),
+    ):
+        if low is not None:
+            clauses.append(f"l.{column} >= ?")
+            params.append(float(low))
+        if high is not None:
+            clauses.append(f"l.{column} <= ?")
+            params.append(float(high))
+    for column, low, high in (
+        ("first_seen", q.first_seen_from, q.first_seen_to),
+        ("last_seen", q.last_seen_from, q.last_seen_to),
+    ):
+        if low:
+            clauses.append(f"l.{column} >= ?")
+            params.append(bound_from(low, f"{column}_from"))
+        if high:
+            clauses.append(f"l.{column} <= ?")
+            params.append(bound_to(high, f"{column}_to"))
+    return clauses, params
+
+
+def parse_sort(sort: str) -> tuple[str, bool]:
+    """("relevance" | field, descending)."""
+    descending = sort.startswith("-")
+    field = sort.lstrip("-+") or "relevance"
+    if field != "relevance" and field not in SORT_FIELDS:
+        raise TrawlError(f"sort: {sort!r} is not one of relevance, {', '.join(SORT_FIELDS)} (prefix '-' for descending)")
+    return field, descending
+
+
+def order_by(q: SearchQuery, has_text: bool) -> str:
+    field, descending = parse_sort(q.sort)
+    if field == "relevance":
+        # without text there is nothing to rank: most recently seen first
+        return "score DESC, l.listing_id ASC" if has_text else "l.last_seen DESC, l.listing_id ASC"
+    direction = "DESC" if descending else "ASC"
+    return f"(l.{field} IS NULL) ASC, l.{field} {direction}, l.listing_id ASC"
+
+
+def build_search(q: SearchQuery, select: str) -> tuple[str, list[Any], bool]:
+    """FROM/WHERE for a search; `select` may use score and snippet columns when text is given."""
+    clauses, params = listing_filters(q)
+    words = parse_text(q.text or "")
+    if words:
+        source = "listings_fts JOIN listings l ON l.rid = listings_fts.rowid"
+        clauses.insert(0, "listings_fts MATCH ?")
+        params.insert(0, fts5_match(words))
+    else:
+        source = "listings l"
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    return f"SELECT {select} FROM {source}{where}", params, bool(words)
+
+
+def check_paging(q: SearchQuery) -> None:
+    if q.limit < 0 or q.offset < 0:
+        raise TrawlError(f"limit/offset must not be negative (got limit={q.limit}, offset={q.offset})")
+    if q.limit > 10_000:
+        raise TrawlError(f"limit: {q.limit} is above 10000; use `trawl export` for bulk results")

@@ -1,0 +1,91 @@
+"""SQLite schema of the embedded backend (one file, WAL, FTS5)."""
+from __future__ import annotations
+
+import sqlite3
+
+from index.errors import TrawlError
+
+SCHEMA_VERSION = 1
+
+# Listing filters run on plain columns plus `listing_terms` (one row per
+# substance/class/control/destination) so every filter is an indexed lookup.
+# Snapshots are stored as columns only: they are scalar, and the covering index
+# `snapshots_trend` lets the price trend read values straight from the index.
+DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS listings (
+    rid INTEGER PRIMARY KEY,
+    listing_id TEXT NOT NULL UNIQUE,
+    site TEXT, market_kind TEXT, vendor_lc TEXT, vendor_id TEXT, title TEXT,
+    price_usd REAL, usd_per_unit REAL, quantity_unit TEXT, origin TEXT,
+    ships_worldwide INTEGER NOT NULL DEFAULT 0,
+    first_seen TEXT, last_seen TEXT, crawled_at TEXT,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS listings_site ON listings(site);
+CREATE INDEX IF NOT EXISTS listings_vendor ON listings(vendor_lc);
+CREATE INDEX IF NOT EXISTS listings_last_seen ON listings(last_seen);
+CREATE TABLE IF NOT EXISTS listing_terms (rid INTEGER NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS listing_terms_lookup ON listing_terms(kind, value, rid);
+CREATE INDEX IF NOT EXISTS listing_terms_rid ON listing_terms(rid);
+CREATE VIRTUAL TABLE IF NOT EXISTS listings_fts USING fts5(
+    title, description, vendor, substances, tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TABLE IF NOT EXISTS snapshots (
+    snapshot_id TEXT NOT NULL PRIMARY KEY,
+    listing_id TEXT NOT NULL, crawled_at TEXT NOT NULL, site TEXT NOT NULL, run_id TEXT,
+    price_amount REAL, price_currency TEXT, price_usd REAL, usd_per_unit REAL, quantity_unit TEXT,
+    stock INTEGER, feedback_count INTEGER, substance TEXT, substance_lc TEXT,
+    vendor_id TEXT, origin TEXT, content_hash TEXT
+);
+CREATE INDEX IF NOT EXISTS snapshots_trend
+    ON snapshots(substance_lc, quantity_unit, crawled_at, usd_per_unit, site, origin);
+CREATE INDEX IF NOT EXISTS snapshots_time ON snapshots(crawled_at);
+CREATE INDEX IF NOT EXISTS snapshots_listing ON snapshots(listing_id, crawled_at);
+CREATE TABLE IF NOT EXISTS vendors (
+    vendor_id TEXT PRIMARY KEY, site TEXT, name_lc TEXT, first_seen TEXT, last_seen TEXT, doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS vendors_name ON vendors(name_lc);
+CREATE TABLE IF NOT EXISTS candidates (
+    token TEXT PRIMARY KEY, site TEXT, first_seen TEXT, last_seen TEXT, doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS candidate_listings (
+    token TEXT NOT NULL, listing_id TEXT NOT NULL, PRIMARY KEY (token, listing_id)
+) WITHOUT ROWID;
+"""
+
+
+def connect(path: str) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        conn.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.Error as exc:
+        raise TrawlError(f"cannot open index database {path}: {exc}") from exc
+    # NORMAL is durable against process crashes in WAL mode (only an OS crash
+    # can lose the last commits, never corrupt the file) and much faster than FULL.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=OFF")
+    conn.execute("PRAGMA cache_size=-65536")
+    conn.execute("PRAGMA temp_store=MEMORY")
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Create or upgrade the schema; returns the version now in the file."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise TrawlError(
+            f"index database has schema version {version}, newer than this trawl ({SCHEMA_VERSION}); upgrade trawl"
+        )
+    if version < SCHEMA_VERSION:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in DDL.split(";\n"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return SCHEMA_VERSION
