@@ -1,0 +1,477 @@
+"""Tor networking for `network: tor` sites: SOCKS5 (remote DNS) download handler,
+the onion guard, and circuit renewal.
+
+Security contract: for a tor site EVERY request goes through the configured SOCKS5
+proxy with the hostname sent to the proxy (ATYP=domain); nothing is resolved locally
+and there is no clear-net fallback: an unreachable proxy fails the request.
+
+Default proxy when neither the caller nor `TRAWL_TOR_SOCKS` names one:
+`socks5h://127.0.0.1:9050`, Tor's own default SocksPort, so a stock local tor works
+and a missing tor fails closed (connection refused) rather than going direct.
+"""
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import struct
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+from scrapy import Request, signals
+from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler, _ScrapyAgent
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.utils._download_handlers import wrap_twisted_exceptions
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.misc import load_object
+from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import TCP4ClientEndpoint
+from twisted.internet.error import ConnectError
+from twisted.internet.protocol import Factory, Protocol
+from twisted.python.failure import Failure
+from twisted.web.client import URI, Agent
+
+from index.errors import TrawlError
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SOCKS_URL = "socks5h://127.0.0.1:9050"
+HANDLER_PATH = "crawler.tor.TorDownloadHandler"
+GUARD_PATH = "crawler.tor.OnionGuardMiddleware"
+GUARD_STAT = "trawl/onion_guard/refused"
+
+
+# --- configuration -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SocksProxy:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+
+    @property
+    def public_url(self) -> str:
+        """The proxy as recorded in evidence and logs: never with credentials."""
+        return f"socks5h://{self.host}:{self.port}"
+
+
+def parse_socks_url(url: str, isolation: str | None = None) -> SocksProxy:
+    """`socks5h://[user:pass@]host:port` -> SocksProxy; anything else is a TrawlError.
+
+    `socks5://` is refused on purpose: by convention it means "resolve locally",
+    which would leak onion names and clear-web lookups to the local resolver."""
+    parts = urlsplit(url.strip())
+    if parts.scheme != "socks5h":
+        raise TrawlError(
+            f"TRAWL_TOR_SOCKS={url!r}: scheme must be socks5h:// (remote DNS); "
+            f"{parts.scheme or 'no scheme'}:// would resolve hostnames locally"
+        )
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise TrawlError(f"TRAWL_TOR_SOCKS={url!r}: bad port ({exc})") from None
+    if not parts.hostname or not port:
+        raise TrawlError(f"TRAWL_TOR_SOCKS={url!r}: expected socks5h://host:port")
+    username = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password else None
+    if username is None and isolation:
+        # Tor isolates streams by SOCKS credentials: one circuit set per site.
+        username, password = isolation, "trawl"
+    return SocksProxy(parts.hostname, port, username, password)
+
+
+def resolve_socks_url(socks_url: str | None) -> str:
+    return socks_url or os.environ.get("TRAWL_TOR_SOCKS") or DEFAULT_SOCKS_URL
+
+
+def tor_settings(socks_url: str | None, isolation: str | None = None) -> dict[str, Any]:
+    """Scrapy settings for a `network: tor` site (merge at 'project' priority or higher).
+
+    `isolation`: SOCKS username for Tor stream isolation, normally the site name."""
+    url = resolve_socks_url(socks_url)
+    proxy = parse_socks_url(url, isolation)  # validate now: a typo fails before crawling
+    return {
+        "DOWNLOAD_HANDLERS": {"http": HANDLER_PATH, "https": HANDLER_PATH},
+        "TRAWL_NETWORK": "tor",
+        "TRAWL_TOR_SOCKS_URL": url,
+        "TRAWL_TOR_ISOLATION": isolation or "",
+        "TRAWL_PROXY": proxy.public_url,
+        # env http(s)_proxy must never add a second, clear-net hop
+        "HTTPPROXY_ENABLED": False,
+    }
+
+
+# --- SOCKS5 client endpoint (RFC 1928 / RFC 1929) ----------------------------------
+
+class SocksError(ConnectError):
+    """The SOCKS proxy refused or broke the connection (Scrapy retries these)."""
+
+
+_REPLY_MESSAGES = {
+    1: "general SOCKS server failure", 2: "connection not allowed by ruleset",
+    3: "network unreachable", 4: "host unreachable", 5: "connection refused",
+    6: "TTL expired", 7: "command not supported", 8: "address type not supported",
+}
+
+
+def socks5_connect_request(host: str, port: int) -> bytes:
+    """CONNECT request; hostnames go as ATYP=3 (domain) so the PROXY resolves them."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        name = host.encode("idna")
+        if len(name) > 255:
+            raise SocksError(string=f"hostname too long for SOCKS5: {host[:40]}...") from None
+        return struct.pack("!BBBBB", 5, 1, 0, 3, len(name)) + name + struct.pack("!H", port)
+    atyp = 1 if ip.version == 4 else 4
+    return struct.pack("!BBBB", 5, 1, 0, atyp) + ip.packed + struct.pack("!H", port)
+
+
+class _Socks5Handshake:
+    """Drives the handshake on an already-connected protocol, then hands it over.
+
+    Like Scrapy's CONNECT tunnel: the HTTP protocol is built at TCP connect time,
+    its dataReceived/connectionLost are borrowed until the tunnel is up."""
+
+    def __init__(self, protocol: Protocol, proxy: SocksProxy, host: str, port: int,
+                 tls_creator: Any, ready: Deferred[Protocol]) -> None:
+        self.protocol, self.proxy, self.host, self.port = protocol, proxy, host, port
+        self.tls_creator, self.ready = tls_creator, ready
+        self.buffer = b""
+        self.state = "greeting"
+        self._orig_received = protocol.dataReceived
+        self._orig_lost = protocol.connectionLost
+        protocol.dataReceived = self.data_received  # type: ignore[method-assign]
+        protocol.connectionLost = self.connection_lost  # type: ignore[method-assign]
+        method = 2 if proxy.username is not None else 0
+        self.write(struct.pack("!BBB", 5, 1, method))
+
+    def write(self, data: bytes) -> None:
+        assert self.protocol.transport is not None
+        self.protocol.transport.write(data)
+
+    def fail(self, message: str) -> None:
+        self.restore()
+        if self.protocol.transport is not None:
+            self.protocol.transport.loseConnection()
+        if not self.ready.called:
+            self.ready.errback(Failure(SocksError(string=message)))
+
+    def restore(self) -> None:
+        self.protocol.dataReceived = self._orig_received  # type: ignore[method-assign]
+        self.protocol.connectionLost = self._orig_lost  # type: ignore[method-assign]
+
+    def connection_lost(self, reason: Failure) -> None:
+        self.restore()
+        if not self.ready.called:
+            self.ready.errback(Failure(SocksError(
+                string=f"SOCKS proxy {self.proxy.public_url} closed the connection "
+                       f"during the {self.state} step")))
+        self.protocol.connectionLost(reason)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while self.state != "done" and self._step():
+            pass
+
+    def _step(self) -> bool:
+        """Consume one reply if complete; False when more bytes are needed."""
+        buf = self.buffer
+        if self.state == "greeting":
+            if len(buf) < 2:
+                return False
+            self.buffer = buf[2:]
+            wanted = 2 if self.proxy.username is not None else 0
+            if buf[0] != 5 or buf[1] != wanted:
+                self.fail(f"SOCKS proxy {self.proxy.public_url} rejected auth method {wanted}")
+                return False
+            if wanted == 2:
+                user = (self.proxy.username or "").encode()
+                pwd = (self.proxy.password or "").encode()
+                self.write(bytes([1, len(user)]) + user + bytes([len(pwd)]) + pwd)
+                self.state = "auth"
+            else:
+                self._send_connect()
+            return True
+        if self.state == "auth":
+            if len(buf) < 2:
+                return False
+            self.buffer = buf[2:]
+            if buf[1] != 0:
+                self.fail(f"SOCKS proxy {self.proxy.public_url} rejected the credentials")
+                return False
+            self._send_connect()
+            return True
+        if self.state == "connect":
+            if len(buf) < 5:
+                return False
+            atyp = buf[3]
+            addr_len = {1: 4, 4: 16, 3: 1 + buf[4]}.get(atyp)
+            if addr_len is None:
+                self.fail(f"SOCKS proxy sent a malformed reply (atyp {atyp})")
+                return False
+            total = 4 + addr_len + 2
+            if len(buf) < total:
+                return False
+            if buf[1] != 0:
+                reason = _REPLY_MESSAGES.get(buf[1], f"error {buf[1]}")
+                self.fail(f"SOCKS proxy {self.proxy.public_url} could not reach "
+                          f"{self.host}:{self.port}: {reason}")
+                return False
+            self.buffer = buf[total:]
+            self._tunnel_up()
+            return False
+        return False
+
+    def _send_connect(self) -> None:
+        try:
+            self.write(socks5_connect_request(self.host, self.port))
+        except SocksError as exc:
+            self.fail(str(exc))
+            return
+        self.state = "connect"
+
+    def _tunnel_up(self) -> None:
+        self.state = "done"
+        self.restore()
+        leftover, self.buffer = self.buffer, b""
+        if self.tls_creator is not None:
+            assert self.protocol.transport is not None
+            self.protocol.transport.startTLS(self.tls_creator)  # type: ignore[attr-defined]
+        self.ready.callback(self.protocol)
+        if leftover:
+            self.protocol.dataReceived(leftover)
+
+
+class Socks5ClientEndpoint:
+    """IStreamClientEndpoint: TCP to the proxy, SOCKS5 CONNECT by name, optional TLS."""
+
+    def __init__(self, reactor: Any, proxy: SocksProxy, host: str, port: int,
+                 tls_creator: Any = None, timeout: float = 30) -> None:
+        self._reactor, self._proxy, self._host, self._port = reactor, proxy, host, port
+        self._tls_creator, self._timeout = tls_creator, timeout
+
+    def connect(self, protocol_factory: Factory) -> Deferred[Protocol]:
+        ready: Deferred[Protocol] = Deferred()
+        tcp = TCP4ClientEndpoint(self._reactor, self._proxy.host, self._proxy.port,
+                                 timeout=self._timeout)
+        connected = tcp.connect(protocol_factory)
+
+        def start(protocol: Protocol) -> None:
+            _Socks5Handshake(protocol, self._proxy, self._host, self._port,
+                             self._tls_creator, ready)
+
+        def refused(failure: Failure) -> None:
+            if not ready.called:
+                ready.errback(Failure(SocksError(
+                    string=f"SOCKS proxy {self._proxy.public_url} unreachable "
+                           f"({failure.getErrorMessage()}); no direct fallback for tor sites")))
+
+        connected.addCallbacks(start, refused)
+        return ready
+
+
+class _SocksEndpointFactory:
+    def __init__(self, reactor: Any, proxy: SocksProxy, context_factory: Any, timeout: float):
+        self._reactor, self._proxy = reactor, proxy
+        self._context_factory, self._timeout = context_factory, timeout
+
+    def endpointForURI(self, uri: URI) -> Socks5ClientEndpoint:  # noqa: N802 (Twisted API)
+        tls = None
+        if uri.scheme == b"https":
+            tls = self._context_factory.creatorForNetloc(uri.host, uri.port)
+        return Socks5ClientEndpoint(self._reactor, self._proxy, uri.host.decode("ascii"),
+                                    uri.port, tls, self._timeout)
+
+
+class _SocksScrapyAgent(_ScrapyAgent):
+    """Scrapy's agent (body reading, size limits, timeouts) with a SOCKS-only route."""
+
+    def __init__(self, *, proxy: SocksProxy, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._socks = proxy
+
+    def _get_agent(self, request: Request, timeout: float) -> Agent:
+        from twisted.internet import reactor
+
+        factory = _SocksEndpointFactory(reactor, self._socks, self._contextFactory, timeout)
+        return Agent.usingEndpointFactory(reactor, factory, pool=self._pool)
+
+
+class TorDownloadHandler(HTTP11DownloadHandler):
+    """http/https handler that can only reach the network through the SOCKS5 proxy."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        settings = crawler.settings
+        url = settings.get("TRAWL_TOR_SOCKS_URL") or resolve_socks_url(None)
+        self._socks = parse_socks_url(url, settings.get("TRAWL_TOR_ISOLATION") or None)
+        logger.info("tor: all requests via SOCKS5 %s (remote DNS)", self._socks.public_url)
+
+    async def download_request(self, request: Request) -> Response:
+        agent = _SocksScrapyAgent(
+            proxy=self._socks, contextFactory=self._contextFactory, pool=self._pool,
+            maxsize=self._default_maxsize, warnsize=self._default_warnsize,
+            fail_on_dataloss=self._fail_on_dataloss, crawler=self._crawler,
+            tls_verbose_logging=self._tls_verbose_logging,
+        )
+        with wrap_twisted_exceptions():
+            response = await maybe_deferred_to_future(agent.download_request(request))
+        request.meta["trawl_proxy"] = self._socks.public_url
+        return response
+
+
+# --- onion guard -------------------------------------------------------------------
+
+def _handler_class(crawler: Crawler, scheme: str) -> type | None:
+    path = crawler.settings.getwithbase("DOWNLOAD_HANDLERS").get(scheme)
+    if not path:
+        return None
+    return path if isinstance(path, type) else load_object(path)
+
+
+@dataclass(frozen=True)
+class _GuardConfig:
+    network: str
+    tor_handler_active: bool
+
+
+class OnionGuardMiddleware:
+    """Refuses any .onion request unless the crawl is a tor crawl on the tor handler."""
+
+    def __init__(self, config: _GuardConfig, stats: Any) -> None:
+        self.config, self.stats = config, stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> OnionGuardMiddleware:
+        handlers = [_handler_class(crawler, s) for s in ("http", "https")]
+        active = all(h is not None and issubclass(h, TorDownloadHandler) for h in handlers)
+        config = _GuardConfig(crawler.settings.get("TRAWL_NETWORK") or "clearnet", active)
+        return cls(config, crawler.stats)
+
+    def refusal(self, request: Request) -> str | None:
+        host = (urlparse_cached(request).hostname or "").rstrip(".").lower()
+        if not host.endswith(".onion"):
+            return None
+        if self.config.network != "tor":
+            return "site_not_tor"
+        if not self.config.tor_handler_active:
+            return "tor_handler_inactive"
+        return None
+
+    def process_request(self, request: Request, spider: Any = None) -> None:
+        reason = self.refusal(request)
+        if reason:
+            self.stats.inc_value(GUARD_STAT)
+            self.stats.inc_value(f"{GUARD_STAT}/{reason}")
+            raise IgnoreRequest(f"onion guard: {request.url} refused ({reason})")
+
+
+# --- circuit renewal ----------------------------------------------------------------
+
+def _controller(control: str) -> Any:
+    from stem.control import Controller
+
+    if control.startswith("unix:") or control.startswith("/"):
+        return Controller.from_socket_file(control.removeprefix("unix:"))
+    host, _, port = control.rpartition(":")
+    if not port.isdigit():
+        raise TrawlError(f"TRAWL_TOR_CONTROL={control!r}: expected host:port or unix:/path")
+    return Controller.from_port(address=host or "127.0.0.1", port=int(port))
+
+
+def renew_circuit(control: str, password: str | None = None,
+                  cookie_path: str | os.PathLike[str] | None = None) -> float:
+    """Send NEWNYM through Tor's control port; returns seconds until Tor allows the next.
+
+    Raises TrawlError when the control port is unreachable or refuses to authenticate
+    (the message never contains the password)."""
+    import stem
+    import stem.connection
+    from stem import Signal
+
+    try:
+        with _controller(control) as controller:
+            if cookie_path is not None:
+                stem.connection.authenticate_cookie(controller, str(cookie_path))
+            else:
+                controller.authenticate(password=password)
+            controller.signal(Signal.NEWNYM)
+            return float(controller.get_newnym_wait())
+    except (stem.SocketError, stem.connection.AuthenticationFailure,
+            stem.ControllerError) as exc:
+        raise TrawlError(f"tor control port {control}: {type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+
+
+@dataclass(frozen=True)
+class _RenewalConfig:
+    control: str
+    password: str | None
+    cookie_path: str | None
+    after_failures: int
+    min_interval: float
+
+
+class CircuitRenewalExtension:
+    """NEWNYM after N consecutive download failures (never more often than Tor allows)."""
+
+    def __init__(self, config: _RenewalConfig, crawler: Crawler) -> None:
+        self.config, self.stats = config, crawler.stats
+        self.consecutive = 0
+        self.last_renewal = float("-inf")
+        self._succeeded: set[int] = set()
+        crawler.signals.connect(self.response_downloaded, signal=signals.response_downloaded)
+        crawler.signals.connect(self.request_left, signal=signals.request_left_downloader)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CircuitRenewalExtension:
+        s = crawler.settings
+        control = s.get("TRAWL_TOR_CONTROL") or os.environ.get("TRAWL_TOR_CONTROL")
+        if not control:
+            raise NotConfigured("TRAWL_TOR_CONTROL not set")
+        password = s.get("TRAWL_TOR_CONTROL_PASSWORD") or os.environ.get(
+            "TRAWL_TOR_CONTROL_PASSWORD")
+        cookie = s.get("TRAWL_TOR_CONTROL_COOKIE") or os.environ.get("TRAWL_TOR_CONTROL_COOKIE")
+        config = _RenewalConfig(control, password, cookie,
+                                s.getint("TRAWL_TOR_RENEW_AFTER_FAILURES", 5),
+                                s.getfloat("TRAWL_TOR_NEWNYM_INTERVAL", 10.0))
+        return cls(config, crawler)
+
+    def response_downloaded(self, response: Any, request: Request, spider: Any) -> None:
+        # Site errors (5xx) come through a working circuit; only transport failures count.
+        self._succeeded.add(id(request))
+        self.consecutive = 0
+
+    def request_left(self, request: Request, spider: Any) -> None:
+        if id(request) in self._succeeded:
+            self._succeeded.discard(id(request))
+            return
+        self.consecutive += 1
+        if self.consecutive >= self.config.after_failures:
+            self.maybe_renew()
+
+    def maybe_renew(self) -> bool:
+        now = time.monotonic()
+        if now - self.last_renewal < self.config.min_interval:
+            self.stats.inc_value("trawl/tor/newnym_rate_limited")
+            return False
+        self.last_renewal = now
+        self.consecutive = 0
+        try:
+            renew_circuit(self.config.control, self.config.password, self.config.cookie_path)
+        except TrawlError as exc:
+            logger.warning("tor: circuit renewal failed: %s", exc)
+            self.stats.inc_value("trawl/tor/newnym_failed")
+            return False
+        logger.info("tor: NEWNYM sent after repeated failures")
+        self.stats.inc_value("trawl/tor/newnym")
+        return True

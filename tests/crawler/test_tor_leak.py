@@ -1,0 +1,120 @@
+"""Onion traffic leaves only through the configured SOCKS5 proxy, with remote DNS.
+
+Real Scrapy crawls in subprocesses over real loopback sockets: a shop answering only to
+its .onion Host, a SOCKS5 gateway that alone knows the onion name, a sitecustomize that
+records every name lookup and every outgoing connect() of the crawl process.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crawler.tor import tor_settings
+from tests.crawler.net_crawl import run_net_spider
+from tests.crawler.net_servers import free_port, onion_range
+
+
+def _config(base_url: str, socks_url: str, isolation: str | None = "netshop") -> dict:
+    return {
+        "start_urls": [base_url],
+        "follow_css": "a.page::attr(href)",
+        "settings": tor_settings(socks_url, isolation=isolation)
+        | {"DNS_RESOLVER": "sitecustomize.RecordingResolver"},
+    }
+
+
+def test_onion_crawl_goes_only_through_socks_with_remote_dns(tmp_path: Path) -> None:
+    with onion_range(pages=3, per_page=4) as rng:
+        result = run_net_spider(tmp_path, _config(rng.base_url, rng.gateway.url),
+                                record_leaks=True)
+        hits = list(rng.site.hits)
+        gateway_log = list(rng.gateway.gateway_log)
+        upstream = set(rng.gateway.upstream_ports)
+        site_port, gw_port = rng.site.port, rng.gateway.port
+
+    assert result.returncode == 0, result.log[-3000:]
+    # the crawl really happened: every product of every page
+    assert {i["name"] for i in result.items} == rng.site.product_names()
+    # gateway saw the onion CONNECTs by name (ATYP=3), with the per-site isolation user
+    onion_connects = [e for e in gateway_log if e["host"] == rng.onion]
+    assert onion_connects and all(e["atyp"] == 3 and e["port"] == 80 for e in onion_connects)
+    assert all(e["username"] == "netshop" for e in onion_connects)
+    # no lookup of any .onion name (nor any other name) in the crawl process
+    lookups = [line for line in result.leak_lines if line.startswith(("dns ", "resolver "))]
+    assert not [line for line in lookups if ".onion" in line], lookups
+    # the crawl process connected to the gateway only, never to the site port
+    connects = [line.split() for line in result.leak_lines if line.startswith("connect ")]
+    assert connects, "leak recorder saw no connections: it is not installed"
+    assert {(c[1], int(c[2])) for c in connects} == {("127.0.0.1", gw_port)}
+    assert all(int(c[2]) != site_port for c in connects)
+    # and every connection the site received came from the gateway's upstream sockets
+    assert hits and {h["peer_port"] for h in hits} <= upstream
+    assert {h["host"] for h in hits} == {rng.onion}
+
+
+def test_closed_proxy_fetches_nothing_and_says_why(tmp_path: Path) -> None:
+    with onion_range(pages=2) as rng:
+        closed = f"socks5h://127.0.0.1:{free_port()}"
+        result = run_net_spider(tmp_path, _config(rng.base_url, closed), record_leaks=True)
+        hits = list(rng.site.hits)
+    assert result.items == []
+    assert hits == [], "site was reached although the proxy is down: clear-net fallback"
+    assert "unreachable" in result.log and "no direct fallback" in result.log
+    assert result.stats.get("downloader/response_count", 0) == 0
+    assert not [line for line in result.leak_lines if ".onion" in line]
+
+
+def test_clearnet_site_never_fetches_onion_links(tmp_path: Path) -> None:
+    """A clear-web crawl that meets an onion link refuses it (guard), counted in stats."""
+    with onion_range(pages=1) as rng:
+        config = {"start_urls": [rng.base_url], "settings": {
+            "DNS_RESOLVER": "sitecustomize.RecordingResolver"}}
+        result = run_net_spider(tmp_path, config, record_leaks=True)
+        hits = list(rng.site.hits)
+    assert hits == []
+    assert result.stats.get("trawl/onion_guard/refused") == 1
+    assert result.stats.get("trawl/onion_guard/refused/site_not_tor") == 1
+    assert not [line for line in result.leak_lines if ".onion" in line]
+
+
+def test_guard_refuses_when_tor_handler_not_active(tmp_path: Path) -> None:
+    """network: tor but someone swapped the handler back to plain HTTP: refused."""
+    with onion_range(pages=1) as rng:
+        settings = tor_settings(rng.gateway.url) | {"DOWNLOAD_HANDLERS": {
+            "http": "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler",
+            "https": "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"}}
+        result = run_net_spider(tmp_path, {"start_urls": [rng.base_url], "settings": settings})
+    assert result.stats.get("trawl/onion_guard/refused/tor_handler_inactive") == 1
+    assert result.items == []
+
+
+@pytest.mark.parametrize("url", ["socks5://127.0.0.1:9050", "http://127.0.0.1:9050",
+                                 "socks5h://127.0.0.1", "127.0.0.1:9050"])
+def test_non_socks5h_urls_are_rejected(url: str) -> None:
+    from index.errors import TrawlError
+
+    with pytest.raises(TrawlError, match="TRAWL_TOR_SOCKS"):
+        tor_settings(url)
+
+
+def test_default_proxy_is_tor_default_socksport(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRAWL_TOR_SOCKS", raising=False)
+    assert tor_settings(None)["TRAWL_TOR_SOCKS_URL"] == "socks5h://127.0.0.1:9050"
+    monkeypatch.setenv("TRAWL_TOR_SOCKS", "socks5h://user:secret@127.0.0.1:9150")
+    settings = tor_settings(None)
+    assert settings["TRAWL_PROXY"] == "socks5h://127.0.0.1:9150"  # no credentials
+
+
+def test_https_onion_tls_inside_the_socks_tunnel(tmp_path: Path) -> None:
+    with onion_range(pages=2, per_page=2, tls_dir=tmp_path) as rng:
+        result = run_net_spider(tmp_path, _config(rng.base_url, rng.gateway.url),
+                                record_leaks=True)
+        gateway_log = list(rng.gateway.gateway_log)
+        hits = list(rng.site.hits)
+    assert result.returncode == 0, result.log[-3000:]
+    assert rng.base_url.startswith("https://")
+    assert {i["name"] for i in result.items} == rng.site.product_names()
+    assert {(e["host"], e["port"]) for e in gateway_log} == {(rng.onion, 443)}
+    assert len(hits) == 3
+    assert not [line for line in result.leak_lines if ".onion" in line]
