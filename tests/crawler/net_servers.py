@@ -232,3 +232,16 @@ def onion_range(pages: int = 3, per_page: int = 4, seed: int = 7,
         loop.run(gateway.stop())
         loop.run(site.stop())
         loop.stop()
+
+
+@contextmanager
+def clear_site(pages: int = 3, per_page: int = 4) -> Iterator[ShopSite]:
+    """A shop on 127.0.0.1:<port>, any Host."""
+    loop = LoopThread()
+    site = ShopSite(host_name="", pages=pages, per_page=per_page)
+    loop.run(site.start())
+    try:
+        yield site
+    finally:
+        loop.run(site.stop())
+        loop.stop()

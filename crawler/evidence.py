@@ -1,0 +1,536 @@
+"""Evidence: every fetched response preserved in WARC files, with a hash-chained manifest.
+
+Layout of a run (`$TRAWL_HOME/runs/<run_id>/`):
+
+    warc/<run_id>-00000.warc.gz   gzip-per-record WARC 1.1, rotated at TRAWL_WARC_MAX_BYTES
+    manifest.jsonl                one line per WARC record, hash-chained (see ManifestEntry)
+    manifest.head                 {"run_id", "entries", "head"} written when the crawl closes
+
+Digests: WARC-Payload-Digest and WARC-Block-Digest are `sha256:<BASE32>` (warcio's
+notation: RFC 4648 base32 of the raw 32-byte digest); the manifest and
+`response.meta["trawl_evidence"]["payload_sha256"]` carry the same payload digest as
+lowercase hex. The payload is the HTTP entity as received (Content-Encoding kept;
+Transfer-Encoding already removed by the client, so that header is not stored).
+
+What is stored per response: a `request` record (method, path, headers, body with login
+secrets replaced by `[REDACTED]`) and a `response` record (status, headers, raw body),
+linked by WARC-Concurrent-To. Browser-rendered pages (request.meta["playwright"]) have no
+raw server bytes available: they get a `resource` record of the rendered DOM as HTML
+(`WARC-Trawl-Rendered: chromium`, Content-Type text/html) and, when a screenshot page
+method ran, a `resource` record of the PNG; both concurrent-to the request record.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.utils import Digester
+from warcio.warcwriter import WARCWriter
+
+from index.errors import TrawlError
+from index.home import trawl_home
+
+if TYPE_CHECKING:
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+logger = logging.getLogger(__name__)
+
+REDACTED = "[REDACTED]"
+LOGIN_SECRET_HEADERS = (b"Authorization", b"Cookie")
+ALWAYS_SECRET_HEADERS = (b"Proxy-Authorization",)
+MIDDLEWARE_PATH = "crawler.evidence.WarcEvidenceMiddleware"
+MIDDLEWARE_ORDER = 950  # after compression/redirect/retry: sees responses as received
+
+
+class _Sha256WARCWriter(WARCWriter):
+    @staticmethod
+    def _create_digester() -> Digester:
+        return Digester("sha256")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- writer -------------------------------------------------------------------------
+
+@dataclass
+class WrittenRecord:
+    warc_file: Path
+    offset: int
+    length: int
+    record_id: str
+    payload_sha256: str
+
+
+class EvidenceWriter:
+    """Appends WARC records and their manifest entries; both fsync'ed, WARC first,
+    so every manifest line on disk points at bytes that are on disk."""
+
+    def __init__(self, run_dir: Path, run_id: str, max_bytes: int = 100 * 2**20,
+                 fsync: bool = True) -> None:
+        self.run_dir, self.run_id = run_dir, run_id
+        self.max_bytes, self.fsync = max_bytes, fsync
+        self.warc_dir = run_dir / "warc"
+        self.warc_dir.mkdir(parents=True, exist_ok=True)
+        self.manifest_path = run_dir / "manifest.jsonl"
+        self.seq, self.head = 0, genesis_hash(run_id)
+        self._resume_chain()
+        self.file_no = self._next_file_number()
+        self._warc: IO[bytes] | None = None
+        self._pending_manifest: list[dict[str, Any]] = []
+        self._manifest = self.manifest_path.open("ab")
+        self.writer = _Sha256WARCWriter(None, gzip=True, warc_version="1.1")
+
+    def _resume_chain(self) -> None:
+        # A resumed run continues the chain from the last complete manifest line.
+        if not self.manifest_path.exists():
+            return
+        for line in self.manifest_path.read_bytes().splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                break
+            self.seq, self.head = entry["seq"] + 1, entry["entry_hash"]
+
+    def _next_file_number(self) -> int:
+        numbers = [int(m.group(1)) for p in self.warc_dir.glob(f"{self.run_id}-*.warc.gz")
+                   if (m := re.search(r"-(\d{5})\.warc\.gz$", p.name))]
+        return max(numbers) + 1 if numbers else 0
+
+    @property
+    def warc_path(self) -> Path:
+        return self.warc_dir / f"{self.run_id}-{self.file_no:05d}.warc.gz"
+
+    def _open_warc(self, incoming: int) -> IO[bytes]:
+        if self._warc is not None and self._warc.tell() + incoming > self.max_bytes \
+                and self._warc.tell() > 0:
+            self._warc.close()
+            self._warc = None
+            self.file_no += 1
+        if self._warc is None:
+            self._warc = self.warc_path.open("ab")
+            if self._warc.tell() == 0:
+                self._write_warcinfo()
+        return self._warc
+
+    def _write_warcinfo(self) -> None:
+        info = {"software": "trawl (read-only monitoring crawler)", "format": "WARC 1.1",
+                "trawl-run": self.run_id}
+        record = self.writer.create_warcinfo_record(self.warc_path.name, info)
+        self._append([record])
+
+    def _serialize(self, record: Any) -> bytes:
+        buf = io.BytesIO()
+        self.writer._write_warc_record(buf, record)
+        return buf.getvalue()
+
+    def _append(self, records: list[Any]) -> list[WrittenRecord]:
+        blobs = [self._serialize(r) for r in records]
+        warc = self._open_warc(sum(map(len, blobs)))
+        written: list[WrittenRecord] = []
+        for record, blob in zip(records, blobs):
+            offset = warc.tell()
+            warc.write(blob)
+            payload = record.rec_headers.get_header("WARC-Payload-Digest") or ""
+            written.append(WrittenRecord(self.warc_path, offset, len(blob),
+                                         record.rec_headers.get_header("WARC-Record-ID"),
+                                         _b32_to_hex(payload)))
+            entry = self._entry(record, written[-1], blob)
+            self._pending_manifest.append(entry)
+        warc.flush()
+        if self.fsync:
+            os.fsync(warc.fileno())
+        for entry in self._pending_manifest:
+            self._manifest.write(json.dumps(entry, sort_keys=True).encode() + b"\n")
+        self._pending_manifest.clear()
+        self._manifest.flush()
+        if self.fsync:
+            os.fsync(self._manifest.fileno())
+        return written
+
+    def _entry(self, record: Any, written: WrittenRecord, blob: bytes) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "seq": self.seq,
+            "warc_file": written.warc_file.relative_to(self.run_dir).as_posix(),
+            "offset": written.offset,
+            "length": written.length,
+            "record_id": written.record_id,
+            "type": record.rec_type,
+            "target_uri": record.rec_headers.get_header("WARC-Target-URI") or "",
+            "payload_sha256": written.payload_sha256,
+            "record_sha256": sha256_hex(blob),
+            "prev_hash": self.head,
+        }
+        entry["entry_hash"] = canonical_entry_hash(entry)
+        self.seq, self.head = self.seq + 1, entry["entry_hash"]
+        return entry
+
+    def write_exchange(self, url: str, request_record: Any, main_record: Any,
+                       extra: list[Any]) -> list[WrittenRecord]:
+        """Request + response (or rendered resource) + extras, concurrent-to linked."""
+        main_id = main_record.rec_headers.get_header("WARC-Record-ID")
+        for record in [request_record, *extra]:
+            record.rec_headers.add_header("WARC-Concurrent-To", main_id)
+        return self._append([request_record, main_record, *extra])
+
+    def close(self) -> str:
+        if self._warc is not None:
+            self._warc.close()
+        self._manifest.close()
+        head = {"run_id": self.run_id, "entries": self.seq, "head": self.head}
+        tmp = self.run_dir / "manifest.head.tmp"
+        tmp.write_text(json.dumps(head) + "\n")
+        os.replace(tmp, self.run_dir / "manifest.head")
+        return self.head
+
+
+def _b32_to_hex(digest: str) -> str:
+    import base64
+
+    if not digest.startswith("sha256:"):
+        return ""
+    return base64.b32decode(digest.removeprefix("sha256:")).hex()
+
+
+# --- redaction ---------------------------------------------------------------------
+
+def redact_body(body: bytes, secret_fields: list[str], content_type: str) -> bytes:
+    """Replace the values of secret form/JSON fields; unknown encodings go whole."""
+    if not body or not secret_fields:
+        return body
+    secrets = set(secret_fields)
+    if "json" in content_type:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return REDACTED.encode()
+        if isinstance(data, dict):
+            return json.dumps({k: REDACTED if k in secrets else v
+                               for k, v in data.items()}).encode()
+        return REDACTED.encode()
+    if "x-www-form-urlencoded" in content_type or not content_type:
+        pairs = parse_qsl(body.decode("latin-1"), keep_blank_values=True)
+        return urlencode([(k, REDACTED if k in secrets else v) for k, v in pairs]).encode()
+    # multipart or anything else we cannot field-redact: keep nothing of it
+    return REDACTED.encode()
+
+
+def _header_pairs(headers: Any, redact: tuple[bytes, ...]) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    lowered = {h.lower() for h in redact}
+    for name, values in headers.items():
+        for value in values:
+            shown = REDACTED.encode() if name.lower() in lowered else value
+            pairs.append((name.decode("latin-1"), shown.decode("latin-1")))
+    return pairs
+
+
+# --- middleware ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EvidenceConfig:
+    run_id: str
+    run_dir: Path
+    home: Path
+    max_bytes: int
+    fsync: bool
+    proxy: str
+
+
+class WarcEvidenceMiddleware:
+    """Downloader middleware writing every response (and its request) to the run's WARC."""
+
+    def __init__(self, config: EvidenceConfig, stats: Any = None) -> None:
+        self.config, self.stats = config, stats
+        self.writer = EvidenceWriter(config.run_dir, config.run_id, config.max_bytes,
+                                     config.fsync)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> WarcEvidenceMiddleware:
+        s = crawler.settings
+        if not s.getbool("TRAWL_EVIDENCE_ENABLED", True):
+            raise NotConfigured("TRAWL_EVIDENCE_ENABLED is off")
+        run_id, run_dir = s.get("TRAWL_RUN_ID"), s.get("TRAWL_RUN_DIR")
+        if not run_id or not run_dir:
+            raise TrawlError("evidence is enabled but TRAWL_RUN_ID / TRAWL_RUN_DIR are not "
+                             "set (set TRAWL_EVIDENCE_ENABLED=False to crawl without it)")
+        home = Path(s.get("TRAWL_HOME") or trawl_home()).resolve()
+        config = EvidenceConfig(run_id, Path(run_dir).resolve(), home,
+                                s.getint("TRAWL_WARC_MAX_BYTES", 100 * 2**20),
+                                s.getbool("TRAWL_EVIDENCE_FSYNC", True),
+                                s.get("TRAWL_PROXY") or "")
+        middleware = cls(config, crawler.stats)
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        return middleware
+
+    def spider_closed(self, spider: Any = None) -> None:
+        head = self.writer.close()
+        logger.info("evidence: %d WARC records, manifest head %s", self.writer.seq, head)
+
+    def process_response(self, request: Request, response: Response,
+                         spider: Any = None) -> Response:
+        mirror = request.meta.get("trawl_mirror") or _origin(response.url)
+        trawl_headers = {"WARC-Trawl-Run": self.config.run_id, "WARC-Trawl-Mirror": mirror,
+                         "WARC-Trawl-Proxy": self.config.proxy}
+        request_record = self._request_record(request, trawl_headers)
+        extra: list[Any] = []
+        if request.meta.get("playwright"):
+            main = self.writer.writer.create_warc_record(
+                response.url, "resource", payload=io.BytesIO(response.body),
+                warc_content_type="text/html; charset=utf-8",
+                warc_headers_dict=trawl_headers | {"WARC-Trawl-Rendered": "chromium"})
+            for shot in _screenshots(request):
+                extra.append(self.writer.writer.create_warc_record(
+                    response.url, "resource", payload=io.BytesIO(shot),
+                    warc_content_type="image/png",
+                    warc_headers_dict=trawl_headers | {"WARC-Trawl-Screenshot": "full-page"}))
+        else:
+            main = self._response_record(response, trawl_headers)
+        written = self.writer.write_exchange(response.url, request_record, main, extra)
+        main_written = written[1]
+        request.meta["trawl_evidence"] = {
+            "run_id": self.config.run_id,
+            "warc_file": os.path.relpath(main_written.warc_file, self.config.home),
+            "warc_offset": main_written.offset,
+            "payload_sha256": main_written.payload_sha256,
+            "mirror": mirror,
+            "proxy": self.config.proxy,
+        }
+        if self.stats is not None:
+            self.stats.inc_value("trawl/evidence/records", len(written))
+        return response
+
+    def _request_record(self, request: Request, trawl_headers: dict[str, str]) -> Any:
+        secret_fields = list(request.meta.get("trawl_secret_fields") or [])
+        login = bool(secret_fields) or bool(request.meta.get("trawl_login"))
+        redact = ALWAYS_SECRET_HEADERS + (LOGIN_SECRET_HEADERS if login else ())
+        parts = urlsplit(request.url)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        headers = [("Host", parts.netloc)] + _header_pairs(request.headers, redact)
+        content_type = (request.headers.get(b"Content-Type") or b"").decode("latin-1")
+        body = redact_body(request.body, secret_fields, content_type) if login else request.body
+        http = StatusAndHeaders(f"{request.method} {path} HTTP/1.1", headers,
+                                protocol="HTTP/1.1", is_http_request=True)
+        if body:
+            http.replace_header("Content-Length", str(len(body)))
+        return self.writer.writer.create_warc_record(
+            request.url, "request", payload=io.BytesIO(body), length=len(body),
+            http_headers=http, warc_headers_dict=dict(trawl_headers))
+
+    def _response_record(self, response: Response, trawl_headers: dict[str, str]) -> Any:
+        headers = [(k, v) for k, v in _header_pairs(response.headers, ())
+                   if k.lower() not in ("transfer-encoding", "content-length")]
+        headers.append(("Content-Length", str(len(response.body))))
+        try:
+            reason = HTTPStatus(response.status).phrase
+        except ValueError:
+            reason = "Unknown"
+        http = StatusAndHeaders(f"{response.status} {reason}", headers, protocol="HTTP/1.1")
+        return self.writer.writer.create_warc_record(
+            response.url, "response", payload=io.BytesIO(response.body),
+            length=len(response.body), http_headers=http,
+            warc_headers_dict=dict(trawl_headers))
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
+def _screenshots(request: Request) -> list[bytes]:
+    shots: list[bytes] = []
+    methods = request.meta.get("playwright_page_methods") or []
+    for method in methods.values() if isinstance(methods, dict) else methods:
+        if getattr(method, "method", "") == "screenshot" and isinstance(
+                getattr(method, "result", None), bytes):
+            shots.append(method.result)
+    return shots
+
+
+# --- verification --------------------------------------------------------------------
+
+GENESIS_PREFIX = "trawl-manifest-v1:"
+
+
+def genesis_hash(run_id: str) -> str:
+    """prev_hash of entry 0: binds the chain to its run id."""
+    return sha256_hex((GENESIS_PREFIX + run_id).encode())
+
+
+def canonical_entry_hash(entry: dict[str, Any]) -> str:
+    body = {k: v for k, v in entry.items() if k != "entry_hash"}
+    return sha256_hex(json.dumps(body, sort_keys=True, separators=(",", ":"),
+                                 ensure_ascii=False).encode())
+
+
+@dataclass
+class VerifyReport:
+    run_dir: str
+    run_id: str
+    records: int = 0
+    head: str = ""
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run_dir": self.run_dir, "run_id": self.run_id, "ok": self.ok,
+                "records": self.records, "head": self.head, "problems": self.problems,
+                "warnings": self.warnings}
+
+
+def resolve_run(run: str | Path) -> Path:
+    """A run directory path, or a run id under $TRAWL_HOME/runs/."""
+    path = Path(run)
+    if path.is_dir():
+        return path.resolve()
+    candidate = trawl_home(create=False) / "runs" / str(run)
+    if candidate.is_dir():
+        return candidate
+    raise TrawlError(f"run {run!r}: no such run directory (looked at {path} and {candidate})")
+
+
+def _read_manifest(path: Path, closed: bool, report: VerifyReport) -> list[tuple[int, dict]]:
+    raw_lines = path.read_bytes().split(b"\n")
+    entries: list[tuple[int, dict[str, Any]]] = []
+    prev, prev_line = genesis_hash(report.run_id), 0
+    for number, raw in enumerate(raw_lines, 1):
+        if not raw:
+            continue
+        where = f"manifest.jsonl line {number}"
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            if number == len(raw_lines) and not closed:
+                report.warnings.append(f"{where}: incomplete (crawl killed mid-write); ignored")
+            else:
+                report.problems.append(f"{where}: not valid JSON (truncated or edited)")
+            continue
+        if canonical_entry_hash(entry) != entry.get("entry_hash"):
+            report.problems.append(f"{where}: entry_hash does not match its content "
+                                   f"(entry edited)")
+        if entry.get("prev_hash") != prev:
+            after = (f"line {prev_line}" if prev_line else "the run's genesis hash")
+            report.problems.append(f"{where}: prev_hash does not match {after} "
+                                   f"(entry removed or reordered)")
+        prev, prev_line = entry.get("entry_hash", ""), number
+        entries.append((number, entry))
+    report.head = prev
+    return entries
+
+
+def _check_record(run_dir: Path, number: int, entry: dict[str, Any],
+                  report: VerifyReport) -> None:
+    from warcio.archiveiterator import ArchiveIterator
+
+    where = f"{entry['warc_file']} offset {entry['offset']}"
+    ident = f"(record {entry.get('record_id')}, {entry.get('target_uri') or entry.get('type')})"
+    path = run_dir / entry["warc_file"]
+    if not path.is_file():
+        report.problems.append(f"{where}: WARC file missing {ident}")
+        return
+    with path.open("rb") as fh:
+        fh.seek(entry["offset"])
+        blob = fh.read(entry["length"])
+    if len(blob) < entry["length"]:
+        report.problems.append(f"{where}: truncated, {len(blob)} of {entry['length']} bytes "
+                               f"present {ident}")
+        return
+    if sha256_hex(blob) != entry["record_sha256"]:
+        report.problems.append(f"{where}: record sha256 mismatch {ident}")
+    try:
+        record = next(iter(ArchiveIterator(io.BytesIO(blob))))
+        payload = record.raw_stream.read()
+    except Exception as exc:  # any decode failure of tampered bytes is a finding
+        report.problems.append(f"{where}: not a readable WARC record ({type(exc).__name__}) "
+                               f"{ident}")
+        return
+    if record.rec_headers.get_header("WARC-Record-ID") != entry["record_id"]:
+        report.problems.append(f"{where}: record id differs from manifest line {number} "
+                               f"{ident}")
+    if entry["payload_sha256"]:
+        stated = _b32_to_hex(record.rec_headers.get_header("WARC-Payload-Digest") or "")
+        if sha256_hex(payload) != entry["payload_sha256"] or stated != entry["payload_sha256"]:
+            report.problems.append(f"{where}: payload sha256 mismatch {ident}")
+
+
+def _check_tiling(run_dir: Path, entries: list[dict[str, Any]], report: VerifyReport) -> None:
+    """Records of a file must cover it exactly: gaps are records missing from the manifest."""
+    by_file: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        by_file.setdefault(entry["warc_file"], []).append(entry)
+    on_disk = {p.relative_to(run_dir).as_posix() for p in (run_dir / "warc").glob("*.warc.gz")}
+    for name in sorted(on_disk - set(by_file)):
+        report.problems.append(f"{name}: WARC file not referenced by the manifest (extra file)")
+    for name, file_entries in by_file.items():
+        path = run_dir / name
+        if not path.is_file():
+            continue
+        size, position = path.stat().st_size, 0
+        for entry in sorted(file_entries, key=lambda e: e["offset"]):
+            if entry["offset"] > position:
+                report.problems.append(f"{name} offset {position}: {entry['offset'] - position}"
+                                       f" bytes not in the manifest (extra or unlisted record)")
+            position = max(position, entry["offset"] + entry["length"])
+        if size > position:
+            message = (f"{name} offset {position}: {size - position} bytes after the last "
+                       f"manifest record")
+            closed = (run_dir / "manifest.head").exists()
+            (report.problems if closed else report.warnings).append(
+                message + ("" if closed else " (crawl killed mid-write?)"))
+
+
+def verify_run(run: str | Path) -> VerifyReport:
+    """Check a run's WARC files against its manifest chain and head."""
+    run_dir = resolve_run(run)
+    report = VerifyReport(str(run_dir), run_dir.name)
+    manifest, head_path = run_dir / "manifest.jsonl", run_dir / "manifest.head"
+    if not manifest.is_file():
+        report.problems.append("manifest.jsonl missing")
+        return report
+    head: dict[str, Any] | None = None
+    if head_path.is_file():
+        try:
+            head = json.loads(head_path.read_text())
+        except ValueError:
+            report.problems.append("manifest.head: not valid JSON")
+    numbered = _read_manifest(manifest, head_path.is_file(), report)
+    entries = [e for _, e in numbered]
+    report.records = len(entries)
+    if head is None and not head_path.is_file():
+        report.warnings.append(f"manifest.head missing: run not closed cleanly; chain checked "
+                               f"over {len(entries)} entries")
+    elif head is not None and (head.get("head") != report.head
+                               or head.get("entries") != len(entries)):
+        report.problems.append(
+            f"manifest.head: says {head.get('entries')} entries ending {str(head.get('head'))[:16]}"
+            f"…, manifest.jsonl has {len(entries)} ending {report.head[:16]}… "
+            f"(entries removed, added or edited)")
+    for number, entry in numbered:
+        try:
+            _check_record(run_dir, number, entry, report)
+        except KeyError as exc:
+            report.problems.append(f"manifest.jsonl line {number}: field {exc} missing")
+    try:
+        _check_tiling(run_dir, entries, report)
+    except KeyError:
+        pass  # already reported per line
+    return report
