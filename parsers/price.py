@@ -1,0 +1,144 @@
+"""Prices with currency symbols, codes and crypto units, in either order and any separator style.
+
+"0.0021 BTC (≈ $85)" gives a BTC primary price and a USD equivalent; mBTC and sats are
+converted to BTC.  A bare number is only priced when a `currency_hint` says which currency.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from parsers._base import DECIMAL_COMMA_CURRENCIES, NUMBER_PATTERN, Result, locale_uses_decimal_comma, read_number, require_str
+
+CRYPTO = ("BTC", "XMR", "LTC", "BCH", "ETH")
+# written currency -> (code, multiplier to the code's unit)
+CURRENCY_WORDS: dict[str, tuple[str, float]] = {
+    "usd": ("USD", 1), "us$": ("USD", 1), "$": ("USD", 1), "dollars": ("USD", 1), "dollar": ("USD", 1), "bucks": ("USD", 1),
+    "eur": ("EUR", 1), "€": ("EUR", 1), "euro": ("EUR", 1), "euros": ("EUR", 1), "gbp": ("GBP", 1), "£": ("GBP", 1),
+    "aud": ("AUD", 1), "a$": ("AUD", 1), "au$": ("AUD", 1), "cad": ("CAD", 1), "c$": ("CAD", 1), "ca$": ("CAD", 1),
+    "chf": ("CHF", 1), "sek": ("SEK", 1), "nok": ("NOK", 1), "dkk": ("DKK", 1), "kr": ("SEK", 1), "pln": ("PLN", 1),
+    "zł": ("PLN", 1), "zl": ("PLN", 1), "czk": ("CZK", 1), "kč": ("CZK", 1), "jpy": ("JPY", 1), "¥": ("JPY", 1),
+    "rub": ("RUB", 1), "₽": ("RUB", 1), "try": ("TRY", 1), "₺": ("TRY", 1), "inr": ("INR", 1), "₹": ("INR", 1),
+    "brl": ("BRL", 1), "r$": ("BRL", 1), "hkd": ("HKD", 1), "cnh": ("CNY", 1), "cny": ("CNY", 1), "nzd": ("NZD", 1),
+    "btc": ("BTC", 1), "xbt": ("BTC", 1), "₿": ("BTC", 1), "฿": ("BTC", 1), "ƀ": ("BTC", 1), "ɃBTC": ("BTC", 1),
+    "bitcoin": ("BTC", 1), "bitcoins": ("BTC", 1), "mbtc": ("BTC", 0.001), "μbtc": ("BTC", 1e-6), "ubtc": ("BTC", 1e-6), "bits": ("BTC", 1e-6),
+    "sat": ("BTC", 1e-8), "sats": ("BTC", 1e-8), "satoshi": ("BTC", 1e-8), "satoshis": ("BTC", 1e-8),
+    "xmr": ("XMR", 1), "monero": ("XMR", 1), "ɱ": ("XMR", 1), "ltc": ("LTC", 1), "litecoin": ("LTC", 1), "ł": ("LTC", 1),
+    "bch": ("BCH", 1), "mbch": ("BCH", 0.001), "eth": ("ETH", 1), "ether": ("ETH", 1), "ethereum": ("ETH", 1), "ξ": ("ETH", 1),
+}
+_SYMBOLS = sorted((w for w in CURRENCY_WORDS if not w.isalpha()), key=len, reverse=True)
+_CODES = sorted((w for w in CURRENCY_WORDS if w.isalpha()), key=len, reverse=True)
+_CUR = "(?:" + "|".join(re.escape(s) for s in _SYMBOLS) + r"|(?<![a-z])(?:" + "|".join(_CODES) + r")(?![a-z]))"
+_NUM = rf"(?<![\d.,])(?:{NUMBER_PATTERN})(?![\d])"
+_PRICE_RE = re.compile(
+    rf"(?P<pre>{_CUR})\.?\s*(?:\+\s*)?(?P<pnum>{_NUM})(?!\s*(?:%|mg|g\b|gr|kg|ml|oz|x\b|pills|tabs))"
+    rf"|(?P<snum>{_NUM})\s*(?P<suf>{_CUR})",
+    re.I,
+)
+# a cell holding just a number (maybe labelled): priced only with a currency hint
+_BARE_RE = re.compile(rf"^\W*(?:(?:price|cost|total|preis|prix)\s*:?\s*)?(?P<num>{_NUM})\s*(?:/\s*(?:order|item|unit|each|ea))?\W*$", re.I)
+_FREE_RE = re.compile(r"^\W*free\W*$", re.I)
+
+
+@dataclass(frozen=True)
+class Price(Result):
+    raw: str
+    ok: bool = False
+    error: str | None = None
+    amount: float | None = None
+    currency: str | None = None  # ISO 4217, or BTC / XMR / LTC / BCH / ETH
+    equivalents: list["Price"] = field(default_factory=list)  # other amounts stated with it
+    ambiguity: str | None = None  # how an ambiguous separator was decided
+    matched: str | None = None
+    span: tuple[int, int] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _norm(text: str) -> str:
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFKC", text.replace("\u00a0", " ")).translate({0x200B: None, 0x200C: None, 0x200D: None, 0xFEFF: None})
+
+
+def _decimal_comma(site_locale: str | None, code: str | None, suffix: bool) -> tuple[bool | None, str]:
+    by_locale = locale_uses_decimal_comma(site_locale)
+    if by_locale is not None:
+        return by_locale, f"site locale {site_locale}"
+    if code in DECIMAL_COMMA_CURRENCIES and suffix:
+        return True, f"{code} written after the amount (continental style), no locale hint"
+    return None, "no locale hint"
+
+
+def parse_price(text: str, *, site_locale: str | None = None, currency_hint: str | None = None) -> Price:
+    """Price in a cell or title: "$85.40", "85,40 €", "0.0021 BTC (≈ $85)", "USD 1,106.71"."""
+    raw = require_str(text)
+    try:
+        return _parse(raw, site_locale, currency_hint)
+    except Exception as exc:  # garbage must never stop a crawl
+        return Price(raw=raw, error=f"internal error: {type(exc).__name__}")
+
+
+def _parse(raw: str, site_locale: str | None, currency_hint: str | None) -> Price:
+    s = _norm(raw)
+    hint = currency_hint.upper() if currency_hint else None
+    if hint and hint.lower() in CURRENCY_WORDS:
+        hint = CURRENCY_WORDS[hint.lower()][0]
+    found: list[Price] = []
+    if any(c.isdigit() for c in s):
+        for m in _PRICE_RE.finditer(s):
+            word = (m.group("pre") or m.group("suf")).lower()
+            code, mult = CURRENCY_WORDS.get(word, (None, 1.0))
+            if code is None:
+                continue
+            token = m.group("pnum") or m.group("snum")
+            dc, why = _decimal_comma(site_locale, code, m.group("suf") is not None)
+            value, note = read_number(token, decimal_comma=dc)
+            if value is None:
+                continue
+            notes = []
+            if word in ("kr",):
+                notes.append("'kr' read as SEK (also NOK/DKK)")
+            if mult != 1:
+                notes.append(f"{word} converted to {code}")
+            ambiguity = f"{note} ({why})" if note else None
+            found.append(Price(raw=raw, ok=True, amount=round(value * mult, 12), currency=code, ambiguity=ambiguity,
+                               matched=m.group(0), span=m.span(), notes=notes))
+    if found:
+        primary, rest = found[0], _dedupe(found[1:])
+        return Price(raw=raw, ok=True, amount=primary.amount, currency=primary.currency, equivalents=rest,
+                     ambiguity=primary.ambiguity, matched=primary.matched, span=primary.span, notes=primary.notes)
+    if _FREE_RE.match(s):
+        return Price(raw=raw, ok=hint is not None, amount=0.0, currency=hint, matched=s.strip(),
+                     error=None if hint else "free, currency unknown")
+    bare = _BARE_RE.match(s)
+    if bare is None:
+        return Price(raw=raw, error="no price found")
+    dc, why = _decimal_comma(site_locale, hint, False)
+    value, note = read_number(bare.group("num"), decimal_comma=dc)
+    if value is None:
+        return Price(raw=raw, error="no price found")
+    if hint is None:
+        return Price(raw=raw, amount=value, error="number without currency (give currency_hint)", matched=bare.group("num"))
+    return Price(raw=raw, ok=True, amount=value, currency=hint, ambiguity=f"{note} ({why})" if note else None,
+                 matched=bare.group("num"), notes=[f"currency {hint} from hint"])
+
+
+def _dedupe(prices: list[Price]) -> list[Price]:
+    out: list[Price] = []
+    for p in prices:
+        if not any(o.currency == p.currency and o.amount == p.amount for o in out):
+            out.append(p)
+    return out
+
+
+def format_price(amount: float, currency: str, *, decimal_comma: bool = False) -> str:
+    """Inverse of parse_price for tests and display: "USD 1,234.50" or "1.234,50 EUR"."""
+    places = 8 if currency in CRYPTO else 2
+    text = f"{amount:,.{places}f}"
+    if currency in CRYPTO:
+        text = text.rstrip("0").rstrip(".") if "." in text else text
+    if decimal_comma:
+        text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+        return f"{text} {currency}"
+    return f"{currency} {text}"
