@@ -11,6 +11,7 @@ Writes one JSON line per item and a final {"stats": {...}} line to items_out.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -46,10 +47,16 @@ class NetSpider(scrapy.Spider):
             yield scrapy.Request(url, meta=self._meta())
 
     def parse(self, response: scrapy.http.Response) -> Any:
+        item_re = self.config.get("item_url_regex")
+        if item_re and re.search(item_re, response.url):
+            yield {"url": response.url, "evidence": response.meta.get("trawl_evidence")}
+        deny = self.config.get("deny_regex")
         for name in response.css(self.config.get("item_css", "h2::text")).getall():
             yield {"name": name.strip(), "url": response.url,
                    "evidence": response.meta.get("trawl_evidence")}
         for href in response.css(self.config.get("follow_css", "a::attr(href)")).getall():
+            if deny and re.search(deny, href):
+                continue
             yield response.follow(href, meta=self._meta())
 
 

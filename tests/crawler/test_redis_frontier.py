@@ -1,0 +1,83 @@
+"""Two crawler processes share one Redis frontier: every page fetched exactly once."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from crawler.distributed import redis_settings, reset_frontier
+from tests.crawler.net_crawl import run_net_spider
+from tests.crawler.net_servers import free_port
+
+pytestmark = pytest.mark.redis
+
+REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path):
+    if not Path(REDIS).exists():
+        pytest.skip("redis-server not installed (apt-get install redis-server)")
+    port = free_port()
+    proc = subprocess.Popen([REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(tmp_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import redis
+
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("redis-server did not start")
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_two_workers_share_one_frontier(tmp_path: Path, redis_url: str) -> None:
+    from testbed.server import run_testbed
+
+    with run_testbed(rate_limit=False, faults=False) as tb:
+        site = tb.sites["pillhub"]
+        settings = redis_settings(redis_url, site="pillhub", frontier="t1") | {
+            "TRAWL_REDIS_LINGER": 8, "CONCURRENT_REQUESTS": 4, "DOWNLOAD_DELAY": 0.02}
+        config = {"start_urls": [site.base_url], "settings": settings,
+                  "follow_css": "a::attr(href)", "deny_regex": r"/(cart|account)",
+                  "item_url_regex": r"/product/"}
+        with ThreadPoolExecutor(2) as pool:
+            futures = [pool.submit(run_net_spider, tmp_path, config, None, 120, False, f"w{i}")
+                       for i in range(2)]
+            results = [f.result() for f in futures]
+        log = [entry for entry in tb.request_log if entry[0] == "pillhub"]
+        truth = {t["url"] for t in tb.truth("pillhub")}
+
+    for result in results:
+        assert result.returncode == 0, result.log[-3000:]
+    fetched = Counter((method, path) for _, method, path, _ in log)
+    assert fetched and max(fetched.values()) == 1, [k for k, v in fetched.items() if v > 1]
+    items = [urlsplit(i["url"]).path for r in results for i in r.items]
+    assert len(items) == len(set(items)), "a product was scraped by both workers"
+    assert set(items) == truth
+    # both workers really took part
+    per_worker = [r.stats.get("downloader/response_count", 0) for r in results]
+    assert all(n > 0 for n in per_worker), per_worker
+    assert sum(per_worker) == len(log)
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    assert client.scard("trawl:pillhub:t1:dupefilter") == len(log)
+    assert client.ttl("trawl:pillhub:t1:dupefilter") > 0  # an abandoned round expires
+    assert reset_frontier(redis_url, "pillhub", "t1") >= 1
+    assert not client.exists("trawl:pillhub:t1:dupefilter")
