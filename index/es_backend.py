@@ -1,0 +1,375 @@
+"""Elasticsearch backend: same API and results as the SQLite backend, for deployments past one machine.
+
+Writes: records are merged with what the index already holds (mget + the
+rules in index/merge.py), then sent with `helpers.streaming_bulk` (429s
+retried with backoff).  If the server is unreachable the whole batch goes to
+the local spool; documents the server rejects go to `spool/rejected/`.  Either
+way `write()` returns and nothing is lost; `trawl index flush` (or the next
+write) replays the spool in order.
+Reads: a dead server is a one-line TrawlError.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+from index import merge
+from index.api import IndexBackend, SearchHit, SearchQuery, SearchResult, TrendQuery, TrendRow
+from index.errors import TrawlError
+from index.es_client import EsSettings, make_client, pin_compatibility, server_major, settings_from
+from index.es_mappings import MAPPING_VERSION, Names
+from index.es_query import has_listing_filters, search_query, search_sort
+from index.model import CandidateSubstance, Listing, Snapshot, Vendor, from_dict, to_dict
+from index.spool import Spool, default_spool_dir
+from index.sqlite_query import check_paging
+from index.timeutil import bound_from, bound_to
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_DATE_FIELDS = ("first_seen", "last_seen", "crawled_at")
+PAGE = 1000
+
+
+def es_doc(record: Any) -> dict[str, Any]:
+    """_source for a record: empty times become absent (ES `date` cannot hold "")."""
+    doc = to_dict(record)
+    for f in _DATE_FIELDS:
+        if f in doc and not doc[f]:
+            del doc[f]
+    if isinstance(record, Snapshot):
+        doc["snapshot_id"] = record.snapshot_id
+    return doc
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
+
+
+class EsBackend(IndexBackend):
+    name = "elasticsearch"
+
+    def __init__(self, settings: EsSettings, prefix: str = "trawl", spool_dir: Any = None,
+                 mapping_version: int = MAPPING_VERSION, replicas: int = 1) -> None:
+        self.settings = settings
+        self.names = Names(prefix, mapping_version)
+        self.replicas = replicas
+        self.client = make_client(settings)
+        self.spool = Spool(spool_dir or default_spool_dir())
+        self.rejected = Spool(self.spool.directory / "rejected")
+        self._ready = False
+        self._dirty = False
+        self.server_major: int | None = None
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> EsBackend:
+        import os
+
+        prefix = options.pop("prefix", None) or os.environ.get("TRAWL_INDEX_PREFIX") or "trawl"
+        spool_dir = options.pop("spool_dir", None)
+        version = int(options.pop("mapping_version", MAPPING_VERSION))
+        replicas = int(options.pop("replicas", os.environ.get("TRAWL_INDEX_REPLICAS", 1)))
+        backend = cls(settings_from(url, **options), prefix=prefix, spool_dir=spool_dir, mapping_version=version, replicas=replicas)
+        if backend.spool.files():
+            backend.try_replay()  # "replayed automatically on the next run"
+        return backend
+
+    def describe(self) -> str:
+        return f"{self.settings.display_url} (prefix {self.names.prefix})"
+
+    # -- connection and errors ---------------------------------------------
+    def _is_transport_failure(self, exc: BaseException) -> bool:
+        from elastic_transport import ConnectionError as TransportConnectionError
+        from elastic_transport import ConnectionTimeout
+        from elasticsearch import ApiError
+
+        if isinstance(exc, (TransportConnectionError, ConnectionTimeout)):
+            return True
+        return isinstance(exc, ApiError) and exc.meta.status in (429, 502, 503, 504)
+
+    def _error(self, exc: BaseException, doing: str) -> TrawlError:
+        from elasticsearch import ApiError, AuthenticationException, AuthorizationException
+
+        where = f"Elasticsearch at {self.settings.display_url}"
+        if self._is_transport_failure(exc):
+            return TrawlError(f"{where} is unreachable while {doing} ({type(exc).__name__}: {_one_line(exc)})")
+        if isinstance(exc, (AuthenticationException, AuthorizationException)):
+            return TrawlError(f"{where} refused the credentials while {doing} (check TRAWL_INDEX_API_KEY / TRAWL_INDEX_USER)")
+        if isinstance(exc, ApiError):
+            return TrawlError(f"{where} rejected the request while {doing}: {exc.meta.status} {_one_line(exc)}")
+        return TrawlError(f"{where} failed while {doing}: {_one_line(exc)}")
+
+    def _call(self, doing: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        from elastic_transport import TransportError
+        from elasticsearch import ApiError
+
+        try:
+            return fn(*args, **kwargs)
+        except (ApiError, TransportError) as exc:
+            raise self._error(exc, doing) from exc
+
+    def ensure_ready(self) -> None:
+        """Probe the server once, pin the compatibility header, create the layout if missing."""
+        if self._ready:
+            return
+        from index import es_admin
+
+        self.server_major = self._call("checking the server version", server_major, self.client)
+        pin_compatibility(self.client, self.server_major)
+        if not self._call("checking aliases", self.client.indices.exists_alias, name=self.names.write_alias("listings")):
+            self._call("creating indices", es_admin.migrate, self)
+        self._ready = True
+
+    def _refresh(self) -> None:
+        if self._dirty:
+            self._call("refreshing", self.client.indices.refresh, index=f"{self.names.prefix}-*", allow_no_indices=True)
+            self._dirty = False
+
+    def _read(self) -> None:
+        self.ensure_ready()
+        self._refresh()
+
+    # -- writes -------------------------------------------------------------
+    def write(
+        self,
+        listings: Iterable[Listing] = (),
+        snapshots: Iterable[Snapshot] = (),
+        vendors: Iterable[Vendor] = (),
+        candidates: Iterable[CandidateSubstance] = (),
+    ) -> dict[str, int]:
+        batch: dict[str, list[Any]] = {
+            "listings": [merge.normalise_listing(x) for x in listings],
+            "snapshots": [merge.normalise_snapshot(x) for x in snapshots],
+            "vendors": [merge.normalise_vendor(x) for x in vendors],
+            "candidates": [merge.normalise_candidate(x) for x in candidates],
+        }
+        counts = {kind: len(records) for kind, records in batch.items()}
+        if not any(counts.values()):
+            return counts
+        try:
+            self.ensure_ready()
+            if self.spool.files():
+                self.spool.replay(_DirectWriter(self))  # older spooled batches first: order matters for merges
+            rejected = self.write_direct(batch)
+        except TrawlError as exc:
+            # unreachable, overloaded, or refusing our credentials: keep the batch, the crawl goes on
+            path = self.spool.append(batch, reason=str(exc))
+            log.warning("%s; batch of %d records spooled to %s", exc, sum(counts.values()), path)
+            return {**counts, "spooled": sum(counts.values())}
+        if rejected:
+            n = sum(len(v) for v in rejected.values())
+            path = self.rejected.append(rejected, reason="rejected by Elasticsearch")
+            log.error("Elasticsearch rejected %d documents; kept in %s (replay with `trawl index flush`)", n, path)
+            return {**counts, "rejected": n, "spooled": n}
+        return counts
+
+    def write_direct(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        """Merge and bulk-index one normalised batch; returns the records the server rejected.
+
+        Transport failures raise TrawlError (the caller spools the batch)."""
+        from elasticsearch.helpers import streaming_bulk
+
+        actions: list[dict[str, Any]] = []
+        by_id: dict[tuple[str, str], Any] = {}
+
+        def add(kind: str, index: str, doc_id: str, record: Any, source: dict[str, Any]) -> None:
+            actions.append({"_op_type": "index", "_index": index, "_id": doc_id, "_source": source})
+            by_id[(kind, doc_id)] = record
+
+        for listing in self._merged(batch["listings"], "listings", Listing, "listing_id", merge.merge_listing):
+            add("listings", self.names.write_alias("listings"), listing.listing_id, listing, es_doc(listing))
+        for snap in batch["snapshots"]:
+            add("snapshots", self.names.snapshot_index(snap.crawled_at), snap.snapshot_id, snap, es_doc(snap))
+        for vendor in self._merged(batch["vendors"], "vendors", Vendor, "vendor_id", merge.merge_vendor):
+            add("vendors", self.names.write_alias("vendors"), vendor.vendor_id, vendor, es_doc(vendor))
+        for candidate, seen in self._merged_candidates(batch["candidates"]):
+            add("candidates", self.names.write_alias("candidates"), candidate.token, candidate,
+                {**es_doc(candidate), "seen_listing_ids": sorted(seen)})
+        rejected: dict[str, list[Any]] = {}
+
+        def run() -> None:
+            for ok, item in streaming_bulk(self.client, actions, chunk_size=500, max_retries=5, initial_backoff=0.5,
+                                           max_backoff=30, raise_on_error=False, yield_ok=False):
+                if not ok:
+                    info = next(iter(item.values()))
+                    index = str(info.get("_index", ""))
+                    kind = next((k for k in ("listings", "snapshots", "vendors", "candidates") if f"-{k}-" in index), "")
+                    if (kind, info.get("_id")) not in by_id:
+                        kind = next(k for k in ("listings", "snapshots", "vendors", "candidates") if (k, info.get("_id")) in by_id)
+                    rejected.setdefault(kind, []).append(by_id[(kind, info["_id"])])
+                    log.error("rejected %s %s: %s", kind, info.get("_id"), str(info.get("error"))[:300])
+
+        if actions:
+            self._call("bulk indexing", run)
+            self._dirty = True
+        return rejected
+
+    def _mget(self, kind: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), PAGE):
+            resp = self._call(f"reading {kind}", self.client.mget, index=self.names.read_alias(kind), ids=ids[start : start + PAGE])
+            for doc in resp["docs"]:
+                if doc.get("found"):
+                    found[doc["_id"]] = doc["_source"]
+        return found
+
+    def _merged(self, records: list[Any], kind: str, cls: type, key: str, rule: Callable[[Any, Any], Any]) -> list[Any]:
+        if not records:
+            return []
+        before = {k: from_dict(cls, v) for k, v in self._mget(kind, sorted({getattr(r, key) for r in records})).items()}
+        merged = dict(before)
+        for record in records:
+            merged[getattr(record, key)] = rule(merged.get(getattr(record, key)), record)
+        return [v for k, v in merged.items() if before.get(k) != v]
+
+    def _merged_candidates(self, records: list[CandidateSubstance]) -> list[tuple[CandidateSubstance, set[str]]]:
+        if not records:
+            return []
+        docs = self._mget("candidates", sorted({r.token for r in records}))
+        state: dict[str, tuple[CandidateSubstance | None, set[str]]] = {
+            k: (from_dict(CandidateSubstance, v), set(v.get("seen_listing_ids", []))) for k, v in docs.items()
+        }
+        before = {k: v[0] for k, v in state.items()}
+        for record in records:
+            existing, known = state.get(record.token, (None, set()))
+            state[record.token] = merge.merge_candidate(existing, known, record)
+        return [(c, seen) for k, (c, seen) in state.items() if c is not None and before.get(k) != c]
+
+    def try_replay(self) -> None:
+        try:
+            self.ensure_ready()
+            report = self.spool.replay(_DirectWriter(self))
+            log.info("replayed %d spooled batches into %s", report.batches, self.describe())
+        except TrawlError as exc:
+            log.warning("spool not replayed yet: %s", exc)
+
+    # -- reads --------------------------------------------------------------
+    def get_listing(self, listing_id: str) -> Listing | None:
+        self._read()
+        docs = self._mget("listings", [listing_id])
+        return from_dict(Listing, docs[listing_id]) if listing_id in docs else None
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        check_paging(query)
+        self._read()
+        resp = self._call(
+            "searching", self.client.search, index=self.names.read_alias("listings"), query=search_query(query),
+            sort=search_sort(query), from_=query.offset, size=query.limit, track_total_hits=True,
+            highlight={"fields": {"title": {}, "description": {}}, "pre_tags": ["["], "post_tags": ["]"],
+                       "fragment_size": 120, "number_of_fragments": 1, "require_field_match": False},
+        )
+        hits = []
+        for h in resp["hits"]["hits"]:
+            fragments = [f for field in ("title", "description") for f in h.get("highlight", {}).get(field, [])]
+            hits.append(SearchHit(listing=from_dict(Listing, h["_source"]), score=float(h.get("_score") or 0.0),
+                                  highlight=fragments[0] if fragments else ""))
+        return SearchResult(total=int(resp["hits"]["total"]["value"]), hits=hits)
+
+    def scroll(self, index: str, query: dict[str, Any], sort: list[Any], source: Any = True) -> Iterator[dict[str, Any]]:
+        """Every hit in sort order, paged with search_after (sort must end in a unique tie-breaker)."""
+        from elasticsearch import NotFoundError
+
+        after: list[Any] | None = None
+        while True:
+            extra = {"search_after": after} if after else {}
+            try:
+                resp = self.client.search(index=index, query=query, sort=sort, size=PAGE, _source=source,
+                                          track_total_hits=False, **extra)
+            except NotFoundError:
+                return  # e.g. no snapshot index created yet
+            except Exception as exc:  # noqa: BLE001 - converted to one clear TrawlError
+                raise self._error(exc, f"reading {index}") from exc
+            hits = resp["hits"]["hits"]
+            yield from hits
+            if len(hits) < PAGE:
+                return
+            after = hits[-1]["sort"]
+
+    def iter_listings(self, query: SearchQuery | None = None) -> Iterator[Listing]:
+        self._read()
+        q = query or SearchQuery(sort="listing_id")
+        sort = [{"listing_id": {"order": "asc"}}] if query is None else search_sort(q)
+        for hit in self.scroll(self.names.read_alias("listings"), search_query(q), sort):
+            yield from_dict(Listing, hit["_source"])
+
+    def iter_snapshots(self, query: SearchQuery | None = None) -> Iterator[Snapshot]:
+        self._read()
+        filters: list[dict[str, Any]] = []
+        wanted: set[str] | None = None
+        if query is not None:
+            if has_listing_filters(query):
+                wanted = {h["_id"] for h in self.scroll(self.names.read_alias("listings"), search_query(query),
+                                                        [{"listing_id": {"order": "asc"}}], source=False)}
+                if not wanted:
+                    return
+                if len(wanted) <= 60_000:  # below the default terms-query limit (65,536)
+                    filters.append({"terms": {"listing_id": sorted(wanted)}})
+            low, high = bound_from(query.crawled_from), bound_to(query.crawled_to)
+            if low or high:
+                filters.append({"range": {"crawled_at": {k: v for k, v in (("gte", low), ("lte", high)) if v}}})
+        sort = [{"crawled_at": {"order": "asc"}}, {"listing_id": {"order": "asc"}}]
+        for hit in self.scroll(self.names.read_alias("snapshots"), {"bool": {"filter": filters}}, sort):
+            if wanted is None or hit["_source"]["listing_id"] in wanted:
+                yield from_dict(Snapshot, hit["_source"])
+
+    def vendors(self, name: str | None = None) -> list[Vendor]:
+        self._read()
+        query: dict[str, Any] = {"match_all": {}}
+        if name:
+            key = name.strip().lower()
+            query = {"bool": {"should": [{"term": {"name.lc": key}}, {"term": {"vendor_id": key}}], "minimum_should_match": 1}}
+        hits = self.scroll(self.names.read_alias("vendors"), query, [{"vendor_id": {"order": "asc"}}])
+        return [from_dict(Vendor, h["_source"]) for h in hits]
+
+    def candidates(self, since: str | None = None) -> list[CandidateSubstance]:
+        self._read()
+        low = bound_from(since, "since")
+        query = {"range": {"first_seen": {"gte": low}}} if low else {"match_all": {}}
+        hits = self.scroll(self.names.read_alias("candidates"), query, [{"first_seen": {"order": "asc"}}, {"token": {"order": "asc"}}])
+        return [from_dict(CandidateSubstance, h["_source"]) for h in hits]
+
+    def counts(self) -> dict[str, int]:
+        from elasticsearch import NotFoundError
+
+        self._read()
+        counts = {}
+        for kind in ("listings", "snapshots", "vendors", "candidates"):
+            try:
+                counts[kind] = int(self.client.count(index=self.names.read_alias(kind))["count"])
+            except NotFoundError:
+                counts[kind] = 0
+            except Exception as exc:  # noqa: BLE001
+                raise self._error(exc, f"counting {kind}") from exc
+        return counts
+
+    def trends(self, query: TrendQuery) -> list[TrendRow]:
+        from index.es_trends import es_trends
+
+        self._read()
+        return es_trends(self, query)
+
+    def close(self) -> None:
+        try:
+            self.client.close()
+        except Exception:  # noqa: BLE001 - closing a dead connection pool must not mask the real error
+            pass
+
+
+class _DirectWriter:
+    """Spool replay target: writes straight to ES and raises (instead of re-spooling) when it is down."""
+
+    def __init__(self, backend: EsBackend) -> None:
+        self.backend = backend
+
+    def write(self, listings: Any = (), snapshots: Any = (), vendors: Any = (), candidates: Any = ()) -> dict[str, int]:
+        batch = {"listings": list(listings), "snapshots": list(snapshots), "vendors": list(vendors), "candidates": list(candidates)}
+        rejected = self.backend.write_direct(batch)
+        if rejected:
+            self.backend.rejected.append(rejected, reason="rejected by Elasticsearch during replay")
+        return {k: len(v) for k, v in batch.items()}
+
+
+def millis_to_time(value: float) -> str:
+    return datetime.fromtimestamp(value / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

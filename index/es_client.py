@@ -1,0 +1,109 @@
+"""Building the official Elasticsearch client: auth from options/env, server-version compatibility.
+
+Supported matrix (client elasticsearch-py 9.x, as installed):
+  ES 9.x  native.
+  ES 8.x  works: the 9.x client always asks for `compatible-with=9`, which 8.x
+          servers refuse ("Invalid media-type value"), so after probing the
+          server version with a plain `application/json` request we rewrite
+          the compatibility header to the server's major version.
+  ES 7.17 best effort, same mechanism with `compatible-with=7` (7.x accepts
+          REST compatibility headers for its own major).  Only core APIs are
+          used: indices, aliases, `_index_template`, bulk, search, composite
+          aggregations.
+Secrets never reach logs or error messages: only `display_url` (no userinfo) does.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from index.errors import TrawlError
+
+
+@dataclass
+class EsSettings:
+    url: str
+    display_url: str
+    api_key: str | None = None
+    user: str | None = None
+    password: str | None = None
+    ca_cert: str | None = None
+    request_timeout: float = 30.0
+
+
+def settings_from(url: str, **options: Any) -> EsSettings:
+    parts = urlsplit(url)
+    user = options.get("user") or os.environ.get("TRAWL_INDEX_USER") or (parts.username or None)
+    password = options.get("password") or os.environ.get("TRAWL_INDEX_PASSWORD") or (parts.password or None)
+    password_file = options.get("password_file") or os.environ.get("TRAWL_INDEX_PASSWORD_FILE")
+    if not password and password_file:
+        try:
+            password = Path(password_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise TrawlError(f"TRAWL_INDEX_PASSWORD_FILE {password_file}: cannot read ({exc.strerror})") from exc
+    ca_cert = options.get("ca_cert") or os.environ.get("TRAWL_INDEX_CA_CERT") or None
+    if ca_cert and not Path(ca_cert).is_file():
+        raise TrawlError(f"TRAWL_INDEX_CA_CERT {ca_cert}: no such file")
+    host = parts.hostname or ""
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    clean = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+    if not host:
+        raise TrawlError(f"index url {clean or url!r}: no host (expected http(s)://host:9200)")
+    return EsSettings(
+        url=clean, display_url=clean, api_key=options.get("api_key") or os.environ.get("TRAWL_INDEX_API_KEY") or None,
+        user=user, password=password, ca_cert=ca_cert,
+        request_timeout=float(options.get("request_timeout", 30.0)),
+    )
+
+
+def make_client(settings: EsSettings) -> Any:
+    from elasticsearch import Elasticsearch
+
+    kwargs: dict[str, Any] = {
+        "request_timeout": settings.request_timeout,
+        "max_retries": 2,
+        "retry_on_timeout": True,
+        "retry_on_status": (429, 502, 503, 504),
+    }
+    if settings.api_key:
+        kwargs["api_key"] = settings.api_key
+    elif settings.user:
+        kwargs["basic_auth"] = (settings.user, settings.password or "")
+    if settings.ca_cert:
+        kwargs["ca_certs"] = settings.ca_cert
+    return Elasticsearch(settings.url, **kwargs)
+
+
+def server_major(client: Any) -> int:
+    """Ask the server its version with plain JSON headers, which every major accepts."""
+    response = client.transport.perform_request("GET", "/", headers={"accept": "application/json"})
+    if response.meta.status in (401, 403):
+        raise TrawlError("Elasticsearch refused the credentials (check TRAWL_INDEX_API_KEY / TRAWL_INDEX_USER / TRAWL_INDEX_PASSWORD)")
+    if response.meta.status >= 400:
+        raise TrawlError(f"Elasticsearch answered {response.meta.status} to GET /")
+    number = str(response.body.get("version", {}).get("number", "0"))
+    return int(number.split(".")[0] or 0)
+
+
+def pin_compatibility(client: Any, major: int) -> None:
+    """Rewrite the client's `compatible-with=<client major>` headers to the server's major."""
+    from elasticsearch import __versionstr__
+
+    client_major = __versionstr__.split(".")[0]
+    if str(major) == client_major:
+        return
+    transport = client.transport
+    original = transport.perform_request
+    wanted = f"compatible-with={major}"
+    current = f"compatible-with={client_major}"
+
+    def perform_request(method: str, target: str, **kwargs: Any) -> Any:
+        headers = kwargs.get("headers")
+        if hasattr(headers, "items"):
+            kwargs["headers"] = {k: v.replace(current, wanted) if isinstance(v, str) else v for k, v in headers.items()}
+        return original(method, target, **kwargs)
+
+    transport.perform_request = perform_request

@@ -1,0 +1,140 @@
+"""Elasticsearch index layout as code: settings, mappings, templates, names.
+
+Layout for prefix P (default "trawl") and mapping version V:
+  P-listings-vV, P-vendors-vV, P-candidates-vV      one index each, behind
+      read alias P-<kind> and write alias P-<kind>-write (is_write_index)
+  P-snapshots-vV-YYYY.MM                               one index per crawl month,
+      created on first write from a composable template that also adds the
+      read alias P-snapshots
+Mappings are `dynamic: false`: unknown fields stay in _source but are not
+indexed, so a new crawler field can never explode the mapping.
+Numbers that are filtered or aggregated are `double` (not `float`) so range
+filters and quantiles see exactly the values SQLite stores.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from index.querytext import SYNONYM_GROUPS, tokens
+
+MAPPING_VERSION = 1
+KINDS = ("listings", "vendors", "candidates")
+
+KW_LC: dict[str, Any] = {"type": "keyword", "normalizer": "trawl_lower"}
+KW: dict[str, Any] = {"type": "keyword"}
+DATE: dict[str, Any] = {"type": "date"}
+DOUBLE: dict[str, Any] = {"type": "double"}
+TEXT: dict[str, Any] = {"type": "text", "analyzer": "trawl_text"}
+OFF: dict[str, Any] = {"type": "object", "enabled": False}
+
+
+def synonym_rules() -> list[str]:
+    # Rules written in the tokens our tokenizer produces ("4-mmc" -> "4 mmc"), so they apply as typed.
+    return [", ".join(" ".join(tokens(name)) for name in group) for group in SYNONYM_GROUPS]
+
+
+def analysis() -> dict[str, Any]:
+    """Tokenise like SQLite FTS5 unicode61: runs of letters/digits, lower-cased, diacritics folded."""
+    return {
+        "tokenizer": {"trawl_words": {"type": "pattern", "pattern": "[^\\p{L}\\p{N}]+"}},
+        "normalizer": {"trawl_lower": {"type": "custom", "filter": ["lowercase"]}},
+        "filter": {"trawl_substance_synonyms": {"type": "synonym_graph", "synonyms": synonym_rules(), "lenient": True}},
+        "analyzer": {
+            "trawl_text": {"type": "custom", "tokenizer": "trawl_words", "filter": ["lowercase", "asciifolding"]},
+            # search-time only: "mcat" finds listings whose substance is mephedrone
+            "trawl_substance": {
+                "type": "custom", "tokenizer": "trawl_words",
+                "filter": ["lowercase", "asciifolding", "trawl_substance_synonyms"],
+            },
+        },
+    }
+
+
+LISTING_PROPERTIES: dict[str, Any] = {
+    "listing_id": KW, "site": KW_LC, "market_kind": KW_LC, "url": {"type": "keyword", "index": False},
+    "title": TEXT, "description": TEXT,
+    "vendor": {**TEXT, "fields": {"lc": KW_LC}}, "vendor_id": KW_LC, "category": KW_LC,
+    "substances": {
+        "properties": {
+            "name": {**KW_LC, "copy_to": "substances_text"},
+            "substance_class": {**KW_LC, "copy_to": "substances_text"},
+            "controls": KW_LC, "match_type": KW, "score": DOUBLE, "matched_text": {"type": "keyword", "index": False},
+        }
+    },
+    "substances_text": {"type": "text", "analyzer": "trawl_text", "search_analyzer": "trawl_substance"},
+    "quantity_amount": DOUBLE, "quantity_unit": KW, "dose_mg": DOUBLE, "purity_pct": DOUBLE,
+    "price_amount": DOUBLE, "price_currency": KW, "price_usd": DOUBLE, "usd_per_unit": DOUBLE,
+    "origin": KW, "destinations": KW, "destinations_excluded": KW, "ships_worldwide": {"type": "boolean"},
+    "escrow": {"type": "boolean"}, "stock": {"type": "long"}, "feedback_count": {"type": "long"},
+    "first_seen": DATE, "last_seen": DATE, "crawled_at": DATE, "content_hash": KW,
+    "identifiers": OFF, "price_tiers": OFF, "shipping_options": OFF, "evidence": OFF,
+}
+
+SNAPSHOT_PROPERTIES: dict[str, Any] = {
+    "snapshot_id": KW, "listing_id": KW, "crawled_at": DATE, "site": KW_LC, "run_id": KW,
+    "price_amount": DOUBLE, "price_currency": KW, "price_usd": DOUBLE, "usd_per_unit": DOUBLE, "quantity_unit": KW,
+    "stock": {"type": "long"}, "feedback_count": {"type": "long"},
+    "substance": {"type": "keyword", "fields": {"lc": KW_LC}}, "vendor_id": KW_LC, "origin": KW, "content_hash": KW,
+}
+
+VENDOR_PROPERTIES: dict[str, Any] = {
+    "vendor_id": KW_LC, "site": KW_LC, "name": {"type": "keyword", "fields": {"lc": KW_LC}}, "url": KW,
+    "aliases": KW_LC, "pgp_fingerprints": KW, "first_seen": DATE, "last_seen": DATE,
+    "sales": {"type": "long"}, "rating": DOUBLE, "feedback_count": {"type": "long"},
+    "identifiers": OFF, "evidence": OFF, "pgp_key": {"type": "keyword", "index": False, "doc_values": False},
+}
+
+CANDIDATE_PROPERTIES: dict[str, Any] = {
+    "token": KW, "first_seen": DATE, "last_seen": DATE, "site": KW_LC, "example_listing_ids": KW,
+    "pattern": KW, "occurrences": {"type": "long"},
+    # every listing id ever counted, so occurrences stay idempotent (stored, not searchable)
+    "seen_listing_ids": {"type": "keyword", "index": False, "doc_values": False},
+}
+
+PROPERTIES = {
+    "listings": LISTING_PROPERTIES, "snapshots": SNAPSHOT_PROPERTIES,
+    "vendors": VENDOR_PROPERTIES, "candidates": CANDIDATE_PROPERTIES,
+}
+
+
+class Names:
+    """Every index, alias and template name for one prefix and mapping version."""
+
+    def __init__(self, prefix: str = "trawl", version: int = MAPPING_VERSION) -> None:
+        self.prefix = prefix
+        self.version = version
+
+    def index(self, kind: str, version: int | None = None) -> str:
+        return f"{self.prefix}-{kind}-v{version or self.version}"
+
+    def read_alias(self, kind: str) -> str:
+        return f"{self.prefix}-{kind}"
+
+    def write_alias(self, kind: str) -> str:
+        return f"{self.prefix}-{kind}-write"
+
+    def snapshot_index(self, crawled_at: str, version: int | None = None) -> str:
+        return f"{self.prefix}-snapshots-v{version or self.version}-{crawled_at[:4]}.{crawled_at[5:7]}"
+
+    def snapshot_pattern(self, version: int | None = None) -> str:
+        return f"{self.prefix}-snapshots-v{version or self.version}-*"
+
+    def template(self, kind: str) -> str:
+        return f"{self.prefix}-{kind}-v{self.version}"
+
+
+def template_body(names: Names, kind: str, shards: int = 1, replicas: int = 1) -> dict[str, Any]:
+    """Body of a composable index template (`PUT _index_template/<name>`)."""
+    pattern = names.snapshot_pattern() if kind == "snapshots" else names.index(kind)
+    template: dict[str, Any] = {
+        "settings": {"number_of_shards": shards, "number_of_replicas": replicas, "analysis": analysis()},
+        "mappings": {"dynamic": False, "properties": PROPERTIES[kind]},
+    }
+    if kind == "snapshots":
+        template["aliases"] = {names.read_alias("snapshots"): {}}
+    return {
+        "index_patterns": [pattern],
+        "priority": 200,  # above the built-in templates (priority 100) that match "*" on some distributions
+        "template": template,
+        "_meta": {"trawl_mapping_version": names.version, "managed_by": "trawl index migrate"},
+    }

@@ -1,0 +1,103 @@
+"""SearchQuery / TrendQuery -> Elasticsearch query DSL, mirroring index/sqlite_query.py rule for rule."""
+from __future__ import annotations
+
+from typing import Any
+
+from index.api import SearchQuery, TrendQuery
+from index.querytext import parse_text, synonyms
+from index.sqlite_query import parse_sort
+from index.timeutil import bound_from, bound_to
+from index.trends import time_bounds
+
+TEXT_FIELDS = ["title", "description", "vendor", "substances_text"]
+
+
+def text_clauses(text: str) -> list[dict[str, Any]]:
+    """Every word must match somewhere, as a phrase of its tokens or one of its synonyms."""
+    clauses = []
+    for alternatives in parse_text(text):
+        should = [
+            {"multi_match": {"query": " ".join(alt), "type": "phrase", "fields": TEXT_FIELDS}} for alt in alternatives
+        ]
+        clauses.append({"bool": {"should": should, "minimum_should_match": 1}})
+    return clauses
+
+
+def _range(field: str, low: Any, high: Any) -> dict[str, Any] | None:
+    bounds = {}
+    if low is not None:
+        bounds["gte"] = low
+    if high is not None:
+        bounds["lte"] = high
+    return {"range": {field: bounds}} if bounds else None
+
+
+def listing_filters(q: SearchQuery) -> list[dict[str, Any]]:
+    filters: list[dict[str, Any]] = []
+    if q.substance:
+        filters.append({"terms": {"substances.name": synonyms(q.substance)}})
+    if q.control:
+        c = q.control.strip().lower()
+        filters.append({"bool": {"should": [{"term": {"substances.controls": c}}, {"prefix": {"substances.controls": c + ":"}}], "minimum_should_match": 1}})
+    if q.substance_class:
+        filters.append({"term": {"substances.substance_class": q.substance_class.strip().lower()}})
+    if q.site:
+        filters.append({"term": {"site": q.site.strip().lower()}})
+    if q.market_kind:
+        filters.append({"term": {"market_kind": q.market_kind.strip().lower()}})
+    if q.vendor:
+        v = q.vendor.strip().lower()
+        filters.append({"bool": {"should": [{"term": {"vendor.lc": v}}, {"term": {"vendor_id": v}}], "minimum_should_match": 1}})
+    if q.origin:
+        filters.append({"term": {"origin": q.origin.strip().upper()}})
+    if q.destination:
+        d = q.destination.strip().upper()
+        worldwide = {"bool": {"filter": [{"term": {"ships_worldwide": True}}], "must_not": [{"term": {"destinations_excluded": d}}]}}
+        filters.append({"bool": {"should": [{"term": {"destinations": d}}, worldwide], "minimum_should_match": 1}})
+    for clause in (
+        _range("price_usd", q.price_usd_min, q.price_usd_max),
+        _range("usd_per_unit", q.usd_per_unit_min, q.usd_per_unit_max),
+        _range("first_seen", bound_from(q.first_seen_from, "first_seen_from"), bound_to(q.first_seen_to, "first_seen_to")),
+        _range("last_seen", bound_from(q.last_seen_from, "last_seen_from"), bound_to(q.last_seen_to, "last_seen_to")),
+    ):
+        if clause:
+            filters.append(clause)
+    return filters
+
+
+def search_query(q: SearchQuery) -> dict[str, Any]:
+    must = text_clauses(q.text or "")
+    return {"bool": {"must": must, "filter": listing_filters(q)}} if must else {"bool": {"filter": listing_filters(q)}}
+
+
+def search_sort(q: SearchQuery) -> list[Any]:
+    field, descending = parse_sort(q.sort)
+    tie = {"listing_id": {"order": "asc"}}
+    if field == "relevance":
+        if parse_text(q.text or ""):
+            return [{"_score": {"order": "desc"}}, tie]
+        return [{"last_seen": {"order": "desc", "missing": "_last"}}, tie]
+    return [{field: {"order": "desc" if descending else "asc", "missing": "_last"}}, tie]
+
+
+def has_listing_filters(q: SearchQuery) -> bool:
+    return bool(listing_filters(q) or parse_text(q.text or ""))
+
+
+def trend_filters(q: TrendQuery, with_unit: bool) -> list[dict[str, Any]]:
+    filters: list[dict[str, Any]] = []
+    if q.substance:
+        filters.append({"terms": {"substance.lc": synonyms(q.substance)}})
+    if with_unit:
+        if q.unit:
+            filters.append({"term": {"quantity_unit": q.unit}})
+        filters.append({"exists": {"field": "usd_per_unit"}})
+    if q.site:
+        filters.append({"term": {"site": q.site.lower()}})
+    if q.origin:
+        filters.append({"term": {"origin": q.origin.upper()}})
+    low, high = time_bounds(q)
+    clause = _range("crawled_at", low, high)
+    if clause:
+        filters.append(clause)
+    return filters
