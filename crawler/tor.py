@@ -342,6 +342,15 @@ def _handler_class(crawler: Crawler, scheme: str) -> type | None:
 class _GuardConfig:
     network: str
     tor_handler_active: bool
+    browser_proxied: bool  # Chromium launched with a SOCKS5 proxy and no local DNS
+
+
+def _browser_proxied(crawler: Crawler) -> bool:
+    options = crawler.settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS") or {}
+    server = str((options.get("proxy") or {}).get("server", ""))
+    args = [str(a) for a in options.get("args", [])]
+    return server.startswith("socks5://") and any(
+        a.startswith("--host-resolver-rules=MAP * ~NOTFOUND") for a in args)
 
 
 class OnionGuardMiddleware:
@@ -354,7 +363,8 @@ class OnionGuardMiddleware:
     def from_crawler(cls, crawler: Crawler) -> OnionGuardMiddleware:
         handlers = [_handler_class(crawler, s) for s in ("http", "https")]
         active = all(h is not None and issubclass(h, TorDownloadHandler) for h in handlers)
-        config = _GuardConfig(crawler.settings.get("TRAWL_NETWORK") or "clearnet", active)
+        config = _GuardConfig(crawler.settings.get("TRAWL_NETWORK") or "clearnet", active,
+                              _browser_proxied(crawler))
         return cls(config, crawler.stats)
 
     def refusal(self, request: Request) -> str | None:
@@ -365,6 +375,8 @@ class OnionGuardMiddleware:
             return "site_not_tor"
         if not self.config.tor_handler_active:
             return "tor_handler_inactive"
+        if request.meta.get("playwright") and not self.config.browser_proxied:
+            return "browser_not_proxied"
         return None
 
     def process_request(self, request: Request, spider: Any = None) -> None:

@@ -28,7 +28,17 @@ class NetSpider(scrapy.Spider):
         self.config = config
 
     def _meta(self) -> dict[str, Any]:
-        return dict(self.config.get("request_meta") or {})
+        meta = dict(self.config.get("request_meta") or {})
+        browser = self.config.get("browser")
+        if browser:  # PageMethods are objects: build them here, fresh per request
+            from types import SimpleNamespace
+
+            from crawler.browser import playwright_request_meta
+
+            meta |= playwright_request_meta(SimpleNamespace(**browser["site"]),
+                                            browser.get("wait_for"),
+                                            browser.get("screenshot", False))
+        return meta
 
     async def start(self) -> Any:
         login = self.config.get("login")
