@@ -1,0 +1,235 @@
+"""`trawl export`: listings, snapshots or trend rows to CSV / Parquet / JSONL, with a reproducibility sidecar.
+
+Every export writes FILE and FILE.meta.json.  The sidecar records what is needed
+to reproduce a published figure: the query and its non-default filters, the
+time range the rows cover, software versions, reference-list versions, the row
+count and the SHA-256 of FILE.  FILE is written to a temporary name and renamed,
+so a crashed export never leaves a file that looks complete.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import json
+import os
+import platform
+import sqlite3
+from collections.abc import Iterable, Iterator
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from index.api import IndexBackend, SearchQuery, TrendQuery, TrendRow
+from index.errors import TrawlError
+from index.model import SCHEMA_VERSION, Listing, Snapshot, to_dict
+from index.timeutil import now_utc
+
+FORMATS = ("csv", "parquet", "jsonl")
+KINDS = ("listings", "snapshots", "trends")
+
+# flat columns (CSV/Parquet); nested fields are JSON-encoded strings there, native in JSONL
+LISTING_COLUMNS: list[tuple[str, str]] = [
+    ("listing_id", "str"), ("site", "str"), ("market_kind", "str"), ("url", "str"), ("title", "str"),
+    ("vendor", "str"), ("vendor_id", "str"), ("category", "str"), ("substances", "json"), ("substance_names", "str"),
+    ("controls", "str"), ("quantity_amount", "float"), ("quantity_unit", "str"), ("dose_mg", "float"),
+    ("purity_pct", "float"), ("price_amount", "float"), ("price_currency", "str"), ("price_usd", "float"),
+    ("usd_per_unit", "float"), ("rate_source", "str"), ("origin", "str"), ("destinations", "str"),
+    ("destinations_excluded", "str"), ("ships_worldwide", "bool"), ("shipping_options", "json"), ("escrow", "bool"),
+    ("stock", "int"), ("feedback_count", "int"), ("first_seen", "str"), ("last_seen", "str"), ("crawled_at", "str"),
+    ("content_hash", "str"), ("evidence_run_id", "str"), ("evidence_warc_file", "str"), ("evidence_warc_offset", "int"),
+    ("evidence_payload_sha256", "str"), ("description", "str"),
+]
+SNAPSHOT_COLUMNS: list[tuple[str, str]] = [
+    ("snapshot_id", "str"), ("listing_id", "str"), ("crawled_at", "str"), ("site", "str"), ("run_id", "str"),
+    ("price_amount", "float"), ("price_currency", "str"), ("price_usd", "float"), ("usd_per_unit", "float"),
+    ("quantity_unit", "str"), ("stock", "int"), ("feedback_count", "int"), ("substance", "str"),
+    ("vendor_id", "str"), ("origin", "str"), ("content_hash", "str"),
+]
+
+
+def listing_row(x: Listing) -> dict[str, Any]:
+    return {
+        **{k: getattr(x, k) for k, _ in LISTING_COLUMNS if hasattr(x, k) and k not in ("substances", "shipping_options", "destinations", "destinations_excluded")},
+        "substances": json.dumps([to_dict(s) for s in x.substances], ensure_ascii=False),
+        "substance_names": ";".join(s.name for s in x.substances),
+        "controls": ";".join(sorted({c for s in x.substances for c in s.controls})),
+        "destinations": ";".join(x.destinations),
+        "destinations_excluded": ";".join(x.destinations_excluded),
+        "shipping_options": json.dumps([to_dict(s) for s in x.shipping_options], ensure_ascii=False),
+        "evidence_run_id": x.evidence.run_id, "evidence_warc_file": x.evidence.warc_file,
+        "evidence_warc_offset": x.evidence.warc_offset, "evidence_payload_sha256": x.evidence.payload_sha256,
+    }
+
+
+def snapshot_row(s: Snapshot) -> dict[str, Any]:
+    return {**to_dict(s), "snapshot_id": s.snapshot_id}
+
+
+def trend_columns(query: TrendQuery) -> list[tuple[str, str]]:
+    groups = ["site", "run_id"] if query.metric == "activity" else (["site"] if query.metric == "new_substances" and "site" in query.group_by else ([] if query.metric == "new_substances" else list(query.group_by)))
+    return [("period", "str"), *((f"group_{g}", "str") for g in groups), ("count", "int"),
+            ("median", "float"), ("q1", "float"), ("q3", "float"), ("delta", "int")]
+
+
+def trend_row(r: TrendRow) -> dict[str, Any]:
+    return {"period": r.period, **{f"group_{k}": v for k, v in r.group.items()}, "count": r.count,
+            "median": r.median, "q1": r.q1, "q3": r.q3, "delta": r.delta}
+
+
+def reference_list_versions() -> Any:
+    """Versions of the control lists used for matching, or "unavailable" without enrich/."""
+    try:
+        from enrich import load_reference_lists  # type: ignore[attr-defined]
+    except ImportError:
+        try:
+            from enrich.lists import load_reference_lists
+        except ImportError:
+            return "unavailable"
+    try:
+        lists = load_reference_lists()
+    except Exception as exc:  # noqa: BLE001 - a broken list must not block an export; record why
+        return f"unavailable: {str(exc).splitlines()[0][:200]}"
+    if hasattr(lists, "versions"):
+        return lists.versions()
+    return [{"source": i.source, "instrument": i.instrument, "version": i.version, "as_of": i.as_of, "entries": i.entries}
+            for i in getattr(lists, "lists", [])]
+
+
+def software_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "schema": str(SCHEMA_VERSION)}
+    for dist in ("trawl", "pyarrow", "elasticsearch"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = "not installed"
+    return versions
+
+
+def _json_default(value: Any) -> Any:
+    return to_dict(value) if dataclasses.is_dataclass(value) else str(value)
+
+
+def _write_csv(path: Path, columns: list[tuple[str, str]], rows: Iterable[dict[str, Any]]) -> int:
+    n = 0
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=[c for c, _ in columns], extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row)
+            n += 1
+    return n
+
+
+def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
+    n = 0
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False, default=_json_default) + "\n")
+            n += 1
+    return n
+
+
+def _write_parquet(path: Path, columns: list[tuple[str, str]], rows: Iterable[dict[str, Any]]) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    types = {"str": pa.string(), "json": pa.string(), "float": pa.float64(), "int": pa.int64(), "bool": pa.bool_()}
+    schema = pa.schema([(name, types[kind]) for name, kind in columns])
+    n = 0
+    with pq.ParquetWriter(str(path), schema) as writer:
+        batch: list[dict[str, Any]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= 10_000:  # bounded memory on million-row exports
+                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                n += len(batch)
+                batch = []
+        if batch or n == 0:
+            writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+            n += len(batch)
+    return n
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class _Range:
+    """Tracks the min/max time the exported rows cover."""
+
+    def __init__(self, fields: tuple[str, ...]) -> None:
+        self.fields = fields
+        self.low: str | None = None
+        self.high: str | None = None
+
+    def watch(self, rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for row in rows:
+            for f in self.fields:
+                value = row.get(f)
+                if value:
+                    self.low = value if self.low is None or value < self.low else self.low
+                    self.high = value if self.high is None or value > self.high else self.high
+            yield row
+
+
+def export(backend: IndexBackend, kind: str, fmt: str, out: Path, query: SearchQuery | None = None,
+           trend: TrendQuery | None = None, command: str = "") -> dict[str, Any]:
+    """Write the export and its sidecar; returns the sidecar content."""
+    if kind not in KINDS:
+        raise TrawlError(f"export: {kind!r} is not one of {', '.join(KINDS)}")
+    if fmt not in FORMATS:
+        raise TrawlError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise TrawlError(f"--out {out}: directory {out.parent} does not exist")
+    query = query or SearchQuery()
+    flat = fmt != "jsonl"
+    rows: Iterable[dict[str, Any]]
+    if kind == "listings":
+        columns, span = LISTING_COLUMNS, _Range(("first_seen", "last_seen"))
+        rows = (listing_row(x) if flat else to_dict(x) for x in backend.iter_listings(query))
+    elif kind == "snapshots":
+        columns, span = SNAPSHOT_COLUMNS, _Range(("crawled_at",))
+        rows = (snapshot_row(s) for s in backend.iter_snapshots(query))
+    else:
+        trend = trend or TrendQuery()
+        columns, span = trend_columns(trend), _Range(("period",))
+        rows = (trend_row(r) if flat else dataclasses.asdict(r) for r in backend.trends(trend))
+    tmp = out.with_name(f".{out.name}.partial")
+    try:
+        watched = span.watch(rows)
+        if fmt == "csv":
+            count = _write_csv(tmp, columns, watched)
+        elif fmt == "jsonl":
+            count = _write_jsonl(tmp, watched)
+        else:
+            count = _write_parquet(tmp, columns, watched)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    source = trend if kind == "trends" else query
+    defaults = type(source)()
+    sidecar = {
+        "kind": kind,
+        "format": fmt,
+        "file": out.name,
+        "command": command,
+        "query": dataclasses.asdict(source),
+        "filters": {k: v for k, v in dataclasses.asdict(source).items() if v != getattr(defaults, k)},
+        "time_range": {"from": span.low, "to": span.high},
+        "row_count": count,
+        "sha256": _sha256(out),
+        "columns": [c for c, _ in columns] if flat else "nested (JSON Lines of the record model)",
+        "backend": getattr(backend, "describe", lambda: backend.name)(),
+        "software": software_versions(),
+        "reference_lists": reference_list_versions(),
+        "created_at": now_utc(),
+    }
+    meta = out.with_name(out.name + ".meta.json")
+    meta.write_text(json.dumps(sidecar, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    return sidecar
