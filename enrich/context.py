@@ -1,0 +1,60 @@
+"""When does an ordinary-word street name ("speed", "ice", "coke") mean a drug?
+
+Rule (documented in the enrich README text):
+1. Drug context is required somewhere in the text: a quantity or price
+   ("3.5g", "10 pills", "$40", "0.002 btc"), a purity word ("pure", "uncut"),
+   or another substance matched by a non-context name.
+2. The neighbouring words must not make it a common phrase: "high speed",
+   "speed shipping", "ice cream", "diet coke", "coke zero", "boric acid" (any
+   "...ic acid"), "snow white".
+3. Form words ("crystal", "ice", "shards", "snow", "rock") right next to another
+   substance describe that substance's form ("MDMA crystal"), not a second drug.
+"""
+from __future__ import annotations
+
+import re
+
+_QTY_RE = re.compile(
+    r"\d+(?:[.,]\d+)?\s?(?:g|gr|grams?|kg|kilos?|mg|mcg|ug|μg|oz|ounces?|ml|pcs|pieces|pills?|tabs?|tablets?|caps?|capsules?|blotters?|bars?|x)\b"
+)
+_PRICE_RE = re.compile(r"[$€£]\s?\d|\d\s?(?:usd|eur|gbp|btc|xmr|ltc|\$|€|£)(?![a-z])")
+_PURITY_WORDS = {"pure", "purity", "uncut", "lab", "tested"}
+
+# words that turn the street name next to them into an everyday phrase
+PREV_BLOCK = {
+    "high", "fast", "full", "top", "max", "low", "express", "light", "super", "diet", "warp",
+    "internet", "download", "upload", "connection", "shipping", "delivery", "dry", "black", "thin",
+}
+NEXT_BLOCK = {
+    "shipping", "ship", "delivery", "deliveries", "post", "posting", "dispatch", "service", "services",
+    "internet", "test", "tests", "boat", "cream", "cube", "cubes", "pack", "packs", "box", "zero",
+    "cola", "white", "queen", "age", "skating", "hockey", "bucket", "machine", "maker", "storm",
+    "board", "boarding", "limit", "bump", "bumps", "dial", "reader", "metal", "music", "house",
+    "tea", "coffee", "cold", "water", "man", "muscle", "meat", "body", "mass",
+}
+FORM_WORDS = {"crystal", "crystals", "ice", "shards", "snow", "rock", "rocks", "crack", "glass"}
+
+
+def has_drug_context(norm: str, atom_texts: list[str], other_substance: bool) -> bool:
+    if other_substance:
+        return True
+    if _QTY_RE.search(norm) or _PRICE_RE.search(norm):
+        return True
+    return any(a in _PURITY_WORDS for a in atom_texts)
+
+
+def blocked_by_neighbours(atom_texts: list[str], start: int, end: int) -> bool:
+    """True when the words around atoms[start:end] make it an everyday phrase."""
+    prev = atom_texts[start - 1] if start > 0 else ""
+    nxt = atom_texts[end] if end < len(atom_texts) else ""
+    if prev in PREV_BLOCK or nxt in NEXT_BLOCK:
+        return True
+    name = atom_texts[end - 1]
+    # "boric acid", "citric acid", "hydrochloric acid": a chemical, not LSD
+    return name == "acid" and prev.endswith("ic")
+
+
+def is_form_of_neighbour(atom_texts: list[str], start: int, end: int, other_spans: list[tuple[int, int]]) -> bool:
+    if atom_texts[start] not in FORM_WORDS:
+        return False
+    return any(s - 2 <= end and start <= e + 1 for s, e in other_spans)

@@ -1,0 +1,122 @@
+"""Fuzzy stage: long names only, scored with RapidFuzz, one decision rule for all paths.
+
+Three scorers give the same decisions:
+- `score_cdist`: the production fast path, one `process.cdist` over the unique
+  queries of a whole batch against precomputed normalised choices;
+- `score_extract`: the naive per-query `process.extract` (what the benchmark compares);
+- `score_plain`: a plain Python loop over `fuzz.ratio`, the reference for tests.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+
+from enrich.lists import ReferenceLists
+from enrich.normalize import atoms, normalise_with_offsets, skeleton
+
+CUTOFF = 88.0  # best candidate must reach this (fuzz.ratio on spelling skeletons)
+MARGIN = 3.0  # and beat the best OTHER substance by this much, else it is ambiguous
+FLOOR = CUTOFF - MARGIN  # scores below cannot affect a decision
+MIN_LEN = 6  # names and queries shorter than this are exact-only
+MAX_QUERY_ATOMS = 3
+LEN_RATIO = (0.8, 1.25)
+CHUNK = 2048  # rows of the cdist matrix computed at once (bounds memory)
+
+
+@dataclass(frozen=True)
+class FuzzyChoice:
+    text: str  # skeleton string compared
+    canonical: str
+    name: str  # the reference name it came from
+
+
+def fuzzy_string(words: Iterable[str]) -> str:
+    """Order-insensitive, spelling-insensitive form: 'hcl cocaine' == 'cocaine hcl'."""
+    return " ".join(sorted(skeleton(w) for w in words))
+
+
+def build_choices(lists: ReferenceLists) -> list[FuzzyChoice]:
+    """Long, digit-free, unambiguous names.  Names with digits (3-MMC, 2C-B,
+    3-methylmethcathinone) are positional codes: one character is a different
+    substance, so they only ever match exactly."""
+    by_text: dict[str, set[str]] = {}
+    origin: dict[str, str] = {}
+    for entry in lists.names.values():
+        if entry.context_only or len(entry.key) < MIN_LEN or not entry.key.isalpha():
+            continue
+        norm, _ = normalise_with_offsets(entry.text)
+        text = fuzzy_string(a.text for a in atoms(norm))
+        by_text.setdefault(text, set()).add(entry.canonical)
+        origin.setdefault(text, entry.text)
+    # a skeleton shared by two substances cannot tell them apart: exact-only
+    return [FuzzyChoice(t, next(iter(c)), origin[t]) for t, c in sorted(by_text.items()) if len(c) == 1]
+
+
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """Dictionary words never fuzzy-match: 'heroine', 'methane', 'ketone' are words."""
+    from english_words import get_english_words_set
+
+    return frozenset(get_english_words_set(["web2", "gcide"], lower=True, alpha=True))
+
+
+def decide(query: str, scored: Iterable[tuple[int, float]], choices: list[FuzzyChoice]) -> tuple[str, float, str] | None:
+    """(canonical, score, name) when one substance clearly wins, else None."""
+    best: dict[str, tuple[float, str]] = {}
+    for idx, score in scored:
+        choice = choices[idx]
+        score = round(float(score), 4)
+        if score < FLOOR or choice.text[0] != query[0]:
+            continue
+        ratio = len(query) / len(choice.text)
+        if not LEN_RATIO[0] <= ratio <= LEN_RATIO[1]:
+            continue
+        if score > best.get(choice.canonical, (-1.0, ""))[0]:
+            best[choice.canonical] = (score, choice.name)
+    if not best:
+        return None
+    ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))
+    canonical, (score, name) = ranked[0]
+    if score < CUTOFF:
+        return None
+    if len(ranked) > 1 and score - ranked[1][1][0] < MARGIN:
+        return None
+    return canonical, score, name
+
+
+def score_cdist(queries: list[str], choices: list[FuzzyChoice]) -> dict[str, tuple[str, float, str] | None]:
+    import numpy as np
+
+    texts = [c.text for c in choices]
+    decisions: dict[str, tuple[str, float, str] | None] = {}
+    for lo in range(0, len(queries), CHUNK):
+        chunk = queries[lo:lo + CHUNK]
+        matrix = process.cdist(chunk, texts, scorer=fuzz.ratio, score_cutoff=FLOOR, dtype=np.float64, workers=1)
+        for row_idx, query in enumerate(chunk):
+            row = matrix[row_idx]
+            hits = np.flatnonzero(row)
+            decisions[query] = decide(query, ((int(i), row[i]) for i in hits), choices)
+    return decisions
+
+
+def score_extract(queries: list[str], choices: list[FuzzyChoice]) -> dict[str, tuple[str, float, str] | None]:
+    texts = [c.text for c in choices]
+    decisions: dict[str, tuple[str, float, str] | None] = {}
+    for query in queries:
+        found = process.extract(query, texts, scorer=fuzz.ratio, score_cutoff=FLOOR, limit=None)
+        decisions[query] = decide(query, ((idx, score) for _, score, idx in found), choices)
+    return decisions
+
+
+def score_plain(queries: list[str], choices: list[FuzzyChoice]) -> dict[str, tuple[str, float, str] | None]:
+    decisions: dict[str, tuple[str, float, str] | None] = {}
+    for query in queries:
+        scored = [(i, fuzz.ratio(query, c.text)) for i, c in enumerate(choices)]
+        decisions[query] = decide(query, scored, choices)
+    return decisions
+
+
+SCORERS = {"cdist": score_cdist, "extract": score_extract, "plain": score_plain}

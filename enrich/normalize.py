@@ -1,0 +1,107 @@
+"""Text normalisation for matching, keeping a map back to the original offsets.
+
+Non-ASCII characters go through `parsers.clean_text` one at a time (NFKC,
+zero-width removal, homoglyph folding) so every output character still points at
+the input character it came from: match spans are reported in the ORIGINAL text.
+Leetspeak is NOT folded here, because digits are meaningful in chemical codes
+(3-MMC, 2C-B, 4-FA); the matcher folds it per token, only where no code matched.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+try:  # the parsers package provides the shared clean-up; fall back until it lands
+    from parsers import clean_text as _clean_text  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - depends on the parallel parsers work
+    _clean_text = None
+
+# Greek letters used in chemical names: spelled out so "α-PVP" == "alpha-PVP".
+_GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "Δ": "delta", "ω": "omega"}
+_ZERO_WIDTH = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"}
+# Minimal homoglyph table for the fallback (Cyrillic/Greek look-alikes of Latin letters).
+_HOMOGLYPHS = str.maketrans({
+    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y", "к": "k", "м": "m",
+    "т": "t", "і": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ո": "n", "ο": "o", "ν": "v", "ρ": "p",
+    "Α": "a", "Β": "b", "Ε": "e", "Η": "h", "Ι": "i", "Κ": "k", "Μ": "m", "Ν": "n", "Ο": "o",
+    "Ρ": "p", "Τ": "t", "Χ": "x", "А": "a", "В": "b", "Е": "e", "К": "k", "М": "m", "Н": "h",
+    "О": "o", "Р": "p", "С": "c", "Т": "t", "Х": "x",
+})
+_ATOM_RE = re.compile(r"[^\W_]+")
+# n-grams never join across these: they separate items, not parts of one name
+_BREAK_CHARS = set("|;:!?&*•\n\t/")
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    if ch in _GREEK:
+        return _GREEK[ch]
+    if ch in _ZERO_WIDTH:
+        return ""
+    if _clean_text is not None:
+        ch = _clean_text(ch)
+    ch = unicodedata.normalize("NFKC", ch).translate(_HOMOGLYPHS)
+    # strip accents: "cocaína" -> "cocaina"
+    decomposed = unicodedata.normalize("NFKD", ch)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def normalise_with_offsets(text: str) -> tuple[str, list[int] | None]:
+    """Lower-cased folded text and, for non-ASCII input, output index -> input index.
+
+    None as the map means identity (the ASCII fast path, which most titles take)."""
+    if text.isascii():
+        return text.lower(), None
+    out: list[str] = []
+    offsets: list[int] = []
+    for i, ch in enumerate(text):
+        folded = ch.lower() if ch.isascii() else _fold_char(ch)
+        out.append(folded)
+        offsets.extend([i] * len(folded))
+    return "".join(out), offsets
+
+
+@dataclass(frozen=True)
+class Atom:
+    text: str
+    start: int  # in normalised text
+    end: int
+    joinable: bool  # may join the previous atom into one n-gram
+
+
+def atoms(norm: str) -> list[Atom]:
+    result: list[Atom] = []
+    prev_end = 0
+    for m in _ATOM_RE.finditer(norm):
+        gap = norm[prev_end:m.start()]
+        joinable = bool(result) and not any(c in _BREAK_CHARS for c in gap) and len(gap) <= 3
+        result.append(Atom(m.group(), m.start(), m.end(), joinable))
+        prev_end = m.end()
+    return result
+
+
+def name_key(name: str) -> str:
+    """Key of a reference name: folded, separators dropped ("3-MMC" -> "3mmc")."""
+    norm, _ = normalise_with_offsets(name)
+    return "".join(a.text for a in atoms(norm))
+
+
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@": "a", "$": "s"})
+
+
+def leet_fold(token: str) -> str:
+    return token.translate(_LEET)
+
+
+_SKELETON_RULES = (("ph", "f"), ("th", "t"), ("kh", "k"), ("ck", "k"), ("c", "k"), ("q", "k"), ("y", "i"), ("x", "ks"), ("w", "v"), ("z", "s"))
+_REPEAT_RE = re.compile(r"(.)\1+")
+
+
+@lru_cache(maxsize=65536)
+def skeleton(text: str) -> str:
+    """Spelling skeleton for fuzzy matching: methamphetamine == metamfetamine."""
+    for a, b in _SKELETON_RULES:
+        text = text.replace(a, b)
+    return _REPEAT_RE.sub(r"\1", text)
