@@ -412,10 +412,14 @@ def renew_circuit(control: str, password: str | None = None,
 
     try:
         with _controller(control) as controller:
+            # an explicit method only: stem's auto mode would fall back to the cookie
+            # and hide a wrong password
             if cookie_path is not None:
                 stem.connection.authenticate_cookie(controller, str(cookie_path))
+            elif password is not None:
+                stem.connection.authenticate_password(controller, password)
             else:
-                controller.authenticate(password=password)
+                controller.authenticate()
             controller.signal(Signal.NEWNYM)
             return float(controller.get_newnym_wait())
     except (stem.SocketError, stem.connection.AuthenticationFailure,
