@@ -10,7 +10,7 @@ from typing import Any
 from parsers._base import Result
 from parsers.price import Price, parse_price
 from parsers.quantity import Quantity, parse_quantity
-from parsers.rates import RateTable, to_usd
+from parsers.rates import Conversion, RateTable, to_usd
 
 _SPLIT = re.compile(r"\s*(?:\||\n|;|,\s+(?=\D*\d)(?<!\d,\s))\s*")
 
@@ -40,6 +40,20 @@ def price_per_unit(price_usd: float | None, quantity: Quantity) -> float | None:
     if price_usd is None or quantity is None or not quantity.ok or not quantity.amount:
         return None
     return round(price_usd / quantity.amount, 6)
+
+
+def price_to_usd(price: Price, *, rates: RateTable, when: str | datetime | date | None = None,
+                 prefer_stated: bool = True) -> Conversion:
+    """USD value of a parsed price; a USD amount stated beside it ("0.0021 BTC (≈ $85)") is the
+    page's own rate and wins when `prefer_stated`, recorded as rate_source "page:stated"."""
+    if not price.ok:
+        return Conversion(amount=price.amount, currency=price.currency, error=price.error or "price not parsed")
+    if prefer_stated and price.currency != "USD":
+        stated = next((e for e in price.equivalents if e.currency == "USD" and e.amount), None)
+        if stated is not None and price.amount:
+            return Conversion(amount=price.amount, currency=price.currency, ok=True, usd=stated.amount,
+                              rate=round(stated.amount / price.amount, 10), rate_source="page:stated")
+    return to_usd(price.amount, price.currency, rates=rates, when=when)
 
 
 def parse_price_tiers(rows: list[str] | str, *, site_locale: str | None = None, currency_hint: str | None = None,
@@ -77,7 +91,7 @@ def parse_price_tiers(rows: list[str] | str, *, site_locale: str | None = None, 
 def _tier(raw: str, q: Quantity, p: Price, rates: RateTable | None, when: str | datetime | date | None) -> PriceTier:
     if rates is None:
         return PriceTier(raw=raw, ok=True, quantity=q, price=p)
-    conv = to_usd(p.amount, p.currency, rates=rates, when=when)
+    conv = price_to_usd(p, rates=rates, when=when)
     if not conv.ok:
         return PriceTier(raw=raw, ok=True, quantity=q, price=p, error=conv.error)
     return PriceTier(raw=raw, ok=True, quantity=q, price=p, price_usd=conv.usd,

@@ -1,0 +1,153 @@
+"""Shipping options ("Standard (5-10 days) +$5.00", "airmail - 8 days - USD + 5.00 / order")
+and escrow / finalize-early flags."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from parsers._base import Result, require_str
+from parsers.price import parse_price
+
+_RANGE = r"(?P<a>\d+(?:\.\d+)?)\s*(?:-|–|—|to|~)\s*(?P<b>\d+(?:\.\d+)?)"
+_DAYS_RE = re.compile(
+    rf"(?:{_RANGE}|(?P<n>\d+(?:\.\d+)?))\s*\+?\s*(?:working\s+|business\s+|bus\.?\s+|work\s+)?(?P<u>days?|d|weeks?|wks?|hours?|hrs?|h)(?![a-z])",
+    re.I)
+_FIXED_DAYS = (
+    (re.compile(r"\bsame[\s-]day\b", re.I), 0, 0), (re.compile(r"\b(?:next[\s-]day|overnight|24\s*h(?:ours?)?)\b", re.I), 1, 1),
+)
+_UNTRACKED = re.compile(r"\b(?:untracked|un-tracked|no[\s-]track(?:ing)?|without[\s-]track(?:ing)?|not[\s-]tracked|non[\s-]tracked)\b", re.I)
+_TRACKED = re.compile(r"\b(?:tracked|tracking|track\s*(?:&|and|n)\s*trace|with\s+track|registered|signed\s+for|einschreiben|einwurfeinschreiben|recommand[eé])", re.I)
+_NO_STEALTH = re.compile(r"\b(?:no|without)\s+stealth\b", re.I)
+_STEALTH = re.compile(r"\bstealth", re.I)
+_FREE = re.compile(r"\bfree\b", re.I)
+_PER = re.compile(r"/\s*(?P<per>order|item|unit|package|pack)\b", re.I)
+_METHOD_SPLIT = re.compile(r"\s+[-–]\s+|\s*\(|,\s*|\s+\+|\s*:\s+|\s*\|\s*")
+_COST_LEAD = re.compile(r"^\s*(?:[$€£₿฿]|usd|eur|gbp|btc|xmr)\s*[\d.,]+\s*(?:\([^)]*\))?\s*", re.I)
+
+
+@dataclass(frozen=True)
+class ShippingOptionResult(Result):
+    raw: str
+    ok: bool = False
+    error: str | None = None
+    method: str = ""
+    cost: float | None = None
+    currency: str | None = None
+    days_min: int | None = None
+    days_max: int | None = None
+    tracked: bool | None = None
+    stealth: bool | None = None
+    per: str | None = None  # "order" | "item" when the cost says so
+    notes: list[str] = field(default_factory=list)
+
+    def to_model_kwargs(self) -> dict[str, object]:
+        """Keyword arguments for index.model.ShippingOption (cost_usd is the caller's job)."""
+        return {"method": self.method, "cost": self.cost, "currency": self.currency, "days_min": self.days_min,
+                "days_max": self.days_max, "tracked": self.tracked, "stealth": self.stealth, "raw": self.raw}
+
+
+def _days(text: str) -> tuple[int | None, int | None, tuple[int, int] | None]:
+    m = _DAYS_RE.search(text)
+    if m:
+        unit = m.group("u").lower()
+        factor = 7.0 if unit.startswith("w") else 1 / 24 if unit.startswith("h") else 1.0
+        if m.group("a"):
+            lo, hi = float(m.group("a")) * factor, float(m.group("b")) * factor
+        else:
+            lo = hi = float(m.group("n")) * factor
+        if lo > hi:
+            lo, hi = hi, lo
+        if hi <= 365:
+            return int(lo) if factor >= 1 else max(0, round(lo)), int(round(hi)) if factor >= 1 else max(1, round(hi)), m.span()
+    for rx, lo_i, hi_i in _FIXED_DAYS:
+        if rx.search(text):
+            return lo_i, hi_i, None
+    return None, None, None
+
+
+def parse_shipping_option(text: str, *, currency_hint: str | None = None, site_locale: str | None = None) -> ShippingOptionResult:
+    """One shipping choice: method, cost, delivery days, tracked and stealth flags."""
+    raw = require_str(text)
+    try:
+        return _parse(raw, currency_hint, site_locale)
+    except Exception as exc:
+        return ShippingOptionResult(raw=raw, error=f"internal error: {type(exc).__name__}")
+
+
+def _parse(raw: str, currency_hint: str | None, site_locale: str | None) -> ShippingOptionResult:
+    s = unicodedata.normalize("NFKC", raw) if not raw.isascii() else raw
+    s = re.sub(r"\s+", " ", s).strip()
+    if not s:
+        return ShippingOptionResult(raw=raw, error="empty shipping option")
+    notes: list[str] = []
+    days_min, days_max, days_span = _days(s)
+    without_days = s if days_span is None else s[: days_span[0]] + " " + s[days_span[1]:]
+    price = parse_price(without_days, site_locale=site_locale)
+    cost, currency = (price.amount, price.currency) if price.ok else (None, None)
+    if cost is None and _FREE.search(s):
+        cost, currency = 0.0, (currency_hint.upper() if currency_hint else None)
+        notes.append("'free' read as cost 0")
+    tracked = False if _UNTRACKED.search(s) else True if _TRACKED.search(s) else None
+    stealth = False if _NO_STEALTH.search(s) else True if _STEALTH.search(s) else None
+    per_m = _PER.search(s)
+    method = _method(s)
+    ok = bool(method) or cost is not None or days_min is not None
+    return ShippingOptionResult(raw=raw, ok=ok, error=None if ok else "nothing recognised", method=method, cost=cost,
+                                currency=currency, days_min=days_min, days_max=days_max, tracked=tracked, stealth=stealth,
+                                per=per_m.group("per").lower() if per_m else None, notes=notes)
+
+
+def _method(s: str) -> str:
+    body = _COST_LEAD.sub("", s)
+    first = _METHOD_SPLIT.split(body, maxsplit=1)[0].strip()
+    m = _DAYS_RE.search(first)
+    if m and m.end() >= len(first.rstrip()) - 0 and m.start() > 0:
+        first = first[: m.start()].rstrip(" -–(")  # "EMS 7-14 days" -> "EMS"
+    first = re.sub(r"\s*[+]?\s*(?:[$€£₿฿]\s*[\d.,]+|[\d.,]+\s*(?:usd|eur|gbp|btc|xmr|ltc)\b)\s*$", "", first, flags=re.I)
+    return first.strip(" -–:")
+
+
+@dataclass(frozen=True)
+class EscrowResult(Result):
+    raw: str
+    ok: bool = False
+    error: str | None = None
+    escrow: bool | None = None
+    finalize_early: bool | None = None
+    multisig: bool | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+_NO_ESCROW = re.compile(r"\bno\s+escrow\b|\bescrow\s*[:|]?\s*(?:no|none|disabled|off|false|not\s+(?:available|allowed|supported))\b|\bwithout\s+escrow\b|\bescrow\s+not\b", re.I)
+_ESCROW = re.compile(r"\bescrow\b", re.I)
+_MULTISIG = re.compile(r"\bmulti[\s-]?sig(?:nature)?\b|\b2[\s-]of[\s-]3\b", re.I)
+_NO_FE = re.compile(r"\bno\s+(?:fe|finali[sz]e[\s-]early)\b|\b(?:fe|finali[sz]e[\s-]early)\s*[:|]?\s*(?:no|not\s+allowed|disabled|off|false|never)\b|\bnever\s+(?:fe|finali[sz]e[\s-]early)\b|\bfe\s+not\b", re.I)
+_FE = re.compile(r"\bfe\b|\bfinali[sz]e[\s-]early\b|\bfinali[sz]ed?[\s-]early\b|\bearly\s+finali[sz]", re.I)
+_FE_FULL = re.compile(r"\bfe\s*100\s*%|\b100\s*%\s*fe\b|\bfe\s+only\b|\bfull\s+fe\b", re.I)
+
+
+def parse_escrow(text: str) -> EscrowResult:
+    """Escrow / finalize-early flags from "Escrow", "FE 100%", "Finalize Early allowed", "No FE", "Multisig"."""
+    raw = require_str(text)
+    s = unicodedata.normalize("NFKC", raw) if not raw.isascii() else raw
+    notes: list[str] = []
+    escrow: bool | None = None
+    fe: bool | None = None
+    multisig = True if _MULTISIG.search(s) else None
+    if _NO_ESCROW.search(s):
+        escrow = False
+    elif _ESCROW.search(s) or multisig:
+        escrow = True
+        if multisig:
+            notes.append("multisig counted as escrow")
+    if _NO_FE.search(s):
+        fe = False
+    elif _FE.search(s):
+        fe = True
+        if _FE_FULL.search(s) and escrow is None:
+            escrow = False
+            notes.append("100% finalize-early: no escrow")
+    ok = escrow is not None or fe is not None
+    return EscrowResult(raw=raw, ok=ok, error=None if ok else "no escrow or finalize-early terms found", escrow=escrow,
+                        finalize_early=fe, multisig=multisig, notes=notes)
