@@ -118,3 +118,28 @@ def test_https_onion_tls_inside_the_socks_tunnel(tmp_path: Path) -> None:
     assert {(e["host"], e["port"]) for e in gateway_log} == {(rng.onion, 443)}
     assert len(hits) == 3
     assert not [line for line in result.leak_lines if ".onion" in line]
+
+
+@pytest.mark.parametrize("site_name", ["vortex", "nightshade"])
+def test_testbed_onion_site_only_via_gateway(tmp_path: Path, site_name: str) -> None:
+    """The testbed's own SOCKS5 gateway (which alone resolves its onions)."""
+    from testbed.server import run_testbed
+
+    with run_testbed(rate_limit=False, faults=False) as tb:
+        site = tb.sites[site_name]
+        config = _config(site.base_url, tb.socks_url, isolation=site_name) | {
+            "follow_css": "a::attr(href)", "deny_regex": r"logout|/cart|/order|/message",
+            "item_css": "title::text"}
+        config["settings"] |= {"CLOSESPIDER_PAGECOUNT": 40}
+        result = run_net_spider(tmp_path, config, record_leaks=True)
+        gateway = list(tb.gateway_log)
+        requests = [r for r in tb.request_log if r[0] == site_name]
+    assert result.returncode == 0, result.log[-3000:]
+    assert requests, "nothing reached the site"
+    assert result.stats.get("downloader/response_count", 0) >= 1
+    connected = [g for g in gateway if g.outcome == "connected"]
+    assert connected and {g.host for g in connected} <= {site.onion, *site.mirrors}
+    assert all(g.username == site_name for g in connected)
+    assert not [line for line in result.leak_lines if ".onion" in line], result.leak_lines
+    connects = {tuple(line.split()[1:]) for line in result.leak_lines if line.startswith("connect")}
+    assert connects == {("127.0.0.1", str(tb.socks_port))}
