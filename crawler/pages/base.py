@@ -1,0 +1,86 @@
+"""The YAML-driven page object every site starts from."""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from parsel import Selector
+
+from crawler.selectors import Extracted, FieldSelector, evaluate, normalise_space
+
+if TYPE_CHECKING:
+    from crawler.siteconfig import PageSpec, SiteConfig
+
+
+@dataclass
+class PageInput:
+    """What a page object may look at: independent of Scrapy so `trawl sites test` and
+    unit tests can feed it saved HTML."""
+
+    url: str
+    text: str
+    status: int = 200
+
+    @classmethod
+    def from_response(cls, response: Any) -> PageInput:
+        return cls(url=response.url, text=getattr(response, "text", ""), status=response.status)
+
+
+@dataclass
+class PageResult:
+    fields: dict[str, Any]
+    snippets: dict[str, list[str]] = field(default_factory=dict)
+    selectors: dict[str, str] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)  # configured fields that matched nothing
+
+
+class SelectorPage:
+    """Evaluates every configured selector; subclasses add `field_<name>()` methods.
+
+    A `field_<name>` method returns the raw value (str, list[str] or None); a None return
+    keeps whatever the YAML selector produced, so YAML stays the first place to fix a site."""
+
+    def __init__(self, page: PageInput, spec: PageSpec, site: SiteConfig | None = None) -> None:
+        self.page, self.spec, self.site = page, spec, site
+        self.sel = Selector(text=page.text or "<html></html>")
+
+    # helpers for subclasses
+    def css(self, query: str) -> Any:
+        return self.sel.css(query)
+
+    def xpath(self, query: str) -> Any:
+        return self.sel.xpath(query)
+
+    def text_of(self, query: str) -> str | None:
+        nodes = self.sel.css(query)
+        if not nodes:
+            return None
+        return normalise_space(" ".join(nodes[0].xpath(".//text()").getall())) or None
+
+    def run(self, name: str, selector: FieldSelector) -> Extracted:
+        return evaluate(selector, self.sel, self.page.url)
+
+    def extract(self) -> PageResult:
+        result = PageResult(fields={})
+        for name, selector in self.spec.fields.items():
+            got = self.run(name, selector)
+            result.fields[name] = got.value
+            result.snippets[name] = got.snippets
+            result.selectors[name] = got.selector
+        if self.spec.id_from_url is not None and not result.fields.get("native_id"):
+            match = self.spec.id_from_url.search(self.page.url)
+            if match:
+                result.fields["native_id"] = match.group(1) if self.spec.id_from_url.groups else match.group(0)
+                result.snippets["native_id"] = [self.page.url]
+                result.selectors["native_id"] = f"id_from_url re:{self.spec.id_from_url.pattern}"
+        for name, method in inspect.getmembers(self, predicate=inspect.ismethod):
+            if not name.startswith("field_"):
+                continue
+            value = method()
+            if value is not None:
+                key = name.removeprefix("field_")
+                result.fields[key] = value
+                result.selectors[key] = f"{type(self).__name__}.{name}()"
+        result.missing = [n for n in self.spec.fields if result.fields.get(n) in (None, "", [])]
+        return result

@@ -1,0 +1,150 @@
+"""Run a crawl of one site: run ids, run dirs, resume, and the list of past runs.
+
+A run lives in `$TRAWL_HOME/runs/<run_id>/`: stats.json, frontier.sqlite, warc/ (written
+by the evidence middleware).  Twisted's reactor runs once per process, so `run_crawl`
+is called once per process (the CLI, or a subprocess in tests and the scheduler).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from crawler.frontier import Frontier
+from crawler.runstats import read_stats, write_stats
+from crawler.siteconfig import SiteConfig, load_site
+from index.errors import TrawlError
+from index.home import trawl_home
+
+FRONTIER_FILE = "frontier.sqlite"
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    site: str
+    run_dir: Path
+    status: str
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        headline = {k: v for k, v in self.stats.items() if k != "stats"}
+        return {**headline, "run_id": self.run_id, "site": self.site, "run_dir": str(self.run_dir), "status": self.status}
+
+    def summary_line(self) -> str:
+        s = self.stats
+        drops = ", ".join(f"{k}={v}" for k, v in sorted(s.get("drops_by_reason", {}).items())) or "none"
+        return (f"{self.site}: {self.status} run {self.run_id}: {s.get('pages', 0)} pages, {s.get('listings', 0)} listings, "
+                f"{s.get('vendors_stored', 0)} vendor writes, {s.get('unchanged', 0)} unchanged, drops {drops}, "
+                f"{s.get('errors', 0)} errors, {s.get('gate_hits', 0)} gate hits, {s.get('duration_s', 0):.1f}s"
+                + (f" (paused: {s['paused_reason']})" if s.get("paused_reason") else ""))
+
+
+def runs_dir() -> Path:
+    path = trawl_home() / "runs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def new_run_id(site: str, now: datetime | None = None) -> str:
+    now = now or datetime.now(timezone.utc)
+    return f"{site}-{now.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(2)}"
+
+
+def _normalise_clock(clock: str | None) -> str | None:
+    if not clock:
+        return None
+    try:
+        parsed = datetime.fromisoformat(clock.replace("Z", "+00:00"))
+    except ValueError:
+        raise TrawlError(f"--clock {clock!r}: expected an ISO-8601 time like 2026-08-03T12:00:00Z") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def resumable_run(site: str) -> Path:
+    """The newest run of `site` with unfinished pages in its frontier."""
+    candidates = sorted((p for p in runs_dir().glob(f"{site}-*") if (p / FRONTIER_FILE).is_file()), reverse=True)
+    for run_dir in candidates:
+        frontier = Frontier(run_dir / FRONTIER_FILE)
+        try:
+            counts = frontier.counts()
+        finally:
+            frontier.close()
+        if any(n for status, n in counts.items() if status != "done"):
+            return run_dir
+    raise TrawlError(f"site {site!r}: no interrupted run to resume in {runs_dir()} (start one with: trawl crawl {site})")
+
+
+def run_crawl(site_name: str, *, resume: bool = False, clock: str | None = None, page_budget: int | None = None,
+              day: int | None = None, site: SiteConfig | None = None) -> RunResult:
+    """Crawl one site in this process; returns when the crawl has finished.
+
+    `day` is accepted for testbed-driven callers and recorded in the stats; the testbed day
+    itself is chosen by the server, not by the crawler."""
+    from crawler.session import paused_reason
+
+    site = site or load_site(site_name)
+    reason = paused_reason(site.name)
+    if reason:
+        raise TrawlError(f"site {site.name!r} is paused: {reason} (after fixing it: trawl sites unpause {site.name})")
+    clock = _normalise_clock(clock)
+    home = trawl_home()
+    if resume:
+        run_dir = resumable_run(site.name)
+        run_id = run_dir.name
+        previous = read_stats(run_dir) or {}
+        clock = clock or previous.get("clock")
+    else:
+        run_id = new_run_id(site.name)
+        run_dir = runs_dir() / run_id
+        run_dir.mkdir(parents=True)
+    frontier = Frontier(run_dir / FRONTIER_FILE)
+    try:
+        return _crawl(site, frontier, run_id=run_id, run_dir=run_dir, home=home, resume=resume, clock=clock,
+                      page_budget=page_budget, day=day)
+    finally:
+        frontier.close()
+
+
+def _crawl(site: SiteConfig, frontier: Frontier, *, run_id: str, run_dir: Path, home: Path, resume: bool,
+           clock: str | None, page_budget: int | None, day: int | None) -> RunResult:
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.settings import build_settings
+    from crawler.spider import TrawlSpider
+
+    settings = build_settings(site, run_id=run_id, run_dir=run_dir, home=home, page_budget=page_budget)
+    settings["TRAWL_CLOCK"] = clock or datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    settings["LOG_INSTALL_ROOT_HANDLER"] = os.environ.get("TRAWL_LOG_STDERR", "1") == "1"
+    process = CrawlerProcess(settings)
+    logging.getLogger("scrapy").setLevel(settings.get("LOG_LEVEL", "INFO"))
+    crawler = process.create_crawler(TrawlSpider)
+    process.crawl(crawler, site=site, frontier=frontier, run_id=run_id, resume=resume)
+    process.start()
+    record: dict[str, Any] = getattr(crawler, "trawl_result", None) or read_stats(run_dir) or {}
+    record["clock"] = settings["TRAWL_CLOCK"]
+    if day is not None:
+        record["testbed_day"] = day
+    write_stats(run_dir, record)
+    if getattr(crawler, "_trawl_startup_error", None):
+        raise crawler._trawl_startup_error
+    return RunResult(run_id=run_id, site=site.name, run_dir=run_dir, status=record.get("status", "unknown"), stats=record)
+
+
+def list_runs(site: str | None = None) -> list[dict[str, Any]]:
+    out = []
+    for run_dir in sorted(runs_dir().iterdir(), reverse=True):
+        if not run_dir.is_dir() or (site and not run_dir.name.startswith(f"{site}-")):
+            continue
+        stats = read_stats(run_dir) or {"run_id": run_dir.name, "status": "unknown"}
+        headline = {k: v for k, v in stats.items() if k != "stats"}
+        headline.setdefault("run_id", run_dir.name)
+        headline["run_dir"] = str(run_dir)
+        out.append(headline)
+    return out

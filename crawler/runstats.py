@@ -1,0 +1,127 @@
+"""Per-run stats: `$TRAWL_HOME/runs/<run_id>/stats.json`, written at start, every few
+seconds while running (a SIGKILLed run still shows how far it got) and at close."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+from twisted.internet import task
+
+STATS_FILE = "stats.json"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def summarise(raw: dict[str, Any]) -> dict[str, Any]:
+    """The headline figures of a run from Scrapy's flat stats dict."""
+    drops = {k.split("/", 1)[1]: v for k, v in raw.items() if k.startswith("item_dropped_reasons/")}
+    errors: dict[str, int] = {}
+    for key, value in raw.items():
+        if key.startswith("trawl/errors/") and key.count("/") == 2:
+            errors[key.split("/", 2)[2]] = value
+        elif key.startswith("spider_exceptions/"):
+            errors[key] = value
+        elif key.startswith("downloader/response_status_count/") and key.rsplit("/", 1)[1][0] in "45":
+            errors[f"http_{key.rsplit('/', 1)[1]}"] = value
+    mirrors = {k.split("/", 2)[2]: v for k, v in raw.items() if k.startswith("trawl/mirror_pages/")}
+    return {
+        "pages": raw.get("response_received_count", 0),
+        "bytes": raw.get("downloader/response_bytes", 0),
+        "items": raw.get("item_scraped_count", 0),
+        "listings": raw.get("trawl/stored/listings", 0),
+        "vendors_stored": raw.get("trawl/stored/vendors", 0),
+        "snapshots": raw.get("trawl/stored/snapshots", 0),
+        "unchanged": raw.get("trawl/listings/unchanged", 0),
+        "drops": sum(drops.values()),
+        "drops_by_reason": drops,
+        "errors": sum(errors.values()),
+        "errors_by_kind": errors,
+        "gate_hits": raw.get("trawl/gate_hits", 0),
+        "rate_limited": raw.get("trawl/rate_limited/429", 0),
+        "replayed": raw.get("trawl/frontier/replayed", 0),
+        "mirrors": mirrors,
+        "paused_reason": raw.get("trawl/paused_reason"),
+    }
+
+
+def write_stats(run_dir: Path, record: dict[str, Any]) -> None:
+    tmp = run_dir / f".{STATS_FILE}.tmp"
+    tmp.write_text(json.dumps(record, indent=1, sort_keys=True, default=str), encoding="utf-8")
+    os.replace(tmp, run_dir / STATS_FILE)
+
+
+def read_stats(run_dir: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((run_dir / STATS_FILE).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+@dataclass(frozen=True)
+class RunStatsConfig:
+    run_id: str
+    run_dir: Path
+    site: str
+    interval: float
+
+
+class RunStatsExtension:
+    def __init__(self, config: RunStatsConfig, crawler: Any) -> None:
+        self.config, self.crawler = config, crawler
+        self.started = time.monotonic()
+        previous = read_stats(config.run_dir) or {}
+        self.base = {"run_id": config.run_id, "site": config.site, "started_at": previous.get("started_at") or _now(),
+                     "resumed": previous.get("resumed", -1) + 1 if previous else 0,
+                     "previous_duration_s": previous.get("duration_s", 0.0) if previous else 0.0}
+        self.loop: task.LoopingCall | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> RunStatsExtension:
+        s = crawler.settings
+        if not s.get("TRAWL_RUN_DIR"):
+            raise NotConfigured("no TRAWL_RUN_DIR")
+        config = RunStatsConfig(s.get("TRAWL_RUN_ID", ""), Path(s.get("TRAWL_RUN_DIR")), s.get("TRAWL_SITE", ""),
+                                s.getfloat("TRAWL_STATS_INTERVAL", 2.0))
+        ext = cls(config, crawler)
+        crawler.signals.connect(ext.opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.response_received, signal=signals.response_received)
+        return ext
+
+    def record(self, status: str, reason: str | None = None) -> dict[str, Any]:
+        raw = self.crawler.stats.get_stats()
+        duration = round(self.base["previous_duration_s"] + time.monotonic() - self.started, 3)
+        out = {**self.base, "status": status, "finish_reason": reason, "updated_at": _now(), "duration_s": duration,
+               **summarise(raw), "stats": {k: v for k, v in raw.items()}}
+        frontier = getattr(self.crawler.spider, "frontier", None)
+        if frontier is not None:
+            out["frontier"] = frontier.counts()
+        return out
+
+    def response_received(self, response: Any, request: Any, spider: Any = None) -> None:
+        mirror = request.meta.get("trawl_mirror")
+        if mirror:
+            self.crawler.stats.inc_value(f"trawl/mirror_pages/{mirror}")
+
+    def opened(self, spider: Any = None) -> None:
+        write_stats(self.config.run_dir, self.record("running"))
+        self.loop = task.LoopingCall(lambda: write_stats(self.config.run_dir, self.record("running")))
+        self.loop.start(self.config.interval, now=False)
+
+    def closed(self, spider: Any = None, reason: str = "finished") -> None:
+        if self.loop is not None and self.loop.running:
+            self.loop.stop()
+        status = {"finished": "finished", "site_paused": "paused", "closespider_pagecount": "budget_reached"}.get(reason, reason)
+        record = self.record(status, reason)
+        record["finished_at"] = _now()
+        write_stats(self.config.run_dir, record)
+        self.crawler.trawl_result = record

@@ -1,0 +1,162 @@
+"""trawl's Scrapy settings: defaults, profiles and the per-site settings built from a SiteConfig.
+
+This is the ONE place settings and their defaults live.  Components read what they need
+once in `from_crawler` (into a small dataclass) and raise NotConfigured when switched off.
+Network parts (Tor, browser, evidence, Redis) come from their modules by contract:
+`crawler.tor.tor_settings`, `crawler.browser.browser_settings`, `crawler.evidence`,
+`crawler.distributed.redis_settings`; a part that is not installed yet is simply left out,
+except Tor, without which a tor site must not be crawled at all.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from typing import Any
+
+from crawler.siteconfig import SiteConfig
+from index.errors import TrawlError
+
+USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; rv:128.0) Gecko/20100101 Firefox/128.0"  # Tor Browser's UA
+
+BASE: dict[str, Any] = {
+    "BOT_NAME": "trawl",
+    "USER_AGENT": USER_AGENT,
+    "ROBOTSTXT_OBEY": False,  # a monitor reads what a visitor reads; deny rules live in the site YAML
+    "COOKIES_ENABLED": True,
+    "TELNETCONSOLE_ENABLED": False,
+    "LOG_LEVEL": os.environ.get("TRAWL_LOG_LEVEL", "INFO"),
+    "RETRY_ENABLED": True,
+    # 429 is not here: PoliteRetryMiddleware waits the Retry-After the site asks for
+    "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408],
+    "HTTPERROR_ALLOWED_CODES": [],
+    "REDIRECT_ENABLED": True,
+    "METAREFRESH_ENABLED": False,  # meta-refresh gates are passed explicitly, per site YAML
+    "DEPTH_LIMIT": 0,
+    "DOWNLOAD_MAXSIZE": 20 * 2**20,
+    "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
+    "TRAWL_EVIDENCE_ENABLED": True,
+    "TRAWL_MAX_RATE_LIMITED": 20,
+}
+
+# Scrapy's own retry and cookie middlewares are replaced by ours (same slots).
+DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+    "crawler.tor.OnionGuardMiddleware": 10,  # always on: refuses .onion outside tor sites
+    "crawler.middlewares.FrontierReplayMiddleware": 20,
+    "crawler.middlewares.GateWaitMiddleware": 30,
+    "crawler.middlewares.PoliteRetryMiddleware": 550,
+    "crawler.session.SessionCookiesMiddleware": 700,
+    "crawler.evidence.WarcEvidenceMiddleware": 950,
+}
+
+ITEM_PIPELINES: dict[str, int] = {
+    "crawler.stages.validate.ValidateStage": 100,
+    "crawler.stages.unchanged.UnchangedStage": 200,
+    "crawler.stages.parse.ParseStage": 300,
+    "crawler.stages.enrich.EnrichStage": 400,
+    "crawler.stages.store.StoreStage": 900,
+}
+
+EXTENSIONS: dict[str, int] = {
+    "crawler.runstats.RunStatsExtension": 100,
+}
+
+# Profiles: named overrides for the environment a crawl runs in (TRAWL_PROFILE).
+PROFILES: dict[str, dict[str, Any]] = {
+    "default": {},
+    # the local testbed: no artificial delays beyond what the site YAML asks for
+    "test": {"LOG_LEVEL": "WARNING", "TRAWL_EVIDENCE_FSYNC": False},
+    "production": {"DOWNLOAD_DELAY_JITTER": 0.5, "AUTOTHROTTLE_DEBUG": False},
+}
+
+
+def _optional(module: str) -> Any | None:
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name == module:
+            return None
+        raise
+
+
+def site_settings(site: SiteConfig) -> dict[str, Any]:
+    """Throttling, retries, budget and timeouts a site YAML asks for."""
+    t = site.throttle
+    return {
+        "TRAWL_SITE": site.name,
+        "TRAWL_NETWORK": site.network,
+        "CONCURRENT_REQUESTS": t.concurrency,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": t.concurrency,
+        "DOWNLOAD_DELAY": t.delay,
+        "DOWNLOAD_DELAY_JITTER": 0.5,
+        "AUTOTHROTTLE_ENABLED": t.autothrottle,
+        "AUTOTHROTTLE_START_DELAY": max(t.delay, 0.1),
+        "AUTOTHROTTLE_MAX_DELAY": max(t.retry_after_max, 10.0),
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": t.autothrottle_target,
+        "RETRY_TIMES": t.retries,
+        "TRAWL_RETRY_BACKOFF": t.backoff,
+        "TRAWL_RETRY_AFTER_MAX": t.retry_after_max,
+        "CLOSESPIDER_PAGECOUNT": t.page_budget,
+        "DOWNLOAD_TIMEOUT": t.timeout,
+    }
+
+
+def network_settings(site: SiteConfig, socks_url: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    socks = socks_url or os.environ.get("TRAWL_TOR_SOCKS")
+    if site.network == "tor":
+        from crawler.tor import tor_settings
+
+        out.update(tor_settings(socks, isolation=site.name))
+    else:
+        out["TRAWL_NETWORK"] = "clearnet"
+    if site.render == "browser":
+        browser = _optional("crawler.browser")
+        if browser is None:
+            raise TrawlError(f"{site.source}: render: browser needs crawler.browser (scrapy-playwright), which is not installed")
+        out.update(browser.browser_settings(site, socks_url=socks if site.network == "tor" else None))
+    redis_url = os.environ.get("TRAWL_REDIS_URL")
+    if redis_url:
+        distributed = _optional("crawler.distributed")
+        if distributed is None:
+            raise TrawlError("TRAWL_REDIS_URL is set but crawler.distributed is not installed")
+        out.update(distributed.redis_settings(redis_url))
+    return out
+
+
+def _merge_dicts(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def build_settings(site: SiteConfig, *, run_id: str, run_dir: Path, home: Path,
+                   page_budget: int | None = None, profile: str | None = None) -> dict[str, Any]:
+    profile = profile or os.environ.get("TRAWL_PROFILE", "default")
+    if profile not in PROFILES:
+        raise TrawlError(f"TRAWL_PROFILE={profile!r}: unknown profile (known: {', '.join(PROFILES)})")
+    settings: dict[str, Any] = {
+        **BASE,
+        "DOWNLOADER_MIDDLEWARES": dict(DOWNLOADER_MIDDLEWARES),
+        "ITEM_PIPELINES": dict(ITEM_PIPELINES),
+        "EXTENSIONS": dict(EXTENSIONS),
+        "TRAWL_RUN_ID": run_id,
+        "TRAWL_RUN_DIR": str(run_dir),
+        "TRAWL_HOME": str(home),
+    }
+    if _optional("crawler.evidence") is None:
+        settings["DOWNLOADER_MIDDLEWARES"].pop("crawler.evidence.WarcEvidenceMiddleware")
+    settings = _merge_dicts(settings, site_settings(site))
+    settings = _merge_dicts(settings, network_settings(site))
+    settings = _merge_dicts(settings, PROFILES[profile])
+    if page_budget is not None:
+        settings["CLOSESPIDER_PAGECOUNT"] = page_budget
+    return settings
+
+# --- crawler-net section (network/evidence/scale-out knobs may be added below) ---------
