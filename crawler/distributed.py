@@ -100,12 +100,12 @@ class FrontierIdleExtension:
         self.config = config
         self.client = redis.Redis.from_url(config.url)
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.workers_key = f"{config.prefix}:workers"
+        self.prefix = config.prefix
         self.idle_since: float | None = None
         crawler.signals.connect(self.busy, signal=signals.request_reached_downloader)
         crawler.signals.connect(self.idle, signal=signals.spider_idle)
         crawler.signals.connect(self.closed, signal=signals.spider_closed)
-        crawler.signals.connect(self.busy, signal=signals.spider_opened)
+        crawler.signals.connect(self.opened, signal=signals.spider_opened)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> FrontierIdleExtension:
@@ -117,6 +117,15 @@ class FrontierIdleExtension:
                                  s.getfloat("TRAWL_REDIS_LINGER", 30.0),
                                  s.getfloat("TRAWL_REDIS_HEARTBEAT_TIMEOUT", 60.0))
         return cls(config, crawler)
+
+    @property
+    def workers_key(self) -> str:
+        return f"{self.prefix}:workers"
+
+    def opened(self, spider: Any) -> None:
+        # the default site part is scrapy-redis's "%(spider)s" placeholder
+        self.prefix = self.config.prefix % {"spider": spider.name}
+        self.busy()
 
     def _mark(self, state: str) -> None:
         self.client.hset(self.workers_key, self.worker, f"{state}:{time.time():.3f}")
@@ -139,7 +148,7 @@ class FrontierIdleExtension:
         self._mark("idle")
         now = time.monotonic()
         self.idle_since = self.idle_since or now
-        queued = int(self.client.zcard(f"{self.config.prefix}:requests"))
+        queued = int(self.client.zcard(f"{self.prefix}:requests"))
         if queued:
             raise DontCloseSpider
         if self._busy_peers() and now - self.idle_since < self.config.linger:
@@ -148,4 +157,4 @@ class FrontierIdleExtension:
     def closed(self, spider: Any = None, reason: str = "") -> None:
         self.client.hdel(self.workers_key, self.worker)
         for suffix in ("requests", "dupefilter", "workers"):
-            self.client.expire(f"{self.config.prefix}:{suffix}", KEY_TTL_SECONDS)
+            self.client.expire(f"{self.prefix}:{suffix}", KEY_TTL_SECONDS)

@@ -160,3 +160,5 @@ def build_settings(site: SiteConfig, *, run_id: str, run_dir: Path, home: Path,
     return settings
 
 # --- crawler-net section (network/evidence/scale-out knobs may be added below) ---------
+# Tor circuit renewal: NotConfigured (off) unless TRAWL_TOR_CONTROL is set.
+EXTENSIONS["crawler.tor.CircuitRenewalExtension"] = 200
