@@ -9,13 +9,26 @@ import dataclasses
 from typing import Any
 
 from index.model import CandidateSubstance, Listing, Snapshot, Vendor
-from index.timeutil import norm_time
+from index.timeutil import CANONICAL_TIME, norm_time
 
 # stored candidates keep this many example listing ids; the full set is kept apart
 MAX_EXAMPLES = 20
 
 
+def _canonical(*times: str) -> bool:
+    return all(CANONICAL_TIME.match(t) for t in times)
+
+
+def _upper(codes: list[str]) -> bool:
+    return all(c.isupper() for c in codes)
+
+
 def normalise_listing(listing: Listing) -> Listing:
+    # fast path: the crawler already writes canonical records; dataclasses.replace costs more than the insert
+    if (_canonical(listing.first_seen, listing.last_seen, listing.crawled_at)
+            and (listing.origin is None or listing.origin.isupper())
+            and _upper(listing.destinations) and _upper(listing.destinations_excluded)):
+        return listing
     return dataclasses.replace(
         listing,
         first_seen=norm_time(listing.first_seen or listing.crawled_at, f"{listing.listing_id}.first_seen"),
@@ -28,6 +41,8 @@ def normalise_listing(listing: Listing) -> Listing:
 
 
 def normalise_snapshot(snapshot: Snapshot) -> Snapshot:
+    if CANONICAL_TIME.match(snapshot.crawled_at) and (snapshot.origin is None or snapshot.origin.isupper()):
+        return snapshot
     return dataclasses.replace(
         snapshot,
         crawled_at=norm_time(snapshot.crawled_at, f"{snapshot.listing_id}.crawled_at"),

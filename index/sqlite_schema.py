@@ -5,7 +5,7 @@ import sqlite3
 
 from index.errors import TrawlError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Listing filters run on plain columns plus `listing_terms` (one row per
 # substance/class/control/destination) so every filter is an indexed lookup.
@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS snapshots (
     vendor_id TEXT, origin TEXT, content_hash TEXT
 );
 CREATE INDEX IF NOT EXISTS snapshots_trend
-    ON snapshots(substance_lc, quantity_unit, crawled_at, usd_per_unit, site, origin);
+    ON snapshots(substance_lc, quantity_unit, crawled_at, usd_per_unit, site, origin, substance);
 CREATE INDEX IF NOT EXISTS snapshots_time ON snapshots(crawled_at);
 CREATE INDEX IF NOT EXISTS snapshots_listing ON snapshots(listing_id, crawled_at);
 CREATE TABLE IF NOT EXISTS vendors (
@@ -53,6 +53,15 @@ CREATE TABLE IF NOT EXISTS candidate_listings (
     token TEXT NOT NULL, listing_id TEXT NOT NULL, PRIMARY KEY (token, listing_id)
 ) WITHOUT ROWID;
 """
+
+
+# upgrades from version N-1 to N (a fresh file gets DDL, which is always the latest)
+UPGRADES: dict[int, list[str]] = {
+    2: [  # the trend index now covers `substance` too, so price trends never touch the table
+        "DROP INDEX IF EXISTS snapshots_trend",
+        "CREATE INDEX snapshots_trend ON snapshots(substance_lc, quantity_unit, crawled_at, usd_per_unit, site, origin, substance)",
+    ],
+}
 
 
 def connect(path: str) -> sqlite3.Connection:
@@ -80,9 +89,17 @@ def migrate(conn: sqlite3.Connection) -> int:
     if version < SCHEMA_VERSION:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in DDL.split(";\n"):
-                if statement.strip():
-                    conn.execute(statement)
+            # another process may have migrated while we waited for the write lock
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version >= SCHEMA_VERSION:
+                conn.execute("COMMIT")
+                return SCHEMA_VERSION
+            if version == 0:
+                statements = [s for s in DDL.split(";\n") if s.strip()]
+            else:
+                statements = [s for v in range(version + 1, SCHEMA_VERSION + 1) for s in UPGRADES[v]]
+            for statement in statements:
+                conn.execute(statement)
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:

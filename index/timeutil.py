@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from index.errors import TrawlError
 
-_CANONICAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+CANONICAL_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 INTERVALS = ("day", "week", "month")
 
@@ -21,7 +21,7 @@ def norm_time(value: str | None, field: str = "time") -> str:
     """Canonical UTC string for a stored time; "" stays "" (unknown)."""
     if not value:
         return ""
-    if _CANONICAL.match(value):
+    if CANONICAL_TIME.match(value):
         return value
     return _parse(value, field).strftime("%Y-%m-%dT%H:%M:%SZ")
 

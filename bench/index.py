@@ -1,0 +1,134 @@
+"""Benchmark of the embedded (SQLite) index: bulk indexing rate and trend-query latency vs size.
+
+    .venv/bin/python bench/index.py                 # 10k and 100k snapshots (a few minutes at most)
+    .venv/bin/python bench/index.py --full          # adds 1M snapshots
+    .venv/bin/python bench/index.py --sizes 50000   # any sizes
+
+For each size: index the synthetic snapshots (plus their listings, the way the
+crawler writes: a listing arrives with its first snapshot) through trawl's
+batched `write()`, then time the monthly USD-per-gram trend of one substance
+(the analysts' everyday question; target p95 < 200 ms at 1M) and of all
+substances.  A baseline in the same process writes the same documents
+naively: one autocommitted INSERT per document, default journal settings;
+it runs on a sample (at most --baseline-sample docs) because it is slow, and
+its rate is compared with trawl's.  Targets: >= 20,000 docs/s bulk,
+p95 < 200 ms for the monthly price-per-gram trend at 1M snapshots.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from index.api import TrendQuery  # noqa: E402
+from index.sqlite_backend import SqliteBackend, snapshot_row  # noqa: E402
+from index.sqlite_schema import DDL  # noqa: E402
+from index.synthetic import iter_snapshot_batches  # noqa: E402
+
+TREND_ONE = TrendQuery(metric="usd_per_unit", interval="month", group_by=["substance"], substance="mephedrone", unit="g")
+TREND_ALL = TrendQuery(metric="usd_per_unit", interval="month", group_by=["substance"], unit="g")
+
+
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(p * len(ordered) + 0.5) - 1))]  # nearest rank
+
+
+def bench_trawl(path: Path, n: int, batch: int) -> dict[str, float]:
+    backend = SqliteBackend(path)
+    spent = 0.0
+    docs = 0
+    for listings, snapshots in iter_snapshot_batches(n, batch=batch):
+        started = time.perf_counter()  # generation time is excluded: only the index's work counts
+        backend.write(listings=listings, snapshots=snapshots)
+        spent += time.perf_counter() - started
+        docs += len(listings) + len(snapshots)
+    counts = backend.counts()
+    assert counts["snapshots"] == n, counts
+    result = {"docs": docs, "seconds": spent, "docs_per_s": docs / spent, "listings": counts["listings"]}
+    for name, query, repeat in (("one", TREND_ONE, 30), ("all", TREND_ALL, 7)):
+        backend.trends(query)  # warm the page cache, as a running dashboard would be
+        samples = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            rows = backend.trends(query)
+            samples.append((time.perf_counter() - started) * 1000)
+        assert rows
+        result[f"{name}_p50_ms"] = percentile(samples, 0.50)
+        result[f"{name}_p95_ms"] = percentile(samples, 0.95)
+    result["bytes"] = path.stat().st_size
+    assert backend.integrity_check() == "ok"
+    backend.close()
+    return result
+
+
+def bench_naive(path: Path, n: int, batch: int) -> dict[str, float]:
+    """One INSERT per document, autocommit, default journal: what a first implementation does."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executescript(DDL)
+    spent = 0.0
+    docs = 0
+    for listings, snapshots in iter_snapshot_batches(n, batch=batch):
+        started = time.perf_counter()
+        for x in listings:
+            conn.execute("INSERT OR REPLACE INTO listings (listing_id, site, title, doc) VALUES (?,?,?,?)",
+                         (x.listing_id, x.site, x.title, json.dumps(x.__dict__, default=str)))
+        for s in snapshots:
+            conn.execute("INSERT OR REPLACE INTO snapshots VALUES (" + ",".join("?" * 17) + ")", snapshot_row(s))
+        spent += time.perf_counter() - started
+        docs += len(listings) + len(snapshots)
+    conn.close()
+    return {"docs": docs, "seconds": spent, "docs_per_s": docs / spent}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000", help="comma-separated snapshot counts")
+    parser.add_argument("--full", action="store_true", help="also run 1,000,000 snapshots")
+    parser.add_argument("--batch", type=int, default=2000, help="snapshots per write() call")
+    parser.add_argument("--baseline-sample", type=int, default=3000, help="docs written by the naive baseline")
+    parser.add_argument("--dir", type=Path, default=None, help="where to put the databases (default: a temp dir)")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()] + ([1_000_000] if args.full else [])
+    workdir = Path(args.dir or tempfile.mkdtemp(prefix="trawl-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+
+    naive = bench_naive(workdir / "naive.sqlite", args.baseline_sample, batch=args.batch)
+    print(f"baseline (row-by-row INSERT, autocommit): {naive['docs']:,} docs in {naive['seconds']:.2f} s = {naive['docs_per_s']:,.0f} docs/s")
+    print()
+    header = f"{'snapshots':>10} {'docs':>10} {'docs/s':>9} {'x naive':>8} {'trend p50':>10} {'trend p95':>10} {'all p50':>9} {'all p95':>9} {'db MB':>7}"
+    print(header)
+    print("-" * len(header))
+    results = []
+    for n in sizes:
+        r = bench_trawl(workdir / f"trawl-{n}.sqlite", n, batch=args.batch)
+        results.append((n, r))
+        print(f"{n:>10,} {r['docs']:>10,} {r['docs_per_s']:>9,.0f} {r['docs_per_s'] / naive['docs_per_s']:>7.0f}x "
+              f"{r['one_p50_ms']:>8.1f}ms {r['one_p95_ms']:>8.1f}ms {r['all_p50_ms']:>7.0f}ms {r['all_p95_ms']:>7.0f}ms "
+              f"{r['bytes'] / 1e6:>7.1f}", flush=True)
+    print()
+    print("growth between sizes (cost ratio / size ratio; ~1.0 means linear):")
+    for (n0, r0), (n1, r1) in zip(results, results[1:]):
+        size = n1 / n0
+        print(f"  {n0:,} -> {n1:,} (x{size:.0f}): indexing time x{r1['seconds'] / r0['seconds']:.1f} "
+              f"({r1['seconds'] / r0['seconds'] / size:.2f}), trend p95 x{r1['one_p95_ms'] / r0['one_p95_ms']:.1f} "
+              f"({r1['one_p95_ms'] / r0['one_p95_ms'] / size:.2f}), all-substances p95 x{r1['all_p95_ms'] / r0['all_p95_ms']:.1f}")
+    largest_n, largest = results[-1]
+    ok_rate = all(r["docs_per_s"] >= 20_000 for _, r in results)
+    print()
+    print(f"target >= 20,000 docs/s bulk: {'met' if ok_rate else 'NOT met'} (min {min(r['docs_per_s'] for _, r in results):,.0f})")
+    verdict = "met" if largest["one_p95_ms"] < 200 else "NOT met"
+    print(f"target p95 < 200 ms monthly USD/g trend: {verdict} at {largest_n:,} snapshots ({largest['one_p95_ms']:.1f} ms)"
+          + ("" if largest_n >= 1_000_000 else "; run with --full for the 1M figure"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
