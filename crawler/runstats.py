@@ -24,14 +24,17 @@ def _now() -> str:
 def summarise(raw: dict[str, Any]) -> dict[str, Any]:
     """The headline figures of a run from Scrapy's flat stats dict."""
     drops = {k.split("/", 1)[1]: v for k, v in raw.items() if k.startswith("item_dropped_reasons/")}
+    # errors = requests that finally failed (after retries and mirror rotation), by kind;
+    # statuses that were retried successfully are in http_statuses, not here
     errors: dict[str, int] = {}
+    statuses: dict[str, int] = {}
     for key, value in raw.items():
-        if key.startswith("trawl/errors/") and key.count("/") == 2:
+        if key.startswith("trawl/errors/"):
             errors[key.split("/", 2)[2]] = value
         elif key.startswith("spider_exceptions/"):
             errors[key] = value
-        elif key.startswith("downloader/response_status_count/") and key.rsplit("/", 1)[1][0] in "45":
-            errors[f"http_{key.rsplit('/', 1)[1]}"] = value
+        elif key.startswith("downloader/response_status_count/"):
+            statuses[key.rsplit("/", 1)[1]] = value
     mirrors = {k.split("/", 2)[2]: v for k, v in raw.items() if k.startswith("trawl/mirror_pages/")}
     return {
         "pages": raw.get("response_received_count", 0),
@@ -45,6 +48,8 @@ def summarise(raw: dict[str, Any]) -> dict[str, Any]:
         "drops_by_reason": drops,
         "errors": sum(errors.values()),
         "errors_by_kind": errors,
+        "http_statuses": statuses,
+        "retries": raw.get("retry/count", 0),
         "gate_hits": raw.get("trawl/gate_hits", 0),
         "rate_limited": raw.get("trawl/rate_limited/429", 0),
         "replayed": raw.get("trawl/frontier/replayed", 0),

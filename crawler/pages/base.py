@@ -5,6 +5,8 @@ import inspect
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from urllib.parse import urlsplit
+
 from parsel import Selector
 
 from crawler.selectors import Extracted, FieldSelector, evaluate, normalise_space
@@ -58,8 +60,14 @@ class SelectorPage:
             return None
         return normalise_space(" ".join(nodes[0].xpath(".//text()").getall())) or None
 
+    @property
+    def path(self) -> str:
+        """URL path and query without scheme and host: what url patterns are written against."""
+        parts = urlsplit(self.page.url)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
     def run(self, name: str, selector: FieldSelector) -> Extracted:
-        return evaluate(selector, self.sel, self.page.url)
+        return evaluate(selector, self.sel, self.path)
 
     def extract(self) -> PageResult:
         result = PageResult(fields={})
@@ -69,7 +77,7 @@ class SelectorPage:
             result.snippets[name] = got.snippets
             result.selectors[name] = got.selector
         if self.spec.id_from_url is not None and not result.fields.get("native_id"):
-            match = self.spec.id_from_url.search(self.page.url)
+            match = self.spec.id_from_url.search(self.path)
             if match:
                 result.fields["native_id"] = match.group(1) if self.spec.id_from_url.groups else match.group(0)
                 result.snippets["native_id"] = [self.page.url]
