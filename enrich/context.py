@@ -23,16 +23,19 @@ _PURITY_WORDS = {"pure", "purity", "uncut", "lab", "tested"}
 # words that turn the street name next to them into an everyday phrase
 PREV_BLOCK = {
     "high", "fast", "full", "top", "max", "low", "express", "light", "super", "diet", "warp",
-    "internet", "download", "upload", "connection", "shipping", "delivery", "dry", "black", "thin",
+    "internet", "download", "upload", "connection", "shipping", "delivery", "black", "thin",
+    "gold", "silver", "chocolate", "protein", "granola", "candy", "energy", "bath", "snack",
 }
 NEXT_BLOCK = {
     "shipping", "ship", "delivery", "deliveries", "post", "posting", "dispatch", "service", "services",
     "internet", "test", "tests", "boat", "cream", "cube", "cubes", "pack", "packs", "box", "zero",
     "cola", "white", "queen", "age", "skating", "hockey", "bucket", "machine", "maker", "storm",
     "board", "boarding", "limit", "bump", "bumps", "dial", "reader", "metal", "music", "house",
-    "tea", "coffee", "cold", "water", "man", "muscle", "meat", "body", "mass",
+    "tea", "coffee", "cold", "water", "man", "muscle", "meat", "body", "mass", "exchange",
+    "trading", "lending", "payment", "payments", "network", "transfer", "chains", "seed", "seeds",
+    "lawn", "mower", "cutter", "killer",
 }
-FORM_WORDS = {"crystal", "crystals", "ice", "shards", "snow", "rock", "rocks", "crack", "glass"}
+FORM_WORDS = {"crystal", "crystals", "ice", "shards", "snow", "rock", "rocks", "crack", "glass", "blotter", "blotters", "bars"}
 
 
 def has_drug_context(norm: str, atom_texts: list[str], other_substance: bool) -> bool:

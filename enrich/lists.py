@@ -248,6 +248,8 @@ def load_reference_lists(paths: list[str | Path] | None = None) -> ReferenceList
             sub.sources.append(entry.get("source") or f"{doc['source']} ({doc['version']})")
             if entry.get("note"):
                 sub.notes.append(entry["note"])
+            # a name also listed under context_names is context-only, even the canonical one ("DOB")
+            context_keys = {name_key(n) for n in entry.get("context_names", [])}
             for field_name, texts in [("name", [canonical]), *((f, entry.get(f, [])) for f in NAME_FIELDS)]:
                 if field_name != "name":
                     bucket = sub.names.setdefault(field_name, [])
@@ -258,9 +260,9 @@ def load_reference_lists(paths: list[str | Path] | None = None) -> ReferenceList
                     if known and known.canonical != canonical:
                         warnings.append(f"{path}:{entry['__line__']}: name {text!r} skipped, key already names {known.canonical!r}")
                         continue
-                    if known and not known.context_only:
+                    if known:
                         continue
-                    names[key] = NameEntry(key, text, canonical, _reason(field_name, text, canonical), field_name == "context_names")
+                    names[key] = NameEntry(key, text, canonical, _reason(field_name, text, canonical), key in context_keys)
     return ReferenceLists(substances, names, infos, warnings)
 
 

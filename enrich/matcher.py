@@ -9,6 +9,7 @@ substance.  `match_batch` runs the fuzzy stage once for all texts with cdist.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 
 from enrich import fuzzy
@@ -17,6 +18,7 @@ from enrich.lists import ReferenceLists, default_lists
 from enrich.normalize import Atom, atoms, leet_fold, normalise_with_offsets
 from index.model import SubstanceRef
 
+CAS_IN_TEXT = re.compile(r"(?<![\d-])\d{2,7}-\d{2}-\d(?![\d-])")
 MAX_NGRAM = 5
 SCORES = {"exact": 1.0, "synonym": 1.0, "abbreviation": 1.0, "street": 0.95}
 LEET_PENALTY = 0.05
@@ -31,7 +33,7 @@ class SubstanceMatch:
     score: float
     span: tuple[int, int]  # in the ORIGINAL text
     matched_text: str
-    reason: str  # exact | synonym | abbreviation | street | fuzzy
+    reason: str  # exact | synonym | abbreviation | street | cas | fuzzy
     matched_name: str = ""  # the reference name that matched
     cas: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -77,18 +79,25 @@ class Matcher:
     def __init__(self, lists: ReferenceLists) -> None:
         self.lists = lists
         self.choices = fuzzy.build_choices(lists)
+        self.by_cas = {s.cas: s.canonical for s in lists.substances.values() if s.cas}
 
     # -- stage 1: exact ----------------------------------------------------------
     def prepare(self, text: str) -> _Prepared:
         norm, offsets = normalise_with_offsets(text)
         toks = atoms(norm)
         names = self.lists.names
-        hits: list[_Hit] = []
+        hits = self._cas_hits(norm, toks)
         covered = [False] * len(toks)
+        for hit in hits:
+            for j in range(hit.start, hit.end):
+                covered[j] = True
         i = 0
         while i < len(toks):
+            if covered[i]:
+                i += 1
+                continue
             run = 1
-            while run < MAX_NGRAM and i + run < len(toks) and toks[i + run].joinable:
+            while run < MAX_NGRAM and i + run < len(toks) and toks[i + run].joinable and not covered[i + run]:
                 run += 1
             hit = None
             for k in range(run, 0, -1):
@@ -107,6 +116,18 @@ class Matcher:
             else:
                 i += 1
         return _Prepared(text, norm, offsets, toks, hits, self._fuzzy_queries(toks, covered))
+
+    def _cas_hits(self, norm: str, toks: list[Atom]) -> list[_Hit]:
+        """A CAS number in the text names its substance (chemical B2B listings quote them)."""
+        hits = []
+        for m in CAS_IN_TEXT.finditer(norm):
+            canonical = self.by_cas.get(m.group())
+            if canonical is None:
+                continue
+            idx = [k for k, a in enumerate(toks) if a.start >= m.start() and a.end <= m.end()]
+            if idx:
+                hits.append(_Hit(idx[0], idx[-1] + 1, canonical, "cas", 1.0, m.group()))
+        return hits
 
     def _leet_hit(self, token: str, i: int) -> _Hit | None:
         if not _leetable(token):

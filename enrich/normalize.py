@@ -79,7 +79,25 @@ def atoms(norm: str) -> list[Atom]:
         joinable = bool(result) and not any(c in _BREAK_CHARS for c in gap) and len(gap) <= 3
         result.append(Atom(m.group(), m.start(), m.end(), joinable))
         prev_end = m.end()
-    return result
+    return _collapse_spelled_out(result)
+
+
+def _collapse_spelled_out(toks: list[Atom]) -> list[Atom]:
+    """'C.O.C.A.I.N.E' / 'm d m a': a run of >= 3 single letters separated by one
+    character is one word spelled out to dodge filters."""
+    out: list[Atom] = []
+    i = 0
+    while i < len(toks):
+        j = i
+        while j + 1 < len(toks) and len(toks[j + 1].text) == 1 and toks[j + 1].text.isalpha() and toks[j + 1].start - toks[j].end == 1:
+            j += 1
+        if len(toks[i].text) == 1 and toks[i].text.isalpha() and j - i >= 2:
+            out.append(Atom("".join(t.text for t in toks[i:j + 1]), toks[i].start, toks[j].end, toks[i].joinable))
+            i = j + 1
+        else:
+            out.append(toks[i])
+            i += 1
+    return out
 
 
 def name_key(name: str) -> str:
@@ -95,7 +113,7 @@ def leet_fold(token: str) -> str:
     return token.translate(_LEET)
 
 
-_SKELETON_RULES = (("ph", "f"), ("th", "t"), ("kh", "k"), ("ck", "k"), ("c", "k"), ("q", "k"), ("y", "i"), ("x", "ks"), ("w", "v"), ("z", "s"))
+_SKELETON_RULES = (("ph", "f"), ("th", "t"), ("kh", "k"), ("ck", "k"), ("ce", "se"), ("ci", "si"), ("cy", "si"), ("c", "k"), ("q", "k"), ("y", "i"), ("x", "ks"), ("w", "v"), ("z", "s"))
 _REPEAT_RE = re.compile(r"(.)\1+")
 
 
