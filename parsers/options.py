@@ -101,11 +101,12 @@ def _parse(raw: str, currency_hint: str | None, site_locale: str | None) -> Ship
 def _method(s: str) -> str:
     body = _COST_LEAD.sub("", s)
     first = _METHOD_SPLIT.split(body, maxsplit=1)[0].strip()
-    m = _DAYS_RE.search(first)
-    if m and m.end() >= len(first.rstrip()) - 0 and m.start() > 0:
-        first = first[: m.start()].rstrip(" -–(")  # "EMS 7-14 days" -> "EMS"
     first = re.sub(r"\s*[+]?\s*(?:[$€£₿฿]\s*[\d.,]+|[\d.,]+\s*(?:usd|eur|gbp|btc|xmr|ltc)\b)\s*$", "", first, flags=re.I)
-    return first.strip(" -–:")
+    m = _DAYS_RE.search(first)
+    if m and m.end() >= len(first.rstrip()) and m.start() > 0:
+        first = first[: m.start()].rstrip(" -–(")  # "EMS 7-14 days" -> "EMS"
+    first = first.strip(" -–:")
+    return first if any(c.isalnum() for c in first) else ""
 
 
 @dataclass(frozen=True)
