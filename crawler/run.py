@@ -137,12 +137,26 @@ def _crawl(site: SiteConfig, frontier: Frontier, *, run_id: str, run_dir: Path, 
     return RunResult(run_id=run_id, site=site.name, run_dir=run_dir, status=record.get("status", "unknown"), stats=record)
 
 
+def _alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def list_runs(site: str | None = None) -> list[dict[str, Any]]:
     out = []
     for run_dir in sorted(runs_dir().iterdir(), reverse=True):
         if not run_dir.is_dir() or (site and not run_dir.name.startswith(f"{site}-")):
             continue
         stats = read_stats(run_dir) or {"run_id": run_dir.name, "status": "unknown"}
+        if stats.get("status") == "running" and not _alive(stats.get("pid")):
+            stats["status"] = "interrupted"  # killed without closing: `trawl crawl SITE --resume`
         headline = {k: v for k, v in stats.items() if k != "stats"}
         headline.setdefault("run_id", run_dir.name)
         headline["run_dir"] = str(run_dir)

@@ -77,6 +77,7 @@ class RunStatsConfig:
     run_dir: Path
     site: str
     interval: float
+    clock: str
 
 
 class RunStatsExtension:
@@ -85,6 +86,7 @@ class RunStatsExtension:
         self.started = time.monotonic()
         previous = read_stats(config.run_dir) or {}
         self.base = {"run_id": config.run_id, "site": config.site, "started_at": previous.get("started_at") or _now(),
+                     "clock": previous.get("clock") or config.clock, "pid": os.getpid(),
                      "resumed": previous.get("resumed", -1) + 1 if previous else 0,
                      "previous_duration_s": previous.get("duration_s", 0.0) if previous else 0.0}
         self.loop: task.LoopingCall | None = None
@@ -95,7 +97,7 @@ class RunStatsExtension:
         if not s.get("TRAWL_RUN_DIR"):
             raise NotConfigured("no TRAWL_RUN_DIR")
         config = RunStatsConfig(s.get("TRAWL_RUN_ID", ""), Path(s.get("TRAWL_RUN_DIR")), s.get("TRAWL_SITE", ""),
-                                s.getfloat("TRAWL_STATS_INTERVAL", 2.0))
+                                s.getfloat("TRAWL_STATS_INTERVAL", 2.0), s.get("TRAWL_CLOCK", ""))
         ext = cls(config, crawler)
         crawler.signals.connect(ext.opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.closed, signal=signals.spider_closed)
