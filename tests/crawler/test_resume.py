@@ -1,0 +1,112 @@
+"""Kill-and-resume: `trawl crawl nightshade` SIGKILLed mid-crawl, then `--resume`.
+
+Every truth listing must end up stored exactly once (one listing row, one snapshot), no
+page finished before the kill may be requested again, and pages downloaded but not yet
+stored are replayed from the frontier instead of being downloaded again."""
+from __future__ import annotations
+
+import json
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.crawler.conftest import REPO, crawl_env, trawl
+
+LISTING = re.compile(r"^/listing/\d+$")
+KILL_AFTER = 20
+
+
+def _stored_listings(home: Path) -> int:
+    db = home / "index.sqlite"
+    if not db.is_file():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            return conn.execute("SELECT COUNT(*) FROM listings").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def _frontier_status(home: Path) -> dict[str, str]:
+    (run_dir,) = list((home / "runs").glob("nightshade-*"))
+    with sqlite3.connect(run_dir / "frontier.sqlite") as conn:
+        return dict(conn.execute("SELECT key, status FROM frontier").fetchall())
+
+
+def _listing_fetches(log: list[tuple[str, str, str, int]]) -> Counter[str]:
+    return Counter(path for site, method, path, status in log
+                   if site == "nightshade" and method == "GET" and status == 200 and LISTING.match(path))
+
+
+def test_sigkill_then_resume_stores_every_listing_once(testbed: Any, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = crawl_env(home, testbed.env())
+    log_start = len(testbed.request_log)
+    proc = subprocess.Popen([sys.executable, "-m", "dashboards.cli", "crawl", "nightshade", "--clock", "2026-08-03T12:00:00Z"],
+                            env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 90
+    try:
+        while _stored_listings(home) < KILL_AFTER:
+            assert proc.poll() is None, "crawl ended before it could be killed"
+            assert time.monotonic() < deadline, "crawl stored too few listings in time"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    stored_at_kill = _stored_listings(home)
+    status_at_kill = _frontier_status(home)
+    first_log = testbed.request_log[log_start:]
+    assert proc.returncode == -signal.SIGKILL
+    assert stored_at_kill < len(testbed.truth("nightshade")), "killed too late to test anything"
+
+    runs = json.loads(trawl(["runs", "--json"], env).stdout)
+    assert runs[0]["status"] == "interrupted"
+
+    resume_start = len(testbed.request_log)
+    resumed = trawl(["crawl", "nightshade", "--resume", "--json"], env, timeout=180)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    summary = json.loads(resumed.stdout.strip().splitlines()[-1])
+    second_log = testbed.request_log[resume_start:]
+
+    # every truth listing stored exactly once, with exactly one snapshot
+    truth_ids = {f"nightshade:{t['native_id']}" for t in testbed.truth("nightshade")}
+    with sqlite3.connect(home / "index.sqlite") as conn:
+        ids = [row[0] for row in conn.execute("SELECT listing_id FROM listings")]
+    assert sorted(ids) == sorted(truth_ids)
+    from index.sqlite_backend import SqliteBackend
+
+    backend = SqliteBackend(home / "index.sqlite")
+    snapshots = Counter(s.listing_id for s in backend.iter_snapshots())
+    backend.close()
+    assert set(snapshots) == truth_ids and set(snapshots.values()) == {1}, snapshots.most_common(3)
+
+    # nothing finished before the kill is requested again; bodies already downloaded are replayed
+    before, after = _listing_fetches(first_log), _listing_fetches(second_log)
+    done_before = {k for k, v in status_at_kill.items() if v == "done" and LISTING.match(k)}
+    fetched_before = {k for k, v in status_at_kill.items() if v == "fetched"}
+    assert not done_before & set(after), sorted(done_before & set(after))
+    assert not fetched_before & set(after), sorted(fetched_before & set(after))
+    twice = {path for path in after if before[path] + after[path] > 1}
+    # only requests in flight at the moment of SIGKILL (response never received) can repeat
+    assert len(twice) <= 4, sorted(twice)
+    assert summary["replayed"] == len(fetched_before)
+    assert summary["resumed"] == 1 and summary["status"] == "finished"
+    print(f"\nkilled after {stored_at_kill} listings; done before kill: {len(done_before)}; replayed from frontier: "
+          f"{len(fetched_before)}; listing pages fetched twice (in flight at SIGKILL): {len(twice)}")
+
+
+def test_resume_without_interrupted_run_is_a_clear_error(testbed: Any, tmp_path: Path) -> None:
+    run = trawl(["crawl", "pillhub", "--resume"], crawl_env(tmp_path / "home", testbed.env()))
+    assert run.returncode == 2
+    assert "no interrupted run to resume" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
