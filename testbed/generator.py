@@ -208,6 +208,21 @@ def _tiers(r: random.Random, sub: vocab.Substance, price_factor: float) -> tuple
     return tuple(out)
 
 
+# (canonical, messy text) pairs each market is guaranteed to show at least once
+SHOWCASE: dict[str, tuple[tuple[str, str], ...]] = {
+    "nightshade": (
+        ("mephedrone", "m" + vocab.CYRILLIC_E + "phedrone"), ("cocaine", "c0ca1ne"), ("ketamine", "k3tamine"),
+        ("methamphetamine", "tina"), ("mdma", "molly"), ("3-methylmethcathinone", "3-MMC"),
+        ("4-chloromethcathinone", "4-CMC"), ("2c-b-fly", "2C-B-FLY"), ("mephedrone", "mephedron"),
+    ),
+    "vortex": (
+        ("mephedrone", "mephedron"), ("cocaine", "coke"), ("ketamine", "ket"), ("3-chloromethcathinone", "3-CMC"),
+        ("4-fluoroamphetamine", "4-FA"), ("4-fluoromethamphetamine", "4-FMA"), ("2c-e", "2C-E"), ("mdea", "MDEA"),
+        ("alpha-pvp", "a-PVP"), ("mda", "MDA"), ("2c-b", "2C-B"), ("cocaine", "C" + vocab.CYRILLIC_O + "caine"),
+    ),
+}
+
+
 def build_darknet_listings(seed: int, site: str, vendors: list[Vendor], count: int) -> list[BaseListing]:
     out: list[BaseListing] = []
     id_rng = rng("ids", seed, site)
@@ -216,17 +231,24 @@ def build_darknet_listings(seed: int, site: str, vendors: list[Vendor], count: i
     novel_slots = set(rng("novel", seed, site).sample(sorted(set(range(count)) - negatives), 3))
     novel = [s for s in vocab.SUBSTANCES if s.novel]
     regular = [s for s in vocab.SUBSTANCES if not s.novel]
+    by_name = {s.canonical: s for s in regular}
+    free = sorted(set(range(count)) - negatives - novel_slots)
+    showcase = dict(zip(rng("showcase", seed, site).sample(free, len(SHOWCASE[site])), SHOWCASE[site]))
     for index in range(count):
         r = rng("listing", seed, site, index)
         if index in negatives:
             sub = vocab.NON_DRUGS[(index + seed) % len(vocab.NON_DRUGS)]
         elif index in novel_slots:
             sub = novel[(index + seed) % len(novel)]
+        elif index in showcase:
+            sub = by_name[showcase[index][0]]
         else:
             sub = regular[r.randrange(len(regular))]
         vendor = vendors[0] if index % 9 == 0 else r.choice(vendors)  # DutchGold sells a lot
         # messy forms (leetspeak, homoglyphs, street names) only in some listings
         text = sub.forms[0] if r.random() < 0.55 else r.choice(sub.forms)
+        if index in showcase:
+            text = showcase[index][1]
         origin = _weighted_origin(r)
         tiers = _tiers(r, sub, r.uniform(0.8, 1.25))
         ships_to = r.choice(vocab.SHIPS_TO_CHOICES)

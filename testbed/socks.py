@@ -98,40 +98,40 @@ class SocksGateway:
             (length,) = await reader.readexactly(1)
             host = (await reader.readexactly(length)).decode("ascii", "replace").lower().rstrip(".")
         else:
-            await self._reply(writer, REPLY_ATYP_NOT_SUPPORTED)
             self._record("?", 0, "atyp-not-supported", REPLY_ATYP_NOT_SUPPORTED, username)
+            await self._reply(writer, REPLY_ATYP_NOT_SUPPORTED)
             return
         (port,) = struct.unpack("!H", await reader.readexactly(2))
         if command != 0x01:
-            await self._reply(writer, REPLY_COMMAND_NOT_SUPPORTED)
             self._record(host, port, "command-not-supported", REPLY_COMMAND_NOT_SUPPORTED, username)
+            await self._reply(writer, REPLY_COMMAND_NOT_SUPPORTED)
             return
         if atyp in (0x01, 0x04) or not host.endswith(".onion"):
             # Tor would leak nothing to the clear net here: only hidden services are reachable
-            await self._reply(writer, REPLY_NOT_ALLOWED)
             self._record(host, port, "not-allowed", REPLY_NOT_ALLOWED, username)
+            await self._reply(writer, REPLY_NOT_ALLOWED)
             return
         if host in self.down:
-            await self._reply(writer, REPLY_HOST_UNREACHABLE)
             self._record(host, port, "mirror-down", REPLY_HOST_UNREACHABLE, username, self.routes.get(host, ("?",))[0])
+            await self._reply(writer, REPLY_HOST_UNREACHABLE)
             return
         if host not in self.routes:
-            await self._reply(writer, REPLY_HOST_UNREACHABLE)
             self._record(host, port, "unknown-onion", REPLY_HOST_UNREACHABLE, username)
+            await self._reply(writer, REPLY_HOST_UNREACHABLE)
             return
         site, target_port = self.routes[host]
         if port != self.onion_port:
-            await self._reply(writer, REPLY_CONNECTION_REFUSED)
             self._record(host, port, "port-closed", REPLY_CONNECTION_REFUSED, username, site)
+            await self._reply(writer, REPLY_CONNECTION_REFUSED)
             return
         try:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", target_port)
         except OSError:
-            await self._reply(writer, REPLY_GENERAL_FAILURE)
             self._record(host, port, "upstream-failed", REPLY_GENERAL_FAILURE, username, site)
+            await self._reply(writer, REPLY_GENERAL_FAILURE)
             return
-        await self._reply(writer, REPLY_OK)
         self._record(host, port, "connected", REPLY_OK, username, site)
+        await self._reply(writer, REPLY_OK)
         try:
             await asyncio.gather(self._pipe(reader, up_writer, "bytes_up"), self._pipe(up_reader, writer, "bytes_down"))
         finally:
