@@ -8,7 +8,9 @@ over HTTP, onion sites through the testbed's SOCKS5 gateway) it runs `trawl craw
 concurrency but no download delay), takes the URLs the testbed served to it, and has a
 bare Scrapy spider GET exactly those URLs with the same concurrency and network path
 (the SOCKS handler for onion sites) and nothing else: no middlewares of ours, no
-pipelines, no evidence. Times are spider-open to spider-close inside each process
+pipelines, no evidence. A third run, "net", is the bare spider plus the onion guard
+and the WARC evidence middleware (fsync on): the cost of the network/evidence layer
+alone, without parsing and enrichment. Times are spider-open to spider-close inside each process
 (interpreter start-up excluded; wall time including it is reported too). Peak RSS per
 process comes from wait4()'s rusage of each child.
 """
@@ -91,10 +93,12 @@ def trawl_crawl(site: str, env: dict[str, str], timeout: float) -> tuple[dict[st
 
 
 def bare_crawl(site: str, urls: list[str], network: str, env: dict[str, str], tmp: Path,
-               timeout: float) -> tuple[dict[str, Any], float, float]:
+               timeout: float, evidence: bool = False) -> tuple[dict[str, Any], float, float]:
     config = tmp / f"bare-{site}.json"
+    run_dir = tmp / f"net-{site}-{time.monotonic_ns()}"
     config.write_text(json.dumps({"site": site, "urls": urls, "network": network,
-                                  "out": str(tmp / f"bare-{site}-out.json")}))
+                                  "out": str(tmp / f"bare-{site}-out.json"),
+                                  "evidence_run_dir": str(run_dir) if evidence else None}))
     _, _, wall, rss = _run([PYTHON, str(Path(__file__).resolve()), "--bare-worker", str(config)],
                            env, timeout)
     return json.loads((tmp / f"bare-{site}-out.json").read_text()), wall, rss
@@ -122,6 +126,13 @@ def bare_worker(config_path: str) -> None:
     }
     if config["network"] == "tor":
         settings |= tor_settings(os.environ.get("TRAWL_TOR_SOCKS"), isolation=site.name)
+    if config.get("evidence_run_dir"):  # "net": our downloader parts, no pipelines
+        run_dir = Path(config["evidence_run_dir"])
+        run_dir.mkdir(parents=True)
+        settings |= {"TRAWL_RUN_ID": run_dir.name, "TRAWL_RUN_DIR": str(run_dir),
+                     "TRAWL_HOME": str(run_dir.parent),
+                     "DOWNLOADER_MIDDLEWARES": {"crawler.tor.OnionGuardMiddleware": 10,
+                                                "crawler.evidence.WarcEvidenceMiddleware": 950}}
     times: dict[str, float] = {}
 
     class Bare(scrapy.Spider):
@@ -159,7 +170,7 @@ def bench(sites: list[str], repeat: int, timeout: float) -> dict[str, Any]:
     from testbed.server import run_testbed
 
     known = list_site_names()
-    trawl, bare = Measure(), Measure()
+    trawl, net, bare = Measure(), Measure(), Measure()
     skipped: list[str] = []
     with tempfile.TemporaryDirectory() as tmpdir, \
             run_testbed(rate_limit=False, faults=False) as tb:
@@ -183,14 +194,19 @@ def bench(sites: list[str], repeat: int, timeout: float) -> dict[str, Any]:
                 trawl.runs.append({"site": site, "pages": summary["pages"],
                                    "seconds": summary["duration_s"],
                                    "items": summary.get("items")})
-                result, wall, rss = bare_crawl(site, urls, handle.network, env, tmp, timeout)
-                bare.add(result["pages"], result["bytes"], result["duration_s"], wall, rss)
-                bare.runs.append({"site": site, "pages": result["pages"],
-                                  "seconds": round(result["duration_s"], 3)})
+                for measure, evidence in ((bare, False), (net, True)):
+                    result, wall, rss = bare_crawl(site, urls, handle.network, env, tmp,
+                                                   timeout, evidence)
+                    measure.add(result["pages"], result["bytes"], result["duration_s"], wall,
+                                rss)
+                    measure.runs.append({"site": site, "pages": result["pages"],
+                                         "seconds": round(result["duration_s"], 3)})
     ratio = trawl.pages_per_s / bare.pages_per_s if bare.pages_per_s else 0.0
+    net_ratio = net.pages_per_s / bare.pages_per_s if bare.pages_per_s else 0.0
     return {"sites": [s for s in sites if s not in skipped], "skipped": skipped,
             "repeat": repeat, "ratio_pages_per_s": round(ratio, 3), "target": TARGET_RATIO,
-            "trawl": _report(trawl), "bare": _report(bare)}
+            "net_ratio_pages_per_s": round(net_ratio, 3),
+            "trawl": _report(trawl), "net": _report(net), "bare": _report(bare)}
 
 
 def _report(m: Measure) -> dict[str, Any]:
@@ -213,11 +229,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        for kind in ("trawl", "bare"):
+        for kind in ("trawl", "net", "bare"):
             r = result[kind]
             print(f"{kind:>5}: {r['pages']:>5} pages in {r['seconds']:.2f}s -> "
                   f"{r['pages_per_s']:.1f} pages/s, {r['mb_per_s']:.2f} MB/s "
                   f"(wall incl. start-up {r['wall']:.1f}s), peak RSS {r['peak_rss_mb']:.0f} MB")
+        print(f"net = bare spider + onion guard + WARC evidence (no parsing/pipelines): "
+              f"net/bare {result['net_ratio_pages_per_s']:.2f}")
         print(f"ratio trawl/bare pages/s: {result['ratio_pages_per_s']:.2f} "
               f"(target >= {TARGET_RATIO}); sites: {', '.join(result['sites'])}"
               + (f"; skipped (no site YAML): {', '.join(result['skipped'])}"

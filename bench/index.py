@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from index.api import TrendQuery  # noqa: E402
 from index.sqlite_backend import SqliteBackend, snapshot_row  # noqa: E402
-from index.sqlite_schema import DDL  # noqa: E402
+from index.sqlite_schema import migrate  # noqa: E402
 from index.synthetic import iter_snapshot_batches  # noqa: E402
 
 TREND_ONE = TrendQuery(metric="usd_per_unit", interval="month", group_by=["substance"], substance="mephedrone", unit="g")
@@ -72,7 +72,7 @@ def bench_trawl(path: Path, n: int, batch: int) -> dict[str, float]:
 def bench_naive(path: Path, n: int, batch: int) -> dict[str, float]:
     """One INSERT per document, autocommit, default journal: what a first implementation does."""
     conn = sqlite3.connect(path, isolation_level=None)
-    conn.executescript(DDL)
+    migrate(conn)
     spent = 0.0
     docs = 0
     for listings, snapshots in iter_snapshot_batches(n, batch=batch):

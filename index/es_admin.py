@@ -87,6 +87,9 @@ def stats(backend: EsBackend) -> dict[str, Any]:
 def delete_all(backend: EsBackend) -> None:
     """Remove every index and template of this prefix (tests and `trawl index migrate --reset`)."""
     client, names = backend.client, backend.names
-    client.options(ignore_status=404).indices.delete(index=f"{names.prefix}-*", expand_wildcards="all")
+    # by concrete name: wildcard deletes are refused when action.destructive_requires_name is true (8.x default)
+    existing = client.options(ignore_status=404).indices.get(index=f"{names.prefix}-*", expand_wildcards="all").body
+    for index in sorted(k for k in existing if k.startswith(names.prefix + "-") and k != "error" and k != "status"):
+        client.options(ignore_status=404).indices.delete(index=index)
     for template in client.options(ignore_status=404).indices.get_index_template(name=f"{names.prefix}-*").body.get("index_templates", []):
         client.indices.delete_index_template(name=template["name"])

@@ -275,7 +275,7 @@ class EsBackend(IndexBackend):
         while True:
             extra = {"search_after": after} if after else {}
             try:
-                resp = self.client.search(index=index, query=query, sort=sort, size=PAGE, _source=source,
+                resp = self.client.search(index=index, query=query, sort=sort, size=PAGE, source=source,
                                           track_total_hits=False, **extra)
             except NotFoundError:
                 return  # e.g. no snapshot index created yet

@@ -136,5 +136,5 @@ def template_body(names: Names, kind: str, shards: int = 1, replicas: int = 1) -
         "index_patterns": [pattern],
         "priority": 200,  # above the built-in templates (priority 100) that match "*" on some distributions
         "template": template,
-        "_meta": {"trawl_mapping_version": names.version, "managed_by": "trawl index migrate"},
+        "meta": {"trawl_mapping_version": names.version, "managed_by": "trawl index migrate"},
     }

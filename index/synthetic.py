@@ -146,20 +146,39 @@ def generate(n_listings: int = 300, days: int = 120, step: int = 3, seed: int = 
     return data
 
 
-def iter_snapshot_batches(n_snapshots: int, batch: int = 1000, seed: int = 11, days: int = 365) -> Iterator[tuple[list[Listing], list[Snapshot]]]:
+def iter_snapshot_batches(n_snapshots: int, batch: int = 1000, seed: int = 11, days: int = 365,
+                          step: int = 7) -> Iterator[tuple[list[Listing], list[Snapshot]]]:
     """Stream (new listings, snapshots) batches totalling exactly n_snapshots, for the bench and kill test.
 
-    Listings appear in the batch of their first snapshot, the way a crawler writes them."""
+    Time-ordered like a real crawler: one crawl every `step` days, each listing
+    arriving in the batch of its first snapshot.  Listings are created per
+    crawl day (about n_snapshots / 25 in a year) until the count is reached."""
     rng = random.Random(seed)
+    sites = sorted(SITES)
+    new_per_crawl = max(1, round(n_snapshots / 25 / (days / step)))
     produced = 0
-    n = 0
+    number = 0
+    active: list[tuple[Listing, int, float, float]] = []  # listing, last day, base price, drift
     pending_listings: list[Listing] = []
     pending: list[Snapshot] = []
-    while produced < n_snapshots:
-        listing, start, end = _listing(rng, n, days)
-        n += 1
-        pending_listings.append(listing)
-        for snap in _snapshots(rng, listing, start, end, 7):
+    day = 0
+    while True:
+        for _ in range(new_per_crawl):
+            listing, _start, _end = _listing(rng, number, days)
+            number += 1
+            life = rng.randrange(5, days)
+            listing.first_seen = _ts(day, 0)
+            listing.last_seen = listing.crawled_at = _ts(day + life, 0)
+            active.append((listing, day + life, listing.usd_per_unit or 1.0, rng.uniform(-0.002, 0.003)))
+            pending_listings.append(listing)
+        active = [a for a in active if a[1] >= day]
+        for listing, _last, base, drift in active:
+            ppu = round(base * (1 + drift * (day % days)) * rng.uniform(0.95, 1.05), 2)
+            snap = snapshot_of(listing, run_id=f"{listing.site}-d{day:04d}")
+            snap.crawled_at = _ts(day, sites.index(listing.site))
+            snap.usd_per_unit = ppu
+            snap.price_usd = snap.price_amount = round(ppu * (listing.quantity_amount or 1), 2)
+            snap.stock = max(0, (listing.stock or 0) - day)
             pending.append(snap)
             produced += 1
             if len(pending) >= batch or produced >= n_snapshots:
@@ -167,5 +186,4 @@ def iter_snapshot_batches(n_snapshots: int, batch: int = 1000, seed: int = 11, d
                 pending_listings, pending = [], []
             if produced >= n_snapshots:
                 return
-    if pending or pending_listings:
-        yield pending_listings, pending
+        day += step
