@@ -8,15 +8,15 @@ import sys
 
 from click.testing import CliRunner
 
-from testbed.cli import testbed as testbed_group
+from testbed.cli import testbed as cli_group
 
 
 def test_truth_json_matches_library(tb) -> None:
-    result = CliRunner().invoke(testbed_group, ["truth", "chemtrade", "--json"])
+    result = CliRunner().invoke(cli_group, ["truth", "chemtrade", "--json"])
     assert result.exit_code == 0, result.output
     records = json.loads(result.output)
     assert records == json.loads(json.dumps(tb.truth("chemtrade")))
-    vendors = CliRunner().invoke(testbed_group, ["truth", "nightshade", "--vendors", "--json"])
+    vendors = CliRunner().invoke(cli_group, ["truth", "nightshade", "--vendors", "--json"])
     assert any(v["name"] == "DutchGold" for v in json.loads(vendors.output))
 
 
