@@ -38,9 +38,11 @@ class RunResult:
     def summary_line(self) -> str:
         s = self.stats
         drops = ", ".join(f"{k}={v}" for k, v in sorted(s.get("drops_by_reason", {}).items())) or "none"
+        missing = ", ".join(f"{k}={v}" for k, v in sorted(s.get("fields_missing", {}).items()))
         return (f"{self.site}: {self.status} run {self.run_id}: {s.get('pages', 0)} pages, {s.get('listings', 0)} listings, "
                 f"{s.get('vendors_stored', 0)} vendor writes, {s.get('unchanged', 0)} unchanged, drops {drops}, "
                 f"{s.get('errors', 0)} errors, {s.get('gate_hits', 0)} gate hits, {s.get('duration_s', 0):.1f}s"
+                + (f"; selectors matched nothing: {missing}" if missing else "")
                 + (f" (paused: {s['paused_reason']})" if s.get("paused_reason") else ""))
 
 

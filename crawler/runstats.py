@@ -35,6 +35,7 @@ def summarise(raw: dict[str, Any]) -> dict[str, Any]:
             errors[key] = value
         elif key.startswith("downloader/response_status_count/"):
             statuses[key.rsplit("/", 1)[1]] = value
+    missing = {k.split("/", 2)[2]: v for k, v in raw.items() if k.startswith("trawl/fields_missing/")}
     mirrors = {k.split("/", 2)[2]: v for k, v in raw.items() if k.startswith("trawl/mirror_pages/")}
     return {
         "pages": raw.get("response_received_count", 0),
@@ -50,6 +51,7 @@ def summarise(raw: dict[str, Any]) -> dict[str, Any]:
         "errors_by_kind": errors,
         "http_statuses": statuses,
         "retries": raw.get("retry/count", 0),
+        "fields_missing": missing,  # "listing/price": pages whose configured selector matched nothing
         "gate_hits": raw.get("trawl/gate_hits", 0),
         "rate_limited": raw.get("trawl/rate_limited/429", 0),
         "replayed": raw.get("trawl/frontier/replayed", 0),
