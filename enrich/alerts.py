@@ -1,0 +1,106 @@
+"""Alert events with a small pluggable sink (JSON lines under $TRAWL_HOME by default).
+
+The crawler pipeline calls `alert_new_candidates(...)` after storing candidate
+substances; any object with `emit(event)` can replace the default sink
+(a webhook, a message queue, a test list).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Protocol
+
+from index.errors import TrawlError
+from index.home import trawl_home
+from index.model import CandidateSubstance
+
+NEW_SUBSTANCE = "new-substance"
+
+
+@dataclass
+class AlertEvent:
+    kind: str
+    time: str  # ISO-8601 UTC, when the alert was raised
+    summary: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class AlertSink(Protocol):
+    def emit(self, event: AlertEvent) -> None: ...
+
+
+class JsonlSink:
+    """Appends one JSON object per line; default file $TRAWL_HOME/alerts.jsonl."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path else trawl_home() / "alerts.jsonl"
+
+    def emit(self, event: AlertEvent) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(asdict(event), ensure_ascii=False, sort_keys=True) + "\n")
+
+
+class MemorySink:
+    def __init__(self) -> None:
+        self.events: list[AlertEvent] = []
+
+    def emit(self, event: AlertEvent) -> None:
+        self.events.append(event)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def alert_new_candidates(
+    candidates: Iterable[CandidateSubstance],
+    known_tokens: Iterable[str] = (),
+    sink: AlertSink | None = None,
+) -> list[AlertEvent]:
+    """Raise one alert per candidate token not seen before (not in `known_tokens`)."""
+    sink = sink or JsonlSink()
+    known = set(known_tokens)
+    events = []
+    for cand in candidates:
+        if cand.token in known:
+            continue
+        known.add(cand.token)
+        event = AlertEvent(
+            kind=NEW_SUBSTANCE,
+            time=_now(),
+            summary=f"new substance-like token {cand.token!r} ({cand.pattern}) on {cand.site}",
+            data={
+                "token": cand.token,
+                "pattern": cand.pattern,
+                "site": cand.site,
+                "first_seen": cand.first_seen,
+                "example_listing_ids": list(cand.example_listing_ids),
+            },
+        )
+        sink.emit(event)
+        events.append(event)
+    return events
+
+
+def read_alerts(path: str | Path | None = None, kind: str | None = None, since: str | None = None) -> list[AlertEvent]:
+    path = Path(path) if path else trawl_home(create=False) / "alerts.jsonl"
+    if not path.exists():
+        return []
+    events = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            event = AlertEvent(**json.loads(line))
+        except (json.JSONDecodeError, TypeError) as exc:
+            raise TrawlError(f"{path}:{lineno}: not an alert event: {exc}") from exc
+        if kind and event.kind != kind:
+            continue
+        if since and (event.data.get("first_seen") or event.time) < since:
+            continue
+        events.append(event)
+    return events

@@ -1,0 +1,87 @@
+"""Identifiers in listing and vendor text: crypto addresses, PGP keys, contacts, links.
+
+Only validated values are returned: addresses must pass their checksums, v3 onion
+names their SHA3 checksum; lookalike strings are dropped, not guessed at.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+
+from enrich.crypto import classify_address
+from enrich.pgp import PUBLIC, find_blocks, parse_pgp_key
+
+_B58 = "1-9A-HJ-NP-Za-km-z"
+BASE58_ADDR_RE = re.compile(rf"(?<![{_B58}])[13LM][{_B58}]{{25,34}}(?![{_B58}])")
+BECH32_ADDR_RE = re.compile(r"(?<![0-9a-zA-Z])(?:bc1|ltc1|BC1|LTC1)[02-9ac-hj-np-zAC-HJ-NP-Z]{8,87}(?![0-9a-zA-Z])")
+XMR_ADDR_RE = re.compile(rf"(?<![{_B58}])[48][{_B58}]{{94}}(?:[{_B58}]{{11}})?(?![{_B58}])")
+EMAIL_RE = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b")
+URL_RE = re.compile(r"\bhttps?://[^\s<>\"'`)\]]+", re.I)
+ONION_RE = re.compile(r"\b(?:[a-z2-7]{56}|[a-z2-7]{16})\.onion\b", re.I)
+TELEGRAM_RE = re.compile(r"(?:t(?:elegram)?\.me/|\btelegram\s*(?:id|handle)?\s*[:\-]?\s*@?|\btg\s*[:\-]\s*@?)([A-Za-z][A-Za-z0-9_]{4,31})\b", re.I)
+WICKR_RE = re.compile(r"\bwickr(?:\s*me)?\s*(?:id)?\s*[:\-]?\s*@?([A-Za-z][A-Za-z0-9_.\-]{2,31})\b", re.I)
+PHONE = r"(\+?\d[\d \-]{6,16}\d)"
+WHATSAPP_RE = re.compile(rf"(?:\bwhats\s?app\s*(?:number|no\.?)?\s*[:\-]?\s*|wa\.me/){PHONE}", re.I)
+SIGNAL_RE = re.compile(rf"\bsignal\s*(?:number|no\.?)?\s*[:\-]?\s*{PHONE}", re.I)
+SESSION_RE = re.compile(r"\b05[0-9a-f]{64}\b", re.I)
+THREEMA_RE = re.compile(r"\bthreema\s*(?:id)?\s*[:\-]?\s*([A-Z0-9*]{8})\b", re.I)
+FINGERPRINT_RE = re.compile(r"fingerprint\s*[:=]?\s*((?:[0-9A-F]{4}\s?){10})", re.I)
+
+
+def onion_v3_is_valid(host: str) -> bool:
+    """v3 onion: base32(pubkey 32 | checksum 2 | version 1), checksum = SHA3-256(".onion checksum" | pubkey | version)[:2]."""
+    label = host.lower().removesuffix(".onion")
+    if len(label) != 56:
+        return False
+    try:
+        raw = base64.b32decode(label.upper())
+    except ValueError:
+        return False
+    pubkey, checksum, version = raw[:32], raw[32:34], raw[34:]
+    if version != b"\x03":
+        return False
+    return hashlib.sha3_256(b".onion checksum" + pubkey + version).digest()[:2] == checksum
+
+
+def _add(result: dict[str, list[str]], key: str, value: str) -> None:
+    bucket = result.setdefault(key, [])
+    if value not in bucket:
+        bucket.append(value)
+
+
+def extract_identifiers(text: str) -> dict[str, list[str]]:
+    """{kind: [values]} for kinds btc, ltc, xmr, pgp (fingerprints), email, url, onion,
+    telegram, wickr, whatsapp, signal, session, threema.  Kinds with no value are omitted."""
+    result: dict[str, list[str]] = {}
+    blocks = find_blocks(text)
+    for kind, block in blocks:
+        if kind == PUBLIC:
+            info = parse_pgp_key(block)
+            if info.ok:
+                _add(result, "pgp", info.fingerprint)
+        text = text.replace(block, " ")  # armour base64 is not addresses or handles
+    for m in FINGERPRINT_RE.finditer(text):
+        _add(result, "pgp", re.sub(r"\s", "", m.group(1)).upper())
+    for regex in (XMR_ADDR_RE, BECH32_ADDR_RE, BASE58_ADDR_RE):
+        for m in regex.finditer(text):
+            kind = classify_address(m.group())
+            if kind:
+                _add(result, kind, m.group())
+    for m in ONION_RE.finditer(text):
+        host = m.group().lower()
+        if len(host) == 22 or onion_v3_is_valid(host):  # v2 names carry no checksum
+            _add(result, "onion", host)
+    for m in URL_RE.finditer(text):
+        _add(result, "url", m.group().rstrip(".,;:!?"))
+    for m in EMAIL_RE.finditer(text):
+        _add(result, "email", m.group().lower())
+    for key, regex in (("telegram", TELEGRAM_RE), ("wickr", WICKR_RE), ("threema", THREEMA_RE)):
+        for m in regex.finditer(text):
+            _add(result, key, m.group(1))
+    for key, regex in (("whatsapp", WHATSAPP_RE), ("signal", SIGNAL_RE)):
+        for m in regex.finditer(text):
+            _add(result, key, re.sub(r"[ \-]", "", m.group(1)))
+    for m in SESSION_RE.finditer(text):
+        _add(result, "session", m.group().lower())
+    return result
