@@ -8,6 +8,7 @@ a typo never silently disables a selector.  The format is documented in docs/sit
 """
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Mapping
@@ -134,7 +135,7 @@ class _Checker:
             return {}
         for key in value:
             if key not in known:
-                close = [k for k in known if k.replace("_", "") == key.replace("_", "").replace("-", "")]
+                close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.75)
                 hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(sorted(known))})"
                 self.doc.problem(path + (key,), f"unknown key{hint}")
         for key, required in known.items():
