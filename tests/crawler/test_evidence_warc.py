@@ -118,6 +118,11 @@ def test_manifest_chain_and_clean_verify(crawled: dict) -> None:
     report = verify_run(run_dir)
     assert report.ok, report.problems
     assert report.records == 11 and not report.warnings
+    # interoperable: warcio's own checker recomputes our sha256 block/payload digests
+    for warc in (run_dir / "warc").glob("*.warc.gz"):
+        check = subprocess.run([str(REPO / ".venv/bin/warcio"), "check", "-v", str(warc)],
+                               capture_output=True, text=True)
+        assert check.returncode == 0 and check.stdout.count("digest pass") == 11, check.stdout
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ records every name lookup and every outgoing connect() of the crawl process.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,41 @@ def test_testbed_onion_site_only_via_gateway(tmp_path: Path, site_name: str) -> 
     assert not [line for line in result.leak_lines if ".onion" in line], result.leak_lines
     connects = {tuple(line.split()[1:]) for line in result.leak_lines if line.startswith("connect")}
     assert connects == {("127.0.0.1", str(tb.socks_port))}
+
+
+def test_full_trawl_crawl_of_onion_site_does_not_leak(tmp_path: Path) -> None:
+    """`trawl crawl vortex` (the real spider, pipelines, evidence) under the leak recorder."""
+    import os
+    import shutil
+    import subprocess
+
+    from crawler.evidence import verify_run
+    from tests.crawler.net_crawl import HERE, REPO
+    from testbed.server import run_testbed
+
+    trawl = REPO / ".venv" / "bin" / "trawl"
+    if not (REPO / "crawler" / "sites" / "vortex.yaml").exists():
+        pytest.skip("crawler/sites/vortex.yaml not there yet")
+    site_dir = tmp_path / "site"
+    site_dir.mkdir()
+    shutil.copy(HERE / "net_sitecustomize.py", site_dir / "sitecustomize.py")
+    leak_log = tmp_path / "leaks.log"
+    leak_log.write_text("")
+    with run_testbed(rate_limit=False, faults=False) as tb:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TRAWL_")} | tb.env()
+        env |= {"TRAWL_HOME": str(tmp_path / "home"), "TRAWL_PROFILE": "test",
+                "TRAWL_NET_LEAK_LOG": str(leak_log),
+                "PYTHONPATH": os.pathsep.join([str(site_dir), str(REPO)])}
+        proc = subprocess.run([str(trawl), "crawl", "vortex", "--json", "--budget", "40"],
+                              env=env, capture_output=True, text=True, timeout=180, cwd=tmp_path)
+        gateway = [g for g in tb.gateway_log if g.outcome == "connected"]
+        served = [r for r in tb.request_log if r[0] == "vortex"]
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert summary["pages"] >= 10 and served
+    lines = leak_log.read_text().splitlines()
+    assert not [line for line in lines if ".onion" in line]
+    connects = {tuple(line.split()[1:]) for line in lines if line.startswith("connect ")}
+    assert connects == {("127.0.0.1", str(tb.socks_port))}, connects
+    assert gateway and all(g.username == "vortex" for g in gateway)
+    assert verify_run(summary["run_dir"]).ok
