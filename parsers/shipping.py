@@ -13,7 +13,7 @@ _EXCEPT = re.compile(r"\s*(?:\bexcept(?:\s+for)?\b|\bexcluding\b|\bexclude[sd]?\
 _SPLIT = re.compile(r"\s*(?:[,;/|+\n\u2022]|\s-\s)\s*")
 _AND = re.compile(r"\s+(?:and|&|or)\s+", re.I)
 _FLAG = re.compile("[\U0001F1E6-\U0001F1FF]{2}")
-_LABEL = re.compile(r"^\s*(?:ships?\s+(?:from|to)|shipping\s+(?:from|to)|origin(?:\s+country)?|destinations?|delivery\s+to|from|to)\s*:?\s*", re.I)
+_LABEL = re.compile(r"^\s*(?:ships?\s+(?:from|to)|shipping\s+(?:from|to)|origin(?:\s+country)?|destinations?|delivery\s+to|from|to)(?![a-z])\s*:?\s*", re.I)
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,12 @@ class Shipping(Result):
 def _prep(text: str) -> str:
     t = unicodedata.normalize("NFKC", text) if not text.isascii() else text
     t = _FLAG.sub(lambda m: f",{m.group(0)},", t)
-    return _LABEL.sub("", t.strip())
+    return _strip_label(t)
+
+
+def _strip_label(text: str) -> str:
+    rest = _LABEL.sub("", text.strip())
+    return rest if rest.strip() else text.strip()  # "TO" alone is Tonga, not a label
 
 
 def _resolve(piece: str) -> tuple[str, frozenset[str] | str | None]:
@@ -41,7 +46,8 @@ def _resolve(piece: str) -> tuple[str, frozenset[str] | str | None]:
     key = normalise_name(piece)
     if key in REGIONS:
         return "region", REGIONS[key]
-    key = key.strip("() ")
+    if key.count("(") != key.count(")"):
+        key = key.strip("() ")  # a bracket left over from splitting "Worldwide (except USA)"
     if not key:
         return "none", None
     if key in WORLDWIDE or key.startswith(("worldwide", "world wide")):
@@ -88,7 +94,7 @@ def _places(text: str) -> tuple[set[str], bool, list[str]]:
 
 def parse_origin(text: str) -> tuple[str | None, list[str], str | None]:
     """(alpha-2 or None, notes, error) for a ships-from field."""
-    t = _LABEL.sub("", text.strip())
+    t = _strip_label(text)
     key = normalise_name(t)
     if not key:
         return None, [], "empty origin"
