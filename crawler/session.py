@@ -125,6 +125,30 @@ def load_cookies(site: str) -> list[http.cookiejar.Cookie]:
         return []
 
 
+def parse_netscape_cookies(text: str, file: Path) -> list[http.cookiejar.Cookie]:
+    """cookies.txt: domain, include-subdomains, path, secure, expires, name, value (tab-separated).
+
+    Parsed leniently (browser extensions disagree on the flags); "#HttpOnly_" prefixes
+    mark HttpOnly cookies, and expires 0 means a session cookie."""
+    cookies = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        httponly = line.startswith("#HttpOnly_")
+        if httponly:
+            line = line[len("#HttpOnly_"):]
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.rstrip("\r\n").split("\t")
+        if len(parts) != 7:
+            raise TrawlError(f"{file}:{number}: expected 7 tab-separated fields (domain, flag, path, secure, expires, name, value)")
+        domain, _flag, path, secure, expires, name, value = parts
+        if not expires.strip().lstrip("-").isdigit():
+            raise TrawlError(f"{file}:{number}: expires must be a number, got {expires!r}")
+        cookies.append(_cookie_from_dict({"name": name, "value": value, "domain": domain, "path": path,
+                                          "secure": secure.upper() == "TRUE", "expires": int(expires) or None,
+                                          "httponly": httponly}))
+    return cookies
+
+
 def import_cookies(site: str, file: Path) -> int:
     """Import cookies a human captured (Netscape cookies.txt or a JSON list); returns the count."""
     if not file.is_file():
@@ -143,18 +167,7 @@ def import_cookies(site: str, file: Path) -> int:
                 raise TrawlError(f"{file}: cookies[{i}]: expected an object with name/value/domain")
             cookies.append(_cookie_from_dict(item))
     else:
-        jar = http.cookiejar.MozillaCookieJar()
-        # MozillaCookieJar insists on its magic header line; browser extensions often omit it
-        body = text if text.startswith("# Netscape HTTP Cookie File") or text.startswith("# HTTP Cookie File") else "# Netscape HTTP Cookie File\n" + text
-        tmp = sessions_dir() / f".{site}.import.txt"
-        _write_private(tmp, body)
-        try:
-            jar.load(str(tmp), ignore_discard=True, ignore_expires=True)
-        except (http.cookiejar.LoadError, OSError) as exc:
-            raise TrawlError(f"{file}: not a Netscape cookies.txt file: {exc}") from None
-        finally:
-            tmp.unlink(missing_ok=True)
-        cookies = list(jar)
+        cookies = parse_netscape_cookies(text, file)
     if not cookies:
         raise TrawlError(f"{file}: no cookies found")
     merged = {(c.domain, c.path, c.name): c for c in load_cookies(site)}

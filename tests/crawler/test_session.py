@@ -1,0 +1,74 @@
+"""Sessions: credentials sources, cookie import (Netscape/JSON) with 0600 files, pause/alerts,
+and the persistent frontier's bookkeeping."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from crawler import session
+from crawler.frontier import Frontier, page_key
+from crawler.siteconfig import LoginConfig
+from index.errors import TrawlError
+
+LOGIN = LoginConfig(url="/login", username_env="T_USER", password_env="T_PASS")
+
+
+def test_credentials_from_env_then_secrets_files(trawl_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    assert session.load_credentials("shop", LOGIN) is None
+    secrets = trawl_home / "secrets"
+    secrets.mkdir()
+    (secrets / "shop.yaml").write_text("username: fromfile\npassword: s3cret-file\n")
+    creds = session.load_credentials("shop", LOGIN)
+    assert creds is not None and creds.username == "fromfile" and "s3cret" not in repr(creds)
+    (secrets / "shop.yaml").unlink()
+    shared = tmp_path / "all.yaml"
+    shared.write_text("shop:\n  username: shared\n  password: pw2\n")
+    monkeypatch.setenv("TRAWL_SECRETS_FILE", str(shared))
+    assert session.load_credentials("shop", LOGIN).username == "shared"  # type: ignore[union-attr]
+    monkeypatch.setenv("T_USER", "envuser")
+    monkeypatch.setenv("T_PASS", "envpass")
+    assert session.load_credentials("shop", LOGIN) == session.Credentials("envuser", "envpass")
+
+
+def test_import_netscape_and_json_cookies(trawl_home: Path, tmp_path: Path) -> None:
+    txt = tmp_path / "cookies.txt"
+    txt.write_text("# Netscape HTTP Cookie File\n127.0.0.1\tFALSE\t/\tFALSE\t0\tcf_clearance\tsolved-by-human\n"
+                   "example.onion\tTRUE\t/\tFALSE\t4102444800\tsession\tabc\n")
+    assert session.import_cookies("shop", txt) == 2
+    data = json.loads(session.session_file("shop").read_text())
+    assert {c["name"] for c in data["cookies"]} == {"cf_clearance", "session"}
+    assert session.session_file("shop").stat().st_mode & 0o777 == 0o600
+    assert {c.name for c in session.load_cookies("shop")} == {"cf_clearance", "session"}  # session cookie kept
+    js = tmp_path / "cookies.json"
+    js.write_text(json.dumps([{"name": "lang", "value": "en", "domain": "127.0.0.1", "path": "/"}]))
+    assert session.import_cookies("shop", js) == 1
+    assert {c.name for c in session.load_cookies("shop")} == {"cf_clearance", "session", "lang"}
+    bad = tmp_path / "bad.json"
+    bad.write_text("[{\"value\": 1}]")
+    with pytest.raises(TrawlError, match=r"cookies\[0\]"):
+        session.import_cookies("shop", bad)
+
+
+def test_pause_unpause_and_alert(trawl_home: Path) -> None:
+    session.pause_site("shop", "captcha gate 'captcha' at http://x/", url="http://x/", run_id="r1")
+    assert session.paused_reason("shop") == "captcha gate 'captcha' at http://x/"
+    alerts = [json.loads(line) for line in (trawl_home / "alerts.jsonl").read_text().splitlines()]
+    assert alerts[-1]["kind"] == "site_paused" and alerts[-1]["site"] == "shop"
+    assert session.unpause_site("shop") and session.paused_reason("shop") is None
+
+
+def test_frontier_states_and_keys(tmp_path: Path) -> None:
+    assert page_key("http://a.onion/c/x?sort=price&page=2") == page_key("http://b.onion/c/x?page=2&sort=price")
+    frontier = Frontier(tmp_path / "f.sqlite")
+    assert frontier.add("/a", "nav") and not frontier.add("/a", "nav")
+    frontier.add("/l/1", "listing")
+    frontier.store_body("/l/1", "http://m/l/1", b"<html>1</html>")
+    frontier.done("/a")
+    frontier.close()
+    reopened = Frontier(tmp_path / "f.sqlite")  # as after a SIGKILL: state is in the file
+    assert [e.key for e in reopened.unfinished()] == ["/l/1"]
+    assert reopened.stored_body("/l/1") == ("http://m/l/1", b"<html>1</html>")
+    reopened.done("/l/1")
+    assert reopened.stored_body("/l/1") is None and reopened.counts() == {"done": 2}
