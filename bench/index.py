@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from index.api import TrendQuery  # noqa: E402
 from index.sqlite_backend import SqliteBackend, snapshot_row  # noqa: E402
-from index.sqlite_schema import migrate  # noqa: E402
+from index.sqlite_schema import SNAPSHOT_FIELDS, migrate  # noqa: E402
 from index.synthetic import iter_snapshot_batches  # noqa: E402
 
 TREND_ONE = TrendQuery(metric="usd_per_unit", interval="month", group_by=["substance"], substance="mephedrone", unit="g")
@@ -81,7 +81,7 @@ def bench_naive(path: Path, n: int, batch: int) -> dict[str, float]:
             conn.execute("INSERT OR REPLACE INTO listings (listing_id, site, title, doc) VALUES (?,?,?,?)",
                          (x.listing_id, x.site, x.title, json.dumps(x.__dict__, default=str)))
         for s in snapshots:
-            conn.execute("INSERT OR REPLACE INTO snapshots VALUES (" + ",".join("?" * 17) + ")", snapshot_row(s))
+            conn.execute(f"INSERT OR REPLACE INTO snapshots ({SNAPSHOT_FIELDS}) VALUES (" + ",".join("?" * 16) + ")", snapshot_row(s))
         spent += time.perf_counter() - started
         docs += len(listings) + len(snapshots)
     conn.close()

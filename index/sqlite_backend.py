@@ -19,14 +19,11 @@ from index.api import IndexBackend, SearchHit, SearchQuery, SearchResult, TrendQ
 from index.errors import TrawlError
 from index.model import CandidateSubstance, Listing, Snapshot, Vendor, from_dict, to_dict
 from index.sqlite_query import build_search, check_paging, listing_filters, order_by
-from index.sqlite_schema import connect, migrate
+from index.sqlite_schema import SNAPSHOT_FIELDS, connect, migrate
 from index.timeutil import bound_from, bound_to
 
 _CHUNK = 500  # SQLite's default limit on bound parameters is generous, but keep IN lists short
-_SNAPSHOT_COLUMNS = (
-    "snapshot_id, listing_id, crawled_at, site, run_id, price_amount, price_currency, price_usd, usd_per_unit,"
-    " quantity_unit, stock, feedback_count, substance, substance_lc, vendor_id, origin, content_hash"
-)
+_SNAPSHOT_COLUMNS = SNAPSHOT_FIELDS
 
 
 def _plain(record: Any) -> dict[str, Any]:
@@ -51,7 +48,7 @@ def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]
 
 def snapshot_row(s: Snapshot) -> tuple[Any, ...]:
     return (
-        s.snapshot_id, s.listing_id, s.crawled_at, s.site, s.run_id, s.price_amount, s.price_currency,
+        s.listing_id, s.crawled_at, s.site, s.run_id, s.price_amount, s.price_currency,
         s.price_usd, s.usd_per_unit, s.quantity_unit, s.stock, s.feedback_count, s.substance,
         s.substance.lower() if s.substance else None, s.vendor_id, s.origin, s.content_hash,
     )
@@ -59,9 +56,9 @@ def snapshot_row(s: Snapshot) -> tuple[Any, ...]:
 
 def snapshot_from_row(row: Sequence[Any]) -> Snapshot:
     return Snapshot(
-        listing_id=row[1], crawled_at=row[2], site=row[3], run_id=row[4] or "", price_amount=row[5],
-        price_currency=row[6], price_usd=row[7], usd_per_unit=row[8], quantity_unit=row[9], stock=row[10],
-        feedback_count=row[11], substance=row[12], vendor_id=row[14], origin=row[15], content_hash=row[16] or "",
+        listing_id=row[0], crawled_at=row[1], site=row[2], run_id=row[3] or "", price_amount=row[4],
+        price_currency=row[5], price_usd=row[6], usd_per_unit=row[7], quantity_unit=row[8], stock=row[9],
+        feedback_count=row[10], substance=row[11], vendor_id=row[13], origin=row[14], content_hash=row[15] or "",
     )
 
 
@@ -145,7 +142,7 @@ class SqliteBackend(IndexBackend):
             self._upsert_listings(conn, norm_listings)
             # snapshots are immutable facts keyed by listing@time: last write wins, same content
             conn.executemany(
-                f"INSERT OR REPLACE INTO snapshots ({_SNAPSHOT_COLUMNS}) VALUES ({','.join('?' * 17)})",
+                f"INSERT OR REPLACE INTO snapshots ({_SNAPSHOT_COLUMNS}) VALUES ({','.join('?' * 16)})",
                 [snapshot_row(s) for s in norm_snapshots],
             )
             self._upsert_vendors(conn, norm_vendors)
