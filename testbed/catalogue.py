@@ -179,6 +179,7 @@ def truth_record(item: dict[str, Any]) -> dict[str, Any]:
                              for t in item["price_tiers"]]
     record["shipping_options"] = [{k: s[k] for k in ("method", "cost", "currency", "days_min", "days_max")}
                                   for s in item["shipping_options"]]
+    record["substance_aliases"] = list(generator.vocab.SUBSTANCE_ALIASES.get(item["substance"] or "", ()))
     record["destinations"] = list(item["destinations"])
     record["destinations_excluded"] = list(item["destinations_excluded"])
     return record

@@ -76,11 +76,12 @@ SUBSTANCES: tuple[Substance, ...] = (
     Substance("2c-b", "psychedelics", ("2C-B", "2cb", "Nexus", "2-CB"), 12.0, (*_g(1, 5), QuantitySpec("2C-B 20mg x10", 10.0, "unit", 20.0)), 0.0),
     Substance("2c-e", "psychedelics", ("2C-E", "2ce"), 25.0, _g(0.5, 1), 0.0),
     Substance("2c-b-fly", "psychedelics", ("2C-B-FLY", "2cb-fly"), 40.0, _g(0.5, 1), 0.0),
-    Substance("psilocybin mushrooms", "psychedelics", ("Magic Mushrooms", "shrooms", "Golden Teacher mushrooms", "psilocybe cubensis"), 9.0, _g(7, 14, 28, 100), 0.001),
+    Substance("psilocybin", "psychedelics", ("Magic Mushrooms", "shrooms", "Golden Teacher mushrooms", "psilocybe cubensis"), 9.0, _g(7, 14, 28, 100), 0.001),
     Substance("ketamine", "dissociatives", ("Ketamine", "ket", "k3tamine", "Special K", "keta", "K"), 25.0, POWDER_BULK, -0.002, taglines=("needles", "shards", "S-isomer")),
     Substance("cannabis", "cannabis", ("Amnesia Haze", "weed", "Cannabis", "OG Kush", "White Widow", "hash", "Moroccan hash"), 8.0, WEED, -0.001, taglines=("indoor", "top shelf", "AAA+")),
     Substance("heroin", "opioids", ("Heroin", "H", "brown", "#4 heroin", "her0in"), 90.0, _g(0.5, 1, 5, 10), 0.003),
     Substance("oxycodone", "opioids", ("Oxycodone", "oxy", "OC 80", "Oxycontin", "0xy"), 25.0, (*_pills(80.0, 10, 30), *_pills(30.0, 10, 100, word="M30 pills")), 0.002),
+    Substance("protonitazepyne", "opioids", ("N-pyrrolidino protonitazene", "protonitazepyne"), 120.0, _g(0.1, 0.5), 0.004),
     Substance("fentanyl", "opioids", ("Fentanyl", "fent", "fetty"), 60.0, _g(0.1, 0.5, 1), 0.0),
     Substance("alprazolam", "benzos", ("Xanax", "Alprazolam", "xanax bars", "xanny", "alprazolam"), 2.5, (*_pills(2.0, 10, 100, 500, word="bars"), QuantitySpec("100 PILLS X 2mg", 100.0, "unit", 2.0)), -0.001),
     Substance("diazepam", "benzos", ("Valium", "Diazepam", "vallies"), 1.0, _pills(10.0, 50, 100, 500), 0.0),
@@ -88,7 +89,7 @@ SUBSTANCES: tuple[Substance, ...] = (
     Substance("gamma-butyrolactone", "other", ("GBL", "G", "gbl"), 0.3, (QuantitySpec("100ml", 100.0, "ml"), QuantitySpec("250ml", 250.0, "ml"), QuantitySpec("1 litre", 1000.0, "ml")), 0.0),
     # early-warning bait: names that no reference list has yet
     Substance("3-cmpvp", "stimulants", ("3-CMPVP", "3-Chloro-PVP (3-CMPVP)"), 22.0, _g(1, 5), 0.0, novel=True),
-    Substance("n-pyrrolidino protonitazene", "opioids", ("N-pyrrolidino protonitazene", "protonitazepyne"), 120.0, _g(0.1, 0.5), 0.0, novel=True),
+    Substance("2f-nendck", "dissociatives", ("2F-NENDCK", "2-fluoro-N-ethyl-nordeschloroketamine"), 18.0, _g(1, 5), 0.0, novel=True),
     Substance("flubrotizolam", "benzos", ("Flubrotizolam", "flubrotizolam pellets"), 1.5, _pills(0.5, 20, 100, word="pellets"), 0.0, novel=True),
     Substance("bromonordiazolam", "benzos", ("Bromonordiazolam", "bromo-nordiazolam"), 1.2, _pills(1.0, 20, 100, word="pellets"), 0.0, novel=True),
 )
@@ -232,5 +233,25 @@ PACK_SIZES: tuple[int, ...] = (30, 60, 90, 180)
 RC_PRODUCTS: tuple[str, ...] = (
     "3-methylmethcathinone", "3-chloromethcathinone", "4-chloromethcathinone", "4-fluoroamphetamine",
     "4-fluoromethamphetamine", "2c-b", "2c-e", "2c-b-fly", "alpha-pvp", "mephedrone", "3-cmpvp",
-    "flubrotizolam", "bromonordiazolam", "n-pyrrolidino protonitazene",
+    "flubrotizolam", "bromonordiazolam", "2f-nendck", "protonitazepyne",
 )
+
+# Other names reference lists use for the same substance (lowercase); truth carries them in
+# `substance_aliases` so that an accuracy check can accept "3-mmc" for "3-methylmethcathinone".
+SUBSTANCE_ALIASES: dict[str, tuple[str, ...]] = {
+    "3-methylmethcathinone": ("3-mmc", "metaphedrone"), "3-chloromethcathinone": ("3-cmc", "clophedrone"),
+    "4-chloromethcathinone": ("4-cmc", "clephedrone"), "mephedrone": ("4-mmc", "4-methylmethcathinone"),
+    "4-fluoroamphetamine": ("4-fa", "4-fmp"), "4-fluoromethamphetamine": ("4-fma",),
+    "alpha-pvp": ("a-pvp", "α-pvp", "alpha-pyrrolidinovalerophenone"), "mdma": ("ecstasy",), "lsd": ("lysergide",),
+    "mda": ("tenamfetamine",), "mdea": ("mde",), "amphetamine": ("amfetamine",), "methamphetamine": ("metamfetamine",),
+    "gamma-butyrolactone": ("gbl",), "cannabis": ("marijuana",), "psilocybin": ("magic mushrooms",),
+    "protonitazepyne": ("n-pyrrolidino protonitazene",), "apaan": ("alpha-phenylacetoacetonitrile",),
+    "phenylacetone": ("p2p", "bmk", "1-phenyl-2-propanone"),
+    "3,4-methylenedioxyphenyl-2-propanone": ("pmk", "3,4-mdp-2-p", "mdp2p"),
+    "pmk methyl glycidate": ("3,4-mdp-2-p methyl glycidate", "pmk glycidate"),
+    "bmk methyl glycidate": ("bmk glycidate",), "4-anilinopiperidine": ("4-ap",),
+    "1-boc-4-anilinopiperidine": ("1-boc-4-ap",), "n-phenethyl-4-piperidone": ("npp",),
+    "4-anilino-n-phenethylpiperidine": ("anpp", "4-anpp"), "2-bromo-4'-methylpropiophenone": ("2b4m",),
+    "1,4-butanediol": ("bdo", "1,4-bd"), "norephedrine": ("phenylpropanolamine", "ppa"),
+    "2c-b": ("nexus",),
+}
