@@ -228,18 +228,18 @@ def build_darknet_listings(seed: int, site: str, vendors: list[Vendor], count: i
     id_rng = rng("ids", seed, site)
     ids = sorted(id_rng.sample(range(10000, 99999), count)) if site == "nightshade" else id_rng.sample(range(100000, 999999), count)
     negatives = set(rng("neg", seed, site).sample(range(count), 4))
-    novel_slots = set(rng("novel", seed, site).sample(sorted(set(range(count)) - negatives), 3))
     novel = [s for s in vocab.SUBSTANCES if s.novel]
+    novel_slots = sorted(rng("novel", seed, site).sample(sorted(set(range(count)) - negatives), len(novel)))
     regular = [s for s in vocab.SUBSTANCES if not s.novel]
     by_name = {s.canonical: s for s in regular}
-    free = sorted(set(range(count)) - negatives - novel_slots)
+    free = sorted(set(range(count)) - negatives - set(novel_slots))
     showcase = dict(zip(rng("showcase", seed, site).sample(free, len(SHOWCASE[site])), SHOWCASE[site]))
     for index in range(count):
         r = rng("listing", seed, site, index)
         if index in negatives:
             sub = vocab.NON_DRUGS[(index + seed) % len(vocab.NON_DRUGS)]
         elif index in novel_slots:
-            sub = novel[(index + seed) % len(novel)]
+            sub = novel[novel_slots.index(index)]
         elif index in showcase:
             sub = by_name[showcase[index][0]]
         else:
