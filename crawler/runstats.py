@@ -55,7 +55,8 @@ def summarise(raw: dict[str, Any]) -> dict[str, Any]:
         "gate_hits": raw.get("trawl/gate_hits", 0),
         "rate_limited": raw.get("trawl/rate_limited/429", 0),
         "replayed": raw.get("trawl/frontier/replayed", 0),
-        "mirrors": mirrors,
+        "mirrors": mirrors,  # pages served per mirror
+        "mirror_rotations": raw.get("trawl/mirror_rotations", 0),
         "paused_reason": raw.get("trawl/paused_reason"),
     }
 
