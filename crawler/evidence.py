@@ -97,6 +97,7 @@ class EvidenceWriter:
         self.warc_dir.mkdir(parents=True, exist_ok=True)
         self.manifest_path = run_dir / "manifest.jsonl"
         self.seq, self.head = 0, genesis_hash(run_id)
+        self.captured: dict[str, tuple[Path, int, str]] = {}
         self._resume_chain()
         self.file_no = self._next_file_number()
         self._warc: IO[bytes] | None = None
@@ -107,15 +108,21 @@ class EvidenceWriter:
         self.writer = _Sha256WARCWriter(None, gzip=False, warc_version="1.1")
 
     def _resume_chain(self) -> None:
-        # A resumed run continues the chain from the last complete manifest line.
+        # A resumed run continues the chain from the last complete manifest line, and
+        # remembers where each URL's body already is (for frontier-replayed responses).
         if not self.manifest_path.exists():
             return
+        previous_type = ""
         for line in self.manifest_path.read_bytes().splitlines():
             try:
                 entry = json.loads(line)
             except ValueError:
                 break
             self.seq, self.head = entry["seq"] + 1, entry["entry_hash"]
+            if previous_type == "request":  # write order: request, main record, extras
+                self.captured[entry["target_uri"]] = (self.run_dir / entry["warc_file"],
+                                                      entry["offset"], entry["payload_sha256"])
+            previous_type = entry["type"]
 
     def _next_file_number(self) -> int:
         numbers = [int(m.group(1)) for p in self.warc_dir.glob(f"{self.run_id}-*.warc.gz")
@@ -215,7 +222,10 @@ class EvidenceWriter:
         main_id = main_record.rec_headers.get_header("WARC-Record-ID")
         for record in [request_record, *extra]:
             record.rec_headers.add_header("WARC-Concurrent-To", main_id)
-        return self._append([request_record, main_record, *extra])
+        written = self._append([request_record, main_record, *extra])
+        main = written[1]
+        self.captured[url] = (main.warc_file, main.offset, main.payload_sha256)
+        return written
 
     def close(self) -> str:
         self.sync()
@@ -324,8 +334,18 @@ class WarcEvidenceMiddleware:
     def process_response(self, request: Request, response: Response,
                          spider: Any = None) -> Response:
         mirror = request.meta.get("trawl_mirror") or _origin(response.url)
+        replayed = "replayed" in response.flags
+        if replayed and response.url in self.writer.captured:
+            # a resumed run replays a body this run already preserved: point at it
+            warc_file, offset, payload = self.writer.captured[response.url]
+            self._set_meta(request, warc_file, offset, payload, mirror)
+            if self.stats is not None:
+                self.stats.inc_value("trawl/evidence/replayed")
+            return response
         trawl_headers = {"WARC-Trawl-Run": self.config.run_id, "WARC-Trawl-Mirror": mirror,
                          "WARC-Trawl-Proxy": self.config.proxy}
+        if replayed:  # body from the frontier store, not from the network just now
+            trawl_headers["WARC-Trawl-Replayed"] = "frontier"
         request_record = self._request_record(request, trawl_headers)
         extra: list[Any] = []
         if request.meta.get("playwright"):
@@ -343,17 +363,22 @@ class WarcEvidenceMiddleware:
         written = self.writer.write_exchange(response.url, request_record, main, extra)
         self._schedule_sync()
         main_written = written[1]
-        request.meta["trawl_evidence"] = {
-            "run_id": self.config.run_id,
-            "warc_file": os.path.relpath(main_written.warc_file, self.config.home),
-            "warc_offset": main_written.offset,
-            "payload_sha256": main_written.payload_sha256,
-            "mirror": mirror,
-            "proxy": self.config.proxy,
-        }
+        self._set_meta(request, main_written.warc_file, main_written.offset,
+                       main_written.payload_sha256, mirror)
         if self.stats is not None:
             self.stats.inc_value("trawl/evidence/records", len(written))
         return response
+
+    def _set_meta(self, request: Request, warc_file: Path, offset: int, payload: str,
+                  mirror: str) -> None:
+        request.meta["trawl_evidence"] = {
+            "run_id": self.config.run_id,
+            "warc_file": os.path.relpath(warc_file, self.config.home),
+            "warc_offset": offset,
+            "payload_sha256": payload,
+            "mirror": mirror,
+            "proxy": self.config.proxy,
+        }
 
     def _schedule_sync(self) -> None:
         # a quiet spell (slow onion, long delay) must not leave lines unsynced for long

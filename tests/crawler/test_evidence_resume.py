@@ -1,0 +1,44 @@
+"""A resumed run continues the manifest chain and finds bodies it already preserved."""
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from warcio.statusandheaders import StatusAndHeaders
+
+from crawler.evidence import EvidenceWriter, verify_run
+
+
+def _exchange(writer: EvidenceWriter, url: str, body: bytes) -> None:
+    build = writer.writer.create_warc_record
+    request = build(url, "request", payload=io.BytesIO(b""), length=0,
+                    http_headers=StatusAndHeaders("GET / HTTP/1.1", [("Host", "x")],
+                                                  protocol="HTTP/1.1", is_http_request=True))
+    response = build(url, "response", payload=io.BytesIO(body), length=len(body),
+                     http_headers=StatusAndHeaders("200 OK", [("Content-Length", str(len(body)))],
+                                                   protocol="HTTP/1.1"))
+    writer.write_exchange(url, request, response, [])
+
+
+def test_resume_continues_chain_and_rotation(tmp_path: Path) -> None:
+    run = tmp_path / "run-1"
+    first = EvidenceWriter(run, "run-1", max_bytes=2000, fsync=True, sync_interval=0)
+    for i in range(5):
+        _exchange(first, f"http://a.example/{i}", b"x" * 300 + str(i).encode())
+    first.close()
+    assert len(list((run / "warc").glob("*.warc.gz"))) >= 2  # rotated by size
+    (run / "manifest.head").unlink()  # as if the first process was killed after its sync
+
+    second = EvidenceWriter(run, "run-1", max_bytes=2000, sync_interval=0)
+    warc_file, offset, payload = second.captured["http://a.example/3"]
+    assert warc_file.exists() and len(payload) == 64 and offset > 0
+    files_before = set((run / "warc").glob("*.warc.gz"))
+    _exchange(second, "http://a.example/5", b"new body")
+    second.close()
+    assert set((run / "warc").glob("*.warc.gz")) > files_before  # new file, old untouched
+    entries = [json.loads(x) for x in (run / "manifest.jsonl").read_text().splitlines()]
+    assert [e["seq"] for e in entries] == list(range(len(entries)))
+    report = verify_run(run)
+    assert report.ok, report.problems
+    assert report.records == len(entries)
