@@ -104,3 +104,18 @@ def test_launch_options_shape(monkeypatch: pytest.MonkeyPatch) -> None:
                            "socks5h://127.0.0.1:9050")
     assert tor["DOWNLOAD_HANDLERS"]["http"] == "crawler.browser.TorPlaywrightDownloadHandler"
     assert json.dumps(tor)  # plain data only
+
+
+def test_guard_refuses_onion_render_when_chromium_not_proxied(tmp_path: Path) -> None:
+    """Tor site, tor handler active, but someone dropped Chromium's proxy: refused."""
+    from types import SimpleNamespace
+
+    site = {"name": "netshop", "render": "browser", "network": "tor"}
+    with onion_range(pages=1) as rng:
+        settings = browser_settings(SimpleNamespace(**site), rng.gateway.url)
+        settings["PLAYWRIGHT_LAUNCH_OPTIONS"] = launch_options(None)  # no proxy, local DNS
+        result = run_net_spider(tmp_path, {"start_urls": [rng.base_url], "settings": settings,
+                                           "browser": {"site": site}}, timeout=120)
+        hits, log = list(rng.site.hits), list(rng.gateway.gateway_log)
+    assert result.stats.get("trawl/onion_guard/refused/browser_not_proxied") == 1
+    assert hits == [] and log == [] and result.items == []
