@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from testbed import vocab
-from testbed.onion import btc_bech32, btc_p2pkh, seeded_bytes
+from testbed.onion import btc_bech32, btc_p2pkh, seeded_bytes, xmr_standard
 
 DARKNET_SITES = ("nightshade", "vortex")
 CLEARNET_SITES = ("rcshop", "chemtrade", "pillhub")
@@ -132,6 +132,8 @@ def build_vendors(seed: int) -> dict[str, list[Vendor]]:
                 contact["wickr"] = [f"{identity.lower()}{vr.randrange(10, 99)}"]
             if vr.random() < 0.4:
                 contact["email"] = [f"{identity.lower()}@protonmail.com"]
+            if site == "vortex" or rng("xmr", seed, identity).random() < 0.4:
+                contact["xmr"] = [xmr_standard(seeded_bytes("xmr", seed, identity, length=64))]
             out.append(Vendor(
                 site=site, identity=identity, name=name,
                 joined=EPOCH - timedelta(days=vr.randrange(60, 1400)),

@@ -117,3 +117,31 @@ def bech32_valid(address: str) -> bool:
     if not hrp or len(data_part) < 6 or any(c not in _BECH32 for c in data_part):
         return False
     return _bech32_polymod(_hrp_expand(hrp) + [_BECH32.index(c) for c in data_part]) == 1
+
+
+# --- Monero addresses --------------------------------------------------------------
+
+_XMR_BLOCK_CHARS = (0, 2, 3, 5, 6, 7, 9, 10, 11)  # encoded length for 0..8 input bytes
+
+
+def monero_base58(data: bytes) -> str:
+    """Monero's block-wise base58: 8-byte blocks -> 11 chars, last partial block shorter."""
+    out = []
+    for start in range(0, len(data), 8):
+        block = data[start : start + 8]
+        number = int.from_bytes(block, "big")
+        chars = ""
+        while number:
+            number, rem = divmod(number, 58)
+            chars = _B58[rem] + chars
+        out.append(chars.rjust(_XMR_BLOCK_CHARS[len(block)], "1"))
+    return "".join(out)
+
+
+def xmr_standard(seed_bytes: bytes) -> str:
+    """95-char standard address (network byte 18) over 64 seeded key bytes, Keccak-256 checksum."""
+    from Crypto.Hash import keccak  # pycryptodome: hashlib's sha3 is not Monero's Keccak
+
+    payload = b"\x12" + seed_bytes[:64]
+    checksum = keccak.new(digest_bits=256, data=payload).digest()[:4]
+    return monero_base58(payload + checksum)

@@ -240,7 +240,8 @@ async def vendor(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text="No such member")
     joined = date.fromisoformat(info["joined"]).strftime("%d/%m/%Y")
     aliases = "".join(f'<li class="alias">{esc(a)}</li>' for a in info["aliases"]) or "<li>none</li>"
-    contact = "".join(f'<div class="contactLine">{esc(k.capitalize())}: <span class="handle">{esc(v[0])}</span></div>'
+    labels = {"wickr": "Wickr", "email": "E-mail", "xmr": "XMR (direct deals)"}
+    contact = "".join(f'<div class="contactLine">{labels.get(k, k)}: <span class="handle">{esc(v[0])}</span></div>'
                       for k, v in info["identifiers"].items() if k not in ("btc", "pgp"))
     own = [i for i in cat.listings["nightshade"] if i["vendor"] == info["name"]]
     content = f"""<div class="contactMember vendorProfile">

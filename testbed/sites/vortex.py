@@ -151,10 +151,15 @@ async def user(request: web.Request) -> web.Response:
 <tr><td>Other markets</td><td class="u-aliases">{aliases}</td></tr>
 <tr><td>BTC</td><td class="u-btc">{esc(info['identifiers']['btc'][0])}</td></tr>
 </table>
-<h3>About</h3><p class="u-about" style="white-space: pre-wrap;">{esc(info['bio'])}</p>
+<h3>About</h3><p class="u-about" style="white-space: pre-wrap;">{esc(info['bio'])}{_contact_lines(info)}</p>
 <h3>PGP</h3><textarea class="u-pgp" readonly rows="12" cols="66">{esc(info['pgp_block'])}</textarea>
 <h3>Listings</h3>{_table(own)}</div>"""
     return _frame(request, f"Vortex Market - {info['name']}", content)
+
+
+def _contact_lines(info: dict[str, Any]) -> str:
+    lines = {"wickr": "wickr me: {}", "email": "mail: {}", "xmr": "XMR for direct deals (trusted buyers only): {}"}
+    return "".join("\n" + esc(lines[k].format(v[0])) for k, v in info["identifiers"].items() if k in lines)
 
 
 async def logout(request: web.Request) -> web.Response:

@@ -48,3 +48,27 @@ def test_vendor_btc_addresses_are_valid(tb) -> None:
                     assert bech32_valid(address), address
                 else:
                     assert base58.b58decode_check(address)[0] == 0, address
+
+
+def test_vendor_xmr_addresses_are_valid_monero(tb) -> None:
+    from Crypto.Hash import keccak
+
+    alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+    sizes = {2: 1, 3: 2, 5: 3, 6: 4, 7: 5, 9: 6, 10: 7, 11: 8}
+    found = 0
+    for site in ("nightshade", "vortex"):
+        for vendor in tb.vendor_truth(site):
+            for address in vendor["identifiers"].get("xmr", []):
+                found += 1
+                assert len(address) == 95 and address[0] == "4"
+                raw = b""
+                for start in range(0, len(address), 11):
+                    chunk = address[start : start + 11]
+                    number = 0
+                    for char in chunk:
+                        number = number * 58 + alphabet.index(char)
+                    raw += number.to_bytes(sizes[len(chunk)], "big")
+                body, checksum = raw[:-4], raw[-4:]
+                assert body[0] == 18
+                assert keccak.new(digest_bits=256, data=body).digest()[:4] == checksum
+    assert found >= len(tb.vendor_truth("vortex"))

@@ -89,7 +89,9 @@ def test_vendor_pages_and_pgp(tb) -> None:
             key, _ = pgpy.PGPKey.from_blob(block.group(0))
             assert str(key.fingerprint).replace(" ", "") == vendor["pgp_fingerprint"]
             fingerprints.setdefault(site, set()).add(vendor["pgp_fingerprint"])
-            assert vendor["identifiers"]["btc"][0] in page
+            for kind in ("btc", "xmr", "wickr", "email"):
+                for value in vendor["identifiers"].get(kind, []):
+                    assert value in page, (vendor["url"], kind)
     assert malformed == 1
     assert len(fingerprints["nightshade"] & fingerprints["vortex"]) >= 1
     ns = {v["name"]: v for v in tb.vendor_truth("nightshade")}
