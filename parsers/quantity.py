@@ -30,7 +30,7 @@ DOSE_MG = {"mg": 1.0, "mcg": 0.001, "ug": 0.001, "μg": 0.001, "µg": 0.001}
 COUNT_WORDS = (
     "pills?|tabs?|tablets?|tabl?ets|caps|capsules?|bars?|blotters?|pellets?|pcs|pieces?|units?|"
     "ampoules?|amps|vials?|hits?|squares?|strips?|softgels?|lozenges?|patch(?:es)?|doses?|"
-    "accounts?|x?tc pills?|stk|st[uü]ck"
+    "accounts?|x?tc pills?|stk|st[uü]ck|box(?:es)?|sets?|kits?|packs?"
 )
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?"
 _INT = r"\d{1,3}(?:,\d{3})+|\d+"
@@ -60,7 +60,7 @@ _PATTERN = re.compile(
         # slang sizes
         rf"(?P<WORD>(?<![\w])(?P<word_w>(?:an?\s+|one\s+)?(?:eighth|8th|1/8)(?:\s+(?:oz|ounce))?|qp|quarter\s*(?:pound|lb|p)|hp|half\s*(?:pound|lb|p)|half\s*(?:an?\s+)?(?:oz|ounce|o)|quarter\s*(?:an?\s+)?(?:oz|ounce|o)|qo|ho|(?:an?\s+)?ounce|(?:an?\s+)?oz|(?:an?\s+)?zip|(?:a\s+)?(?:kilo|key|brick)){_END})",
         # counts: "100 pills", "10 M30 pills", "pack of 90", "x10", "10x", "qty 250"
-        rf"(?P<CNT>{_LB}(?P<cnt_n>{_INT})(?:\s*|\s+(?:[a-z][a-z0-9\-]*\s+){{1,2}}?)(?:{COUNT_WORDS}){_END})",
+        rf"(?P<CNT>(?<![\w.,#/\-])(?P<cnt_n>{_INT})(?:\s*|\s+(?:(?!x\d)[a-z][a-z0-9\-]*\s+){{1,2}}?)(?:{COUNT_WORDS}){_END})",
         rf"(?P<PACK>(?:pack|box|bottle|blister|strip)\s+of\s+(?P<pack_n>{_INT})|(?<![\w])(?P<pack_m>{_INT})\s*-?\s*(?:pack|pk|count|ct){_END})",
         rf"(?P<XN>(?<![\w])x\s*(?P<xn_n>{_INT}){_END}(?!\s*(?:{_DOSE_U}|{_MASS_U}))|{_LB}(?P<xn_m>{_INT})\s*x(?![\w])(?!\s*\d))",
         rf"(?P<QTY>(?:qty|quantity|moq|min\.? order)\s*:?\s*(?P<qty_n>{_INT}){_END}(?!\s*(?:{_DOSE_U}|{_MASS_U}|{_VOL_U})))",
