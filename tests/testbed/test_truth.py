@@ -142,3 +142,30 @@ def test_day_change_moves_prices_and_listings(tb) -> None:
             assert tb.truth(site, day=0) != tb.truth(site)
     finally:
         tb.set_day(0)
+
+
+SNAPSHOT_SCRIPT = """
+import hashlib, json, sys
+from testbed.server import run_testbed
+from tests.testbed.test_truth import _snapshot
+with run_testbed(seed=3, day=2, rate_limit=False, faults=False) as tb:
+    truth = json.dumps([tb.truth(s) for s in tb.sites] + [tb.vendor_truth(s) for s in tb.sites], sort_keys=True)
+    print(_snapshot(tb), hashlib.sha256(truth.encode()).hexdigest())
+"""
+
+
+def test_identical_bytes_across_processes_and_hash_seeds() -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    outputs = []
+    for hash_seed in ("1", "4242"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        proc = subprocess.run([sys.executable, "-c", SNAPSHOT_SCRIPT], cwd=root, env=env, capture_output=True,
+                              text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        outputs.append(proc.stdout.strip())
+    assert outputs[0] == outputs[1] and len(outputs[0]) == 129
