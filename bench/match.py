@@ -20,6 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from rapidfuzz import fuzz, process  # noqa: E402
+
 from enrich import fuzzy  # noqa: E402
 from enrich.lists import default_lists  # noqa: E402
 from enrich.matcher import get_matcher  # noqa: E402
@@ -62,9 +64,18 @@ def make_titles(n: int, seed: int) -> list[str]:
 
 
 def naive(matcher, titles: list[str]) -> list:
+    """Per title: every n-gram looked up with process.extractOne over all reference
+    names (a score of 100 is an exact hit), then per-n-gram process.extract for fuzzy."""
+    entries = list(matcher.lists.names.values())
+    keys = [e.key for e in entries]
+
+    def lookup(key: str):
+        found = process.extractOne(key, keys, scorer=fuzz.ratio, score_cutoff=100)
+        return entries[found[2]] if found else None
+
     results = []
     for title in titles:
-        prep = matcher.prepare(title)
+        prep = matcher.prepare(title, lookup=lookup)
         queries = sorted({q for _, _, q in prep.queries})
         decisions = fuzzy.score_extract(queries, matcher.choices) if queries else {}
         results.append(matcher.finish(prep, decisions))

@@ -35,6 +35,11 @@ class FuzzyChoice:
 
 def fuzzy_string(words: Iterable[str]) -> str:
     """Order-insensitive, spelling-insensitive form: 'hcl cocaine' == 'cocaine hcl'."""
+    return _fuzzy_string(tuple(words))
+
+
+@lru_cache(maxsize=131072)
+def _fuzzy_string(words: tuple[str, ...]) -> str:
     return " ".join(sorted(skeleton(w) for w in words))
 
 
@@ -90,15 +95,27 @@ def decide(query: str, scored: Iterable[tuple[int, float]], choices: list[FuzzyC
 def score_cdist(queries: list[str], choices: list[FuzzyChoice]) -> dict[str, tuple[str, float, str] | None]:
     import numpy as np
 
-    texts = [c.text for c in choices]
+    # decide() only keeps choices with the query's first letter, so compare within
+    # first-letter groups: same decisions, a fraction of the matrix
+    by_letter: dict[str, list[int]] = {}
+    for idx, choice in enumerate(choices):
+        by_letter.setdefault(choice.text[0], []).append(idx)
+    grouped: dict[str, list[str]] = {}
+    for query in queries:
+        grouped.setdefault(query[0], []).append(query)
     decisions: dict[str, tuple[str, float, str] | None] = {}
-    for lo in range(0, len(queries), CHUNK):
-        chunk = queries[lo:lo + CHUNK]
-        matrix = process.cdist(chunk, texts, scorer=fuzz.ratio, score_cutoff=FLOOR, dtype=np.float64, workers=1)
-        for row_idx, query in enumerate(chunk):
-            row = matrix[row_idx]
-            hits = np.flatnonzero(row)
-            decisions[query] = decide(query, ((int(i), row[i]) for i in hits), choices)
+    for letter, group in grouped.items():
+        indices = by_letter.get(letter, [])
+        if not indices:
+            decisions.update((q, None) for q in group)
+            continue
+        texts = [choices[i].text for i in indices]
+        for lo in range(0, len(group), CHUNK):
+            chunk = group[lo:lo + CHUNK]
+            matrix = process.cdist(chunk, texts, scorer=fuzz.ratio, score_cutoff=FLOOR, dtype=np.float64, workers=1)
+            for row_idx, query in enumerate(chunk):
+                row = matrix[row_idx]
+                decisions[query] = decide(query, ((indices[int(i)], row[i]) for i in np.flatnonzero(row)), choices)
     return decisions
 
 

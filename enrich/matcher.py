@@ -9,12 +9,15 @@ substance.  `match_batch` runs the fuzzy stage once for all texts with cdist.
 """
 from __future__ import annotations
 
+import copy
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 
 from enrich import fuzzy
 from enrich.context import blocked_by_neighbours, has_drug_context, is_form_of_neighbour
-from enrich.lists import ReferenceLists, default_lists
+from enrich.lists import NameEntry, ReferenceLists, default_lists
 from enrich.normalize import Atom, atoms, leet_fold, normalise_with_offsets
 from index.model import SubstanceRef
 
@@ -80,12 +83,18 @@ class Matcher:
         self.lists = lists
         self.choices = fuzzy.build_choices(lists)
         self.by_cas = {s.cas: s.canonical for s in lists.substances.values() if s.cas}
+        self.prefixes = {key[:n] for key in lists.names for n in range(1, len(key) + 1)}
 
     # -- stage 1: exact ----------------------------------------------------------
-    def prepare(self, text: str) -> _Prepared:
+    def prepare(self, text: str, lookup: Callable[[str], NameEntry | None] | None = None) -> _Prepared:
+        """Exact stage; `lookup` replaces the dictionary lookup (the naive benchmark path)."""
         norm, offsets = normalise_with_offsets(text)
         toks = atoms(norm)
-        names = self.lists.names
+        get = lookup or self.lists.names.get
+        # prefix pruning is exact (a key can only extend a prefix of a key); the naive
+        # path (custom lookup) checks every n-gram instead
+        prefixes = None if lookup else self.prefixes
+        texts = [t.text for t in toks]
         hits = self._cas_hits(norm, toks)
         covered = [False] * len(toks)
         for hit in hits:
@@ -100,12 +109,21 @@ class Matcher:
             while run < MAX_NGRAM and i + run < len(toks) and toks[i + run].joinable and not covered[i + run]:
                 run += 1
             hit = None
-            for k in range(run, 0, -1):
-                key = "".join(t.text for t in toks[i:i + k])
-                entry = names.get(key)
-                if entry is not None:
-                    hit = _Hit(i, i + k, entry.canonical, entry.reason, SCORES[entry.reason], entry.text, entry.context_only)
-                    break
+            if prefixes is not None:
+                key = ""
+                for k in range(1, run + 1):  # grow the n-gram while it can still become a key
+                    key += texts[i + k - 1]
+                    if key not in prefixes:
+                        break
+                    entry = get(key)
+                    if entry is not None:
+                        hit = _Hit(i, i + k, entry.canonical, entry.reason, SCORES[entry.reason], entry.text, entry.context_only)
+            else:
+                for k in range(run, 0, -1):  # longest first
+                    entry = get("".join(texts[i:i + k]))
+                    if entry is not None:
+                        hit = _Hit(i, i + k, entry.canonical, entry.reason, SCORES[entry.reason], entry.text, entry.context_only)
+                        break
             if hit is None:
                 hit = self._leet_hit(toks[i].text, i)
             if hit is not None:
@@ -142,19 +160,17 @@ class Matcher:
 
     # -- stage 2: fuzzy candidates -------------------------------------------------
     def _fuzzy_queries(self, toks: list[Atom], covered: list[bool]) -> list[tuple[int, int, str]]:
-        words = fuzzy.english_words()
+        words = [_fuzzy_word(t.text) for t in toks]  # (letters-only form or None, is English)
         queries = []
         for i in range(len(toks)):
             for k in range(1, fuzzy.MAX_QUERY_ATOMS + 1):
                 j = i + k
-                if j > len(toks) or covered[j - 1] or (k > 1 and not toks[j - 1].joinable):
+                if j > len(toks) or covered[j - 1] or words[j - 1][0] is None or (k > 1 and not toks[j - 1].joinable):
                     break
-                parts = [t.text if t.text.isalpha() or not _leetable(t.text) else leet_fold(t.text) for t in toks[i:j]]
-                if not all(p.isalpha() and p.isascii() for p in parts):
-                    break
-                if sum(map(len, parts)) < fuzzy.MIN_LEN or all(p in words for p in parts):
+                parts = words[i:j]
+                if sum(len(p[0]) for p in parts) < fuzzy.MIN_LEN or all(p[1] for p in parts):  # type: ignore[arg-type]
                     continue
-                queries.append((i, j, fuzzy.fuzzy_string(parts)))
+                queries.append((i, j, fuzzy.fuzzy_string(p[0] for p in parts)))  # type: ignore[misc]
         return queries
 
     # -- stage 3: decide and assemble ------------------------------------------------
@@ -219,10 +235,27 @@ class Matcher:
         return list(seen.values())
 
     def match_many(self, texts: list[str], scorer: str = "cdist") -> list[list[SubstanceMatch]]:
-        prepared = [self.prepare(t) for t in texts]
-        unique = sorted({q for p in prepared for _, _, q in p.queries})
+        # re-crawls repeat titles: each distinct text is prepared once
+        prepared = {t: self.prepare(t) for t in dict.fromkeys(texts)}
+        unique = sorted({q for p in prepared.values() for _, _, q in p.queries})
         decisions = fuzzy.SCORERS[scorer](unique, self.choices) if unique else {}
-        return [self.finish(p, decisions) for p in prepared]
+        finished = {t: self.finish(p, decisions) for t, p in prepared.items()}
+        out: list[list[SubstanceMatch]] = []
+        seen: set[str] = set()
+        for text in texts:  # duplicates get their own copies: callers may mutate results
+            out.append(copy.deepcopy(finished[text]) if text in seen else finished[text])
+            seen.add(text)
+        return out
+
+
+@lru_cache(maxsize=131072)
+def _fuzzy_word(token: str) -> tuple[str | None, bool]:
+    """A token's letters-only form for fuzzy matching (leetspeak folded) and whether it
+    is an English word; (None, False) when it cannot be part of a fuzzy query."""
+    text = leet_fold(token) if not token.isalpha() and _leetable(token) else token
+    if not (text.isalpha() and text.isascii()):
+        return None, False
+    return text, text in fuzzy.english_words()
 
 
 def _leetable(token: str) -> bool:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 try:  # the parsers package provides the shared clean-up; fall back until it lands
     from parsers import clean_text as _clean_text  # type: ignore[attr-defined]
@@ -30,6 +30,7 @@ _HOMOGLYPHS = str.maketrans({
     "О": "o", "Р": "p", "С": "c", "Т": "t", "Х": "x",
 })
 _ATOM_RE = re.compile(r"[^\W_]+")
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
 # n-grams never join across these: they separate items, not parts of one name
 _BREAK_CHARS = set("|;:!?&*•\n\t/")
 
@@ -54,17 +55,31 @@ def normalise_with_offsets(text: str) -> tuple[str, list[int] | None]:
     None as the map means identity (the ASCII fast path, which most titles take)."""
     if text.isascii():
         return text.lower(), None
-    out: list[str] = []
+    pieces: list[str] = []
+    changes: list[tuple[int, int]] = []  # (input index, folded length) where length != 1
+    pos = 0
+    for m in _NON_ASCII_RE.finditer(text):
+        pieces.append(text[pos:m.start()].lower())
+        folded = _fold_char(m.group())
+        pieces.append(folded)
+        if len(folded) != 1:
+            changes.append((m.start(), len(folded)))
+        pos = m.end()
+    pieces.append(text[pos:].lower())
+    norm = "".join(pieces)
+    if not changes:  # every character folded to exactly one: positions unchanged
+        return norm, None
     offsets: list[int] = []
-    for i, ch in enumerate(text):
-        folded = ch.lower() if ch.isascii() else _fold_char(ch)
-        out.append(folded)
-        offsets.extend([i] * len(folded))
-    return "".join(out), offsets
+    prev = 0
+    for index, length in changes:
+        offsets.extend(range(prev, index))
+        offsets.extend([index] * length)
+        prev = index + 1
+    offsets.extend(range(prev, len(text)))
+    return norm, offsets
 
 
-@dataclass(frozen=True)
-class Atom:
+class Atom(NamedTuple):  # a tuple: titles make many of these, creation must be cheap
     text: str
     start: int  # in normalised text
     end: int
@@ -76,9 +91,12 @@ def atoms(norm: str) -> list[Atom]:
     prev_end = 0
     for m in _ATOM_RE.finditer(norm):
         gap = norm[prev_end:m.start()]
-        joinable = bool(result) and not any(c in _BREAK_CHARS for c in gap) and len(gap) <= 3
+        joinable = bool(result) and len(gap) <= 3 and _BREAK_CHARS.isdisjoint(gap)
         result.append(Atom(m.group(), m.start(), m.end(), joinable))
         prev_end = m.end()
+    # cheap pre-check: spelled-out words need three single-letter atoms
+    if sum(1 for a in result if len(a.text) == 1) < 3:
+        return result
     return _collapse_spelled_out(result)
 
 
