@@ -97,7 +97,7 @@ def _darknet_listing(base: generator.BaseListing, seed: int, day: int, rates: Ra
                          "price_amount": t["xmr"] if currency == "XMR" else t["price_usd"],
                          "price_currency": currency, "price_usd": t["price_usd"], "text": t["text"],
                          "price_btc": t["btc"], "price_xmr": t["xmr"]} for t in tiers],
-        "shipping_options": shipping, "description": base.description, "purity_pct": None, "moq_kg": None,
+        "shipping_options": shipping, "description": base.description, "purity_pct": base.purity, "moq_kg": None,
         "stock": max(0, base.stock - 3 * day), "posted_days_ago": base.posted_days_ago + day,
         "posted_date": (EPOCH - timedelta(days=base.posted_days_ago)).isoformat(),
     }

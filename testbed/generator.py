@@ -172,6 +172,7 @@ class BaseListing:
     vanish_day: int | None
     posted_days_ago: int
     stock: int
+    purity: float | None = None  # as the description states it
 
 
 def _weighted_origin(r: random.Random) -> str:
@@ -257,8 +258,10 @@ def build_darknet_listings(seed: int, site: str, vendors: list[Vendor], count: i
         shipping = tuple(sorted(r.sample(vocab.SHIPPING_METHODS, r.randrange(1, 4)), key=lambda m: m[3]))
         escrow = r.random() < 0.85
         lines = r.sample(vocab.DESCRIPTION_LINES, 3)
+        purity = None
         if sub.canonical:
-            lines.insert(0, f"{text} - {tiers[0][0].text}. Purity {r.randrange(70, 100)}% as tested.")
+            purity = float(r.randrange(70, 100))
+            lines.insert(0, f"{text} - {tiers[0][0].text}. Purity {purity:g}% as tested.")
         if vendor.contact.get("wickr") and r.random() < 0.3:
             lines.append(f"Wickr: {vendor.contact['wickr'][0]}")
         vanish_roll = r.random()
@@ -271,7 +274,7 @@ def build_darknet_listings(seed: int, site: str, vendors: list[Vendor], count: i
             description="\n".join(lines),
             appear_day=r.choice((1, 2)) if r.random() < 0.08 else 0,
             vanish_day=r.choice((2, 3)) if vanish_roll < 0.08 else None,
-            posted_days_ago=r.randrange(0, 40), stock=r.randrange(5, 900),
+            posted_days_ago=r.randrange(0, 40), stock=r.randrange(5, 900), purity=purity,
         ))
     return out
 
