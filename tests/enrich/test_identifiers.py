@@ -1,0 +1,41 @@
+"""extract_identifiers: only validated values come out."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from enrich import extract_identifiers
+from tests.enrich.test_crypto import GENESIS, P2WPKH, XMR
+
+
+def test_addresses_contacts_and_links() -> None:
+    text = (
+        f"BTC: {GENESIS} (old: {GENESIS[:-1]}b) segwit {P2WPKH} XMR {XMR}\n"
+        "Contact: wickr: chemking | telegram @chem_king | t.me/chemsupply | whatsapp +44 7700 900123\n"
+        "mail me@proton.me, see https://example.org/shop. and http://abc.onion/x\n"
+        "mirror: 2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion\n"
+        "fingerprint: 2BB2 515C 0C6E A79F 307A 1DD5 BA14 BEA4 57B5 C180"
+    )
+    ids = extract_identifiers(text)
+    assert ids["btc"] == [P2WPKH, GENESIS]
+    assert ids["xmr"] == [XMR]
+    assert ids["wickr"] == ["chemking"]
+    assert ids["telegram"] == ["chem_king", "chemsupply"]
+    assert ids["whatsapp"] == ["+447700900123"]
+    assert ids["email"] == ["me@proton.me"]
+    assert "https://example.org/shop" in ids["url"]
+    assert ids["onion"] == ["2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion"]
+    assert ids["pgp"] == ["2BB2515C0C6EA79F307A1DD5BA14BEA457B5C180"]
+
+
+def test_invalid_onion_checksum_dropped() -> None:
+    good = "2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion"
+    bad = good.replace("2gzy", "3gzy")
+    assert extract_identifiers(bad).get("onion") is None
+
+
+def test_real_vendor_page(real_data_dir: Path) -> None:
+    page = real_data_dir / "msc-darkweb-scraping" / "tests" / "dream" / "html_files" / "sellers" / "seller_3.html"
+    ids = extract_identifiers(page.read_text(encoding="utf-8", errors="replace"))
+    assert ids["pgp"] == ["A3B3D2911307854FF9F1EF26023A978295E3F02E"]
+    # armour base64 never leaks out as fake addresses or handles
+    assert all(len(a) < 60 for a in ids.get("btc", []))
