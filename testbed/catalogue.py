@@ -69,7 +69,8 @@ def _darknet_listing(base: generator.BaseListing, seed: int, day: int, rates: Ra
     for qty, usd0 in base.tiers:
         price_usd = round(usd0 * factor, 2)
         xmr = round(price_usd / rates.xmr_usd, 4)
-        tier = {"text": qty.text, "quantity_amount": qty.amount, "quantity_unit": qty.unit, "dose_mg": qty.dose_mg,
+        amount, unit = (qty.amount, qty.unit) if qty.stated else (None, None)
+        tier = {"text": qty.text, "quantity_amount": amount, "quantity_unit": unit, "dose_mg": qty.dose_mg,
                 "price_usd": price_usd, "btc": round(price_usd / rates.btc_usd, 8), "xmr": xmr}
         if base.site == "vortex":  # XMR is the listed price there; USD follows from the stated rate
             tier["price_usd"] = round(xmr * rates.xmr_usd, 2)

@@ -20,6 +20,7 @@ class QuantitySpec:
     amount: float  # normalised amount in `unit`
     unit: str  # "g" | "ml" | "unit"
     dose_mg: float | None = None
+    stated: bool = True  # False: the page states no quantity (truth gives None)
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ WEED = (
 
 
 def _pills(dose: float, *counts: int, word: str = "pills") -> tuple[QuantitySpec, ...]:
-    return tuple(QuantitySpec(f"{n} {word}", float(n), "unit", dose) for n in counts)
+    # the strength is always written: truth's dose_mg must be readable from the page
+    return tuple(QuantitySpec(f"{n} {word} {dose:g}mg", float(n), "unit", dose) for n in counts)
 
 
 SUBSTANCES: tuple[Substance, ...] = (
@@ -69,7 +71,7 @@ SUBSTANCES: tuple[Substance, ...] = (
     Substance("alpha-pvp", "stimulants", ("alpha-PVP", "a-PVP", "α-PVP", "flakka"), 20.0, _g(0.5, 1, 5, 10), 0.002, taglines=("crystal", "shards")),
     Substance("4-fluoroamphetamine", "stimulants", ("4-FA", "4-FMP", "4-Fluoroamphetamine"), 15.0, (*_g(1, 5), *_pills(100.0, 10, 50)), 0.0),
     Substance("4-fluoromethamphetamine", "stimulants", ("4-FMA", "4-fluoromethamphetamine"), 16.0, _g(1, 5, 10), 0.0),
-    Substance("mdma", "ecstasy", ("MDMA", "molly", "MDMA crystals", "Champagne MDMA", "mdma", "XTC"), 30.0, (*_g(1, 3.5, 10, 28), QuantitySpec("10 x 250mg", 10.0, "unit", 250.0), QuantitySpec("x10 pills 220mg", 10.0, "unit", 220.0), QuantitySpec("100 pills", 100.0, "unit", 200.0)), 0.001, taglines=("84%", "pink champagne", "Dutch")),
+    Substance("mdma", "ecstasy", ("MDMA", "molly", "MDMA crystals", "Champagne MDMA", "mdma", "XTC"), 30.0, (*_g(1, 3.5, 10, 28), QuantitySpec("10 x 250mg", 10.0, "unit", 250.0), QuantitySpec("x10 pills 220mg", 10.0, "unit", 220.0), QuantitySpec("100 pills 200mg", 100.0, "unit", 200.0)), 0.001, taglines=("84%", "pink champagne", "Dutch")),
     Substance("mda", "ecstasy", ("MDA", "sass", "MDA crystal"), 35.0, _g(1, 3.5, 10), 0.0),
     Substance("mdea", "ecstasy", ("MDEA", "Eve", "MDE"), 30.0, _g(1, 5), 0.0),
     Substance("lsd", "psychedelics", ("LSD", "acid", "LSD-25", "lucy"), 8.0, (QuantitySpec("10 tabs of 100ug", 10.0, "unit", 0.1), QuantitySpec("x10 blotters 150ug", 10.0, "unit", 0.15), QuantitySpec("100 tabs of 100ug", 100.0, "unit", 0.1), QuantitySpec("5ml", 5.0, "ml")), 0.001, taglines=("blotters", "needlepoint", "Hofmann design")),
@@ -96,10 +98,10 @@ SUBSTANCES: tuple[Substance, ...] = (
 
 NON_DRUGS: tuple[Substance, ...] = (
     Substance(None, "digital", ("Netflix premium accounts x5 lifetime",), 10.0, (QuantitySpec("5 accounts", 5.0, "unit"),)),
-    Substance(None, "digital", ("Fake ID template pack (PSD, 40 countries)",), 30.0, (QuantitySpec("1 pack", 1.0, "unit"),)),
-    Substance(None, "other", ("Basket of goodies - mystery box for loyal customers",), 50.0, (QuantitySpec("1 box", 1.0, "unit"),)),
-    Substance(None, "other", ("High speed shipping upgrade (add to any order)",), 15.0, (QuantitySpec("1 upgrade", 1.0, "unit"),)),
-    Substance(None, "other", ("Digital scale 0.01g precision",), 18.0, (QuantitySpec("1 scale", 1.0, "unit"),)),
+    Substance(None, "digital", ("Fake ID template pack (PSD, 40 countries)",), 30.0, (QuantitySpec("each", 1.0, "unit", stated=False),)),
+    Substance(None, "other", ("Basket of goodies - mystery box for loyal customers",), 50.0, (QuantitySpec("each", 1.0, "unit", stated=False),)),
+    Substance(None, "other", ("High speed shipping upgrade (add to any order)",), 15.0, (QuantitySpec("each", 1.0, "unit", stated=False),)),
+    Substance(None, "other", ("Digital scale 0.01g precision",), 18.0, (QuantitySpec("each", 1.0, "unit", stated=False),)),
 )
 
 # display name -> ISO alpha-2
