@@ -30,6 +30,8 @@ from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy.utils.misc import load_object
+from scrapy_redis.scheduler import Scheduler
 
 from index.errors import TrawlError
 
@@ -54,7 +56,7 @@ def redis_settings(url: str, site: str = "%(spider)s", frontier: str | None = No
         raise TrawlError(f"TRAWL_REDIS_URL={_safe(url)!r}: expected redis://host:port/db")
     prefix = frontier_prefix(site, frontier)
     return {
-        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+        "SCHEDULER": "crawler.distributed.SharedFrontierScheduler",
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "SCHEDULER_QUEUE_CLASS": "scrapy_redis.queue.PriorityQueue",
         "SCHEDULER_QUEUE_KEY": f"{prefix}:requests",
@@ -83,6 +85,69 @@ def reset_frontier(url: str, site: str, frontier: str | None = None) -> int:
     return int(client.delete(*keys))
 
 
+# meta keys that mark a repeat of a request on purpose (retry, rate-limit wait, other
+# mirror): those must pass even though their trawl_key was already admitted
+_RETRY_MARKERS = ("retry_times", "trawl_rate_limited", "trawl_mirror_tries")
+
+
+class SharedFrontierScheduler(Scheduler):
+    """scrapy-redis's scheduler, deduplicating on trawl's page key across workers.
+
+    trawl's spider keeps its own per-run frontier and sends every request with
+    dont_filter=True, which would bypass a shared dupefilter and let every worker fetch
+    every page. Here a request with meta["trawl_key"] is admitted once per frontier
+    (SADD on the dupefilter set, prefixed "key:"), unless it is a deliberate repeat
+    (_RETRY_MARKERS). Requests without a key (login, gates) keep Scrapy's rules: each
+    worker logs in for its own session.
+
+    Keys left with scrapy-redis's "%(spider)s" placeholder are filled with the site
+    name (setting TRAWL_SITE) rather than the spider name: trawl's one spider class
+    serves every site, and sites must not share a frontier."""
+
+    site: str | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SharedFrontierScheduler:
+        instance = super().from_crawler(crawler)
+        instance.site = crawler.settings.get("TRAWL_SITE") or None
+        return instance
+
+    def open(self, spider: Any) -> Any:
+        name = self.site or spider.name
+        self.queue_key = self.queue_key.replace("%(spider)s", name)
+        self.dupefilter_key = self.dupefilter_key.replace("%(spider)s", name)
+        if not self.df:
+            self.df = load_object(self.dupefilter_cls)(
+                server=self.server, key=self.dupefilter_key,
+                debug=spider.settings.getbool("DUPEFILTER_DEBUG"))
+        return super().open(spider)
+
+    def enqueue_request(self, request: Any) -> bool:
+        key = request.meta.get("trawl_key")
+        repeat = any(request.meta.get(marker) for marker in _RETRY_MARKERS)
+        if key is not None and not repeat:
+            if self.server.sadd(self.df.key, f"key:{key}") == 0:
+                self._count("trawl/redis/duplicate_key")
+                return False
+        elif not request.dont_filter and self.df.request_seen(request):
+            self.df.log(request, self.spider)
+            return False
+        self.queue.push(request)
+        self._count("scheduler/enqueued/redis")
+        return True
+
+    def next_request(self) -> Any:
+        request = self.queue.pop(self.idle_before_close)
+        if request is not None:
+            self._count("scheduler/dequeued/redis")
+        return request
+
+    def _count(self, stat: str) -> None:
+        # (scrapy-redis passes spider= to inc_value, deprecated in Scrapy 2.19)
+        if self.stats:
+            self.stats.inc_value(stat)
+
+
 @dataclass(frozen=True)
 class _FrontierConfig:
     url: str
@@ -101,7 +166,9 @@ class FrontierIdleExtension:
         self.client = redis.Redis.from_url(config.url)
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.prefix = config.prefix
+        self.crawler = crawler
         self.idle_since: float | None = None
+        self._wake_call: Any = None
         crawler.signals.connect(self.busy, signal=signals.request_reached_downloader)
         crawler.signals.connect(self.idle, signal=signals.spider_idle)
         crawler.signals.connect(self.closed, signal=signals.spider_closed)
@@ -111,8 +178,11 @@ class FrontierIdleExtension:
     def from_crawler(cls, crawler: Crawler) -> FrontierIdleExtension:
         s = crawler.settings
         prefix = s.get("TRAWL_REDIS_PREFIX")
-        if not prefix or "scrapy_redis" not in str(s.get("SCHEDULER")):
+        if not prefix:
             raise NotConfigured("no shared Redis frontier")
+        site = s.get("TRAWL_SITE")
+        if site:
+            prefix = prefix.replace("%(spider)s", site)
         config = _FrontierConfig(s.get("REDIS_URL"), prefix,
                                  s.getfloat("TRAWL_REDIS_LINGER", 30.0),
                                  s.getfloat("TRAWL_REDIS_HEARTBEAT_TIMEOUT", 60.0))
@@ -149,12 +219,31 @@ class FrontierIdleExtension:
         now = time.monotonic()
         self.idle_since = self.idle_since or now
         queued = int(self.client.zcard(f"{self.prefix}:requests"))
-        if queued:
-            raise DontCloseSpider
-        if self._busy_peers() and now - self.idle_since < self.config.linger:
+        if queued or (self._busy_peers() and now - self.idle_since < self.config.linger):
+            self._schedule_wake()
             raise DontCloseSpider
 
+    def _schedule_wake(self) -> None:
+        # Scrapy re-checks an idle spider only every 5 s; a worker waiting for peers
+        # looks at the shared queue more often so it joins in while there is work.
+        from twisted.internet import reactor
+
+        if self._wake_call is None or not self._wake_call.active():
+            self._wake_call = reactor.callLater(0.3, self._wake)
+
+    def _wake(self) -> None:
+        if not int(self.client.zcard(f"{self.prefix}:requests")):
+            if self.idle_since is not None:
+                self._schedule_wake()
+            return
+        slot = getattr(self.crawler.engine, "_slot", None)  # private: no public "poll now"
+        nextcall = getattr(slot, "nextcall", None)
+        if nextcall is not None:
+            nextcall.schedule()
+
     def closed(self, spider: Any = None, reason: str = "") -> None:
+        if self._wake_call is not None and self._wake_call.active():
+            self._wake_call.cancel()
         self.client.hdel(self.workers_key, self.worker)
         for suffix in ("requests", "dupefilter", "workers"):
             self.client.expire(f"{self.prefix}:{suffix}", KEY_TTL_SECONDS)

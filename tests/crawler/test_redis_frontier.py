@@ -81,3 +81,42 @@ def test_two_workers_share_one_frontier(tmp_path: Path, redis_url: str) -> None:
     assert client.ttl("trawl:pillhub:t1:dupefilter") > 0  # an abandoned round expires
     assert reset_frontier(redis_url, "pillhub", "t1") >= 1
     assert not client.exists("trawl:pillhub:t1:dupefilter")
+
+
+def test_two_trawl_crawl_processes_share_the_site(tmp_path: Path, redis_url: str) -> None:
+    """Two real `trawl crawl pillhub` workers (spider, pipelines, evidence) on one frontier."""
+    import json
+    import os
+
+    from tests.crawler.net_crawl import REPO
+    from testbed.server import run_testbed
+
+    with run_testbed(rate_limit=False, faults=False) as tb:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TRAWL_")} | tb.env()
+        env |= {"TRAWL_PROFILE": "test", "TRAWL_REDIS_URL": redis_url,
+                "TRAWL_REDIS_FRONTIER": "round-1"}
+        procs = [subprocess.Popen([str(REPO / ".venv/bin/trawl"), "crawl", "pillhub", "--json"],
+                                  env=env | {"TRAWL_HOME": str(tmp_path / f"w{i}")},
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for i in range(2)]
+        outputs = [p.communicate(timeout=180) for p in procs]
+        log = [entry for entry in tb.request_log if entry[0] == "pillhub"]
+        truth = {t["url"] for t in tb.truth("pillhub")}
+    summaries = []
+    for proc, (out, err) in zip(procs, outputs):
+        assert proc.returncode == 0, err[-3000:]
+        summaries.append(json.loads(out.strip().splitlines()[-1]))
+    fetched = Counter((method, path) for _, method, path, _ in log)
+    assert max(fetched.values()) == 1, [k for k, v in fetched.items() if v > 1]
+    # per worker: the product pages it preserved (WARC manifest of its own run)
+    products: list[set[str]] = []
+    for summary in summaries:
+        manifest = Path(summary["run_dir"]) / "manifest.jsonl"
+        uris = {urlsplit(json.loads(line)["target_uri"]).path
+                for line in manifest.read_text().splitlines()
+                if json.loads(line)["type"] == "response"}
+        products.append({u for u in uris if u.startswith("/product/")})
+    assert products[0] and products[1], "one worker did nothing"
+    assert not products[0] & products[1]
+    assert products[0] | products[1] == truth
+    assert sum(s["listings"] for s in summaries) == len(truth)
