@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from index.es_backend import EsBackend
 
 CALENDAR = {"day": "1d", "week": "1w", "month": "1M"}  # ES weeks start on Monday, like ISO
-GROUP_FIELDS = {"substance": "substance", "site": "site", "origin": "origin"}
+GROUP_FIELDS = {"substance": "substance.lc", "site": "site", "origin": "origin"}  # substance groups lower-cased, as in SQLite
 
 
 def composite(backend: EsBackend, query: dict[str, Any], sources: list[dict[str, Any]],

@@ -5,7 +5,7 @@ import sqlite3
 
 from index.errors import TrawlError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Listing filters run on plain columns plus `listing_terms` (one row per
 # substance/class/control/destination) so every filter is an indexed lookup.
@@ -27,7 +27,7 @@ SNAPSHOTS_TABLE = """CREATE TABLE IF NOT EXISTS snapshots (
 ) WITHOUT ROWID"""
 SNAPSHOT_INDEXES = [
     "CREATE INDEX IF NOT EXISTS snapshots_trend"
-    " ON snapshots(substance_lc, quantity_unit, crawled_at, usd_per_unit, site, origin, substance)",
+    " ON snapshots(substance_lc, quantity_unit, crawled_at, usd_per_unit, site, origin)",
     "CREATE INDEX IF NOT EXISTS snapshots_listing ON snapshots(listing_id, crawled_at)",
 ]
 
@@ -80,6 +80,10 @@ UPGRADES: dict[int, list[str]] = {
         f"INSERT OR REPLACE INTO snapshots ({SNAPSHOT_FIELDS}) SELECT {SNAPSHOT_FIELDS} FROM snapshots_old",
         "DROP TABLE snapshots_old",
         *SNAPSHOT_INDEXES,
+    ],
+    5: [  # trends group by substance_lc now, so the covering index no longer carries `substance`
+        "DROP INDEX IF EXISTS snapshots_trend",
+        SNAPSHOT_INDEXES[0],
     ],
 }
 

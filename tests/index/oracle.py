@@ -90,7 +90,7 @@ def trend_rows(snapshots: list[Snapshot], q: TrendQuery) -> list[TrendRow]:
             continue
         if (q.site and s.site != q.site) or (q.origin and s.origin != q.origin) or (low and s.crawled_at < low) or (high and s.crawled_at > high):
             continue
-        group = tuple(getattr(s, g) for g in q.group_by)
+        group = tuple((s.substance or '').lower() or None if g == 'substance' else getattr(s, g) for g in q.group_by)
         if q.metric == "usd_per_unit":
             if s.usd_per_unit is None or (q.unit and s.quantity_unit != q.unit):
                 continue

@@ -76,3 +76,10 @@ def test_price_trend_by_hand(tmp_path: Path) -> None:
         ("n5", 1, None), ("n12", 2, 1), ("n19", 1, -1), ("n26", 1, 0), ("n34", 1, 0)
     ]
     b.close()
+
+
+@pytest.mark.parametrize("name", sorted(n for n, q in TRENDS.items() if q.metric == "usd_per_unit"))
+def test_fast_price_path_equals_general_path(backend: SqliteBackend, name: str) -> None:
+    from index.sqlite_trends import sqlite_trends
+
+    assert sqlite_trends(backend.conn, TRENDS[name]) == sqlite_trends(backend.conn, TRENDS[name], allow_fast=False)

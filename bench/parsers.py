@@ -1,0 +1,149 @@
+"""Benchmark: strings per second for each parser over the testbed's full displayed text.
+
+Corpus: every title, tier cell, displayed price, ships-to text, shipping option, relative
+date and escrow label the testbed sites render (testbed.catalogue over several seeds and
+days).  When the testbed is not importable it falls back to the parser test tables and says so.
+
+Baselines, measured in the same process on the same titles: price-parser's
+`Price.fromstring` (price only) and a naive two-regex quantity+price extractor.
+Target: >= 20,000 titles/s for parse_quantity + parse_price on one core.
+
+    .venv/bin/python bench/parsers.py [--seconds 1.0] [--json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from parsers import (  # noqa: E402
+    normalize_text, parse_date, parse_escrow, parse_price, parse_quantity, parse_shipping, parse_shipping_option,
+)
+
+TARGET_TITLES_PER_S = 20_000
+NOW = "2026-01-15T12:00:00Z"
+
+
+def testbed_corpus(seeds: tuple[int, ...] = (1, 2, 3), days: tuple[int, ...] = (0, 1, 2)) -> dict[str, list[str]]:
+    from testbed.catalogue import catalogue, eur_european, usd
+    from testbed.sites.vortex import relative_date
+
+    corpus: dict[str, list[str]] = {k: [] for k in ("titles", "tiers", "prices", "ships_to", "options", "dates", "escrow")}
+    for seed in seeds:
+        for day in days:
+            cat = catalogue(seed, day)
+            for site, items in cat.listings.items():
+                for item in items:
+                    corpus["titles"].append(item["title"])
+                    corpus["ships_to"].append(item["ships_to_text"])
+                    corpus["dates"].append(relative_date(item.get("posted_days_ago") or 0))
+                    corpus["escrow"].append("Escrow" if item.get("escrow") else "FE 100%")
+                    corpus["options"] += [o["text"] for o in item["shipping_options"]]
+                    for t in item["price_tiers"]:
+                        corpus["tiers"].append(t["text"])
+                        if site == "pillhub":
+                            corpus["prices"].append(eur_european(t["price_amount"]))
+                        elif "price_xmr" in t:
+                            corpus["prices"].append(f"{t['price_xmr']:.4f} XMR USD {t['price_usd']:.2f}")
+                        else:
+                            corpus["prices"].append(usd(t.get("price_usd") or t["price_amount"]))
+    return corpus
+
+
+def table_corpus() -> dict[str, list[str]]:
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root))
+    from tests.parsers import test_dates, test_options, test_price, test_quantity, test_shipping
+
+    titles = [row[0] for rows in test_quantity.GROUPS.values() for row in rows]
+    return {
+        "titles": titles, "tiers": titles,
+        "prices": [row[0] for rows in test_price.GROUPS.values() for row in rows],
+        "ships_to": [row[0] for row in test_shipping.DESTINATIONS],
+        "options": [row[0] for row in test_options.OPTIONS],
+        "dates": [row[0] for row in test_dates.DATES],
+        "escrow": [row[0] for row in test_options.ESCROW],
+    }
+
+
+def rate(func: Callable[[str], Any], strings: list[str], seconds: float) -> float:
+    """Strings per second, looping over the corpus until `seconds` have passed."""
+    for s in strings[:50]:
+        func(s)  # warm caches and lazy imports outside the clock
+    done = 0
+    start = time.perf_counter()
+    while True:
+        for s in strings:
+            func(s)
+        done += len(strings)
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return done / elapsed
+
+
+_NAIVE_QTY = re.compile(r"(\d+(?:\.\d+)?)\s*(mg|g|kg|ml|oz)\b", re.I)
+_NAIVE_PRICE = re.compile(r"([$€£])\s*(\d+(?:[.,]\d+)?)|(\d+(?:[.,]\d+)?)\s*(usd|eur|btc|xmr)\b", re.I)
+
+
+def naive_quantity_price(title: str) -> tuple[Any, Any]:
+    return _NAIVE_QTY.search(title), _NAIVE_PRICE.search(title)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=1.0, help="time per measurement")
+    parser.add_argument("--json", action="store_true", help="print results as JSON")
+    args = parser.parse_args()
+    try:
+        corpus, source = testbed_corpus(), "testbed catalogue (seeds 1-3, days 0-2)"
+    except Exception as exc:  # testbed missing or broken: measure on our own tables instead
+        corpus, source = table_corpus(), f"FALLBACK: parser test tables (testbed not importable: {type(exc).__name__}: {exc})"
+    from price_parser import Price
+
+    titles = corpus["titles"]
+    measures: list[tuple[str, str, Callable[[str], Any]]] = [
+        ("quantity+price", "titles", lambda s: (parse_quantity(s), parse_price(s))),
+        ("parse_quantity", "titles", parse_quantity),
+        ("parse_price", "titles", parse_price),
+        ("parse_quantity", "tiers", parse_quantity),
+        ("parse_price", "prices", parse_price),
+        ("parse_shipping", "ships_to", lambda s: parse_shipping("Netherlands", s)),
+        ("parse_shipping_option", "options", parse_shipping_option),
+        ("parse_date", "dates", lambda s: parse_date(s, now=NOW)),
+        ("parse_escrow", "escrow", parse_escrow),
+        ("normalize_text", "titles", normalize_text),
+        ("baseline price_parser.Price.fromstring", "titles", Price.fromstring),
+        ("baseline naive regex quantity+price", "titles", naive_quantity_price),
+    ]
+    results = []
+    for name, field, func in measures:
+        results.append({"parser": name, "corpus": field, "strings": len(corpus[field]), "per_second": round(rate(func, corpus[field], args.seconds))})
+    ours = results[0]["per_second"]
+    pp = next(r["per_second"] for r in results if r["parser"].startswith("baseline price_parser"))
+    naive = next(r["per_second"] for r in results if r["parser"].startswith("baseline naive"))
+    summary = {
+        "source": source, "titles_per_second_quantity_price": ours, "target": TARGET_TITLES_PER_S,
+        "meets_target": ours >= TARGET_TITLES_PER_S, "ratio_vs_price_parser": round(ours / pp, 3),
+        "ratio_vs_naive_regex": round(ours / naive, 3), "results": results,
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"corpus: {source}")
+        for r in results:
+            print(f"  {r['parser']:<40} over {r['corpus']:<9} ({r['strings']:>5} strings): {r['per_second']:>10,} /s")
+        print(f"quantity+price: {ours:,} titles/s (target {TARGET_TITLES_PER_S:,}: {'MET' if summary['meets_target'] else 'NOT MET'}); "
+              f"{summary['ratio_vs_price_parser']}x price-parser's Price.fromstring (price only), "
+              f"{summary['ratio_vs_naive_regex']}x a naive two-regex extractor")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
