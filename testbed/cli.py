@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 import click
@@ -57,6 +58,7 @@ def serve(port: int, day: int, seed: int, no_rate_limit: bool, no_faults: bool) 
         for key, value in tb.env().items():
             click.echo(f"export {key}={value}")
         click.echo("\nCtrl-C to stop.")
+        sys.stdout.flush()  # when piped (tee, a test harness) the lines must show up now
         try:
             while True:
                 time.sleep(3600)

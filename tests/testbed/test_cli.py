@@ -35,3 +35,28 @@ def test_busy_port_is_one_clear_line() -> None:
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "already in use" in lines[0]
+
+
+def test_serve_prints_env_and_stops_on_ctrl_c() -> None:
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-c", "from dashboards.cli import main; main()", "testbed", "serve",
+                             "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            lines.append(line)
+            if "Ctrl-C" in line or not line:
+                break
+        text = "".join(lines)
+        assert "export TRAWL_TOR_SOCKS=socks5h://127.0.0.1:" in text
+        assert "export TRAWL_TESTBED_RCSHOP_URL=http://127.0.0.1:" in text
+        assert ".onion/" in text and "(down)" in text
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
