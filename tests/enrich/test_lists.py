@@ -24,7 +24,7 @@ def test_shipped_files_validate_with_headers() -> None:
     ("name", "controls", "year"),
     [
         ("mephedrone", ["1971:II"], 2015),
-        ("3-MMC", ["1971:II"], 2023),
+        ("3-methylmethcathinone", ["1971:II"], 2023),
         ("MDMA", ["1971:I"], 1985),
         ("heroin", ["1961:I", "1961:IV"], 1961),
         ("isotonitazene", ["1961:I"], 2021),

@@ -18,9 +18,9 @@ def names(text: str) -> list[str]:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("3-MMC 5g", ["3-MMC"]),
+        ("3-MMC 5g", ["3-methylmethcathinone"]),
         ("4-MMC 5g", ["mephedrone"]),
-        ("3-CMC 5g", ["3-CMC"]),
+        ("3-CMC 5g", ["3-chloromethcathinone"]),
         ("2C-B 10 pills", ["2C-B"]),
         ("2C-E 10 pills", ["2C-E"]),
         ("2C-B-FLY 10 pills", ["2C-B-FLY"]),
@@ -139,6 +139,6 @@ def test_cli_match_json() -> None:
     import json
 
     data = json.loads(result.output)
-    assert [m["canonical"] for m in data["matches"]] == ["3-MMC"]
+    assert [m["canonical"] for m in data["matches"]] == ["3-methylmethcathinone"]
     assert data["matches"][0]["span"] == [0, 5]
     assert [c["token"] for c in data["candidates"]] == ["3-cmpvp"]
