@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
 from parsers._base import DECIMAL_COMMA_CURRENCIES, NUMBER_PATTERN, Result, locale_uses_decimal_comma, read_number, require_str
 
@@ -37,8 +38,10 @@ _PRICE_RE = re.compile(
     re.I,
 )
 # a cell holding just a number (maybe labelled): priced only with a currency hint
+_HAS_CUR = re.compile(_CUR, re.I)  # cheap pre-scan: most titles name no currency at all
 _BARE_RE = re.compile(rf"^\W*(?:(?:price|cost|total|preis|prix)\s*:?\s*)?(?P<num>{_NUM})\s*(?:/\s*(?:order|item|unit|each|ea))?\W*$", re.I)
 _FREE_RE = re.compile(r"^\W*free\W*$", re.I)
+_DIGIT = re.compile(r"\d")
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,8 @@ def _parse(raw: str, site_locale: str | None, currency_hint: str | None) -> Pric
     hint = currency_hint.upper() if currency_hint else None
     if hint and hint.lower() in CURRENCY_WORDS:
         hint = CURRENCY_WORDS[hint.lower()][0]
-    found: list[Price] = []
-    if any(c.isdigit() for c in s):
+    found: list[dict[str, Any]] = []
+    if _DIGIT.search(s) and _HAS_CUR.search(s):
         for m in _PRICE_RE.finditer(s):
             word = (m.group("pre") or m.group("suf")).lower()
             code, mult = CURRENCY_WORDS.get(word, (None, 1.0))
@@ -102,12 +105,12 @@ def _parse(raw: str, site_locale: str | None, currency_hint: str | None) -> Pric
             if mult != 1:
                 notes.append(f"{word} converted to {code}")
             ambiguity = f"{note} ({why})" if note else None
-            found.append(Price(raw=raw, ok=True, amount=round(value * mult, 12), currency=code, ambiguity=ambiguity,
-                               matched=m.group(0), span=m.span(), notes=notes))
+            found.append(dict(amount=round(value * mult, 12), currency=code, ambiguity=ambiguity,
+                              matched=m.group(0), span=m.span(), notes=notes))
     if found:
-        primary, rest = found[0], _dedupe(found[1:])
-        return Price(raw=raw, ok=True, amount=primary.amount, currency=primary.currency, equivalents=rest,
-                     ambiguity=primary.ambiguity, matched=primary.matched, span=primary.span, notes=primary.notes)
+        # one result object per amount, built once (frozen dataclasses are not free)
+        rest = [Price(raw=raw, ok=True, **f) for f in _dedupe(found[1:])]  # type: ignore[arg-type]
+        return Price(raw=raw, ok=True, equivalents=rest, **found[0])  # type: ignore[arg-type]
     if _FREE_RE.match(s):
         return Price(raw=raw, ok=hint is not None, amount=0.0, currency=hint, matched=s.strip(),
                      error=None if hint else "free, currency unknown")
@@ -124,10 +127,10 @@ def _parse(raw: str, site_locale: str | None, currency_hint: str | None) -> Pric
                  matched=bare.group("num"), notes=[f"currency {hint} from hint"])
 
 
-def _dedupe(prices: list[Price]) -> list[Price]:
-    out: list[Price] = []
+def _dedupe(prices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
     for p in prices:
-        if not any(o.currency == p.currency and o.amount == p.amount for o in out):
+        if not any(o["currency"] == p["currency"] and o["amount"] == p["amount"] for o in out):
             out.append(p)
     return out
 
