@@ -1,0 +1,70 @@
+"""Early warning: unknown substance-like tokens become candidates and raise one alert each."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from enrich import new_substance_candidates
+from enrich.alerts import MemorySink, alert_new_candidates, read_alerts
+from enrich.cli import alerts as alerts_cmd
+from index.model import CandidateSubstance
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("New 3-CMPVP crystals 5g", [("3-cmpvp", "pyrrolidinophenone")]),
+        ("fluetizolam 2mg pellets", [("fluetizolam", "azolam")]),
+        ("fluoronitazene 1g", [("fluoronitazene", "nitazene")]),
+        ("p-methylfentanyl 100mg", [("p-methylfentanyl", "fentanyl")]),
+        ("2C-Z research chemical", [("2c-z", "2c")]),
+        ("1S-LSD blotters", [("1s-lsd", "lsd-prodrug")]),
+        ("ADB-6F-PINACA 1g", [("adb-6f-pinaca", "cannabinoid")]),
+        ("3-Cl-PCP 1g", [("3-cl-pcp", "arylcyclohexylamine")]),
+        ("3-FEA 1g", [("3-fea", "amphetamine-code")]),
+    ],
+)
+def test_unknown_tokens_are_candidates(text: str, tokens: list[tuple[str, str]]) -> None:
+    found = new_substance_candidates(text)
+    assert [(c.token, c.pattern) for c in found] == tokens
+    start, end = found[0].span
+    assert text[start:end].lower() == found[0].token
+
+
+@pytest.mark.parametrize("text", ["3-MMC 4-MMC 3-CMC", "etizolam clonazolam bromazolam", "isotonitazene metonitazene",
+                                  "carfentanil furanylfentanyl", "2C-B 2C-E 2C-B-FLY", "1P-LSD 1cP-LSD", "MDMB-4en-PINACA",
+                                  "alpha-PVP 4F-PVP", "pvp server 2v2", "price 20 usd, 5g"])
+def test_known_names_and_plain_text_are_not_candidates(text: str) -> None:
+    assert new_substance_candidates(text) == []
+
+
+def _cand(token: str, first_seen: str = "2026-11-20T10:00:00Z") -> CandidateSubstance:
+    return CandidateSubstance(token=token, first_seen=first_seen, last_seen=first_seen, site="nightshade",
+                              example_listing_ids=["nightshade:42"], pattern="pyrrolidinophenone")
+
+
+def test_alert_only_for_new_tokens_and_jsonl_default(trawl_home: Path) -> None:
+    sink = MemorySink()
+    events = alert_new_candidates([_cand("3-cmpvp"), _cand("3-cmpvp"), _cand("2c-z")], known_tokens={"2c-z"}, sink=sink)
+    assert [e.data["token"] for e in events] == ["3-cmpvp"] and sink.events == events
+    alert_new_candidates([_cand("4-xx-pvp")])  # default sink: $TRAWL_HOME/alerts.jsonl
+    lines = (trawl_home / "alerts.jsonl").read_text().splitlines()
+    assert json.loads(lines[0])["data"]["token"] == "4-xx-pvp"
+    assert [e.data["token"] for e in read_alerts(kind="new-substance")] == ["4-xx-pvp"]
+    assert read_alerts(since="2027-01-01") == []
+
+
+def test_cli_new_substances_reads_the_index(trawl_home: Path) -> None:
+    from index import open_index
+
+    url = f"sqlite://{trawl_home / 'index.sqlite'}"
+    with open_index(url) as backend:
+        backend.write(candidates=[_cand("3-cmpvp", "2026-11-01T00:00:00Z"), _cand("fluetizolam", "2026-11-21T00:00:00Z")])
+    result = CliRunner().invoke(alerts_cmd, ["new-substances", "--since", "2026-11-10", "--json", "--index-url", url])
+    assert result.exit_code == 0, result.output
+    assert [c["token"] for c in json.loads(result.output)] == ["fluetizolam"]
+    text = CliRunner().invoke(alerts_cmd, ["new-substances", "--index-url", url])
+    assert "3-cmpvp" in text.output and "fluetizolam" in text.output
