@@ -23,7 +23,7 @@ TRUTH_KEYS = (
     "price_currency", "price_usd", "quantity_amount", "quantity_unit", "dose_mg", "origin",
     "destinations", "ships_worldwide", "destinations_excluded", "escrow", "finalize_early",
     "feedback_count", "category", "cas", "price_tiers", "shipping_options", "novel", "purity_pct",
-    "moq_kg", "stock",
+    "moq_kg", "stock", "posted_date",
 )
 
 
@@ -76,6 +76,8 @@ def _darknet_listing(base: generator.BaseListing, seed: int, day: int, rates: Ra
             tier["price_usd"] = round(xmr * rates.xmr_usd, 2)
         tiers.append(tier)
     first = tiers[0]
+    # days after EPOCH the listing went up: new listings are posted the day they appear
+    posted = base.appear_day if base.appear_day else -base.posted_days_ago
     dests, worldwide, excluded = destinations_of(base.ships_to_text)
     currency = "XMR" if base.site == "vortex" else "USD"
     url = f"/listing/{base.native_id}" if base.site == "nightshade" else f"/item/{base.native_id}"
@@ -99,8 +101,8 @@ def _darknet_listing(base: generator.BaseListing, seed: int, day: int, rates: Ra
                          "price_currency": currency, "price_usd": t["price_usd"], "text": t["text"],
                          "price_btc": t["btc"], "price_xmr": t["xmr"]} for t in tiers],
         "shipping_options": shipping, "description": base.description, "purity_pct": base.purity, "moq_kg": None,
-        "stock": max(0, base.stock - 3 * day), "posted_days_ago": base.posted_days_ago + day,
-        "posted_date": (EPOCH - timedelta(days=base.posted_days_ago)).isoformat(),
+        "stock": max(0, base.stock - 3 * day), "posted_days_ago": day - posted,
+        "posted_date": (EPOCH + timedelta(days=posted)).isoformat(),
     }
 
 
