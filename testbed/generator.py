@@ -7,7 +7,6 @@ render from it and `truth_record` projects it to the documented truth schema.
 """
 from __future__ import annotations
 
-import functools
 import json
 import random
 from dataclasses import dataclass, field
