@@ -90,6 +90,22 @@ class Testbed:
         catalogue(self._state.seed, day)  # build before switching, so no request sees a half-made day
         self._state.day = day
 
+    def set_mirror_down(self, url: str, down: bool = True) -> None:
+        """Make the gateway refuse (0x04) or serve one onion address, e.g. to test mirror rotation."""
+        host = url.removeprefix("http://").split("/")[0].lower()
+        site = self.gateway.routes.get(host, (None,))[0]
+        if site is None:
+            raise TrawlError(f"{url!r} is not an onion address of this testbed")
+        if down:
+            self.gateway.down.add(host)
+        else:
+            self.gateway.down.discard(host)
+        handle = self.sites[site]
+        handle.down_mirrors = [f"http://{o}/" for o in self._onions(site) if o in self.gateway.down]
+
+    def _onions(self, site: str) -> list[str]:
+        return [h for h, (name, _) in self.gateway.routes.items() if name == site]
+
     def env(self) -> dict[str, str]:
         out = {"TRAWL_TOR_SOCKS": self.socks_url, "TRAWL_TESTBED_PASSWORD": self.password}
         for name, handle in self.sites.items():

@@ -54,3 +54,21 @@ def test_onion_site_refuses_non_onion_host(tb) -> None:
         sock = socket.create_connection(("127.0.0.1", tb.sites[site].port), timeout=5)
         response = http_over(sock, "GET", f"127.0.0.1:{tb.sites[site].port}", "/")
         assert response.status == 421 and "onion-only" in response.text
+
+
+def test_mirror_can_be_taken_down_and_restored(tb) -> None:
+    primary = tb.sites["vortex"].base_url
+    host = tb.sites["vortex"].onion
+    tb.set_mirror_down(primary)
+    try:
+        assert _refusal(tb, host) == 0x04
+        assert tb.sites["vortex"].down_mirrors == [primary]
+        mirror = tb.sites["vortex"].mirrors[0].removeprefix("http://").rstrip("/")
+        response = http_over(socks_connect(tb.socks_port, mirror), "GET", mirror, "/")
+        assert response.status == 200
+    finally:
+        tb.set_mirror_down(primary, down=False)
+    assert tb.sites["vortex"].down_mirrors == []
+    socks_connect(tb.socks_port, host).close()
+    with pytest.raises(Exception):
+        tb.set_mirror_down("http://example.com/")
