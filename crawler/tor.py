@@ -260,14 +260,23 @@ class Socks5ClientEndpoint:
         self._tls_creator, self._timeout = tls_creator, timeout
 
     def connect(self, protocol_factory: Factory) -> Deferred[Protocol]:
-        ready: Deferred[Protocol] = Deferred()
         tcp = TCP4ClientEndpoint(self._reactor, self._proxy.host, self._proxy.port,
                                  timeout=self._timeout)
         connected = tcp.connect(protocol_factory)
+        handshake: list[_Socks5Handshake] = []
+
+        def cancel(_: Deferred[Protocol]) -> None:
+            # download timeout: drop the proxy connection too, a silent proxy must not
+            # keep sockets open
+            if handshake and handshake[0].protocol.transport is not None:
+                handshake[0].protocol.transport.abortConnection()  # type: ignore[attr-defined]
+            connected.cancel()
+
+        ready: Deferred[Protocol] = Deferred(cancel)
 
         def start(protocol: Protocol) -> None:
-            _Socks5Handshake(protocol, self._proxy, self._host, self._port,
-                             self._tls_creator, ready)
+            handshake.append(_Socks5Handshake(protocol, self._proxy, self._host, self._port,
+                                              self._tls_creator, ready))
 
         def refused(failure: Failure) -> None:
             if not ready.called:

@@ -182,3 +182,55 @@ def test_full_trawl_crawl_of_onion_site_does_not_leak(tmp_path: Path) -> None:
     assert connects == {("127.0.0.1", str(tb.socks_port))}, connects
     assert gateway and all(g.username == "vortex" for g in gateway)
     assert verify_run(summary["run_dir"]).ok
+
+
+def test_silent_proxy_times_out_and_releases_the_socket(tmp_path: Path) -> None:
+    """A proxy that accepts and never answers: requests time out, their proxy sockets are
+    closed at the timeout (not left open), nothing goes direct."""
+    import socket
+    import threading
+    import time
+
+    events: list[tuple[str, int, float]] = []
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(30)
+
+    def hold(conn: socket.socket, number: int) -> None:
+        conn.settimeout(30)
+        try:
+            while conn.recv(1024):
+                pass
+        except OSError:
+            pass
+        events.append(("closed", number, time.monotonic()))
+
+    def black_hole() -> None:
+        for number in range(2):
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            events.append(("accepted", number, time.monotonic()))
+            threading.Thread(target=hold, args=(conn, number), daemon=True).start()
+
+    thread = threading.Thread(target=black_hole, daemon=True)
+    thread.start()
+    with onion_range(pages=1) as rng:
+        proxy = f"socks5h://127.0.0.1:{server.getsockname()[1]}"
+        config = _config(rng.base_url, proxy)
+        config["start_urls"] = [rng.base_url, rng.base_url + "page/1"]
+        config["settings"] |= {"DOWNLOAD_TIMEOUT": 2, "RETRY_TIMES": 0,
+                               "CONCURRENT_REQUESTS": 1}
+        result = run_net_spider(tmp_path, config, timeout=60, record_leaks=True)
+        hits = list(rng.site.hits)
+    thread.join(10)
+    time.sleep(0.2)
+    server.close()
+    assert hits == [] and result.items == []
+    assert result.stats.get("downloader/exception_count", 0) == 2, result.stats
+    times = {(kind, number): at for kind, number, at in events}
+    # the first proxy socket was closed by the timeout, before the second one was opened
+    assert times[("closed", 0)] <= times[("accepted", 1)] + 0.05, events
+    assert not [line for line in result.leak_lines if ".onion" in line]
