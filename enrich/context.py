@@ -19,6 +19,7 @@ _QTY_RE = re.compile(
 )
 _PRICE_RE = re.compile(r"[$€£]\s?\d|\d\s?(?:usd|eur|gbp|btc|xmr|ltc|\$|€|£)(?![a-z])")
 _PURITY_WORDS = {"pure", "purity", "uncut", "lab", "tested"}
+_QUANTITY_WORDS = {"qp", "hp", "oz", "zip", "eighth", "8th", "ounce", "gram", "grams"}
 
 # words that turn the street name next to them into an everyday phrase
 PREV_BLOCK = {
@@ -43,7 +44,7 @@ def has_drug_context(norm: str, atom_texts: list[str], other_substance: bool) ->
         return True
     if _QTY_RE.search(norm) or _PRICE_RE.search(norm):
         return True
-    return any(a in _PURITY_WORDS for a in atom_texts)
+    return any(a in _PURITY_WORDS or a in _QUANTITY_WORDS for a in atom_texts)
 
 
 def blocked_by_neighbours(atom_texts: list[str], start: int, end: int) -> bool:

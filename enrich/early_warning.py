@@ -33,6 +33,7 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         ("cannabinoid", rf"{_T}+(?:-{_T}+)*-(?:pinaca|binaca|pica|fubinaca|butinaca|chminaca|fubica|pegaclone)"),
         ("amphetamine-code", rf"\d-(?:f|cl|br|me|meo|mt)(?:a|ma|ea|pa)"),
         ("phenidate", rf"{_T}[a-z0-9-]*phenidate"),
+        ("ketamine-analogue", rf"{_T}[a-z0-9-]*(?:dck|ketamine)"),
         ("arylcyclohexylamine", rf"\d-(?:meo|ho|f|cl|me)-(?:pcp|pce|pcpy|pcpr|dck)"),
     ]
 ]

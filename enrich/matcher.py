@@ -22,7 +22,7 @@ from enrich.normalize import Atom, atoms, leet_fold, normalise_with_offsets
 from index.model import SubstanceRef
 
 CAS_IN_TEXT = re.compile(r"(?<![\d-])\d{2,7}-\d{2}-\d(?![\d-])")
-MAX_NGRAM = 5
+MAX_NGRAM = 8  # long systematic names: 'tert-butyl 4-anilinopiperidine-1-carboxylate'
 SCORES = {"exact": 1.0, "synonym": 1.0, "abbreviation": 1.0, "street": 0.95}
 LEET_PENALTY = 0.05
 CONTEXT_SCORE = 0.85

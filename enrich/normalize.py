@@ -41,6 +41,8 @@ def _fold_char(ch: str) -> str:
         return _GREEK[ch]
     if ch in _ZERO_WIDTH:
         return ""
+    if ch.isspace():  # NBSP and friends separate words; never let clean-up delete them
+        return " "
     if _clean_text is not None:
         ch = _clean_text(ch)
     ch = unicodedata.normalize("NFKC", ch).translate(_HOMOGLYPHS)
