@@ -60,7 +60,7 @@ _PATTERN = re.compile(
         rf"(?P<LIST>{_LB}(?P<list_v>(?:(?:{_NUM})\s*(?:/|\||-|,\s)\s*)+(?:{_NUM}))\s*(?P<list_u>{_MASS_U}|{_VOL_U}){_END})",
         rf"(?P<AMT>{_LB}(?P<amt_v>{_NUM})\s*(?P<amt_u>{_MASS_U}|{_VOL_U}|{_DOSE_U}){_END})",
         # slang sizes
-        rf"(?P<WORD>(?<![\w])(?P<word_w>(?:an?\s+|one\s+)?(?:eighth|8th|1/8)(?:\s+(?:oz|ounce))?|qp|quarter\s*(?:pound|lb|p)|hp|half\s*(?:pound|lb|p)|half\s*(?:an?\s+)?(?:oz|ounce|o)|quarter\s*(?:an?\s+)?(?:oz|ounce|o)|qo|ho|(?:an?\s+)?ounce|(?:an?\s+)?oz|(?:an?\s+)?zip|(?:a\s+)?(?:kilo|key|brick)){_END})",
+        rf"(?P<WORD>(?<![\w])(?P<word_w>(?:an?\s+|one\s+)?(?:eighth|8th|1/8)(?:\s+(?:oz|ounce))?|qp|quarter\s*(?:pound|lb|p)|hp|half\s*(?:pound|lb|p)|half\s*(?:an?\s+)?(?:oz|ounce|o)|quarter\s*(?:an?\s+)?(?:oz|ounce|o)|qo|ho|(?:an|one)\s+(?:ounce|oz)|(?:a|one)\s+(?:zip|kilo)){_END})",
         # counts: "100 pills", "10 M30 pills", "pack of 90", "x10", "10x", "qty 250"
         rf"(?P<CNT>(?<![\w.,#/\-])(?P<cnt_n>{_INT})(?:\s*|\s+(?:(?!x\d)[a-z][a-z0-9\-]*\s+){{1,2}}?)(?:{COUNT_WORDS}){_END})",
         rf"(?P<PACK>(?:pack|box|bottle|blister|strip)\s+of\s+(?P<pack_n>{_INT})|(?<![\w])(?P<pack_m>{_INT})\s*-?\s*(?:pack|pk|count|ct){_END})",
@@ -71,15 +71,23 @@ _PATTERN = re.compile(
     )) + ")",
     re.I,
 )
-_QUICK = re.compile(r"\d|eighth|quarter|half|qp|ounce|oz|zip|kilo|key|brick|\bho\b|\bqo\b|\bhp\b", re.I)
+_QUICK = re.compile(r"\d|eighth|quarter|half|qp|ounce|oz|zip|kilo|\bho\b|\bqo\b|\bhp\b", re.I)
 _WORD_G = {
     "eighth": OUNCE_G / 8, "8th": OUNCE_G / 8, "1/8": OUNCE_G / 8, "qp": POUND_G / 4, "quarter pound": POUND_G / 4,
     "quarter lb": POUND_G / 4, "quarter p": POUND_G / 4, "hp": POUND_G / 2, "half pound": POUND_G / 2, "half lb": POUND_G / 2,
     "half p": POUND_G / 2, "half oz": OUNCE_G / 2, "half ounce": OUNCE_G / 2, "half o": OUNCE_G / 2, "ho": OUNCE_G / 2,
     "quarter oz": OUNCE_G / 4, "quarter ounce": OUNCE_G / 4, "quarter o": OUNCE_G / 4, "qo": OUNCE_G / 4,
-    "ounce": OUNCE_G, "oz": OUNCE_G, "zip": OUNCE_G, "kilo": 1000.0, "key": 1000.0, "brick": 1000.0,
+    "ounce": OUNCE_G, "oz": OUNCE_G, "zip": OUNCE_G, "kilo": 1000.0,
 }
-_PILL_CONTEXT = re.compile(rf"(?<![a-z])(?:{COUNT_WORDS}|xanax|valium|oxy\w*|tramadol|soma|adderall|percocet|roxy|xtc|ecstasy|m30|blues?)(?![a-z])", re.I)
+# brand and generic names sold as pills: "Modafinil 200mg" is a strength, "MDMA 500mg" a mass
+PILL_NAMES = (
+    "xanax|alprazolam|valium|diazepam|oxy\\w*|tramadol|tapentadol|aspadol|nucynta|soma|carisoprodol|adderall|vyvanse|"
+    "dexedrine|ritalin|methylphenidate|percocet|vicodin|norco|hydrocodone|hydromorphone|dilaudid|codeine|morphine|"
+    "methadone|suboxone|subutex|buprenorphine|roxy\\w*|xtc|ecstasy|m30|blues?|viagra|sildenafil|cialis|tadalafil|kamagra|"
+    "modafinil|armodafinil|modalert|waklert|provigil|zolpidem|ambien|zopiclone|zaleplon|lyrica|pregabalin|lorazepam|"
+    "ativan|clonazepam|klonopin|rivotril|bromazepam|lexotan\\w*|etizolam|temazepam|nitrazepam|phenobarbital|gabapentin"
+)
+_PILL_CONTEXT = re.compile(rf"(?<![a-z])(?:{COUNT_WORDS}|{PILL_NAMES})(?![a-z])", re.I)
 _BARE = re.compile(rf"^\s*(?P<n>{_NUM})\s*$")
 
 

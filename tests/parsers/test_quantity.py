@@ -87,7 +87,11 @@ PILLHUB = [  # testbed online pharmacy, pack sizes, EUR
     ("Modalert 200mg 10 strips", 10, "unit", 10, 200, None),
     ("Ambien 10 mg x 30 tabs", 30, "unit", 30, 10, None),
 ]
-DREAM = [  # real Dream Market titles (early 2018)
+DREAM = [  # real Dream Market titles and vendor menu lines (early 2018)
+    ("ECSTASY PILLS / MDMA 180mg: 10 Pills - 100 Pills", 10, "unit", 10, 180, None),
+    ("LSD / ACID 180ug: 2 Blotter - 5000 Blotter", 2, "unit", 2, 0.18, None),
+    ("COCAINE / COKE: 0,5g - 25g", 0.5, "g", None, None, None),
+    ("PASTE AMPHETAMINE / SPEED: 50g - 1KG", 50, "g", None, None, None),
     ("☢100 PILLS X Soma 350mg $49☢", 100, "unit", 100, 350, None),
     ("Dry Speed / Amphetamine 15G 80+% Purity (Escrow)", 15, "g", None, None, 80),
 ]
@@ -175,6 +179,10 @@ NO_QUANTITY = [
     "2019 Cream Of ONION 16,000+ UPDATED DEEPWEB LINKS", "50 selfies + ID both sides + utility bill",
     "♕ MOBILE SUCCESS || EARN $30+ DAILY ♕", "S.T.DUPONT LIGHTER FAKED", "LSD-25", "Heroin #4", "OC 80",
     "4-FA", "25I-NBOMe", "5-MeO-DMT", "1P-LSD", "", "   ", "$$$", "Reship 100%", "M30", "Top 10 vendor",
+    # real description lines (Dream/Empire) and testbed description lines
+    "▪City,State,Zip code", "Encrypt your address with my PGP key or the order gets cancelled.",
+    "Reship policy 50% on first loss, 100% after that.", "Ships within 24h on working days.",
+    "Oz stock, fast delivery", "TRUSTED MEMBER OF THE DARK NET SINCE 2015", "Same day dispatch if you order before 2pm CET.",
 ]
 
 
@@ -192,6 +200,10 @@ DOSE_ONLY = [
     ("OxyContin (Oxycodone) 40mg", 40.0),
     ("Tramadol HCl 100mg", 100.0),
     ("LSD 100ug blotter", 0.1),
+    ("Cialis 20mg", 20.0),  # Dream (real) vendor menu lines
+    ("9. SOMA 350MG-/viewProduct?offer=332845.853310", 350.0),
+    ("Super XANAX BARS 3MG IN STOCK WITH EXPRESS SHIPPING ORDER NOW!", 3.0),
+    ("Modafinil 200mg", 200.0),
 ]
 
 
