@@ -171,26 +171,33 @@ class EsBackend(IndexBackend):
         Transport failures raise TrawlError (the caller spools the batch)."""
         from elasticsearch.helpers import streaming_bulk
 
-        actions: list[dict[str, Any]] = []
         by_id: dict[tuple[str, str], Any] = {}
 
-        def add(kind: str, index: str, doc_id: str, record: Any, source: dict[str, Any]) -> None:
-            actions.append({"_op_type": "index", "_index": index, "_id": doc_id, "_source": source})
+        def action(kind: str, index: str, doc_id: str, record: Any, source: dict[str, Any]) -> dict[str, Any]:
             by_id[(kind, doc_id)] = record
+            return {"_op_type": "index", "_index": index, "_id": doc_id, "_source": source}
 
-        for listing in self._merged(batch["listings"], "listings", Listing, "listing_id", merge.merge_listing):
-            add("listings", self.names.write_alias("listings"), listing.listing_id, listing, es_doc(listing))
-        for snap in batch["snapshots"]:
-            add("snapshots", self.names.snapshot_index(snap.crawled_at), snap.snapshot_id, snap, es_doc(snap))
-        for vendor in self._merged(batch["vendors"], "vendors", Vendor, "vendor_id", merge.merge_vendor):
-            add("vendors", self.names.write_alias("vendors"), vendor.vendor_id, vendor, es_doc(vendor))
-        for candidate, seen in self._merged_candidates(batch["candidates"]):
-            add("candidates", self.names.write_alias("candidates"), candidate.token, candidate,
-                {**es_doc(candidate), "seen_listing_ids": sorted(seen)})
+        # merges need the stored records first (mget); after that, documents are generated
+        # lazily so a large replayed batch never exists twice in memory
+        listings = self._merged(batch["listings"], "listings", Listing, "listing_id", merge.merge_listing)
+        vendors = self._merged(batch["vendors"], "vendors", Vendor, "vendor_id", merge.merge_vendor)
+        candidates = self._merged_candidates(batch["candidates"])
+
+        def actions() -> Iterator[dict[str, Any]]:
+            for x in listings:
+                yield action("listings", self.names.write_alias("listings"), x.listing_id, x, es_doc(x))
+            for snap in batch["snapshots"]:
+                yield action("snapshots", self.names.snapshot_index(snap.crawled_at), snap.snapshot_id, snap, es_doc(snap))
+            for v in vendors:
+                yield action("vendors", self.names.write_alias("vendors"), v.vendor_id, v, es_doc(v))
+            for c, seen in candidates:
+                yield action("candidates", self.names.write_alias("candidates"), c.token, c,
+                             {**es_doc(c), "seen_listing_ids": sorted(seen)})
+
         rejected: dict[str, list[Any]] = {}
 
         def run() -> None:
-            for ok, item in streaming_bulk(self.client, actions, chunk_size=500, max_retries=5, initial_backoff=0.5,
+            for ok, item in streaming_bulk(self.client, actions(), chunk_size=500, max_retries=5, initial_backoff=0.5,
                                            max_backoff=30, raise_on_error=False, yield_ok=False):
                 if not ok:
                     info = next(iter(item.values()))
@@ -201,7 +208,7 @@ class EsBackend(IndexBackend):
                     rejected.setdefault(kind, []).append(by_id[(kind, info["_id"])])
                     log.error("rejected %s %s: %s", kind, info.get("_id"), str(info.get("error"))[:300])
 
-        if actions:
+        if listings or batch["snapshots"] or vendors or candidates:
             self._call("bulk indexing", run)
             self._dirty = True
         return rejected
