@@ -9,6 +9,10 @@ Rule (documented in the enrich README text):
    "...ic acid"), "snow white".
 3. Form words ("crystal", "ice", "shards", "snow", "rock") right next to another
    substance describe that substance's form ("MDMA crystal"), not a second drug.
+4. Unless another substance is named in the text, the street name must sit next to
+   the offer itself: a number or quantity ("tina 1g", "10 G ket"), or a form, grade or
+   purity word ("acid tabs", "hash AAA", "eve lab tested").  "Molly dress 2 pcs",
+   "acid reflux tablets" and "bars of soap" stay unmatched.
 """
 from __future__ import annotations
 
@@ -36,6 +40,28 @@ NEXT_BLOCK = {
     "trading", "lending", "payment", "payments", "network", "transfer", "chains", "seed", "seeds",
     "lawn", "mower", "cutter", "killer",
 }
+OFFER_WORDS = {
+    "tab", "tabs", "blotter", "blotters", "pill", "pills", "cap", "caps", "capsules", "shards", "shard",
+    "crystal", "crystals", "rock", "rocks", "powder", "paste", "bar", "bars", "pellets", "lab", "tested",
+    "pure", "uncut", "premium", "quality", "grade", "top", "best", "aaa", "aaaa", "aaaaa", "no", "indoor",
+    "outdoor", "oil", "flowers", "buds", "haze", "pnp", "needlepoint", "fishscale", "flake", "hcl",
+    "sample", "bulk", "stealth", "of", "x", "qp", "hp", "oz", "zip", "gram", "grams",
+}
+_NUMBERISH_RE = re.compile(r"^\d+(?:[.,]\d+)?[a-z]{0,5}$")
+
+
+def next_to_offer(atom_texts: list[str], start: int, end: int) -> bool:
+    """Rule 4: a number, quantity or offer word right before or after the name."""
+    prev = atom_texts[start - 1] if start > 0 else ""
+    nxt = atom_texts[end] if end < len(atom_texts) else ""
+    if nxt and (nxt in OFFER_WORDS and nxt != "of" or _NUMBERISH_RE.match(nxt)):
+        return True
+    # "1g of tina", "100 bars", "10 G ket": the quantity comes first
+    before = atom_texts[start - 2] if start > 1 else ""
+    return bool(prev and (_NUMBERISH_RE.match(prev) or (prev == "of" and _NUMBERISH_RE.match(before))
+                          or (prev in {"g", "gr", "oz", "x"} and _NUMBERISH_RE.match(before))))
+
+
 FORM_WORDS = {"crystal", "crystals", "ice", "shards", "snow", "rock", "rocks", "crack", "glass", "blotter", "blotters", "bars"}
 
 

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
 from enrich import fuzzy
-from enrich.context import blocked_by_neighbours, has_drug_context, is_form_of_neighbour
+from enrich.context import blocked_by_neighbours, has_drug_context, is_form_of_neighbour, next_to_offer
 from enrich.lists import NameEntry, ReferenceLists, default_lists
 from enrich.normalize import Atom, atoms, leet_fold, normalise_with_offsets
 from index.model import SubstanceRef
@@ -204,6 +204,8 @@ class Matcher:
                 if not context or blocked_by_neighbours(texts, hit.start, hit.end):
                     continue
                 if is_form_of_neighbour(texts, hit.start, hit.end, solid_spans):
+                    continue
+                if not solid and not next_to_offer(texts, hit.start, hit.end):
                     continue
                 hit.score = min(hit.score, CONTEXT_SCORE)
             kept.append(hit)
