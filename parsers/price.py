@@ -33,8 +33,8 @@ _CODES = sorted((w for w in CURRENCY_WORDS if w.isalpha()), key=len, reverse=Tru
 _CUR = "(?:" + "|".join(re.escape(s) for s in _SYMBOLS) + r"|(?<![a-z])(?:" + "|".join(_CODES) + r")(?![a-z]))"
 _NUM = rf"(?<![\d.,])(?:{NUMBER_PATTERN})(?![\d])"
 _PRICE_RE = re.compile(
-    rf"(?P<pre>{_CUR})\.?\s*(?:\+\s*)?(?P<pnum>{_NUM})(?!\s*(?:%|mg|g\b|gr|kg|ml|oz|x\b|pills|tabs))"
-    rf"|(?P<snum>{_NUM})\s*(?P<suf>{_CUR})",
+    rf"(?P<pre>{_CUR})\.?\s*(?:\+\s*)?(?P<pnum>{_NUM})(?:(?P<pk>k)(?![a-z]))?(?!\s*(?:%|mg|g\b|gr|kg|ml|oz|x\b|pills|tabs))"
+    rf"|(?P<snum>{_NUM})(?P<sk>k)?\s*(?P<suf>{_CUR})",
     re.I,
 )
 # a cell holding just a number (maybe labelled): priced only with a currency hint
@@ -104,6 +104,9 @@ def _parse(raw: str, site_locale: str | None, currency_hint: str | None) -> Pric
                 notes.append("'kr' read as SEK (also NOK/DKK)")
             if mult != 1:
                 notes.append(f"{word} converted to {code}")
+            if m.group("pk") or m.group("sk"):
+                mult *= 1000  # "$2k"
+                notes.append("'k' read as thousands")
             ambiguity = f"{note} ({why})" if note else None
             found.append(dict(amount=round(value * mult, 12), currency=code, ambiguity=ambiguity,
                               matched=m.group(0), span=m.span(), notes=notes))

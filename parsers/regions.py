@@ -75,6 +75,7 @@ ALIASES: dict[str, str] = {
     "kosovo": "XK", "uae": "AE", "emirates": "AE", "new zealand": "NZ", "aussie": "AU", "oz": "AU", "canada": "CA",
     "china": "CN", "prc": "CN", "india": "IN", "spain": "ES", "poland": "PL", "france": "FR", "belgium": "BE",
     "sweden": "SE", "australia": "AU", "netherlands": "NL", "pitcairn": "PN", "saint helena": "SH",
+    "falkland islands": "FK", "falklands": "FK",
 }
 _NOT_COUNTRIES = {"XK"}  # Kosovo: user-assigned code, kept as is
 

@@ -29,6 +29,12 @@ class Shipping(Result):
     unresolved: list[str] = field(default_factory=list)  # pieces that named no country/region
     notes: list[str] = field(default_factory=list)
 
+    def to_listing_fields(self) -> dict[str, object]:
+        """index.model.Listing fields; the model writes "XX" for a stated but unknown/worldwide origin."""
+        origin = self.origin or ("XX" if self.raw_from and self.raw_from.strip() else None)
+        return {"origin": origin, "destinations": list(self.destinations),
+                "destinations_excluded": list(self.destinations_excluded), "ships_worldwide": self.ships_worldwide}
+
 
 def _prep(text: str) -> str:
     t = unicodedata.normalize("NFKC", text) if not text.isascii() else text

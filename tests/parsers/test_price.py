@@ -109,6 +109,10 @@ PUBLISHED = [  # forms from the issue
     ("100 dollars", 100.0, "USD", []),
     ("20 euros", 20.0, "EUR", []),
     ("$30+ DAILY", 30.0, "USD", []),
+    ("$1.2k", 1200.0, "USD", []),
+    ("invest $2k or more", 2000.0, "USD", []),  # Dream (real) vendor terms
+    ("5. Wikr support For above $1000 FE Orders.", 1000.0, "USD", []),
+    ("2k EUR", 2000.0, "EUR", []),
 ]
 
 GROUPS = {"nightshade": NIGHTSHADE, "vortex": VORTEX, "rcshop": RCSHOP, "chemtrade": CHEMTRADE, "pillhub": PILLHUB,
@@ -208,8 +212,6 @@ def test_price_per_unit() -> None:
 
 
 KNOWN_FAILURES = [
-    # "1.2k" shorthand in prices is not read
-    ("$1.2k", 1200.0, "USD"),
     # "฿" is also the Thai baht sign; on darknet pages it means BTC, on a Thai shop it would not
     ("฿350 ค่าส่ง", 350.0, "THB"),
     # two prices for two pack sizes in one cell: only the first is the primary, the second is no equivalent

@@ -120,3 +120,10 @@ def test_none_fields_and_type_errors() -> None:
                                             ("St. Helena", "SH"), ("Macau", "MO"), ("Swaziland", "SZ"), ("atlantis", None)])
 def test_country_code_of_market_dropdown_names(name: str, code: str | None) -> None:
     assert country_code(name) == code
+
+
+def test_listing_fields_use_xx_for_stated_unknown_origin() -> None:
+    assert parse_shipping("Worldwide", "EU").to_listing_fields()["origin"] == "XX"
+    assert parse_shipping(None, "EU").to_listing_fields()["origin"] is None
+    fields = parse_shipping("Holland", "Worldwide except USA").to_listing_fields()
+    assert fields == {"origin": "NL", "destinations": [], "destinations_excluded": ["US"], "ships_worldwide": True}
