@@ -22,14 +22,13 @@ def _fn(name: str) -> Any:
 
 
 def clean(text: Any) -> str:
+    """Whitespace only: stored text is what the page showed (leetspeak and look-alike
+    letters included: they are evidence); parsers and matchers normalise for themselves."""
     if text is None:
         return ""
     if isinstance(text, list):
         text = " ".join(str(t) for t in text)
-    fn = _fn("clean_text")
-    value = fn(str(text)) if fn else str(text)
-    value = getattr(value, "text", value)
-    return "\n".join(_SPACE.sub(" ", line).strip() for line in str(value).splitlines()).strip()
+    return "\n".join(_SPACE.sub(" ", line).strip() for line in str(text).splitlines()).strip()
 
 
 class Parsed:
