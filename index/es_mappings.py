@@ -81,14 +81,15 @@ VENDOR_PROPERTIES: dict[str, Any] = {
     "vendor_id": KW_LC, "site": KW_LC, "name": {"type": "keyword", "fields": {"lc": KW_LC}}, "url": KW,
     "aliases": KW_LC, "pgp_fingerprints": KW, "first_seen": DATE, "last_seen": DATE,
     "sales": {"type": "long"}, "rating": DOUBLE, "feedback_count": {"type": "long"},
-    "identifiers": OFF, "evidence": OFF, "pgp_key": {"type": "keyword", "index": False, "doc_values": False},
+    "identifiers": OFF, "evidence": OFF,
+    # pgp_key (armoured block, kilobytes) is deliberately unmapped: kept in _source only
 }
 
 CANDIDATE_PROPERTIES: dict[str, Any] = {
     "token": KW, "first_seen": DATE, "last_seen": DATE, "site": KW_LC, "example_listing_ids": KW,
     "pattern": KW, "occurrences": {"type": "long"},
-    # every listing id ever counted, so occurrences stay idempotent (stored, not searchable)
-    "seen_listing_ids": {"type": "keyword", "index": False, "doc_values": False},
+    # seen_listing_ids (every listing id ever counted, so occurrences stay idempotent) is
+    # deliberately unmapped: with dynamic false it lives in _source only
 }
 
 PROPERTIES = {
