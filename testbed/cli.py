@@ -42,27 +42,27 @@ def serve(port: int, day: int, seed: int, no_rate_limit: bool, no_faults: bool) 
     if port < 0 or port > 65530:
         raise TrawlError(f"--port must be between 0 and 65530, got {port}")
     with run_testbed(port=port, day=day, seed=seed, rate_limit=not no_rate_limit, faults=not no_faults) as tb:
-        click.echo(f"trawl testbed (seed {seed}, day {day}) on 127.0.0.1")
-        for name in SITE_ORDER:
-            site = tb.sites[name]
-            line = f"  {name:<11} {site.network:<9} {site.base_url}"
-            if site.network == "tor":
-                line += f"  (loopback port {site.port})"
-            click.echo(line)
-            for mirror in site.mirrors:
-                state = "down" if mirror in site.down_mirrors else "up"
-                click.echo(f"  {'':<11} mirror    {mirror} ({state})")
-        click.echo(f"  SOCKS5 gateway: {tb.socks_url}")
-        click.echo(f"  nightshade login: analyst / {tb.password}")
-        click.echo("")
-        for key, value in tb.env().items():
-            click.echo(f"export {key}={value}")
-        click.echo("\nCtrl-C to stop.")
-        sys.stdout.flush()  # when piped (tee, a test harness) the lines must show up now
         try:
+            click.echo(f"trawl testbed (seed {seed}, day {day}) on 127.0.0.1")
+            for name in SITE_ORDER:
+                site = tb.sites[name]
+                line = f"  {name:<11} {site.network:<9} {site.base_url}"
+                if site.network == "tor":
+                    line += f"  (loopback port {site.port})"
+                click.echo(line)
+                for mirror in site.mirrors:
+                    state = "down" if mirror in site.down_mirrors else "up"
+                    click.echo(f"  {'':<11} mirror    {mirror} ({state})")
+            click.echo(f"  SOCKS5 gateway: {tb.socks_url}")
+            click.echo(f"  nightshade login: analyst / {tb.password}")
+            click.echo("")
+            for key, value in tb.env().items():
+                click.echo(f"export {key}={value}")
+            click.echo("\nCtrl-C to stop.")
+            sys.stdout.flush()  # when piped (tee, a test harness) the lines must show up now
             while True:
                 time.sleep(3600)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # Ctrl-C at any point is a clean stop
             click.echo("stopping")
 
 

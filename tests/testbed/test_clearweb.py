@@ -44,3 +44,13 @@ def test_pillhub_european_prices(tb) -> None:
     euros = f"{first['price_amount']:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
     assert f"\u20ac {euros}" in page
     assert "without prescription" in page.lower() and " x " in page and "mg tablets" in page
+
+
+def test_pillhub_currency_switch_reprices_same_products(tb) -> None:
+    record = tb.truth("pillhub")[0]
+    _, gbp = fetch(tb, "pillhub", record["url"] + "?cur=GBP")
+    _, usd = fetch(tb, "pillhub", record["url"] + "?cur=USD")
+    eur = record["price_tiers"][0]["price_amount"]
+    assert f"\u00a3{eur * 1.08 / 1.27:,.2f}" in gbp and "All prices in GBP" in gbp
+    assert f"US$ {record['price_usd']:,.2f}" in usd and "All prices in USD" in usd
+    assert record["title"] in gbp and record["title"] in usd
