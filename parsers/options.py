@@ -120,12 +120,13 @@ class EscrowResult(Result):
     notes: list[str] = field(default_factory=list)
 
 
-_NO_ESCROW = re.compile(r"\bno\s+escrow\b|\bescrow\s*[:|]?\s*(?:no|none|disabled|off|false|not\s+(?:available|allowed|supported))\b|\bwithout\s+escrow\b|\bescrow\s+not\b", re.I)
+_STATE = r"(?:\s+(?:enabled|allowed|available|possible|supported|accepted))?\s*[:|]?\s*"
+_NO_ESCROW = re.compile(rf"\bno\s+escrow\b|\bescrow{_STATE}(?:no|none|disabled|off|false|not\s+(?:available|allowed|supported))\b|\bwithout\s+escrow\b|\bescrow\s+not\b", re.I)
 _ESCROW = re.compile(r"\bescrow\b", re.I)
 _MULTISIG = re.compile(r"\bmulti[\s-]?sig(?:nature)?\b|\b2[\s-]of[\s-]3\b", re.I)
-_NO_FE = re.compile(r"\bno\s+(?:fe|finali[sz]e[\s-]early)\b|\b(?:fe|finali[sz]e[\s-]early)\s*[:|]?\s*(?:no|not\s+allowed|disabled|off|false|never)\b|\bnever\s+(?:fe|finali[sz]e[\s-]early)\b|\bfe\s+not\b", re.I)
+_NO_FE = re.compile(rf"\bno\s+(?:fe|finali[sz]e[\s-]early)\b|\b(?:fe|finali[sz]e[\s-]early){_STATE}(?:no|not\s+allowed|disabled|off|false|never)\b|\bnever\s+(?:fe|finali[sz]e[\s-]early)\b|\bfe\s+not\b", re.I)
 _FE = re.compile(r"\bfe\b|\bfinali[sz]e[\s-]early\b|\bfinali[sz]ed?[\s-]early\b|\bearly\s+finali[sz]", re.I)
-_FE_FULL = re.compile(r"\bfe\s*100\s*%|\b100\s*%\s*fe\b|\bfe\s+only\b|\bfull\s+fe\b", re.I)
+_FE_FULL = re.compile(r"\bfe\s*\(?\s*100\s*%|\b100\s*%\s*(?:fe\b|finali[sz])|\bfe\s+only\b|\bfull\s+fe\b", re.I)
 
 
 def parse_escrow(text: str) -> EscrowResult:

@@ -93,6 +93,10 @@ ESCROW = [
     ("FULL ESCROW ON TUTORIALS", True, None),
     ("FE only for vendors with 500+ sales, escrow for everybody else.", True, True),
     ("(Escrow)", True, None),
+    # testbed: vortex "Payment" cell, nightshade Yes/No fields
+    ("FE (100% finalize early)", False, True), ("Escrow / FE allowed", True, True), ("FE Yes", None, True),
+    ("FE No", None, False), ("Finalize early No", None, False), ("FE enabled No", None, False),
+    ("FE enabled Yes", None, True), ("Escrow enabled: No", False, None),
 ]
 
 

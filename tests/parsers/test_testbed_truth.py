@@ -91,3 +91,19 @@ def test_displayed_prices_match_truth(listings: list[dict[str, Any]]) -> None:
             assert (p.amount, p.currency) == (pytest.approx(want, abs=0.006), cur), text
             checked += 1
     assert checked > 500
+
+
+def test_escrow_labels_as_the_markets_print_them_match_truth(listings: list[dict[str, Any]]) -> None:
+    from parsers import parse_escrow
+
+    darknet = [i for i in listings if i["_site"] in ("nightshade", "vortex")]
+    for item in darknet:
+        escrow, fe = item["escrow"], item["finalize_early"]
+        if item["_site"] == "vortex":  # one "Payment" cell
+            label = "Escrow / FE allowed" if escrow and fe else "Escrow" if escrow else "FE (100% finalize early)"
+            r = parse_escrow(label)
+            assert r.escrow is escrow and r.finalize_early in ((True,) if fe else (None, False)), label
+        else:  # two Yes/No fields
+            assert parse_escrow(f"Escrow {'Yes' if escrow else 'No'}").escrow is escrow
+            assert parse_escrow(f"Finalize early {'Yes' if fe else 'No'}").finalize_early is fe
+    assert len(darknet) > 250
