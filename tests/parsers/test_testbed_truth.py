@@ -107,3 +107,30 @@ def test_escrow_labels_as_the_markets_print_them_match_truth(listings: list[dict
             assert parse_escrow(f"Escrow {'Yes' if escrow else 'No'}").escrow is escrow
             assert parse_escrow(f"Finalize early {'Yes' if fe else 'No'}").finalize_early is fe
     assert len(darknet) > 250
+
+
+def test_vendor_join_dates_and_relative_listing_dates_match_truth() -> None:
+    from datetime import date, datetime, timedelta, timezone
+
+    from parsers import parse_date
+    from testbed.generator import EPOCH
+    from testbed.sites.vortex import relative_date
+
+    crawl = datetime.combine(date.fromisoformat(str(EPOCH)), datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=12)
+    checked = 0
+    for seed in SEEDS:
+        cat = catalogue_mod.catalogue(seed, 0)
+        for site in ("nightshade", "vortex"):
+            for vendor in cat.vendors[site]:
+                joined = date.fromisoformat(vendor["joined"])
+                for text in (joined.strftime("%d/%m/%Y"), joined.strftime("%B %d, %Y")):  # nightshade, vortex
+                    d = parse_date(text, now=crawl)
+                    assert d.ok and d.value.date() == joined, text
+                    checked += 1
+    for days in range(0, 120):
+        d = parse_date(relative_date(days), now=crawl)
+        assert d.ok and d.relative
+        # vortex rounds to weeks / months; the parsed date must lie within that rounding
+        tolerance = 0 if days < 14 else 7 if days < 60 else 31
+        assert abs((crawl.date() - d.value.date()).days - days) <= tolerance, relative_date(days)
+    assert checked > 50
