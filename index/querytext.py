@@ -10,6 +10,7 @@ result sets identical.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -50,12 +51,30 @@ for _group in SYNONYM_GROUPS:
 
 
 def synonyms(name: str) -> list[str]:
-    """The name and its synonyms, lower-cased (the name alone if it has none)."""
+    """The name, its synonyms and its canonical name per the reference lists, lower-cased.
+
+    Stored listings carry canonical names (enrich.match resolved them), so a filter on
+    "4-MMC" must become "mephedrone"; enrich/ knows far more names than SYNONYM_GROUPS."""
     group = _SYNONYMS.get(_key(name))
     names = [name.strip().lower()]
     if group:
         names += [g for g in group if g != names[0]]
+    canonical = _canonical_from_reference_lists(name)
+    if canonical and canonical not in names:
+        names.append(canonical)
     return names
+
+
+@lru_cache(maxsize=1024)
+def _canonical_from_reference_lists(name: str) -> str | None:
+    try:
+        from enrich.lists import default_lists
+        from enrich.normalize import name_key
+
+        entry = default_lists().names.get(name_key(name))
+    except Exception:  # noqa: BLE001 - enrich/ missing or its lists broken: fall back to our own groups
+        return None
+    return entry.canonical.lower() if entry else None
 
 
 def parse_text(text: str) -> list[list[list[str]]]:

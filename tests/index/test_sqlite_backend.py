@@ -146,3 +146,20 @@ def test_failed_batch_leaves_nothing(backend: SqliteBackend) -> None:
         backend.write(listings=[dataclasses.replace(LISTINGS[1], listing_id="nightshade:98"), bad])
     assert backend.counts()["listings"] == 5
     assert backend.integrity_check() == "ok"
+
+
+def test_substance_filter_resolves_reference_list_names(tmp_path: Path) -> None:
+    """A name only enrich/'s reference lists know still finds the canonical substance."""
+    try:
+        from enrich.lists import default_lists
+    except ImportError:
+        pytest.skip("enrich/ not available")
+    from index.querytext import _SYNONYMS, _key
+    from index.model import SubstanceRef
+
+    lists = default_lists()
+    entry = next(e for e in lists.names.values() if e.canonical.lower() != e.text.lower() and _key(e.text) not in _SYNONYMS
+                 and not e.context_only)
+    b = SqliteBackend(tmp_path / "i.sqlite")
+    b.write(listings=[dataclasses.replace(LISTINGS[4], substances=[SubstanceRef(name=entry.canonical)])])
+    assert [h.listing.listing_id for h in b.search(SearchQuery(substance=entry.text)).hits] == ["vortex:8"]
