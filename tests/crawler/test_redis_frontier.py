@@ -55,7 +55,7 @@ def test_two_workers_share_one_frontier(tmp_path: Path, redis_url: str) -> None:
             "TRAWL_REDIS_LINGER": 8, "CONCURRENT_REQUESTS": 4, "DOWNLOAD_DELAY": 0.02}
         config = {"start_urls": [site.base_url], "settings": settings,
                   "follow_css": "a::attr(href)", "deny_regex": r"/(cart|account)",
-                  "item_url_regex": r"/product/"}
+                  "item_url_regex": r"/product/", "item_css": "no-such-element::text"}
         with ThreadPoolExecutor(2) as pool:
             futures = [pool.submit(run_net_spider, tmp_path, config, None, 120, False, f"w{i}")
                        for i in range(2)]
