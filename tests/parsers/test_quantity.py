@@ -149,6 +149,10 @@ PUBLISHED = [  # forms from the issue and published listing examples
     ("3 hits", 3, "unit", 3, None, None),
     ("50 tablets", 50, "unit", 50, None, None),
     ("2 zips", 2 * OZ, "g", None, None, None),
+    ("half gram", 0.5, "g", None, None, None),
+    ("Half a gram of ketamine", 0.5, "g", None, None, None),
+    ("8-ball of coke", 3.544, "g", None, None, None),
+    ("an eightball", 3.544, "g", None, None, None),
 ]
 CLEANUP_INPUT = [  # obfuscated or oddly encoded titles
     ("１０ｇ cocaine", 10, "g", None, None, None),  # full-width digits
@@ -265,8 +269,6 @@ KNOWN_FAILURES = [
     # "5k+" means a minimum order of 5000 units, not a quantity of 5 kg
     ("Xanax Bars (Bulk Listing 5k+)", 5000, None),
     # slang and spelled-out numbers are not read yet
-    ("half gram", 0.5, None),
-    ("8-ball of coke", 3.5, None),
     ("Two grams", 2.0, None),
     # a count separated from its count word by three or more words
     ("100 Pfizer Xanax 2mg bars", 100, 2.0),
