@@ -8,7 +8,7 @@ decision floor, which the ambiguity guard needs; `extractOne` alone could not te
 "isotonitazene" from "isotonitazepyne").  Both are run in the same process, on one
 core, and must give identical results.
 
-    .venv/bin/python bench/match.py [--titles 20000] [--seed 7]
+    .venv/bin/python bench/match.py [--titles 10000] [--seed 7]
 """
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def naive(matcher, titles: list[str]) -> list:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--titles", type=int, default=20000)
+    parser.add_argument("--titles", type=int, default=10000)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     matcher = get_matcher()

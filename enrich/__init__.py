@@ -25,6 +25,8 @@ _EXPORTS = {
     "ReferenceLists": "enrich.lists",
     "new_substance_candidates": "enrich.early_warning",
     "Candidate": "enrich.early_warning",
+    "candidate_records": "enrich.early_warning",
+    "alert_new_candidates": "enrich.alerts",
     "extract_identifiers": "enrich.identifiers",
     "parse_pgp_key": "enrich.pgp",
     "PgpKeyInfo": "enrich.pgp",

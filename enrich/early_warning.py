@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from enrich.lists import ReferenceLists, default_lists
 from enrich.normalize import name_key, normalise_with_offsets
+from index.model import CandidateSubstance, Listing
 
 _T = r"[a-z0-9]"
 # (pattern name, regex over normalised text); token boundaries are non-[a-z0-9-]
@@ -64,3 +65,15 @@ def new_substance_candidates(text: str, *, lists: ReferenceLists | None = None) 
             span = (start, end) if offsets is None else (offsets[start], offsets[end - 1] + 1)
             found[token] = Candidate(token, pattern, span)
     return sorted(found.values(), key=lambda c: c.span)
+
+
+def candidate_records(listing: Listing, *, lists: ReferenceLists | None = None) -> list[CandidateSubstance]:
+    """CandidateSubstance records for one listing (title + description), ready for
+    `backend.write(candidates=...)`; the backend merges first/last seen and examples."""
+    seen_at = listing.crawled_at or listing.last_seen or listing.first_seen
+    text = f"{listing.title}\n{listing.description}"
+    return [
+        CandidateSubstance(token=c.token, first_seen=seen_at, last_seen=seen_at, site=listing.site,
+                           example_listing_ids=[listing.listing_id], pattern=c.pattern)
+        for c in new_substance_candidates(text, lists=lists)
+    ]

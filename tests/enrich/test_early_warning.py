@@ -68,3 +68,16 @@ def test_cli_new_substances_reads_the_index(trawl_home: Path) -> None:
     assert [c["token"] for c in json.loads(result.output)] == ["fluetizolam"]
     text = CliRunner().invoke(alerts_cmd, ["new-substances", "--index-url", url])
     assert "3-cmpvp" in text.output and "fluetizolam" in text.output
+
+
+def test_candidate_records_for_pipeline() -> None:
+    from enrich import candidate_records
+    from index.model import Listing
+
+    listing = Listing(listing_id="vortex:9", site="vortex", market_kind="darknet-market", url="", title="3-CMPVP 1g",
+                      description="also fluetizolam and 3-MMC", crawled_at="2026-11-23T10:00:00Z")
+    records = candidate_records(listing)
+    assert [(r.token, r.pattern, r.site, r.first_seen, r.example_listing_ids) for r in records] == [
+        ("3-cmpvp", "pyrrolidinophenone", "vortex", "2026-11-23T10:00:00Z", ["vortex:9"]),
+        ("fluetizolam", "azolam", "vortex", "2026-11-23T10:00:00Z", ["vortex:9"]),
+    ]
