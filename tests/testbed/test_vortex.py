@@ -59,3 +59,14 @@ def test_xmr_first_price_and_relative_dates(tb) -> None:
     assert f'<span class="price-xmr">{truth["price_amount"]:.4f} XMR</span>' in page
     assert f'USD {truth["price_usd"]:.2f}' in page
     assert re.search(r'class="p-listed">(today|yesterday|\d+ (days|weeks|months) ago)<', page)
+
+
+def test_feedback_tab_lists_newest_with_relative_dates(tb) -> None:
+    session = OnionSession(tb.socks_port, tb.sites["vortex"].onion)
+    record = max(tb.truth("vortex"), key=lambda r: r["feedback_count"])
+    page = session.get(record["url"] + "/feedback").text
+    numbers = [int(n) for n in re.findall(r'<tr class="feedbackRow" data-n="(\d+)">', page)]
+    assert numbers[0] == record["feedback_count"] and numbers == sorted(numbers, reverse=True) and len(numbers) == 15
+    dates = re.findall(r'<td class="fb-date">([^<]+)</td>', page)
+    assert all(re.fullmatch(r"today|yesterday|\d+ (days|weeks|months) ago", d) for d in dates)
+    assert f'{record["feedback_count"]} reviews' in page
