@@ -61,7 +61,8 @@ _PATTERN = re.compile(
         rf"(?P<AMT>{_LB}(?P<amt_v>{_NUM})\s*(?P<amt_u>{_MASS_U}|{_VOL_U}|{_DOSE_U}){_END})",
         # slang sizes
         rf"(?P<WORD>(?<![\w])(?P<word_w>(?:an?\s+|one\s+)?(?:eighth|8th|1/8)(?:\s+(?:oz|ounce))?|(?:an?\s+)?(?:8|eight)[\s-]?ball|half\s+(?:a\s+)?(?:g|gr|gram|gramm?e?)|qp|quarter\s*(?:pound|lb|p)|hp|half\s*(?:pound|lb|p)|half\s*(?:an?\s+)?(?:oz|ounce|o)|quarter\s*(?:an?\s+)?(?:oz|ounce|o)|qo|ho|(?:an|one)\s+(?:ounce|oz)|(?:a|one)\s+(?:zip|kilo)){_END})",
-        # counts: "100 pills", "10 M30 pills", "pack of 90", "x10", "10x", "qty 250"
+        # counts: "10-20 pills", "25/50/100 tabs", "100 pills", "10 M30 pills", "pack of 90", "x10", "10x", "qty 250"
+        rf"(?P<CLIST>(?<![\w.,#/\-])(?P<clist_v>(?:(?:{_INT})\s*(?:/|\||-|,\s)\s*)+(?:{_INT}))\s*(?:{COUNT_WORDS}){_END})",
         rf"(?P<CNT>(?<![\w.,#/\-])(?P<cnt_n>{_INT})(?:\s*|\s+(?:(?!x\d)[a-z][a-z0-9\-]*\s+){{1,2}}?)(?:{COUNT_WORDS}){_END})",
         rf"(?P<PACK>(?:pack|box|bottle|blister|strip)\s+of\s+(?P<pack_n>{_INT})|(?<![\w])(?P<pack_m>{_INT})\s*-?\s*(?:pack|pk|count|ct){_END})",
         rf"(?P<XN>(?<![\w])x\s*(?P<xn_n>{_INT}){_END}(?!\s*(?:{_DOSE_U}|{_MASS_U}))|{_LB}(?P<xn_m>{_INT})\s*x(?![\w])(?!\s*\d))",
@@ -184,6 +185,7 @@ def _parse(raw: str, default_unit: str | None) -> Quantity:
     counted: dict[str, object] | None = None
     count: tuple[int, str, tuple[int, int]] | None = None
     purity: float | None = None
+    count_offers: list[int] = []
     for m in _PATTERN.finditer(s):
         kind = m.lastgroup
         span = m.span()
@@ -223,16 +225,26 @@ def _parse(raw: str, default_unit: str | None) -> Quantity:
             w = "eighth" if "ball" in w else "half gram" if w.startswith("half ") and w.split()[-1].startswith("g") else w
             if w in _WORD_G:
                 masses.append((_WORD_G[w], "g", m.group(0), span))
-        elif kind in ("CNT", "PACK", "XN", "QTY") and count is None:
+        elif kind == "CLIST" and count is None:
+            values = [_num(part) for part in re.split(r"\s*(?:/|\||-|,\s)\s*", m.group("clist_v"))]
+            counts = [int(v) for v in values if v is not None and v.is_integer() and v > 0]
+            if counts:
+                count = (counts[0], m.group(0), span)
+                count_offers = counts if len(counts) > 1 else []
+        elif kind in ("CNT", "PACK", "XN", "QTY"):
             token = next(g for g in (m.groupdict().get(k) for k in ("cnt_n", "pack_n", "pack_m", "xn_n", "xn_m", "qty_n")) if g)
             n = _num(token)
-            if n is not None and n.is_integer() and n > 0:
+            if n is None or not n.is_integer() or n <= 0:
+                continue
+            if count is None:
                 count = (int(n), m.group(0), span)
+            elif kind == "CNT" and int(n) != count[0]:  # "10 Pills - 100 Pills": a second offer
+                count_offers = (count_offers or [count[0]]) + [int(n)]
         elif kind == "PCT" and purity is None:
             v = _num(m.group("pct_v"))
             if v is not None and 0 < v <= 100:
                 purity = v
-    return _assemble(raw, counted, count, masses, doses, purity, s)
+    return _assemble(raw, counted, count, masses, doses, purity, s, count_offers)
 
 
 def _counted(n: int, d: float, unit: str, matched: str, span: tuple[int, int]) -> dict[str, object]:
@@ -246,7 +258,7 @@ def _counted(n: int, d: float, unit: str, matched: str, span: tuple[int, int]) -
 
 def _assemble(raw: str, counted: dict[str, object] | None, count: tuple[int, str, tuple[int, int]] | None,
               masses: list[tuple[float, str, str, tuple[int, int]]], doses: list[tuple[float, str, str, tuple[int, int]]],
-              purity: float | None, s: str) -> Quantity:
+              purity: float | None, s: str, count_offers: list[int] | None = None) -> Quantity:
     # each branch builds exactly one result: frozen dataclasses are not cheap at 20k titles/s
     if counted is not None:
         return Quantity(raw=raw, ok=True, purity_pct=purity, **counted)  # type: ignore[arg-type]
@@ -255,8 +267,10 @@ def _assemble(raw: str, counted: dict[str, object] | None, count: tuple[int, str
         dose_mg = dose_unit = dose_value = None
         if doses:
             dose_mg, dose_unit, dose_value = _dose(doses[0][0], doses[0][1])
-        return Quantity(raw=raw, ok=True, amount=float(n), unit="unit", count=n, dose_mg=_r(dose_mg) if dose_mg is not None else None,
-                        dose_unit=dose_unit, dose_value=dose_value, purity_pct=purity, matched=matched, span=span)
+        dose_kw = dict(dose_mg=_r(dose_mg) if dose_mg is not None else None, dose_unit=dose_unit, dose_value=dose_value, purity_pct=purity)
+        offers = [Quantity(raw=raw, ok=True, amount=float(c), unit="unit", count=c, matched=matched, span=span, **dose_kw)  # type: ignore[arg-type]
+                  for c in count_offers or []]
+        return Quantity(raw=raw, ok=True, amount=float(n), unit="unit", count=n, offers=offers, matched=matched, span=span, **dose_kw)  # type: ignore[arg-type]
     if doses and (not masses or _PILL_CONTEXT.search(s)):
         v, u, matched, span = doses[0]
         dose_mg, dose_unit, dose_value = _dose(v, u)

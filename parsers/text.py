@@ -55,6 +55,11 @@ def flag_to_code(flag: str) -> str | None:
     return "".join(chr(ord(c) - 0x1F1E6 + ord("A")) for c in flag)
 
 
+def _is_latin(c: str) -> bool:
+    """Latin letter, accented ones included (Latin-1 Supplement and Latin Extended-A/B)."""
+    return ("a" <= c <= "z") or ("A" <= c <= "Z") or ("\u00c0" <= c <= "\u024f" and c not in "\u00d7\u00f7")
+
+
 def _is_leet_token(token: str) -> bool:
     if not (3 <= len(token) <= 16) or token[-1].isdigit():
         return False
@@ -108,17 +113,17 @@ def normalize_text(text: str, *, deobfuscate: bool = True) -> CleanText:
 
 def _deobfuscate(value: str, changes: list[str]) -> str:
     def fold(m: re.Match[str]) -> str:
-        token = m.group(0)
-        out = token
-        if not token.isascii() and any(c in _CONFUSABLE_CHARS for c in token):
-            if any("a" <= c.lower() <= "z" for c in token):
-                out = token.translate(HOMOGLYPHS)
-                changes.append(f"homoglyphs {token} -> {out}")
+        # leetspeak first, then look-alikes: this order makes the clean-up idempotent
+        token = out = m.group(0)
         if _is_leet_token(out):
             folded = _fold_leet(out)
             if folded != out:
                 changes.append(f"leetspeak {out} -> {folded}")
                 out = folded
+        if not out.isascii() and any(c in _CONFUSABLE_CHARS for c in out) and any(_is_latin(c) for c in out):
+            folded = out.translate(HOMOGLYPHS)
+            changes.append(f"homoglyphs {out} -> {folded}")
+            out = folded
         return out
 
     if value.isascii() and not any(c.isdigit() or c == "@" for c in value):
