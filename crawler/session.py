@@ -188,6 +188,10 @@ class SessionCookiesMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> SessionCookiesMiddleware:
+        from scrapy.exceptions import NotConfigured
+
+        if not crawler.settings.getbool("COOKIES_ENABLED") or not crawler.settings.get("TRAWL_SITE"):
+            raise NotConfigured("cookies disabled or no TRAWL_SITE")
         return cls(crawler.settings.get("TRAWL_SITE"))
 
     def _serialise(self) -> str:

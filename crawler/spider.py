@@ -125,6 +125,13 @@ class TrawlSpider(scrapy.Spider):
             self.frontier.forget_body(key)
             yield from self.handle_login(response)
             return
+        if meta.get("trawl_login_submitted"):
+            self.login_attempts = 0
+            self.crawler.stats.inc_value("trawl/login/success")
+            if login and login.success_markers and not any(
+                    m.matches(text=text, sel=Selector(text=text), url=response.url, status=response.status)
+                    for m in login.success_markers):
+                self.logger.warning("logged in, but no success marker on %s: check login.success_markers", response.url)
         if page_key(response.url) != key and meta.get("trawl_after_gate"):
             # the gate/login sent us somewhere else: ask again for the page we wanted
             yield self.make_request(key, kind, depth)

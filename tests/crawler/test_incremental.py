@@ -1,5 +1,5 @@
 """Incremental crawls: unchanged pages are recognised by content hash, every crawl adds a
-snapshot, so price history accrues across testbed days; vendor pages are enriched."""
+snapshot, so price history accrues across testbed days."""
 from __future__ import annotations
 
 import json
@@ -40,27 +40,3 @@ def test_price_history_accrues_and_unchanged_pages_detected(testbed: Any, tmp_pa
         assert listing is not None and listing.first_seen.startswith("2026-08-03") and listing.last_seen.startswith("2026-08-05")
     finally:
         backend.close()
-
-
-def test_vendor_pages_enriched(testbed: Any, tmp_path: Path) -> None:
-    testbed.set_day(0)
-    env = crawl_env(tmp_path / "home", testbed.env())
-    run = trawl(["crawl", "nightshade", "--json"], env)
-    assert run.returncode == 0, run.stderr[-2000:]
-    from index.sqlite_backend import SqliteBackend
-
-    backend = SqliteBackend(tmp_path / "home" / "index.sqlite")
-    try:
-        stored = {v.name: v for v in backend.vendors() if v.site == "nightshade"}
-    finally:
-        backend.close()
-    truth = {v["name"]: v for v in testbed.vendor_truth("nightshade")}
-    with_pages = [name for name in truth if name in stored and stored[name].sales is not None]
-    assert len(with_pages) >= len(truth) - 1, sorted(set(truth) - set(with_pages))
-    for name in with_pages:
-        vendor, expected = stored[name], truth[name]
-        assert vendor.sales == expected["sales"] and vendor.rating == expected["rating"]
-        assert vendor.joined == expected["joined"]
-        if expected["pgp_fingerprint"]:
-            assert vendor.pgp_fingerprints == [expected["pgp_fingerprint"]], name
-        assert set(expected["identifiers"]["btc"]) <= set(vendor.identifiers.get("btc", [])), name
