@@ -86,6 +86,22 @@ def alert_new_candidates(
     return events
 
 
+def event_from_record(record: dict[str, Any]) -> AlertEvent:
+    """An AlertEvent from a stored line: ours, or the flat records other stages write
+    ({"time", "kind", "site", "message", ...details})."""
+    if "summary" in record and "data" in record:
+        return AlertEvent(kind=record["kind"], time=record["time"], summary=record["summary"], data=dict(record["data"]))
+    details = {k: v for k, v in record.items() if k not in ("kind", "time", "message")}
+    return AlertEvent(kind=str(record.get("kind", "")), time=str(record.get("time", "")), summary=str(record.get("message", "")), data=details)
+
+
+def append_alert(record: dict[str, Any], sink: AlertSink | None = None) -> AlertEvent:
+    """Raise an alert from a flat record (used by the crawler for e.g. "site_paused")."""
+    event = event_from_record({"time": _now(), **record})
+    (sink or JsonlSink()).emit(event)
+    return event
+
+
 def read_alerts(path: str | Path | None = None, kind: str | None = None, since: str | None = None) -> list[AlertEvent]:
     path = Path(path) if path else trawl_home(create=False) / "alerts.jsonl"
     if not path.exists():
@@ -95,8 +111,8 @@ def read_alerts(path: str | Path | None = None, kind: str | None = None, since: 
         if not line.strip():
             continue
         try:
-            event = AlertEvent(**json.loads(line))
-        except (json.JSONDecodeError, TypeError) as exc:
+            event = event_from_record(json.loads(line))
+        except (json.JSONDecodeError, TypeError, AttributeError) as exc:
             raise TrawlError(f"{path}:{lineno}: not an alert event: {exc}") from exc
         if kind and event.kind != kind:
             continue

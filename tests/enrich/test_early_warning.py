@@ -81,3 +81,13 @@ def test_candidate_records_for_pipeline() -> None:
         ("3-cmpvp", "pyrrolidinophenone", "vortex", "2026-11-23T10:00:00Z", ["vortex:9"]),
         ("fluetizolam", "azolam", "vortex", "2026-11-23T10:00:00Z", ["vortex:9"]),
     ]
+
+
+def test_flat_records_from_other_stages_are_read(trawl_home: Path) -> None:
+    from enrich.alerts import append_alert
+
+    (trawl_home / "alerts.jsonl").write_text(json.dumps({"time": "2026-11-23T09:00:00+00:00", "kind": "site_paused",
+                                                         "site": "vortex", "message": "vortex paused: captcha"}) + "\n")
+    append_alert({"kind": "site_paused", "site": "nightshade", "message": "nightshade paused: 403"})
+    events = read_alerts(kind="site_paused")
+    assert [(e.summary, e.data["site"]) for e in events] == [("vortex paused: captcha", "vortex"), ("nightshade paused: 403", "nightshade")]
