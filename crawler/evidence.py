@@ -14,7 +14,9 @@ Transfer-Encoding already removed by the client, so that header is not stored).
 
 What is stored per response: a `request` record (method, path, headers, body with login
 secrets replaced by `[REDACTED]`) and a `response` record (status, headers, raw body),
-linked by WARC-Concurrent-To. Browser-rendered pages (request.meta["playwright"]) have no
+linked by WARC-Concurrent-To. Header values of Authorization, Cookie and
+Proxy-Authorization (requests) and Set-Cookie (responses) are stored as `[REDACTED]`:
+they are session credentials, and the body digest does not cover headers anyway. Browser-rendered pages (request.meta["playwright"]) have no
 raw server bytes available: they get a `resource` record of the rendered DOM as HTML
 (`WARC-Trawl-Rendered: chromium`, Content-Type text/html) and, when a screenshot page
 method ran, a `resource` record of the PNG; both concurrent-to the request record.
@@ -52,8 +54,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 REDACTED = "[REDACTED]"
-LOGIN_SECRET_HEADERS = (b"Authorization", b"Cookie")
-ALWAYS_SECRET_HEADERS = (b"Proxy-Authorization",)
+# Session tokens are credentials too (imported cookies come from secret files): their
+# values are never stored, on any request, nor the session cookies a site sets.
+SECRET_REQUEST_HEADERS = (b"Authorization", b"Cookie", b"Proxy-Authorization")
+SECRET_RESPONSE_HEADERS = (b"Set-Cookie",)
 MIDDLEWARE_PATH = "crawler.evidence.WarcEvidenceMiddleware"
 MIDDLEWARE_ORDER = 950  # after compression/redirect/retry: sees responses as received
 
@@ -389,13 +393,16 @@ class WarcEvidenceMiddleware:
 
     def _request_record(self, request: Request, trawl_headers: dict[str, str]) -> Any:
         secret_fields = list(request.meta.get("trawl_secret_fields") or [])
-        login = bool(secret_fields) or bool(request.meta.get("trawl_login"))
-        redact = ALWAYS_SECRET_HEADERS + (LOGIN_SECRET_HEADERS if login else ())
+        redact = SECRET_REQUEST_HEADERS
         parts = urlsplit(request.url)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         headers = [("Host", parts.netloc)] + _header_pairs(request.headers, redact)
         content_type = (request.headers.get(b"Content-Type") or b"").decode("latin-1")
-        body = redact_body(request.body, secret_fields, content_type) if login else request.body
+        body = request.body
+        if secret_fields:
+            body = redact_body(body, secret_fields, content_type)
+        elif request.meta.get("trawl_login") and body:  # a login without named fields
+            body = REDACTED.encode()
         http = StatusAndHeaders(f"{request.method} {path} HTTP/1.1", headers,
                                 protocol="HTTP/1.1", is_http_request=True)
         if body:
@@ -405,7 +412,7 @@ class WarcEvidenceMiddleware:
             http_headers=http, warc_headers_dict=dict(trawl_headers))
 
     def _response_record(self, response: Response, trawl_headers: dict[str, str]) -> Any:
-        headers = [(k, v) for k, v in _header_pairs(response.headers, ())
+        headers = [(k, v) for k, v in _header_pairs(response.headers, SECRET_RESPONSE_HEADERS)
                    if k.lower() not in ("transfer-encoding", "content-length")]
         headers.append(("Content-Length", str(len(response.body))))
         try:

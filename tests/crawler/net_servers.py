@@ -87,8 +87,10 @@ class ShopSite:
             return web.Response(text=f"<html><body>{items}</body></html>",
                                 content_type="text/html")
         if request.path == "/login":
-            return web.Response(text="<html><body>welcome</body></html>",
-                                content_type="text/html")
+            response = web.Response(text="<html><body>welcome</body></html>",
+                                    content_type="text/html")
+            response.set_cookie("sessid", "server-session-secret-123")
+            return response
         return web.Response(status=404, text="not found")
 
     async def stop(self) -> None:

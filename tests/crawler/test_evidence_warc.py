@@ -43,9 +43,11 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> dict:
         }
         result = run_net_spider(tmp, config)
         login_hits = [h for h in site.hits if h["path"] == "/login"]
+        later_cookies = [h["headers"].get("Cookie", "") for h in site.hits
+                         if h["path"] != "/login"]
     assert result.returncode == 0, result.log[-3000:]
     return {"tmp": tmp, "home": home, "run_dir": run_dir, "result": result,
-            "login_hits": login_hits}
+            "login_hits": login_hits, "later_cookies": later_cookies}
 
 
 def _records(run_dir: Path) -> list:
@@ -92,8 +94,10 @@ def test_login_secrets_never_stored(crawled: dict) -> None:
     # the site really received the secret (so the test can fail)
     assert PASSWORD.replace("!", "%21") in crawled["login_hits"][0]["body"]
     assert crawled["login_hits"][0]["headers"]["Authorization"] == "Basic " + PASSWORD
+    # the session cookie the site set really came back on later requests
+    assert all("server-session-secret-123" in c for c in crawled["later_cookies"])
     needles = [PASSWORD.encode(), SESSION_COOKIE.encode(), b"cookie-secret-77",
-               PASSWORD.replace("!", "%21").encode()]
+               PASSWORD.replace("!", "%21").encode(), b"server-session-secret-123"]
     for path in crawled["run_dir"].rglob("*"):
         if path.is_file():
             raw = path.read_bytes()
