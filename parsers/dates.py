@@ -32,9 +32,13 @@ _MDY = re.compile(rf"(?P<mon>{_MON})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(
 _DMY = re.compile(rf"(?<!\d)(?P<d>\d{{1,2}})(?:st|nd|rd|th|er|e)?\.?\s+(?:of\s+)?(?P<mon>{_MON})\.?,?\s+(?P<y>\d{{4}}){_TIME}", re.I)
 _MY = re.compile(rf"(?<![a-z])(?P<mon>{_MON})\.?,?\s+(?P<y>\d{{4}})(?!\d)", re.I)
 _YEAR = re.compile(r"^(?:(?:joined|since|member since|registered|year)\s*:?\s*)?(?P<y>(?:19|20)\d{2})$", re.I)
+_AGO_UNITS = r"s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|wks?|weeks?|mo|mos|months?|y|yrs?|years?"
+# a digit may touch its unit ("3d"), a word may not ("and" is not "an" + "d")
+_AGO_COUNT = r"(?:\d+\s*|(?<![a-z])(?:an?|one|a few|few|several)\s+)"
+_AGO_PART = re.compile(rf"(?P<n>{_AGO_COUNT})(?P<u>{_AGO_UNITS})\.?(?![a-z])", re.I)
+_AGO_EN = re.compile(rf"(?P<parts>(?:{_AGO_COUNT}(?:{_AGO_UNITS})\.?(?![a-z])[\s,]*(?:and\s+)?)+)ago\b", re.I)
 _AGO = re.compile(
-    r"(?P<n>\d+|an?|one|a few|few|several)\s*(?P<u>s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|wks?|weeks?|mo|mos|months?|y|yrs?|years?)\.?\s+ago\b"
-    r"|(?:vor|il y a|hace)\s+(?P<n2>\d+|einem|einer|un|une)\s+(?P<u2>tag\w*|stunde\w*|woche\w*|monat\w*|jahr\w*|jours?|heures?|mois|ans?|semaines?|d[ií]as?|horas?|semanas?|mes(?:es)?|años?)",
+    r"(?:vor|il y a|hace)\s+(?P<n2>\d+|einem|einer|un|une)\s+(?P<u2>tag\w*|stunde\w*|woche\w*|monat\w*|jahr\w*|jours?|heures?|mois|ans?|semaines?|d[ií]as?|horas?|semanas?|mes(?:es)?|años?)",
     re.I)
 _WORDS = {"just now": (0, "second"), "now": (0, "second"), "today": (0, "day"), "yesterday": (1, "day"),
           "heute": (0, "day"), "gestern": (1, "day"), "aujourd'hui": (0, "day"), "hier": (1, "day"), "hoy": (0, "day"), "ayer": (1, "day")}
@@ -133,8 +137,13 @@ def _parse(raw: str, now: datetime, site_locale: str | None) -> DateResult:
         return DateResult(raw=raw, ok=True, value=b[0], precision=b[1])
     if m := _NUMERIC.search(s):
         return _numeric(raw, m, site_locale)
+    if m := _AGO_EN.search(s):
+        parts = [(_count(p.group("n")), _unit_key(p.group("u"))) for p in _AGO_PART.finditer(m.group("parts"))]
+        return _ago(raw, parts, now)
     if m := _AGO.search(s):
-        return _ago(raw, m, now)
+        foreign = m.group("u2").lower()
+        key = next((v for k, v in _FOREIGN_UNIT.items() if foreign.startswith(k)), "d")
+        return _ago(raw, [(_count(m.group("n2")), key)], now)
     if m := _WORD_RE.search(s):
         days, precision = _WORDS[(m.group(1) or m.group(2)).lower()]
         return DateResult(raw=raw, ok=True, value=_truncate(now - timedelta(days=days), precision), precision=precision, relative=True)
@@ -165,27 +174,36 @@ def _numeric(raw: str, m: re.Match[str], site_locale: str | None) -> DateResult:
     return DateResult(raw=raw, ok=True, value=built[0], precision=built[1], notes=[note] if note else [])
 
 
-def _ago(raw: str, m: re.Match[str], now: datetime) -> DateResult:
-    n_text = (m.group("n") or m.group("n2") or "1").lower()
-    n = int(n_text) if n_text.isdigit() else 3 if "few" in n_text or n_text == "several" else 1
-    unit = (m.group("u") or "").lower()
-    if not unit:
-        foreign = (m.group("u2") or "").lower()
-        unit = next((v for k, v in _FOREIGN_UNIT.items() if foreign.startswith(k)), "d")
-    if unit.startswith("mo") or (unit.startswith("m") and unit not in ("m", "min", "mins", "minute", "minutes")):
-        total = now.year * 12 + now.month - 1 - n
-        y, mo = divmod(total, 12)
+def _unit_key(unit: str) -> str:
+    u = unit.lower()
+    if u.startswith("mo"):
+        return "mo"
+    if u in ("m", "min", "mins", "minute", "minutes"):
+        return "m"
+    return u[0]  # s, h, d, w, y
+
+
+def _ago(raw: str, parts: list[tuple[int, str]], now: datetime) -> DateResult:
+    """now minus the sum of (count, unit key) parts: "3 days, 4 hours ago"."""
+    months = sum(n * (12 if k == "y" else 1) for n, k in parts if k in ("y", "mo"))
+    seconds = sum(n * _UNIT_SECONDS[k] for n, k in parts if k in _UNIT_SECONDS)
+    if months > 12 * 200 or seconds > 200 * 365 * 86400:
+        return DateResult(raw=raw, error="implausible relative date")
+    value = now
+    if months:
+        y, mo = divmod(now.year * 12 + now.month - 1 - months, 12)
         value = now.replace(year=y, month=mo + 1, day=min(now.day, monthrange(y, mo + 1)[1]))
-        return DateResult(raw=raw, ok=True, value=_truncate(value, "month"), precision="month", relative=True)
-    if unit.startswith("y"):
-        value = now.replace(year=now.year - n, day=min(now.day, monthrange(now.year - n, now.month)[1]))
-        return DateResult(raw=raw, ok=True, value=_truncate(value, "year" if n > 1 else "month"), precision="year" if n > 1 else "month", relative=True)
-    key = unit[0]
-    precision = {"s": "second", "m": "minute", "h": "hour", "d": "day", "w": "day"}[key]
-    if n > 10**6:
-        return DateResult(raw=raw, error=f"implausible relative date {m.group(0)!r}")
-    value = now - timedelta(seconds=n * _UNIT_SECONDS[key])
+    value -= timedelta(seconds=seconds)
+    finest = min(("s", "m", "h", "d", "w", "mo", "y").index(k) for _, k in parts)
+    precision = ("second", "minute", "hour", "day", "day", "month", "month")[finest]
+    if [k for _, k in parts] == ["y"] and parts[0][0] > 1:
+        precision = "year"  # "3 years ago" says nothing about the month
     return DateResult(raw=raw, ok=True, value=_truncate(value, precision), precision=precision, relative=True)
+
+
+def _count(text: str) -> int:
+    t = text.strip().lower()
+    return int(t) if t.isdigit() else 3 if "few" in t or t == "several" else 1
 
 
 def _fallback(raw: str, s: str, now: datetime, site_locale: str | None) -> DateResult:

@@ -59,6 +59,11 @@ DATES = [
     ("Nov 6, 2019 9:16 pm", "2019-11-06T21:16:00+00:00", "minute", False),
     ("Sep 2019", "2019-09-01T00:00:00+00:00", "month", False),
     ("hace 2 días", "2019-11-04T00:00:00+00:00", "day", True),
+    ("3 days, 4 hours ago", "2019-11-03T17:00:00+00:00", "hour", True),
+    ("1 year 2 months ago", "2018-09-01T00:00:00+00:00", "month", True),
+    ("2 weeks and 3 days ago", "2019-10-20T00:00:00+00:00", "day", True),
+    ("Added 1 hour 5 minutes ago", "2019-11-06T20:11:00+00:00", "minute", True),
+    ("a few minutes ago", "2019-11-06T21:13:00+00:00", "minute", True),
 ]
 
 
