@@ -82,6 +82,8 @@ def parse_socks_url(url: str, isolation: str | None = None) -> SocksProxy:
         raise TrawlError(f"TRAWL_TOR_SOCKS={url!r}: expected socks5h://host:port")
     username = unquote(parts.username) if parts.username else None
     password = unquote(parts.password) if parts.password else None
+    if len((username or "").encode()) > 255 or len((password or "").encode()) > 255:
+        raise TrawlError("TRAWL_TOR_SOCKS: SOCKS5 username/password are limited to 255 bytes")
     if username is None and isolation:
         # Tor isolates streams by SOCKS credentials: one circuit set per site.
         username, password = isolation, "trawl"
@@ -159,9 +161,10 @@ class _Socks5Handshake:
         self.protocol.transport.write(data)
 
     def fail(self, message: str) -> None:
-        self.restore()
+        # stay hooked in: bytes still arriving must not reach the HTTP parser
+        self.state = "failed"
         if self.protocol.transport is not None:
-            self.protocol.transport.loseConnection()
+            self.protocol.transport.abortConnection()  # type: ignore[attr-defined]
         if not self.ready.called:
             self.ready.errback(Failure(SocksError(string=message)))
 
@@ -178,8 +181,10 @@ class _Socks5Handshake:
         self.protocol.connectionLost(reason)
 
     def data_received(self, data: bytes) -> None:
+        if self.state == "failed":
+            return
         self.buffer += data
-        while self.state != "done" and self._step():
+        while self.state not in ("done", "failed") and self._step():
             pass
 
     def _step(self) -> bool:

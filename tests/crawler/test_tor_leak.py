@@ -234,3 +234,18 @@ def test_silent_proxy_times_out_and_releases_the_socket(tmp_path: Path) -> None:
     # the first proxy socket was closed by the timeout, before the second one was opened
     assert times[("closed", 0)] <= times[("accepted", 1)] + 0.05, events
     assert not [line for line in result.leak_lines if ".onion" in line]
+
+
+def test_gateway_refusal_is_reported_not_bypassed(tmp_path: Path) -> None:
+    """An onion the gateway does not know: SOCKS reply 'host unreachable', no fallback."""
+    from testbed.onion import onion_address
+
+    with onion_range(pages=1) as rng:
+        unknown = onion_address(99, "nowhere")
+        result = run_net_spider(tmp_path, _config(f"http://{unknown}/", rng.gateway.url)
+                                | {"settings": _config("", rng.gateway.url)["settings"]
+                                   | {"RETRY_TIMES": 0}}, record_leaks=True)
+        log = list(rng.gateway.gateway_log)
+    assert [(e["host"], e["accepted"]) for e in log] == [(unknown, False)]
+    assert "host unreachable" in result.log and result.items == []
+    assert not [line for line in result.leak_lines if ".onion" in line]
