@@ -12,7 +12,8 @@ from parsers.price import Price, parse_price
 from parsers.quantity import Quantity, parse_quantity
 from parsers.rates import Conversion, RateTable, to_usd
 
-_SPLIT = re.compile(r"\s*(?:\||\n|;|,\s+(?=\D*\d)(?<!\d,\s))\s*")
+# tier separators; a comma only with a space after it, so "€ 12,50" stays whole
+_SPLIT = re.compile(r"\s*(?:\||\n|;|,\s+|\s/\s)\s*")
 
 
 @dataclass(frozen=True)
