@@ -110,3 +110,29 @@ def test_resume_without_interrupted_run_is_a_clear_error(testbed: Any, tmp_path:
     assert run.returncode == 2
     assert "no interrupted run to resume" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_downloaded_but_unstored_page_is_replayed_not_refetched(testbed: Any, tmp_path: Path) -> None:
+    """The state a SIGKILL between download and index commit leaves: body in the frontier."""
+    import urllib.request
+
+    from crawler.frontier import Frontier
+
+    home = tmp_path / "home"
+    item = testbed.truth("pillhub")[0]
+    url = testbed.sites["pillhub"].base_url.rstrip("/") + item["url"]
+    body = urllib.request.urlopen(url, timeout=10).read()
+    run_dir = home / "runs" / "pillhub-20260803T120000Z-abcd"
+    run_dir.mkdir(parents=True)
+    frontier = Frontier(run_dir / "frontier.sqlite")
+    frontier.add(item["url"], "listing", 1)
+    frontier.store_body(item["url"], url, body)
+    frontier.close()
+    start = len(testbed.request_log)
+    run = trawl(["crawl", "pillhub", "--resume", "--json"], crawl_env(home, testbed.env()))
+    assert run.returncode == 0, run.stderr[-2000:]
+    summary = json.loads(run.stdout.strip().splitlines()[-1])
+    # the replayed page's category links lead on to the rest of the site, as in a real resume
+    assert summary["replayed"] == 1 and summary["listings"] == len(testbed.truth("pillhub"))
+    assert not [entry for entry in testbed.request_log[start:] if entry[2] == item["url"]]
+    assert set(Frontier(run_dir / "frontier.sqlite").counts()) == {"done"}
