@@ -61,15 +61,16 @@ def table_corpus() -> dict[str, list[str]]:
     root = Path(__file__).resolve().parents[1]
     sys.path.insert(0, str(root))
     from tests.parsers import test_dates, test_options, test_price, test_quantity, test_shipping
+    from tests.parsers.tables import plain_rows
 
     titles = [row[0] for rows in test_quantity.GROUPS.values() for row in rows]
     return {
         "titles": titles, "tiers": titles,
         "prices": [row[0] for rows in test_price.GROUPS.values() for row in rows],
-        "ships_to": [row[0] for row in test_shipping.DESTINATIONS],
-        "options": [row[0] for row in test_options.OPTIONS],
-        "dates": [row[0] for row in test_dates.DATES],
-        "escrow": [row[0] for row in test_options.ESCROW],
+        "ships_to": [row[0] for row in plain_rows(test_shipping.DESTINATIONS)],
+        "options": [row[0] for row in plain_rows(test_options.OPTIONS)],
+        "dates": [row[0] for row in plain_rows(test_dates.DATES)],
+        "escrow": [row[0] for row in plain_rows(test_options.ESCROW)],
     }
 
 

@@ -6,11 +6,12 @@ from datetime import datetime, timezone
 import pytest
 
 from parsers import parse_date
+from tests.parsers.tables import grouped
 
 NOW = "2019-11-06T21:16:37Z"  # Empire's server time on one of the real pages
 
 DATES = [
-    # vortex (testbed): relative listing dates
+    "@vortex",  # testbed: relative listing dates
     ("today", "2019-11-06T00:00:00+00:00", "day", True),
     ("yesterday", "2019-11-05T00:00:00+00:00", "day", True),
     ("3 days ago", "2019-11-03T00:00:00+00:00", "day", True),
@@ -19,7 +20,7 @@ DATES = [
     ("5 weeks ago", "2019-10-02T00:00:00+00:00", "day", True),
     ("2 months ago", "2019-09-01T00:00:00+00:00", "month", True),
     ("1 month ago", "2019-10-01T00:00:00+00:00", "month", True),
-    # nightshade (testbed): absolute ISO dates and vendor join dates
+    "@nightshade",  # testbed: absolute ISO dates and vendor join dates
     ("2019-03-04", "2019-03-04T00:00:00+00:00", "day", False),
     ("Listed: 2019-10-28", "2019-10-28T00:00:00+00:00", "day", False),
     ("2019-03-04 10:11:12", "2019-03-04T10:11:12+00:00", "second", False),
@@ -28,24 +29,24 @@ DATES = [
     ("Joined Mar 2019", "2019-03-01T00:00:00+00:00", "month", False),
     ("Member since: January 2018", "2018-01-01T00:00:00+00:00", "month", False),
     ("Member since 2017", "2017-01-01T00:00:00+00:00", "year", False),
-    # pillhub / rcshop (testbed, European)
+    "@pillhub-rcshop",  # testbed, European
     ("04.03.2019", "2019-03-04T00:00:00+00:00", "day", False),
     ("13/09/2017", "2017-09-13T00:00:00+00:00", "day", False),
     ("4. März 2019", "2019-03-04T00:00:00+00:00", "day", False),
     ("1er décembre 2020", "2020-12-01T00:00:00+00:00", "day", False),
     ("vor 3 Tagen", "2019-11-03T00:00:00+00:00", "day", True),
     ("gestern", "2019-11-05T00:00:00+00:00", "day", True),
-    # Dream Market (real): news dates are day/month/year
+    "@dream",  # real: news dates are day/month/year
     ("06/02/2018", "2018-02-06T00:00:00+00:00", "day", False),
     ("27/10/2016", "2016-10-27T00:00:00+00:00", "day", False),
     ("14/01/2016", "2016-01-14T00:00:00+00:00", "day", False),
-    # Empire Market (real)
+    "@empire",  # real, 2019
     ("1067 sold since March 22, 2019", "2019-03-22T00:00:00+00:00", "day", False),
     ("32 sold since April 20, 2019", "2019-04-20T00:00:00+00:00", "day", False),
     ("Server time: Wednesday, Nov 6, 2019 21:16:37", "2019-11-06T21:16:37+00:00", "second", False),
     ("Server time: Thursday, Jan 23, 2020 00:08:34", "2020-01-23T00:08:34+00:00", "second", False),
     ("JUNE 1 2018 UPDATED!", "2018-06-01T00:00:00+00:00", "day", False),
-    # published forms
+    "@published",
     ("just now", "2019-11-06T21:16:37+00:00", "second", True),
     ("an hour ago", "2019-11-06T20:00:00+00:00", "hour", True),
     ("5 minutes ago", "2019-11-06T21:11:00+00:00", "minute", True),
@@ -67,7 +68,7 @@ DATES = [
 ]
 
 
-@pytest.mark.parametrize(("text", "iso", "precision", "relative"), [pytest.param(*r, id=f"date: {r[0]}") for r in DATES])
+@pytest.mark.parametrize(("text", "iso", "precision", "relative"), grouped(DATES))
 def test_date(text: str, iso: str, precision: str, relative: bool) -> None:
     d = parse_date(text, now=NOW)
     assert d.ok, d.error

@@ -4,10 +4,11 @@ from __future__ import annotations
 import pytest
 
 from parsers import parse_escrow, parse_shipping_option
+from tests.parsers.tables import grouped
 
 OPTIONS = [
     # (text, method, cost, currency, days_min, days_max, tracked, stealth)
-    # testbed darknet markets
+    "@testbed-darknet",
     ("Standard (5-10 days) +$5.00", "Standard", 5.0, "USD", 5, 10, None, None),
     ("Express tracked (2-4 days) +$25.00", "Express tracked", 25.0, "USD", 2, 4, True, None),
     ("Free shipping (7-14 days) +$0.00", "Free shipping", 0.0, "USD", 7, 14, None, None),
@@ -15,13 +16,13 @@ OPTIONS = [
     ("Next day (1 day) +$35.00", "Next day", 35.0, "USD", 1, 1, None, None),
     ("Stealth Standard (6-12 days) +$8.00", "Stealth Standard", 8.0, "USD", 6, 12, None, True),
     ("Standard - 5-10 days - USD + 5.00", "Standard", 5.0, "USD", 5, 10, None, None),
-    # testbed clear-web shops
+    "@testbed-clearweb",
     ("DHL Parcel (2-5 days) +€7.50", "DHL Parcel", 7.5, "EUR", 2, 5, None, None),
     ("Registered letter (3-7 days) +€4.90", "Registered letter", 4.9, "EUR", 3, 7, True, None),
     ("Standard airmail (10-21 days) +€15.00", "Standard airmail", 15.0, "EUR", 10, 21, None, None),
     ("EMS express tracked (5-9 days) +€30.00", "EMS express tracked", 30.0, "EUR", 5, 9, True, None),
     ("EMS / TNT express (4-7 days) +$150.00", "EMS / TNT express", 150.0, "USD", 4, 7, None, None),
-    # Empire Market (real)
+    "@empire",  # real, 2019
     ("default - 1 day - USD + 0.00", "default", 0.0, "USD", 1, 1, None, None),
     ("airmail  -  8 days  - USD + 5.00 / order", "airmail", 5.0, "USD", 8, 8, None, None),
     ("UK  -  1 days  - USD + 0.00 / order", "UK", 0.0, "USD", 1, 1, None, None),
@@ -34,13 +35,13 @@ OPTIONS = [
     ("POSTAL SERVICES  FROM GERMANY TO EUROPE WITHOUT TRACK  -  8 days  - EUR + 10.50 / item", "POSTAL SERVICES FROM GERMANY TO EUROPE WITHOUT TRACK", 10.5, "EUR", 8, 8, False, None),
     ("7 Day Maximum Tracked post Uk To World Wide  -  7 days  - USD + 19.20 / order", "7 Day Maximum Tracked post Uk To World Wide", 19.2, "USD", 7, 7, True, None),
     ("FREE SHIPPING WITHIN EUROPE  -  7 days  - USD + 0.00 / item", "FREE SHIPPING WITHIN EUROPE", 0.0, "USD", 7, 7, None, None),
-    # Dream Market (real: cost cell + label)
+    "@dream",  # real: cost cell + label
     ("$25 EMS-12 to 14 Working Days", "EMS", 25.0, "USD", 12, 14, None, None),
     ("฿0.00214 DHL or EMS (Leave phone number for delivery company)", "DHL or EMS", 0.00214, "BTC", None, None, None, None),
     ("฿0.00251 ($27) EXPRESS TRACKED TO EUROPE", "EXPRESS TRACKED TO EUROPE", 0.00251, "BTC", None, None, True, None),
     ("฿0.00344 ($37) EXPRESS TRACKED TO USA AND REST OF THE WORLD", "EXPRESS TRACKED TO USA AND REST OF THE WORLD", 0.00344, "BTC", None, None, True, None),
     ("฿0.00 ($0) Private Message", "Private Message", 0.0, "BTC", None, None, None, None),
-    # issue examples and other published forms
+    "@published",  # issue examples and other published forms
     ("Next day tracked - 15 USD", "Next day tracked", 15.0, "USD", 1, 1, True, None),
     ("EMS 7-14 days, free", "EMS", 0.0, None, 7, 14, None, None),
     ("Express stealth shipping 2-3 days +0.0003 BTC", "Express stealth shipping", 0.0003, "BTC", 2, 3, None, True),
@@ -55,7 +56,7 @@ OPTIONS = [
 
 
 @pytest.mark.parametrize(("text", "method", "cost", "currency", "dmin", "dmax", "tracked", "stealth"),
-                         [pytest.param(*r, id=f"option: {r[0]}") for r in OPTIONS])
+                         grouped(OPTIONS))
 def test_shipping_option(text: str, method: str, cost: float | None, currency: str | None, dmin: int | None,
                          dmax: int | None, tracked: bool | None, stealth: bool | None) -> None:
     o = parse_shipping_option(text)
@@ -93,14 +94,14 @@ ESCROW = [
     ("FULL ESCROW ON TUTORIALS", True, None),
     ("FE only for vendors with 500+ sales, escrow for everybody else.", True, True),
     ("(Escrow)", True, None),
-    # testbed: vortex "Payment" cell, nightshade Yes/No fields
+    "@testbed",  # vortex "Payment" cell, nightshade Yes/No fields
     ("FE (100% finalize early)", False, True), ("Escrow / FE allowed", True, True), ("FE Yes", None, True),
     ("FE No", None, False), ("Finalize early No", None, False), ("FE enabled No", None, False),
     ("FE enabled Yes", None, True), ("Escrow enabled: No", False, None),
 ]
 
 
-@pytest.mark.parametrize(("text", "escrow", "fe"), [pytest.param(*r, id=f"escrow: {r[0]}") for r in ESCROW])
+@pytest.mark.parametrize(("text", "escrow", "fe"), grouped(ESCROW))
 def test_escrow(text: str, escrow: bool | None, fe: bool | None) -> None:
     r = parse_escrow(text)
     assert r.ok

@@ -5,6 +5,7 @@ import pytest
 
 from parsers import country_code, parse_shipping
 from parsers.regions import EU27, EUROPE, SCHENGEN
+from tests.parsers.tables import grouped
 
 EU = sorted(EU27)
 
@@ -33,7 +34,7 @@ def test_origin(text: str, code: str | None) -> None:
 
 
 DESTINATIONS = [
-    # testbed (nightshade, vortex, rcshop, pillhub, chemtrade write these)
+    "@testbed",  # nightshade, vortex, rcshop, pillhub, chemtrade write these
     ("Worldwide", True, [], []),
     ("Worldwide except USA, Australia", True, [], ["AU", "US"]),
     ("Worldwide except Australia, New Zealand", True, [], ["AU", "NZ"]),
@@ -44,16 +45,16 @@ DESTINATIONS = [
     ("United Kingdom", False, ["GB"], []),
     ("Germany, Austria, Switzerland", False, ["AT", "CH", "DE"], []),
     ("Netherlands, Belgium", False, ["BE", "NL"], []),
-    # Dream Market (real)
+    "@dream",  # real, early 2018
     ("United States, Worldwide", True, [], []),
     ("Worldwide, Worldwide", True, [], []),
     ("Europe", False, sorted(EUROPE), []),
-    # Empire Market (real)
+    "@empire",  # real, 2019
     ("World Wide", True, [], []),
     ("Austria, Belgium, Finland, France, Germany", False, ["AT", "BE", "DE", "FI", "FR"], []),
     ("World Wide, United States, Asia, Africa, Antarctica(c)", True, [], []),
     ("Trinidad and Tobago", False, ["TT"], []),
-    # published forms
+    "@published",
     ("Schengen", False, sorted(SCHENGEN), []),
     ("Scandinavia", False, ["DK", "NO", "SE"], []),
     ("Nordics", False, ["DK", "FI", "IS", "NO", "SE"], []),
@@ -82,7 +83,7 @@ DESTINATIONS = [
 ]
 
 
-@pytest.mark.parametrize(("text", "worldwide", "dests", "excluded"), [pytest.param(*r, id=f"to: {r[0]}") for r in DESTINATIONS])
+@pytest.mark.parametrize(("text", "worldwide", "dests", "excluded"), grouped(DESTINATIONS))
 def test_destinations(text: str, worldwide: bool, dests: list[str], excluded: list[str]) -> None:
     s = parse_shipping(None, text)
     assert s.ok, s.error

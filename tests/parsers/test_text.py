@@ -4,9 +4,11 @@ from __future__ import annotations
 import pytest
 
 from parsers import clean_text, normalize_text
+from tests.parsers.tables import grouped
 
 CLEAN = [
-    # (raw, cleaned) -- testbed vocabulary forms first
+    # (raw, cleaned)
+    "@testbed",  # the testbed vocabulary's seller forms, codes and quantities
     ("c0ca1ne", "cocaine"), ("C0CA1NE", "COCAINE"), ("k3tamine", "ketamine"), ("her0in", "heroin"), ("0xy", "oxy"),
     ("m3th", "meth"), ("m\u0435phedrone", "mephedrone"), ("Cocaina", "Cocaina"), ("4mmc", "4mmc"), ("3mmc", "3mmc"),
     ("3-MMC", "3-MMC"), ("2C-B", "2C-B"), ("2cb-fly", "2cb-fly"), ("4-FA", "4-FA"), ("α-PVP", "α-PVP"),
@@ -14,22 +16,22 @@ CLEAN = [
     ("LSD-25 100ug", "LSD-25 100ug"), ("M30", "M30"), ("OC 80", "OC 80"), ("#4 heroin", "#4 heroin"),
     ("1P-LSD", "1P-LSD"), ("25I-NBOMe", "25I-NBOMe"), ("5-MeO-DMT", "5-MeO-DMT"), ("Top quality 2020", "Top quality 2020"),
     ("MDMA 84%", "MDMA 84%"), ("24h dispatch", "24h dispatch"), ("1st class", "1st class"), ("mp3", "mp3"),
-    # leetspeak / homoglyphs in context
+    "@obfuscation",  # leetspeak / homoglyphs in context
     ("Pure c0ca1ne 1g", "Pure cocaine 1g"), ("k3tamine 10g needles", "ketamine 10g needles"),
     ("m@ndy 1g", "mandy 1g"), ("ecst4sy pills", "ecstasy pills"), ("x4nax bars", "xanax bars"),
     ("кокаин 1г", "кокаин 1г"),  # fully Cyrillic word: not a disguise, left alone
     ("\u0441\u043e\u0441\u0430\u0456n\u0435", "cocaine"),  # Cyrillic look-alikes around one Latin "n"
     ("с0caine", "cocaine"),  # Cyrillic "с" plus leet zero
     ("ΜDΜΑ", "MDMA"),  # Greek capitals mixed with Latin D
-    # invisible characters and Unicode forms
+    "@unicode",  # invisible characters and Unicode forms
     ("co\u200bcaine", "cocaine"), ("keta\u200dmine", "ketamine"), ("\ufeffMDMA", "MDMA"), ("spe\u00aded", "speed"),
     ("ＭＤＭＡ １０ｇ", "MDMA 10g"), ("ﬁshscale", "fishscale"), ("MDMA\u00a0\u00a01g", "MDMA 1g"),
-    # flags
+    "@flags",
     ("🇳🇱 MDMA", "NL MDMA"), ("Ships 🇩🇪→🇪🇺", "Ships DE → EU"), ("🇬🇧UK stock", "GB UK stock"),
 ]
 
 
-@pytest.mark.parametrize(("raw", "cleaned"), [pytest.param(*r, id=f"clean: {r[0]}") for r in CLEAN])
+@pytest.mark.parametrize(("raw", "cleaned"), grouped(CLEAN))
 def test_clean_text(raw: str, cleaned: str) -> None:
     assert clean_text(raw) == cleaned
 
