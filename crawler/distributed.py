@@ -179,7 +179,7 @@ class FrontierIdleExtension:
         s = crawler.settings
         prefix = s.get("TRAWL_REDIS_PREFIX")
         if not prefix:
-            raise NotConfigured("no shared Redis frontier")
+            raise NotConfigured  # no shared Redis frontier: nothing to keep alive
         site = s.get("TRAWL_SITE")
         if site:
             prefix = prefix.replace("%(spider)s", site)

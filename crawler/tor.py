@@ -467,7 +467,7 @@ class CircuitRenewalExtension:
         s = crawler.settings
         control = s.get("TRAWL_TOR_CONTROL") or os.environ.get("TRAWL_TOR_CONTROL")
         if not control:
-            raise NotConfigured("TRAWL_TOR_CONTROL not set")
+            raise NotConfigured  # off unless TRAWL_TOR_CONTROL is set (no warning: normal)
         password = s.get("TRAWL_TOR_CONTROL_PASSWORD") or os.environ.get(
             "TRAWL_TOR_CONTROL_PASSWORD")
         cookie = s.get("TRAWL_TOR_CONTROL_COOKIE") or os.environ.get("TRAWL_TOR_CONTROL_COOKIE")
