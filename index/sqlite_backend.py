@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from index import merge
 from index.api import IndexBackend, SearchHit, SearchQuery, SearchResult, TrendQuery, TrendRow
@@ -288,7 +289,7 @@ class SqliteBackend(IndexBackend):
         if str(self.path) == ":memory:":
             yield from self._query(sql, params)
             return
-        reader = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False, timeout=30.0)
+        reader = sqlite3.connect(f"file:{quote(str(self.path.resolve()))}?mode=ro", uri=True, check_same_thread=False, timeout=30.0)
         try:
             cursor = reader.execute(sql, params)
             while batch := cursor.fetchmany(1000):

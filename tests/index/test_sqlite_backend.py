@@ -163,3 +163,12 @@ def test_substance_filter_resolves_reference_list_names(tmp_path: Path) -> None:
     b = SqliteBackend(tmp_path / "i.sqlite")
     b.write(listings=[dataclasses.replace(LISTINGS[4], substances=[SubstanceRef(name=entry.canonical)])])
     assert [h.listing.listing_id for h in b.search(SearchQuery(substance=entry.text)).hits] == ["vortex:8"]
+
+
+def test_odd_paths_and_streaming_reads(tmp_path: Path) -> None:
+    odd = tmp_path / "dir with space #1?" / "index.sqlite"
+    b = SqliteBackend(odd)
+    b.write(listings=LISTINGS, snapshots=SNAPSHOTS)
+    assert len(list(b.iter_listings(SearchQuery(text="mephedrone")))) == 2
+    assert len(list(b.iter_snapshots())) == len(SNAPSHOTS)
+    b.close()
