@@ -119,3 +119,27 @@ def test_guard_refuses_onion_render_when_chromium_not_proxied(tmp_path: Path) ->
         hits, log = list(rng.site.hits), list(rng.gateway.gateway_log)
     assert result.stats.get("trawl/onion_guard/refused/browser_not_proxied") == 1
     assert hits == [] and log == [] and result.items == []
+
+
+@pytest.mark.slow
+def test_trawl_crawl_rcshop_in_chromium(tmp_path: Path) -> None:
+    """The whole pipeline on the JS-rendered shop: every product, rendered-DOM evidence."""
+    import subprocess
+
+    from tests.crawler.net_crawl import REPO
+    from testbed.server import run_testbed
+
+    with run_testbed(rate_limit=False, faults=False) as tb:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TRAWL_")} | tb.env()
+        env |= {"TRAWL_HOME": str(tmp_path / "home"), "TRAWL_PROFILE": "test"}
+        proc = subprocess.run([str(REPO / ".venv/bin/trawl"), "crawl", "rcshop", "--json"],
+                              env=env, capture_output=True, text=True, timeout=300)
+        truth = tb.truth("rcshop")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert summary["listings"] == len(truth) > 10
+    run_dir = Path(summary["run_dir"])
+    entries = [json.loads(x) for x in (run_dir / "manifest.jsonl").read_text().splitlines()]
+    rendered = {e["target_uri"] for e in entries if e["type"] == "resource"}
+    assert len(rendered) == summary["pages"]
+    assert verify_run(run_dir).ok
