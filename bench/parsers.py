@@ -6,7 +6,8 @@ days).  When the testbed is not importable it falls back to the parser test tabl
 
 Baselines, measured in the same process on the same titles: price-parser's
 `Price.fromstring` (price only) and a naive two-regex quantity+price extractor.
-Target: >= 20,000 titles/s for parse_quantity + parse_price on one core.
+Target: >= 20,000 titles/s for parse_quantity + parse_price on one core (figures are strings
+per CPU-second of this single-threaded process, best of 5 rounds).
 
     .venv/bin/python bench/parsers.py [--seconds 1.0] [--json]
 """
@@ -75,19 +76,20 @@ def table_corpus() -> dict[str, list[str]]:
 
 
 def rate(func: Callable[[str], Any], strings: list[str], seconds: float, rounds: int = 5) -> float:
-    """Strings per second: best of `rounds` passes of about seconds/rounds each (as timeit
-    does, so that other processes on the shared cores do not decide the figure)."""
+    """Strings per CPU-second of this process (one core): best of `rounds` passes of about
+    seconds/rounds each.  CPU time, not wall time, so that other processes on the shared
+    cores do not decide the figure; best-of as timeit does."""
     for s in strings[:50]:
         func(s)  # warm caches and lazy imports outside the clock
     best = 0.0
     for _ in range(rounds):
         done = 0
-        start = time.perf_counter()
+        start = time.process_time()
         while True:
             for s in strings:
                 func(s)
             done += len(strings)
-            elapsed = time.perf_counter() - start
+            elapsed = time.process_time() - start
             if elapsed >= seconds / rounds:
                 break
         best = max(best, done / elapsed)
