@@ -34,6 +34,22 @@ class StoreStage(Stage):
     def __init__(self, crawler: Any) -> None:
         super().__init__(crawler)
         self.run_id = crawler.settings.get("TRAWL_RUN_ID", "")
+        self.known_tokens: set[str] | None = None
+
+    def alert_new_candidates(self, backend: IndexBackend, candidates: list[Any]) -> None:
+        """Early warning: one alert per substance-like token the index has never seen."""
+        if not candidates:
+            return
+        try:
+            from enrich.alerts import alert_new_candidates
+        except ImportError:
+            return
+        if self.known_tokens is None:
+            self.known_tokens = {c.token for c in backend.candidates()}
+        fresh = [c for c in candidates if c.token not in self.known_tokens]
+        if fresh:
+            events = alert_new_candidates(fresh, known_tokens=self.known_tokens)
+            self.stats.inc_value("trawl/alerts/new_substance", len(events))
 
     def close_spider(self, spider: Any = None) -> None:
         backend = getattr(self.crawler, "_trawl_index", None)
@@ -44,11 +60,14 @@ class StoreStage(Stage):
     def process_item(self, item: dict[str, Any], spider: Any = None) -> dict[str, Any]:
         backend = index_for(self.crawler)
         if item["type"] == "listing":
+            self.alert_new_candidates(backend, item.get("candidates", []))
             counts = self._store_listing(backend, item)
         else:
             counts = self._store_vendor(backend, item)
         for kind, n in counts.items():
             self.stats.inc_value(f"trawl/stored/{kind}", n)
+        if self.known_tokens is not None:
+            self.known_tokens.update(c.token for c in item.get("candidates", []))
         frontier = getattr(self.crawler.spider, "frontier", None)
         if frontier is not None:
             frontier.done(item["key"])

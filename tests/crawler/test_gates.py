@@ -106,7 +106,7 @@ def test_captcha_pauses_then_human_cookies_unlock(quirky: tuple[Quirky, dict[str
     assert stats["status"] == "paused" and "captcha" in stats["paused_reason"] and stats["gate_hits"] == 1
     assert len(server.hits) == 1  # paused at the first captcha: no hammering
     alert = json.loads((tmp_path / "home" / "alerts.jsonl").read_text().splitlines()[-1])
-    assert alert["kind"] == "site_paused" and alert["site"] == "quirky"
+    assert alert["kind"] == "site_paused" and alert.get("site", alert.get("data", {}).get("site")) == "quirky"
 
     refused = trawl(["crawl", "quirky"], env)
     assert refused.returncode == 2 and "is paused" in refused.stderr and len(server.hits) == 1

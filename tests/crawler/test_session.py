@@ -55,7 +55,7 @@ def test_pause_unpause_and_alert(trawl_home: Path) -> None:
     session.pause_site("shop", "captcha gate 'captcha' at http://x/", url="http://x/", run_id="r1")
     assert session.paused_reason("shop") == "captcha gate 'captcha' at http://x/"
     alerts = [json.loads(line) for line in (trawl_home / "alerts.jsonl").read_text().splitlines()]
-    assert alerts[-1]["kind"] == "site_paused" and alerts[-1]["site"] == "shop"
+    assert alerts[-1]["kind"] == "site_paused" and alerts[-1].get("site", alerts[-1].get("data", {}).get("site")) == "shop"
     assert session.unpause_site("shop") and session.paused_reason("shop") is None
 
 
