@@ -166,3 +166,15 @@ def test_cli_errors_are_one_line_exit_2(tmp_path: Path) -> None:
     for command in (["crawl", "--help"], ["sites", "--help"], ["runs", "--help"], ["sites", "test", "--help"],
                     ["sites", "cookies", "import", "--help"], ["sites", "unpause", "--help"], ["sites", "check", "--help"]):
         assert "Example:" in trawl(command, env).stdout, command
+
+
+def test_wrong_password_pauses_without_hammering(testbed: Any, tmp_path: Path) -> None:
+    env = crawl_env(tmp_path / "home", {**testbed.env(), "TRAWL_TESTBED_PASSWORD": "not-the-password"})
+    start = len(testbed.request_log)
+    run = trawl(["crawl", "nightshade", "--json"], env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    stats = json.loads(run.stdout.strip().splitlines()[-1])
+    assert stats["status"] == "paused" and "login failed" in stats["paused_reason"]
+    posts = [e for e in testbed.request_log[start:] if e[0] == "nightshade" and e[1] == "POST" and e[2] == "/login"]
+    assert len(posts) == 2  # login.max_attempts, then stop
+    assert "not-the-password" not in run.stderr + run.stdout
