@@ -7,6 +7,7 @@ an unset variable is reported at its own line.
 """
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Mapping
@@ -16,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from crawler.selectors import FieldSelector, Marker, SelectorSyntaxError, compile_marker, compile_selector
 from index.errors import TrawlError
 
 Path_ = tuple[str | int, ...]
@@ -132,3 +134,117 @@ def _construct(node: yaml.Node, path: Path_, doc: Document, env: Mapping[str, st
         for name in missing:
             doc.problem(path, f"environment variable {name} is not set (use ${{{name}:-default}} for a default)")
     return value
+
+
+class Checker:
+    """Typed readers for YAML values: each converts or records a problem at the value's line."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+
+    def mapping(self, value: Any, path: Path_, known: Mapping[str, bool]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self.doc.problem(path, f"expected a mapping, got {type(value).__name__}")
+            return {}
+        for key in value:
+            if key not in known:
+                close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.75)
+                hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(sorted(known))})"
+                self.doc.problem(path + (key,), f"unknown key{hint}")
+        for key, required in known.items():
+            if required and key not in value:
+                self.doc.problem(path, f"missing required key {key!r}")
+        return value
+
+    def string(self, value: Any, path: Path_, choices: tuple[str, ...] = (), default: str = "") -> str:
+        if value is None:
+            return default
+        if not isinstance(value, str) or not value.strip():
+            self.doc.problem(path, f"expected a non-empty string, got {value!r}")
+            return default
+        if choices and value not in choices:
+            self.doc.problem(path, f"must be one of {', '.join(choices)}; got {value!r}")
+            return default
+        return value
+
+    def number(self, value: Any, path: Path_, default: float, *, integer: bool = False, minimum: float = 0) -> Any:
+        if value is None:
+            return default
+        ok = isinstance(value, int) if integer else isinstance(value, (int, float))
+        if isinstance(value, bool) or not ok or value < minimum:
+            kind = "an integer" if integer else "a number"
+            self.doc.problem(path, f"expected {kind} >= {minimum:g}, got {value!r}")
+            return default
+        return value
+
+    def boolean(self, value: Any, path: Path_, default: bool) -> bool:
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.doc.problem(path, f"expected true or false, got {value!r}")
+            return default
+        return value
+
+    def strings(self, value: Any, path: Path_) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            self.doc.problem(path, f"expected a list of strings, got {type(value).__name__}")
+            return ()
+        out = []
+        for i, item in enumerate(value):
+            if isinstance(item, str) and item.strip():
+                out.append(item)
+            else:
+                self.doc.problem(path + (i,), f"expected a non-empty string, got {item!r}")
+        return tuple(out)
+
+    def regex(self, value: Any, path: Path_) -> re.Pattern[str] | None:
+        text = self.string(value, path)
+        if not text:
+            return None
+        try:
+            return re.compile(text)
+        except re.error as exc:
+            self.doc.problem(path, f"bad regular expression: {exc}")
+            return None
+
+    def regexes(self, value: Any, path: Path_) -> tuple[re.Pattern[str], ...]:
+        out = []
+        for i, text in enumerate(self.strings(value, path)):
+            pattern = self.regex(text, path + (i,))
+            if pattern:
+                out.append(pattern)
+        return tuple(out)
+
+    def selector(self, value: Any, path: Path_, *, many: bool = False) -> FieldSelector | None:
+        if value is None:
+            return None
+        try:
+            return compile_selector(value, many=many, where=f"{self.doc.file}:{self.doc.line(path)}")
+        except SelectorSyntaxError as exc:
+            self.doc.problem(path, str(exc))
+            return None
+
+    def markers(self, value: Any, path: Path_) -> tuple[Marker, ...]:
+        out = []
+        for i, text in enumerate(self.strings(value, path)):
+            try:
+                out.append(compile_marker(text))
+            except SelectorSyntaxError as exc:
+                self.doc.problem(path + (i,), str(exc))
+        return tuple(out)
+
+    def env_name(self, value: Any, path: Path_, default: str) -> str:
+        name = self.string(value, path, default=default)
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            self.doc.problem(path, f"not an environment variable name: {name!r}")
+        return name
+
+    def url(self, value: Any, path: Path_) -> str:
+        text = self.string(value, path)
+        if text and not re.match(r"^https?://[^/\s]+", text):
+            self.doc.problem(path, f"expected an absolute http(s):// URL, got {text!r}")
+        return text.rstrip("/")
