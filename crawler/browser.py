@@ -86,6 +86,9 @@ def browser_settings(site: Any, socks_url: str | None = None, *, max_contexts: i
         "PLAYWRIGHT_MAX_CONTEXTS": max_contexts,
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": max_pages_per_context,
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": 30_000,
+        # like Scrapy's own handler, no CA check: onion services are authenticated by
+        # their address and mostly serve self-signed certificates
+        "PLAYWRIGHT_CONTEXTS": {"default": {"ignore_https_errors": True}},
     }
     if tor:
         settings |= tor_settings(url, isolation=getattr(site, "name", None))

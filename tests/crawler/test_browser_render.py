@@ -70,9 +70,10 @@ def test_browser_sees_products_plain_http_cannot(tmp_path: Path) -> None:
     assert report.ok, report.problems
 
 
-def test_tor_browser_goes_through_socks_only(tmp_path: Path) -> None:
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+def test_tor_browser_goes_through_socks_only(tmp_path: Path, tls: bool) -> None:
     site = {"name": "netshop", "render": "browser", "network": "tor"}
-    with onion_range(pages=2, per_page=2) as rng:
+    with onion_range(pages=2, per_page=2, tls_dir=tmp_path if tls else None) as rng:
         from types import SimpleNamespace
 
         settings = browser_settings(SimpleNamespace(**site), rng.gateway.url)
