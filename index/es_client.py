@@ -93,9 +93,9 @@ def pin_compatibility(client: Any, major: int) -> None:
     from elasticsearch import __versionstr__
 
     client_major = __versionstr__.split(".")[0]
-    if str(major) == client_major:
-        return
     transport = client.transport
+    if str(major) == client_major or getattr(transport, "_trawl_pinned", None) == major:
+        return
     original = transport.perform_request
     wanted = f"compatible-with={major}"
     current = f"compatible-with={client_major}"
@@ -107,3 +107,4 @@ def pin_compatibility(client: Any, major: int) -> None:
         return original(method, target, **kwargs)
 
     transport.perform_request = perform_request
+    transport._trawl_pinned = major  # a second ensure_ready() must not wrap twice
