@@ -30,6 +30,10 @@ from crawler.tor import TorDownloadHandler, parse_socks_url, resolve_socks_url, 
 PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
 TOR_PLAYWRIGHT_HANDLER = "crawler.browser.TorPlaywrightDownloadHandler"
 SYSTEM_CHROMIUM = "/usr/bin/chromium"
+# Debian's /usr/bin/chromium is a shell wrapper that sources /etc/chromium.d/, which turns
+# on remote extensions and Google API keys: the browser then phones update.googleapis.com
+# and accounts.google.com. The binary it wraps runs with our flags only.
+SYSTEM_CHROMIUM_BINARY = "/usr/lib/chromium/chromium"
 CHROMIUM_ARGS = (
     "--no-sandbox",
     "--disable-gpu",
@@ -54,8 +58,9 @@ def chromium_executable() -> str | None:
     configured = os.environ.get("TRAWL_CHROMIUM")
     if configured:
         return configured
-    if os.path.exists(SYSTEM_CHROMIUM):
-        return SYSTEM_CHROMIUM
+    for candidate in (SYSTEM_CHROMIUM_BINARY, SYSTEM_CHROMIUM):
+        if os.path.exists(candidate):
+            return candidate
     return shutil.which("chromium") or None
 
 

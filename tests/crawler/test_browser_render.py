@@ -77,6 +77,8 @@ def test_tor_browser_goes_through_socks_only(tmp_path: Path, tls: bool) -> None:
         from types import SimpleNamespace
 
         settings = browser_settings(SimpleNamespace(**site), rng.gateway.url)
+        net_log = tmp_path / "chromium-netlog.json"
+        settings["PLAYWRIGHT_LAUNCH_OPTIONS"]["args"].append(f"--log-net-log={net_log}")
         result = run_net_spider(tmp_path, {
             "start_urls": [rng.base_url], "follow_css": "a.page::attr(href)",
             "settings": settings, "browser": {"site": site, "wait_for": "h1, .product"}},
@@ -89,6 +91,31 @@ def test_tor_browser_goes_through_socks_only(tmp_path: Path, tls: bool) -> None:
     onion = [e for e in log if e["host"] == rng.onion]
     assert onion and all(e["atyp"] == 3 for e in onion)  # by name: remote DNS
     assert hits and {h["peer_port"] for h in hits} <= upstream  # nothing direct
+    # Chromium's own account of it: every stream via the SOCKS proxy (its background
+    # requests to Google included), every local name lookup mapped to ~NOTFOUND
+    events = _net_log_events(net_log)
+    chains = [p["proxy_chain"] for t, p in events if t.endswith("PROXY_SERVER_RESOLVED")]
+    assert chains and set(chains) == {f"[socks5://127.0.0.1:{rng.gateway.port}]"}
+    lookups = [p["host"] for t, p in events
+               if t == "HOST_RESOLVER_MANAGER_REQUEST" and "host" in p]
+    assert all("~notfound" in host for host in lookups), lookups
+
+
+def _net_log_events(path: Path) -> list[tuple[str, dict]]:
+    """(event type, params) from a Chromium net-log; lines are read one by one because
+    the file is not always closed cleanly when the browser is shut down."""
+    lines = path.read_text().splitlines()
+    constants = json.loads(lines[0].rstrip(",") + "}")["constants"]
+    names = {number: name for name, number in constants["logEventTypes"].items()}
+    events = []
+    for line in lines[2:]:
+        try:
+            event = json.loads(line.rstrip(","))
+        except ValueError:
+            continue
+        if isinstance(event.get("type"), int):
+            events.append((names.get(event["type"], ""), event.get("params") or {}))
+    return events
 
 
 def test_launch_options_shape(monkeypatch: pytest.MonkeyPatch) -> None:
