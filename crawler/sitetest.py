@@ -89,7 +89,15 @@ def fetch_page(site: SiteConfig, url: str) -> PageInput:
 
 
 def render_report(site: SiteConfig, page: PageInput, kind: str, result: PageResult | None, links: dict[str, list[str]]) -> str:
+    from crawler.session import detect_gate, login_needed
+
     lines = [f"site {site.name} ({site.source}) — {page.url} — HTTP {page.status} — page kind: {kind}"]
+    gate = detect_gate(site, text=page.text, url=page.url, status=page.status)
+    if gate is not None:
+        lines.append(f"NOTE: this is the {gate.type} gate '{gate.name}', not the page itself: run a short crawl "
+                     f"(trawl crawl {site.name} --budget 5) or import cookies, so the saved session passes it")
+    elif site.login and login_needed(site.login, text=page.text, url=page.url, status=page.status):
+        lines.append(f"NOTE: this is the login page: run a short crawl (trawl crawl {site.name} --budget 5) to log in first")
     if result is not None:
         lines.append("")
         lines.append(f"{'field':<16} {'value':<44} from")
