@@ -5,7 +5,7 @@ import sqlite3
 
 from index.errors import TrawlError
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Listing filters run on plain columns plus `listing_terms` (one row per
 # substance/class/control/destination) so every filter is an indexed lookup.
@@ -29,6 +29,9 @@ SNAPSHOT_INDEXES = [
     "CREATE INDEX IF NOT EXISTS snapshots_trend"
     " ON snapshots(substance_lc, quantity_unit, crawled_at, usd_per_unit, site, origin)",
     "CREATE INDEX IF NOT EXISTS snapshots_listing ON snapshots(listing_id, crawled_at)",
+    # prices sorted within (substance, unit, month): monthly quantiles by rank (sqlite_trends.RankedValues)
+    "CREATE INDEX IF NOT EXISTS snapshots_month"
+    " ON snapshots(substance_lc, quantity_unit, substr(crawled_at, 1, 7), usd_per_unit)",
 ]
 
 DDL = """
@@ -85,6 +88,7 @@ UPGRADES: dict[int, list[str]] = {
         "DROP INDEX IF EXISTS snapshots_trend",
         SNAPSHOT_INDEXES[0],
     ],
+    6: [SNAPSHOT_INDEXES[-1]],
 }
 
 

@@ -38,6 +38,57 @@ def _substance_keys(conn: sqlite3.Connection) -> list[str | None]:
     return [r[0] for r in rows] + [None]
 
 
+def _covers(low: str | None, high: str | None, start: str, following: str) -> bool:
+    """Does the [low, high] time filter include the whole period [start, following)?"""
+    last_second = (date.fromisoformat(following) - timedelta(days=1)).isoformat() + "T23:59:59Z"
+    return (low is None or low <= start + "T00:00:00Z") and (high is None or high >= last_second)
+
+
+class RankedValues:
+    """The sorted prices of one (substance, unit, month), read by rank from `snapshots_month`.
+
+    Quantiles only need len() and two neighbouring ranks each; SQLite steps through
+    the value-ordered index in C (LIMIT 2 OFFSET rank, from whichever end is nearer)
+    instead of handing every value to Python, which is what makes the all-substances
+    monthly trend fast at 1M rows.  The values are the very same, so the result
+    equals sorting them all."""
+
+    def __init__(self, conn: sqlite3.Connection, key: str | None, unit: str, month: str, count: int) -> None:
+        match = "substance_lc = ?" if key is not None else "substance_lc IS ?"  # `=` lets the planner seek
+        self.where = f"{match} AND quantity_unit = ? AND substr(crawled_at, 1, 7) = ? AND usd_per_unit IS NOT NULL"
+        self.conn, self.params, self.count = conn, (key, unit, month), count
+        self.cache: dict[int, float] = {}
+
+    def __len__(self) -> int:
+        return self.count
+
+    def sort(self) -> None:
+        pass  # already in index order
+
+    def __getitem__(self, rank: int) -> float:
+        if rank not in self.cache:
+            if rank < self.count // 2:
+                sql, offset = "ORDER BY usd_per_unit LIMIT 2 OFFSET ?", rank
+                ranks = [rank, rank + 1]
+            else:  # walk from the top end: fetches v[rank + 1] then v[rank]
+                offset = max(0, self.count - 2 - rank)
+                sql = "ORDER BY usd_per_unit DESC LIMIT 2 OFFSET ?"
+                ranks = [self.count - 1 - offset, self.count - 2 - offset]
+            rows = self.conn.execute(f"SELECT usd_per_unit FROM snapshots WHERE {self.where} {sql}", (*self.params, offset))
+            for r, (value,) in zip(ranks, rows.fetchall()):
+                self.cache[r] = value
+        return self.cache[rank]
+
+
+def _month_counts(conn: sqlite3.Connection, key: str | None, unit: str) -> dict[str, int]:
+    match = "substance_lc = ?" if key is not None else "substance_lc IS ?"
+    rows = conn.execute(
+        f"SELECT substr(crawled_at, 1, 7), count(*) FROM snapshots WHERE {match} AND quantity_unit = ?"
+        " AND usd_per_unit IS NOT NULL GROUP BY substr(crawled_at, 1, 7)", (key, unit)
+    )
+    return dict(rows.fetchall())
+
+
 def fast_price_trend(conn: sqlite3.Connection, query: TrendQuery) -> list[TrendRow] | None:
     """Weekly/monthly price trends grouped by substance (or not at all): one narrow index range per period.
 
@@ -56,6 +107,8 @@ def fast_price_trend(conn: sqlite3.Connection, query: TrendQuery) -> list[TrendR
         extra_params.append(query.origin.upper())
     low, high = time_bounds(query)
     trend = ValueTrend(query)
+    # whole months of one substance can be answered by walking the value-sorted month index
+    ranked = query.interval == "month" and "substance" in query.group_by and not query.site and not query.origin
     for key in keys:
         match = "substance_lc = ?" if key is not None else "substance_lc IS ?"
         first, last = conn.execute(
@@ -66,8 +119,14 @@ def fast_price_trend(conn: sqlite3.Connection, query: TrendQuery) -> list[TrendR
         start = period_start(max(first, low or first), query.interval)
         end = min(last, high or last)
         group = (key,) if query.group_by else ()
+        counts = _month_counts(conn, key, query.unit) if ranked else {}
         while start <= end:
             following = _next_period(start, query.interval)
+            if ranked and _covers(low, high, start, following):
+                if counts.get(start[:7]):
+                    trend.values[(start, group)] = RankedValues(conn, key, query.unit, start[:7], counts[start[:7]])  # type: ignore[assignment]
+                start = following
+                continue
             rows = conn.execute(
                 f"SELECT usd_per_unit FROM snapshots WHERE {match} AND quantity_unit = ? AND crawled_at >= ?"
                 f" AND crawled_at < ? AND crawled_at <= ? AND usd_per_unit IS NOT NULL{extra}",
