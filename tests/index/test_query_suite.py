@@ -83,3 +83,29 @@ def test_fast_price_path_equals_general_path(backend: SqliteBackend, name: str) 
     from index.sqlite_trends import sqlite_trends
 
     assert sqlite_trends(backend.conn, TRENDS[name]) == sqlite_trends(backend.conn, TRENDS[name], allow_fast=False)
+
+
+def test_ranked_month_quantiles_edge_cases(tmp_path: Path) -> None:
+    """Buckets of 1, 2 and 3 values, ties, and snapshots without a substance: ranks from
+    either end of the index must give exactly what sorting all values gives."""
+    import random
+
+    from index.model import Snapshot
+    from index.sqlite_trends import sqlite_trends
+
+    rng = random.Random(5)
+    snaps = []
+    for month, n in (("01", 1), ("02", 2), ("03", 3), ("04", 50), ("05", 7)):
+        for i in range(n):
+            for substance in ("cocaine", None):
+                snaps.append(Snapshot(listing_id=f"s:{month}{i}{substance}", crawled_at=f"2025-{month}-{1 + i % 28:02d}T00:00:00Z",
+                                      site="s", usd_per_unit=float(rng.choice((10, 10, 11.5, 12.25, 30))), quantity_unit="g",
+                                      substance=substance))
+    b = SqliteBackend(tmp_path / "i.sqlite")
+    b.write(snapshots=snaps)
+    for query in (TrendQuery(group_by=["substance"]), TrendQuery(substance="cocaine"),
+                  TrendQuery(time_from="2025-02-15", time_to="2025-04-30")):
+        fast = sqlite_trends(b.conn, query)
+        assert fast == sqlite_trends(b.conn, query, allow_fast=False)
+        assert fast == oracle.trend_rows(snaps, query)
+    assert {r.count for r in sqlite_trends(b.conn, TrendQuery())} == {1, 2, 3, 50, 7}
