@@ -163,6 +163,5 @@ def build_settings(site: SiteConfig, *, run_id: str, run_dir: Path, home: Path,
 # Tor circuit renewal: NotConfigured (off) unless TRAWL_TOR_CONTROL is set.
 EXTENSIONS["crawler.tor.CircuitRenewalExtension"] = 200
 # bench/crawl.py: the site's concurrency, no politeness delay, quiet logs.
-PROFILES["bench"] = {"DOWNLOAD_DELAY": 0, "RANDOMIZE_DOWNLOAD_DELAY": False,
-                     "AUTOTHROTTLE_ENABLED": False, "LOG_LEVEL": "WARNING",
-                     "TRAWL_EVIDENCE_FSYNC": True}
+PROFILES["bench"] = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False,
+                     "LOG_LEVEL": "WARNING", "TRAWL_EVIDENCE_FSYNC": True}
