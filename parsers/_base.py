@@ -61,7 +61,12 @@ def locale_uses_decimal_comma(locale: str | None) -> bool | None:
 
 
 # digits with optional group separators (",", ".", "'", thin/normal/no-break spaces) and decimals
-NUMBER_PATTERN = r"\d{1,3}(?:(?:[,.'’]|[ \u00a0\u202f\u2009](?=\d{3}(?!\d)))\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?|[.,]\d+"
+# atomic alternatives, each ending where digits end: no regex built on it can backtrack
+# exponentially through "1,000/1,000/..." (found by a pathological-input test)
+NUMBER_PATTERN = (
+    r"(?>\d{1,3}(?:(?:[,.'’]|[ \u00a0\u202f\u2009](?=\d{3}(?!\d)))\d{3})+(?:[.,]\d+)?(?!\d)"
+    r"|\d+(?:[.,]\d+)?(?!\d)|[.,]\d+(?!\d))"
+)
 NUMBER_RE = re.compile(NUMBER_PATTERN)
 _SPACES = " \u00a0\u202f\u2009"
 

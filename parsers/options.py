@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from parsers._base import Result, require_str
 from parsers.price import parse_price
 
-_RANGE = r"(?P<a>\d+(?:\.\d+)?)\s*(?:-|–|—|to|~)\s*(?P<b>\d+(?:\.\d+)?)"
+_RANGE = r"(?P<a>(?>\d+(?:\.\d+)?))\s*(?:-|–|—|to|~)\s*(?P<b>(?>\d+(?:\.\d+)?))"
 _DAYS_RE = re.compile(
-    rf"(?:{_RANGE}|(?P<n>\d+(?:\.\d+)?))\s*\+?\s*(?:working\s+|business\s+|bus\.?\s+|work\s+)?(?P<u>days?|d|weeks?|wks?|hours?|hrs?|h)(?![a-z])",
+    rf"(?<![\d.])(?:{_RANGE}|(?P<n>\d+(?:\.\d+)?))\s*\+?\s*(?:working\s+|business\s+|bus\.?\s+|work\s+)?(?P<u>days?|d|weeks?|wks?|hours?|hrs?|h)(?![a-z])",
     re.I)
 _FIXED_DAYS = (
     (re.compile(r"\bsame[\s-]day\b", re.I), 0, 0), (re.compile(r"\b(?:next[\s-]day|overnight|24\s*h(?:ours?)?)\b", re.I), 1, 1),
@@ -23,6 +23,9 @@ _STEALTH = re.compile(r"\bstealth", re.I)
 _FREE = re.compile(r"\bfree\b", re.I)
 _PER = re.compile(r"/\s*(?P<per>order|item|unit|package|pack)\b", re.I)
 _METHOD_SPLIT = re.compile(r"\s+[-–]\s+|\s*\(|,\s*|\s+\+|\s*:\s+|\s*\|\s*")
+# a cost at the end of the method text; numbers are atomic and start where digits start,
+# so a long run of digits cannot make this quadratic
+_TRAILING_COST = re.compile(r"\s*[+]?\s*(?:[$€£₿฿]\s*(?>[\d.,]+)|(?<![\d.,])(?>[\d.,]+)\s*(?:usd|eur|gbp|btc|xmr|ltc)\b)\s*$", re.I)
 _COST_LEAD = re.compile(r"^\s*(?:[$€£₿฿]|usd|eur|gbp|btc|xmr)\s*[\d.,]+\s*(?:\([^)]*\))?\s*", re.I)
 
 
@@ -101,7 +104,7 @@ def _parse(raw: str, currency_hint: str | None, site_locale: str | None) -> Ship
 def _method(s: str) -> str:
     body = _COST_LEAD.sub("", s)
     first = _METHOD_SPLIT.split(body, maxsplit=1)[0].strip()
-    first = re.sub(r"\s*[+]?\s*(?:[$€£₿฿]\s*[\d.,]+|[\d.,]+\s*(?:usd|eur|gbp|btc|xmr|ltc)\b)\s*$", "", first, flags=re.I)
+    first = _TRAILING_COST.sub("", first)
     m = _DAYS_RE.search(first)
     if m and m.end() >= len(first.rstrip()) and m.start() > 0:
         first = first[: m.start()].rstrip(" -–(")  # "EMS 7-14 days" -> "EMS"

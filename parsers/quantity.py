@@ -32,8 +32,9 @@ COUNT_WORDS = (
     "ampoules?|amps|vials?|hits?|squares?|strips?|softgels?|lozenges?|patch(?:es)?|doses?|"
     "accounts?|x?tc pills?|stk|st[uü]ck|box(?:es)?|sets?|kits?|packs?"
 )
-_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?"
-_INT = r"\d{1,3}(?:,\d{3})+|\d+"
+# atomic (no backtracking into a number) so that lists like "1,000/1,000/..." stay linear
+_NUM = r"(?>\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,])|\d+(?:[.,]\d+)?(?!\d))"
+_INT = r"(?>\d{1,3}(?:,\d{3})+(?![\d,])|\d+(?!\d))"
 # a number not glued to a word, decimal, code or fraction; "/" or "-" right after a unit
 # letter is fine ("1g/5g", "1g-5g") while "3-MMC", "1/4" and "LSD-25" stay out
 _LB = r"(?:(?<![\w.,#/\-])|(?<=[a-z][/\-]))"

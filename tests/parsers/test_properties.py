@@ -132,3 +132,25 @@ def test_country_round_trip(country: object, form: str) -> None:
     code = country.alpha_2  # type: ignore[attr-defined]
     text = "".join(chr(0x1F1E6 + ord(c) - 65) for c in code) if form == "flag" else getattr(country, form)
     assert parse_shipping(text, None).origin == code or (form == "alpha_2" and code in ("NA",)), text
+
+
+PATHOLOGICAL = {
+    "number list": "1,000/" * 25 + "x", "grouped list": "1,000,000-" * 25 + "zz", "digits": "1" * 5000,
+    "dotted": "1.2.3." * 2000, "spaced thousands": "1 000 " * 2000, "masses": "10g/" * 2000, "x counts": "x1 " * 3000,
+    "count words": "1 a b pills " * 1000, "ago": "1 day, " * 2000 + "ago", "dollars": "$1 " * 3000,
+    "countries": "Germany, " * 3000, "fractions": "1/2/" * 3000, "dashes": "1-" * 4000, "flags": "🇳🇱" * 3000,
+    "rates": "1 BTC = " * 2000, "invisible": "\u200b1" * 4000, "letters": "a" * 10000, "day ranges": "1-2-3-" * 2000 + "days",
+}
+
+
+@pytest.mark.parametrize("text", [pytest.param(v, id=f"pathological: {k}") for k, v in PATHOLOGICAL.items()])
+def test_pathological_inputs_finish_quickly(text: str) -> None:
+    """Long hostile strings must not make any regex backtrack for seconds (each call < 1 s
+    even on a loaded machine; typical figures are a few milliseconds)."""
+    import time
+
+    for call in (parse_quantity, parse_price, lambda t: parse_shipping(t, t), parse_shipping_option,
+                 lambda t: parse_date(t, now=NOW), normalize_text, parse_page_rates, parse_int, parse_escrow):
+        start = time.process_time()
+        call(text)
+        assert time.process_time() - start < 1.0
