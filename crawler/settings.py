@@ -122,7 +122,7 @@ def network_settings(site: SiteConfig, socks_url: str | None = None) -> dict[str
         distributed = _optional("crawler.distributed")
         if distributed is None:
             raise TrawlError("TRAWL_REDIS_URL is set but crawler.distributed is not installed")
-        out.update(distributed.redis_settings(redis_url))
+        out.update(distributed.redis_settings(redis_url, site=site.name))
     return out
 
 
