@@ -42,7 +42,8 @@ class Quirky:
     """/ lists two items; /item/1 answers 429 (Retry-After: 1) once; without the cookie a
     human got by solving the captcha, every page is a captcha page."""
 
-    def __init__(self) -> None:
+    def __init__(self, queue: bool = False) -> None:
+        self.queue = queue  # a meta-refresh "waiting room" in front instead of the captcha
         self.hits: list[tuple[float, str]] = []
         self.limited = False
         self.loop = asyncio.new_event_loop()
@@ -51,6 +52,13 @@ class Quirky:
 
     async def handle(self, request: web.Request) -> web.Response:
         self.hits.append((time.monotonic(), request.path))
+        if self.queue and request.path == "/queue-pass":
+            response = web.HTTPFound("/")
+            response.set_cookie("cf_clearance", "human-ok")
+            raise response
+        if self.queue and request.cookies.get("cf_clearance") != "human-ok":
+            return web.Response(text="<html><head><meta http-equiv='refresh' content='1;url=/queue-pass'></head>"
+                                "<body>You are in the queue, please wait</body></html>", content_type="text/html")
         if request.cookies.get("cf_clearance") != "human-ok":
             return web.Response(text="<html><body><img class='captcha' src='/c.png'><form><input name='c'></form></body></html>",
                                 content_type="text/html")
@@ -178,3 +186,23 @@ def test_wrong_password_pauses_without_hammering(testbed: Any, tmp_path: Path) -
     posts = [e for e in testbed.request_log[start:] if e[0] == "nightshade" and e[1] == "POST" and e[2] == "/login"]
     assert len(posts) == 2  # login.max_attempts, then stop
     assert "not-the-password" not in run.stderr + run.stdout
+
+
+def test_meta_refresh_wait_gate_is_passed(tmp_path: Path) -> None:
+    server = Quirky(queue=True)
+    server.start()
+    try:
+        sites = tmp_path / "sites"
+        sites.mkdir()
+        gate = ("  - name: queue\n    type: wait\n    markers: ['text:You are in the queue']\n"
+                "    pass_meta_refresh: true\n")
+        (sites / "quirky.yaml").write_text(QUIRKY_YAML.replace("gates:\n", "gates:\n" + gate))
+        env = crawl_env(tmp_path / "home", {"QUIRKY_URL": server.url, "TRAWL_SITES_DIR": str(sites)})
+        run = trawl(["crawl", "quirky", "--json"], env)
+        assert run.returncode == 0, run.stderr[-2000:]
+        stats = json.loads(run.stdout.strip().splitlines()[-1])
+        assert stats["status"] == "finished" and stats["listings"] == 2 and stats["gate_hits"] == 1
+        first, passed = [t for t, path in server.hits if path in ("/", "/queue-pass")][:2]
+        assert passed - first >= 0.95  # waited the refresh delay the page asked for
+    finally:
+        server.stop()
