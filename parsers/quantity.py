@@ -38,7 +38,6 @@ _INT = r"(?>\d{1,3}(?:,\d{3})+(?![\d,])|\d+(?!\d))"
 # a number not glued to a word, decimal, code or fraction; "/" or "-" right after a unit
 # letter is fine ("1g/5g", "1g-5g") while "3-MMC", "1/4" and "LSD-25" stay out
 _LB = r"(?:(?<![\w.,#/\-])|(?<=[a-z][/\-]))"
-_LB_LIST = r"(?<![\w.,#])"
 _MASS_U = "|".join(sorted(MASS_G, key=len, reverse=True))
 _VOL_U = "|".join(sorted(VOLUME_ML, key=len, reverse=True))
 _DOSE_U = "mg|mcg|ug|μg|µg"

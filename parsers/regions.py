@@ -77,7 +77,6 @@ ALIASES: dict[str, str] = {
     "sweden": "SE", "australia": "AU", "netherlands": "NL", "pitcairn": "PN", "saint helena": "SH",
     "falkland islands": "FK", "falklands": "FK",
 }
-_NOT_COUNTRIES = {"XK"}  # Kosovo: user-assigned code, kept as is
 
 
 def normalise_name(text: str) -> str:
