@@ -295,6 +295,7 @@ class EsBackend(IndexBackend):
             after = hits[-1]["sort"]
 
     def iter_listings(self, query: SearchQuery | None = None) -> Iterator[Listing]:
+        """Every listing the query matches, in its sort order; limit/offset are ignored (exports)."""
         self._read()
         q = query or SearchQuery(sort="listing_id")
         sort = [{"listing_id": {"order": "asc"}}] if query is None else search_sort(q)

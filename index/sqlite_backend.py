@@ -300,6 +300,7 @@ class SqliteBackend(IndexBackend):
             reader.close()
 
     def iter_listings(self, query: SearchQuery | None = None) -> Iterator[Listing]:
+        """Every listing the query matches, in its sort order; limit/offset are ignored (exports)."""
         if query is None:
             sql, params, order = "SELECT l.doc FROM listings l", [], "l.listing_id ASC"
         else:
