@@ -47,13 +47,17 @@ def extract_page(site: SiteConfig, page: PageInput, kind: str | None = None) -> 
 class _OnePageSpider(scrapy.Spider):
     name = "trawl-site-test"
 
-    def __init__(self, url: str, sink: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, url: str, sink: dict[str, Any], site: SiteConfig, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.url, self.sink = url, sink
+        self.url, self.sink, self.site = url, sink, site
 
     async def start(self) -> Any:
-        yield scrapy.Request(self.url, callback=self.parse, errback=self.failed, dont_filter=True,
-                             meta={"trawl_mirror": "/".join(self.url.split("/", 3)[:3])})
+        meta: dict[str, Any] = {"trawl_mirror": "/".join(self.url.split("/", 3)[:3])}
+        if self.site.render == "browser":
+            from crawler.browser import playwright_request_meta
+
+            meta.update(playwright_request_meta(self.site))
+        yield scrapy.Request(self.url, callback=self.parse, errback=self.failed, dont_filter=True, meta=meta)
 
     def parse(self, response: Any) -> None:
         self.sink["page"] = PageInput.from_response(response)
@@ -81,7 +85,7 @@ def fetch_page(site: SiteConfig, url: str) -> PageInput:
     }
     sink: dict[str, Any] = {}
     process = CrawlerProcess(settings)
-    process.crawl(_OnePageSpider, url=url, sink=sink)
+    process.crawl(_OnePageSpider, url=url, sink=sink, site=site)
     process.start()
     if "page" not in sink:
         raise TrawlError(f"{url}: fetch failed: {sink.get('error', 'no response')}")

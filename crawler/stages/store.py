@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from typing import Any
+from urllib.parse import urljoin
 
 from crawler.stages import Stage
 from index import open_index
@@ -18,6 +19,11 @@ def index_for(crawler: Any) -> IndexBackend:
         backend = open_index()
         crawler._trawl_index = backend
     return backend
+
+
+def vendor_url(item: dict[str, Any]) -> str:
+    href = item["fields"].get("vendor_url")
+    return urljoin(item["url"], href) if isinstance(href, str) and href else ""
 
 
 def evidence_of(item: dict[str, Any], run_id: str) -> Evidence:
@@ -85,7 +91,7 @@ class StoreStage(Stage):
         vendors = []
         if listing.vendor and listing.vendor_id:
             vendors.append(Vendor(vendor_id=listing.vendor_id, site=listing.site, name=listing.vendor,
-                                  url=item.get("vendor_url") or "", first_seen=self.clock, last_seen=self.clock, evidence=evidence))
+                                  url=vendor_url(item), first_seen=self.clock, last_seen=self.clock, evidence=evidence))
         return backend.write(listings=[listing], snapshots=[snapshot_of(listing, self.run_id)], vendors=vendors,
                              candidates=item.get("candidates", []))
 

@@ -50,3 +50,17 @@ def test_page_object_overrides_one_field(tmp_path: Path) -> None:
     # without the blob the YAML selector's value stands
     _, plain, _ = extract_page(site, PageInput("http://127.0.0.1:9/p/8", "<h1>x</h1><li class='tier'>1 g €5</li>"))
     assert plain is not None and plain.fields["price_tiers"] == ["1 g €5"]
+
+
+def test_nightshade_page_object_states_the_rate_unit() -> None:
+    from crawler.siteconfig import load_site
+
+    site = load_site("nightshade", env={})
+    html = ('<h1 class="title">x</h1><table class="exchangeRateListing"><tr><td class="cur">BTC</td>'
+            '<td class="rate" data-cur="BTC">64000.00</td></tr><tr><td class="cur">XMR</td>'
+            '<td class="rate" data-cur="XMR">160.00</td></tr></table>')
+    _, result, _ = extract_page(site, PageInput("http://x.onion/listing/123", html))
+    assert result is not None and result.fields["page_rates"] == ["1 BTC = 64000.00 USD", "1 XMR = 160.00 USD"]
+    import parsers
+
+    assert parsers.parse_page_rates("\n".join(result.fields["page_rates"])) == {"BTC": 64000.0, "XMR": 160.0}
