@@ -30,7 +30,9 @@ from crawler.siteconfig import GateConfig, PageSpec, SiteConfig
 logger = logging.getLogger(__name__)
 
 # never followed whatever the YAML says: a monitor must not end its own session or act
-ALWAYS_DENY = re.compile(r"log-?out|sign-?out|/buy\b|/order|/checkout|/cart|/messages/new", re.I)
+ALWAYS_DENY = re.compile(
+    r"(^|/)(log-?out|sign-?out|log-?off|buy|order|checkout|cart|basket|messages/new|compose|withdraw|deposit)([/?#.]|$)",
+    re.I)
 NAV_SELECTORS = ("categories", "pagination", "load_more", "listing_links", "vendor_links")
 
 
@@ -82,7 +84,8 @@ class TrawlSpider(scrapy.Spider):
     def follow(self, response: Response, href: str, kind: str, depth: int) -> Request | None:
         url = response.urljoin(href)
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or ALWAYS_DENY.search(url):
+        if parts.scheme not in ("http", "https") or ALWAYS_DENY.search(parts.path):
+            self.crawler.stats.inc_value("trawl/links/never_followed")
             return None
         if f"{parts.scheme}://{parts.netloc}" not in self.site.mirrors:
             self.crawler.stats.inc_value("trawl/links/offsite")

@@ -127,3 +127,12 @@ def test_selector_page_extracts_with_snippets(tmp_path: Path) -> None:
                              "description": "line one\nline two", "vendor": "Bob"}
     assert result.snippets["price"] == ["<td class=\"p\">12.50 EUR</td>"]
     assert result.selectors["vendor"] == "css:span.seller" and result.missing == []
+
+
+def test_links_a_monitor_never_follows() -> None:
+    from crawler.spider import ALWAYS_DENY
+
+    for path in ("/logout", "/index/logout", "/account/sign-out", "/cart", "/order/1", "/listing/1/buy", "/messages/new"):
+        assert ALWAYS_DENY.search(path), path
+    for path in ("/cartridge-refill", "/orders-of-magnitude", "/product/buy-xanax-online", "/listing/1"):
+        assert not ALWAYS_DENY.search(path), path
