@@ -142,3 +142,14 @@ def test_vendor_pages_enriched(crawled: dict[str, Any], testbed: Any) -> None:
         if expected["pgp_fingerprint"]:
             assert vendor.pgp_fingerprints == [expected["pgp_fingerprint"]], name
         assert set(expected["identifiers"]["btc"]) <= set(vendor.identifiers.get("btc", [])), name
+
+
+def test_saved_session_is_reused(crawled: dict[str, Any], testbed: Any) -> None:
+    """The next crawl presents the saved cookies: no DDoS gate, no new login."""
+    start = len(testbed.request_log)
+    run = trawl(["crawl", "nightshade", "--budget", "5", "--json"], crawled["env"])
+    assert run.returncode == 0, run.stderr[-2000:]
+    stats = json.loads(run.stdout.strip().splitlines()[-1])
+    assert stats["gate_hits"] == 0 and stats["status"] == "budget_reached"
+    requests = [(method, path) for site, method, path, _ in testbed.request_log[start:] if site == "nightshade"]
+    assert requests and not [r for r in requests if r[0] == "POST" or r[1].startswith("/login")], requests
