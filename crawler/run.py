@@ -129,13 +129,14 @@ def _crawl(site: SiteConfig, frontier: Frontier, *, run_id: str, run_dir: Path, 
     crawler = process.create_crawler(TrawlSpider)
     process.crawl(crawler, site=site, frontier=frontier, run_id=run_id, resume=resume)
     process.start()
-    record: dict[str, Any] = getattr(crawler, "trawl_result", None) or read_stats(run_dir) or {}
+    record: dict[str, Any] | None = getattr(crawler, "trawl_result", None)
+    if record is None:
+        # the spider never opened (a component failed to start): Scrapy has logged why
+        raise TrawlError(f"crawl of {site.name} did not start (run {run_id}); see the log above for the failing component")
     record["clock"] = settings["TRAWL_CLOCK"]
     if day is not None:
         record["testbed_day"] = day
     write_stats(run_dir, record)
-    if getattr(crawler, "_trawl_startup_error", None):
-        raise crawler._trawl_startup_error
     return RunResult(run_id=run_id, site=site.name, run_dir=run_dir, status=record.get("status", "unknown"), stats=record)
 
 
