@@ -56,12 +56,28 @@ def _destinations(listing: Listing, truth: dict[str, Any]) -> bool:
     return sorted(listing.destinations) == sorted(truth.get("destinations") or []) and sorted(listing.destinations_excluded) == sorted(truth.get("destinations_excluded") or [])
 
 
+def _canonical_names(names: list[str]) -> set[str]:
+    """The reference lists' canonical name for each of `names` (testbed and lists may name a substance differently)."""
+    resolved = {_norm_text(n).casefold() for n in names}
+    try:
+        from enrich.lists import default_lists
+        from enrich.normalize import name_key
+    except ImportError:
+        return resolved
+    lists = default_lists()
+    for name in names:
+        entry = lists.names.get(name_key(name))
+        if entry is not None:
+            resolved.add(entry.canonical.casefold())
+    return resolved
+
+
 def _substance(listing: Listing, truth: dict[str, Any]) -> bool:
     expected = truth.get("substance")
     found = {s.name.casefold() for s in listing.substances}
     if not expected:
         return not found
-    return _norm_text(expected).casefold() in found
+    return bool(_canonical_names([expected, *(truth.get("substance_aliases") or [])]) & found)
 
 
 def _feedback(listing: Listing, truth: dict[str, Any]) -> bool:
