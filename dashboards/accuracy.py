@@ -72,11 +72,16 @@ def _canonical_names(names: list[str]) -> set[str]:
     return resolved
 
 
-def _substance(listing: Listing, truth: dict[str, Any]) -> bool:
+def _substance(listing: Listing, truth: dict[str, Any], candidate_tokens: frozenset[str] = frozenset()) -> bool:
+    """Right if the listing names the truth's substance; for a substance on no reference list
+    (truth `novel`), right only if nothing was matched and early warning recorded it."""
     expected = truth.get("substance")
     found = {s.name.casefold() for s in listing.substances}
     if not expected:
         return not found
+    if truth.get("novel"):
+        title = listing.title.casefold()
+        return not found and any(token in title for token in candidate_tokens)
     return bool(_canonical_names([expected, *(truth.get("substance_aliases") or [])]) & found)
 
 
@@ -124,7 +129,15 @@ def _path(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def compare(site: str, truth: Iterable[dict[str, Any]], listings: Iterable[Listing], *, fields: Iterable[str] | None = None) -> SiteAccuracy:
+def compare(
+    site: str,
+    truth: Iterable[dict[str, Any]],
+    listings: Iterable[Listing],
+    *,
+    fields: Iterable[str] | None = None,
+    candidate_tokens: Iterable[str] = (),
+) -> SiteAccuracy:
+    """`candidate_tokens`: early-warning candidates in the index (lower-case), for novel substances."""
     by_id = {}
     by_path = {}
     for listing in listings:
@@ -133,6 +146,7 @@ def compare(site: str, truth: Iterable[dict[str, Any]], listings: Iterable[Listi
     names = list(fields or FIELD_CHECKS)
     scores = {name: FieldScore() for name in names}
     truth = list(truth)
+    tokens = frozenset(t.casefold() for t in candidate_tokens)
     found = 0
     for record in truth:
         listing = by_id.get(f"{site}:{record.get('native_id')}") or by_path.get(_path(str(record.get("url", ""))))
@@ -142,7 +156,8 @@ def compare(site: str, truth: Iterable[dict[str, Any]], listings: Iterable[Listi
         for name in names:
             score = scores[name]
             score.total += 1
-            if FIELD_CHECKS[name](listing, record):
+            right = _substance(listing, record, tokens) if name == "substance" else FIELD_CHECKS[name](listing, record)
+            if right:
                 score.right += 1
             elif len(score.wrong_examples) < 3:
                 score.wrong_examples.append(f"{record.get('native_id')}: expected {_expected(name, record)!r}, got {_got(name, listing)!r}")

@@ -94,7 +94,8 @@ def run_demo(home: Path, *, echo: Callable[[str], None] = print, revisit: bool =
         # accuracy is measured against day 0 before later days re-crawl (and re-price) the listings
         with open_index(f"sqlite:///{index_path}") as index:
             day0 = {site: list(index.iter_listings(SearchQuery(site=site))) for site in DEMO_SITES}
-        accuracy = [compare(site, testbed.truth(site), day0[site]) for site in DEMO_SITES]
+            tokens = [c.token for c in index.candidates()]
+        accuracy = [compare(site, testbed.truth(site), day0[site], candidate_tokens=tokens) for site in DEMO_SITES]
         if revisit:
             for day in REVISIT_DAYS:
                 testbed.set_day(day)
