@@ -160,11 +160,17 @@ def _example_searches(index: Any, echo: Callable[[str], None]) -> list[dict[str,
 
 
 def _example_trend(index: Any, echo: Callable[[str], None]) -> list[dict[str, Any]]:
-    rows = index.trends(TrendQuery(metric="usd_per_unit", interval="month", group_by=["substance"], unit="g"))
-    rows = [r for r in rows if r.count >= 3]
-    echo("\ntrend: median USD per gram by substance and month (IQR), substances with ≥3 offers:")
-    for row in rows[:18]:
-        echo(f"  {row.period}  {str(row.group.get('substance'))[:28]:<28} n={row.count:<4} median ${row.median:,.2f}  IQR ${row.q1:,.2f}–${row.q3:,.2f}")
+    rows = [r for r in index.trends(TrendQuery(metric="usd_per_unit", interval="month", group_by=["substance"], unit="g")) if r.group.get("substance")]
     if not rows:
         raise TrawlError("the demo produced no trend rows: crawls stored no priced listings")
+    months = sorted({r.period for r in rows})
+    cells: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        cells.setdefault(str(row.group["substance"]), {})[row.period] = row
+    # the substances offered most often, seen in every month
+    offered = sorted((s for s, by_month in cells.items() if len(by_month) == len(months)), key=lambda s: -sum(r.count for r in cells[s].values()))[:10]
+    echo("\ntrend: median USD per gram by substance and month (n offers), most-offered substances:")
+    echo(f"  {'substance':<26}" + "".join(f"{m[:7]:>20}" for m in months))
+    for substance in offered:
+        echo(f"  {substance[:26]:<26}" + "".join(f"{'$%.2f (n=%d)' % (cells[substance][m].median, cells[substance][m].count):>20}" for m in months))
     return [r.__dict__ for r in rows]
