@@ -7,25 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from crawler.stages import Stage
+from enrich import extract_identifiers, match, new_substance_candidates, parse_pgp_key
+from enrich.matcher import get_matcher
 from index.model import CandidateSubstance, Listing, Vendor
 
-try:
-    import enrich
-except ImportError:  # pragma: no cover - the package exists in the repo, its API may not yet
-    enrich = None  # type: ignore[assignment]
 
-
-def _fn(name: str) -> Any:
-    # enrich resolves names lazily; a module still being written raises ImportError
-    try:
-        return getattr(enrich, name, None) if enrich is not None else None
-    except ImportError:
-        return None
-
-
-def _merge_ids(target: dict[str, list[str]], found: Any) -> None:
-    if not isinstance(found, dict):
-        return
+def _merge_ids(target: dict[str, list[str]], found: dict[str, Any]) -> None:
     for kind, values in found.items():
         bucket = target.setdefault(kind, [])
         for value in values or []:
@@ -35,6 +22,12 @@ def _merge_ids(target: dict[str, list[str]], found: Any) -> None:
 
 
 class EnrichStage(Stage):
+    def __init__(self, crawler: Any) -> None:
+        super().__init__(crawler)
+        # Load the reference lists and build the matcher now, at start-up, not on the first
+        # page: a broken list file then fails the run before anything is fetched.
+        get_matcher()
+
     def process_item(self, item: dict[str, Any], spider: Any = None) -> dict[str, Any]:
         if item.get("unchanged") is not None:
             return item
@@ -44,27 +37,14 @@ class EnrichStage(Stage):
             self.enrich_vendor(item, item["vendor_record"])
         return item
 
-    def _missing(self, name: str, errors: list[str], field: str) -> Any:
-        fn = _fn(name)
-        if fn is None:
-            errors.append(f"{field}: enrich.{name} not available")
-            self.stats.inc_value(f"trawl/enrich_unavailable/{name}")
-        return fn
-
     def enrich_listing(self, item: dict[str, Any], listing: Listing) -> None:
         hint = item["fields"].get("substance_hint") or ""
         hint = " ".join(hint) if isinstance(hint, list) else hint
         primary = f"{listing.title}\n{hint}".strip()
-        match = self._missing("match", listing.parse_errors, "substances")
-        if match is not None:
-            found = match(primary) or match(listing.description)
-            listing.substances = [m.to_ref() if hasattr(m, "to_ref") else m for m in found]
-        candidates_fn = self._missing("new_substance_candidates", listing.parse_errors, "candidates")
-        if candidates_fn is not None:
-            item["candidates"] = [self._candidate(c, listing) for c in candidates_fn(f"{primary}\n{listing.description}")]
-        ids = self._missing("extract_identifiers", listing.parse_errors, "identifiers")
-        if ids is not None:
-            _merge_ids(listing.identifiers, ids(f"{listing.description}"))
+        found = match(primary) or match(listing.description)
+        listing.substances = [m.to_ref() for m in found]
+        item["candidates"] = [self._candidate(c, listing) for c in new_substance_candidates(f"{primary}\n{listing.description}")]
+        _merge_ids(listing.identifiers, extract_identifiers(listing.description))
 
     def _candidate(self, found: Any, listing: Listing) -> CandidateSubstance:
         if isinstance(found, CandidateSubstance):
@@ -79,17 +59,13 @@ class EnrichStage(Stage):
         errors: list[str] = item.setdefault("parse_errors", [])
         text = item["fields"].get("identifiers_text") or ""
         text = "\n".join(text) if isinstance(text, list) else text
-        ids = self._missing("extract_identifiers", errors, "identifiers")
-        if ids is not None:
-            _merge_ids(vendor.identifiers, ids(f"{text}\n{vendor.pgp_key}"))
+        _merge_ids(vendor.identifiers, extract_identifiers(f"{text}\n{vendor.pgp_key}"))
         if vendor.pgp_key:
-            pgp = self._missing("parse_pgp_key", errors, "pgp_key")
-            info = pgp(vendor.pgp_key) if pgp is not None else None
-            fingerprint = getattr(info, "fingerprint", None) if info is not None else None
-            if fingerprint:
-                vendor.pgp_fingerprints = [fingerprint]
-                vendor.identifiers.setdefault("pgp", [])
-                if fingerprint not in vendor.identifiers["pgp"]:
-                    vendor.identifiers["pgp"].append(fingerprint)
-            elif info is not None:
-                errors.append(f"pgp_key: {getattr(info, 'error', None) or 'no fingerprint'}")
+            info = parse_pgp_key(vendor.pgp_key)
+            if info.fingerprint:
+                vendor.pgp_fingerprints = [info.fingerprint]
+                pgp = vendor.identifiers.setdefault("pgp", [])
+                if info.fingerprint not in pgp:
+                    pgp.append(info.fingerprint)
+            else:
+                errors.append(f"pgp_key: {info.error or 'no fingerprint'}")

@@ -14,13 +14,6 @@ from index.model import Listing, ShippingOption, Vendor
 _SPACE = re.compile(r"[ \t\r\f\v]+")
 
 
-def _fn(name: str) -> Any:
-    try:
-        return getattr(parsers, name, None)
-    except ImportError:  # a lazily resolved parser module not written yet
-        return None
-
-
 def clean(text: Any) -> str:
     """Whitespace only: stored text is what the page showed (leetspeak and look-alike
     letters included: they are evidence); parsers and matchers normalise for themselves."""
@@ -38,10 +31,7 @@ class Parsed:
         self.errors: list[str] = []
 
     def call(self, field: str, name: str, *args: Any, **kwargs: Any) -> Any:
-        fn = _fn(name)
-        if fn is None:
-            self.errors.append(f"{field}: parsers.{name} not available")
-            return None
+        fn = getattr(parsers, name)
         try:
             result = fn(*args, **kwargs)
         except (TypeError, ValueError) as exc:
@@ -56,18 +46,11 @@ class Parsed:
         if text in (None, ""):
             return None
         result = self.call(field, "parse_int", str(text))
-        if result is None:
-            match = re.search(r"\d[\d,.\s]*", str(text))
-            return int(re.sub(r"\D", "", match.group(0))) if match and _fn("parse_int") is None else None
-        return getattr(result, "value", result)
+        return None if result is None else result.value
 
 
 def _rates(fields: dict[str, Any], site: str, p: Parsed) -> Any:
-    table_cls = _fn("RateTable")
-    if table_cls is None:
-        p.errors.append("price_usd: parsers.RateTable not available")
-        return None
-    table = table_cls.default()
+    table = parsers.RateTable.default()
     if fields.get("page_rates"):
         text = fields["page_rates"] if isinstance(fields["page_rates"], str) else "\n".join(fields["page_rates"])
         rates = p.call("page_rates", "parse_page_rates", text)
@@ -118,7 +101,7 @@ def parse_listing(item: dict[str, Any], when: str) -> Listing:
         listing.quantity_amount, listing.quantity_unit = qty.amount, qty.unit
         listing.dose_mg, listing.purity_pct = qty.dose_mg, qty.purity_pct
     if listing.price_usd is not None and listing.quantity_amount:
-        per_unit = p.call("usd_per_unit", "price_per_unit", listing.price_usd, qty) if _fn("price_per_unit") else None
+        per_unit = p.call("usd_per_unit", "price_per_unit", listing.price_usd, qty)
         value = getattr(per_unit, "value", per_unit) if per_unit is not None else listing.price_usd / listing.quantity_amount
         listing.usd_per_unit = round(value, 4) if isinstance(value, (int, float)) else None
     tiers = f.get("price_tiers") or []
