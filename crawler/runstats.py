@@ -87,6 +87,7 @@ class RunStatsExtension:
     def __init__(self, config: RunStatsConfig, crawler: Any) -> None:
         self.config, self.crawler = config, crawler
         self.started = time.monotonic()
+        self.spider_opened_at: float | None = None
         previous = read_stats(config.run_dir) or {}
         self.base = {"run_id": config.run_id, "site": config.site, "started_at": previous.get("started_at") or _now(),
                      "clock": previous.get("clock") or config.clock, "pid": os.getpid(),
@@ -110,7 +111,9 @@ class RunStatsExtension:
     def record(self, status: str, reason: str | None = None) -> dict[str, Any]:
         raw = self.crawler.stats.get_stats()
         duration = round(self.base["previous_duration_s"] + time.monotonic() - self.started, 3)
-        out = {**self.base, "status": status, "finish_reason": reason, "updated_at": _now(), "duration_s": duration,
+        # crawl_s: spider open to now, without building components (loading reference lists...)
+        crawl_s = round(time.monotonic() - self.spider_opened_at, 3) if self.spider_opened_at is not None else 0.0
+        out = {**self.base, "status": status, "finish_reason": reason, "updated_at": _now(), "duration_s": duration, "crawl_s": crawl_s,
                **summarise(raw), "stats": {k: v for k, v in raw.items()}}
         frontier = getattr(self.crawler.spider, "frontier", None)
         if frontier is not None:
@@ -123,6 +126,7 @@ class RunStatsExtension:
             self.crawler.stats.inc_value(f"trawl/mirror_pages/{mirror}")
 
     def opened(self, spider: Any = None) -> None:
+        self.spider_opened_at = time.monotonic()
         write_stats(self.config.run_dir, self.record("running"))
         self.loop = task.LoopingCall(lambda: write_stats(self.config.run_dir, self.record("running")))
         self.loop.start(self.config.interval, now=False)
