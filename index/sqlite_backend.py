@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from index import merge
@@ -22,6 +22,8 @@ from index.model import CandidateSubstance, Listing, Snapshot, Vendor, from_dict
 from index.sqlite_query import build_search, check_paging, listing_filters, order_by
 from index.sqlite_schema import SNAPSHOT_FIELDS, connect, migrate
 from index.timeutil import bound_from, bound_to
+
+R = TypeVar("R", Listing, Vendor)
 
 _CHUNK = 500  # SQLite's default limit on bound parameters is generous, but keep IN lists short
 _SNAPSHOT_COLUMNS = SNAPSHOT_FIELDS
@@ -162,14 +164,19 @@ class SqliteBackend(IndexBackend):
             found.update(rows)
         return found
 
+    def _merged_with_stored(self, conn: sqlite3.Connection, table: str, key: str, cls: type[R], records: list[R], merge_fn: Callable[[R | None, R], R]) -> tuple[dict[str, R], dict[str, R]]:
+        """(stored, merged): each record merged into its stored version by id, in input order."""
+        existing = self._existing_docs(conn, table, key, list({getattr(r, key) for r in records}))
+        before = {k: from_dict(cls, json.loads(v)) for k, v in existing.items()}
+        merged: dict[str, R] = dict(before)
+        for record in records:
+            merged[getattr(record, key)] = merge_fn(merged.get(getattr(record, key)), record)
+        return before, merged
+
     def _upsert_listings(self, conn: sqlite3.Connection, listings: list[Listing]) -> None:
         if not listings:
             return
-        existing_docs = self._existing_docs(conn, "listings", "listing_id", list({x.listing_id for x in listings}))
-        before = {k: from_dict(Listing, json.loads(v)) for k, v in existing_docs.items()}
-        merged: dict[str, Listing] = dict(before)
-        for listing in listings:
-            merged[listing.listing_id] = merge.merge_listing(merged.get(listing.listing_id), listing)
+        before, merged = self._merged_with_stored(conn, "listings", "listing_id", Listing, listings, merge.merge_listing)
         fresh: list[Listing] = []
         for listing_id, listing in merged.items():
             if before.get(listing_id) == listing:
@@ -229,11 +236,7 @@ class SqliteBackend(IndexBackend):
     def _upsert_vendors(self, conn: sqlite3.Connection, vendors: list[Vendor]) -> None:
         if not vendors:
             return
-        existing = self._existing_docs(conn, "vendors", "vendor_id", list({v.vendor_id for v in vendors}))
-        before = {k: from_dict(Vendor, json.loads(v)) for k, v in existing.items()}
-        merged: dict[str, Vendor] = dict(before)
-        for vendor in vendors:
-            merged[vendor.vendor_id] = merge.merge_vendor(merged.get(vendor.vendor_id), vendor)
+        before, merged = self._merged_with_stored(conn, "vendors", "vendor_id", Vendor, vendors, merge.merge_vendor)
         conn.executemany(
             "INSERT OR REPLACE INTO vendors (vendor_id, site, name_lc, first_seen, last_seen, doc) VALUES (?,?,?,?,?,?)",
             [
