@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from crawler.evidence import resolve_run, verify_run
+from crawler.evidence_verify import resolve_run, verify_run
 from index.errors import TrawlError
 from index.home import trawl_home
 

@@ -9,7 +9,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.browser import browser_settings, chromium_executable, launch_options
-from crawler.evidence import verify_run
+from crawler.evidence_verify import verify_run
 from tests.crawler.net_crawl import run_net_spider
 from tests.crawler.net_servers import onion_range
 

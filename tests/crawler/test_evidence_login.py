@@ -12,7 +12,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from crawler.evidence import verify_run
+from crawler.evidence_verify import verify_run
 from tests.crawler.net_crawl import REPO
 
 PASSWORD = "Nsh4de!pw-7f3a91-do-not-store"

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from warcio.statusandheaders import StatusAndHeaders
 
-from crawler.evidence import EvidenceWriter, verify_run
+from crawler.evidence import EvidenceWriter
+from crawler.evidence_verify import verify_run
 
 
 def _exchange(writer: EvidenceWriter, url: str, body: bytes) -> None:

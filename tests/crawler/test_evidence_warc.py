@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.evidence import verify_run
+from crawler.evidence_verify import verify_run
 from tests.crawler.net_crawl import REPO, run_net_spider
 from tests.crawler.net_servers import clear_site
 

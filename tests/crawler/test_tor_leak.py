@@ -152,7 +152,7 @@ def test_full_trawl_crawl_of_onion_site_does_not_leak(tmp_path: Path) -> None:
     import shutil
     import subprocess
 
-    from crawler.evidence import verify_run
+    from crawler.evidence_verify import verify_run
     from tests.crawler.net_crawl import HERE, REPO
     from testbed.server import run_testbed
 
