@@ -258,20 +258,7 @@ def unpause_site(site: str) -> bool:
 
 
 def raise_alert(kind: str, *, site: str, message: str, **details: Any) -> None:
-    """Append to $TRAWL_HOME/alerts.jsonl (through enrich.alerts when it is installed)."""
-    try:
-        from enrich import alerts as enrich_alerts  # type: ignore[attr-defined]
+    """Append to $TRAWL_HOME/alerts.jsonl through the one alert sink (enrich.alerts)."""
+    from enrich.alerts import append_alert  # deferred: keeps `trawl sites ...` start-up light
 
-        writer = getattr(enrich_alerts, "append_alert", None) or getattr(enrich_alerts, "raise_alert", None)
-    except ImportError:
-        writer = None
-    record = {"time": datetime.now(timezone.utc).isoformat(), "kind": kind, "site": site, "message": message, **details}
-    if writer is not None:
-        try:
-            writer(record)
-            return
-        except TypeError:
-            pass  # a different signature: fall back to writing the line ourselves
-    with (trawl_home() / "alerts.jsonl").open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-    logger.warning("alert: %s", message)
+    append_alert({"time": datetime.now(timezone.utc).isoformat(), "kind": kind, "site": site, "message": message, **details})

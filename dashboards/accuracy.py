@@ -58,12 +58,10 @@ def _destinations(listing: Listing, truth: dict[str, Any]) -> bool:
 
 def _canonical_names(names: list[str]) -> set[str]:
     """The reference lists' canonical name for each of `names` (testbed and lists may name a substance differently)."""
+    from enrich.lists import default_lists
+    from enrich.normalize import name_key
+
     resolved = {_norm_text(n).casefold() for n in names}
-    try:
-        from enrich.lists import default_lists
-        from enrich.normalize import name_key
-    except ImportError:
-        return resolved
     lists = default_lists()
     for name in names:
         entry = lists.names.get(name_key(name))

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from dashboards.accuracy import SiteAccuracy, compare, format_table
+from dashboards.accuracy import compare, format_table
 from index.api import SearchQuery, TrendQuery
 from index.errors import TrawlError
 from index.model import Listing
@@ -131,10 +131,8 @@ def _summary_table(crawls: list[CrawlSummary], listings: dict[str, list[Listing]
 
 
 def _canonical(text: str) -> str | None:
-    try:
-        from enrich import match
-    except ImportError:
-        return None
+    from enrich import match
+
     found = match(text)
     return found[0].canonical if found else None
 

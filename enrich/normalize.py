@@ -13,15 +13,13 @@ import unicodedata
 from functools import lru_cache
 from typing import NamedTuple
 
-try:  # the parsers package provides the shared clean-up; fall back until it lands
-    from parsers import clean_text as _clean_text  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - depends on the parallel parsers work
-    _clean_text = None
+from parsers import clean_text as _clean_text
 
 # Greek letters used in chemical names: spelled out so "α-PVP" == "alpha-PVP".
 _GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "Δ": "delta", "ω": "omega"}
 _ZERO_WIDTH = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"}
-# Minimal homoglyph table for the fallback (Cyrillic/Greek look-alikes of Latin letters).
+# Cyrillic/Greek look-alikes of Latin letters. parsers.clean_text folds these only inside
+# Latin words (from context); here they are folded one character at a time.
 _HOMOGLYPHS = str.maketrans({
     "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y", "к": "k", "м": "m",
     "т": "t", "і": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ո": "n", "ο": "o", "ν": "v", "ρ": "p",
@@ -43,8 +41,7 @@ def _fold_char(ch: str) -> str:
         return ""
     if ch.isspace():  # NBSP and friends separate words; never let clean-up delete them
         return " "
-    if _clean_text is not None:
-        ch = _clean_text(ch)
+    ch = _clean_text(ch)  # drops bidi controls and other invisible marks
     ch = unicodedata.normalize("NFKC", ch).translate(_HOMOGLYPHS)
     # strip accents: "cocaína" -> "cocaina"
     decomposed = unicodedata.normalize("NFKD", ch)

@@ -78,22 +78,15 @@ def trend_row(r: TrendRow) -> dict[str, Any]:
 
 
 def reference_list_versions() -> Any:
-    """Versions of the control lists used for matching, or "unavailable" without enrich/."""
-    try:
-        from enrich import load_reference_lists  # type: ignore[attr-defined]
-    except ImportError:
-        try:
-            from enrich.lists import load_reference_lists
-        except ImportError:
-            return "unavailable"
+    """Versions of the control lists used for matching ("unavailable: why" if they fail to load)."""
+    from enrich.lists import load_reference_lists
+
     try:
         lists = load_reference_lists()
     except Exception as exc:  # noqa: BLE001 - a broken list must not block an export; record why
         return f"unavailable: {str(exc).splitlines()[0][:200]}"
-    if hasattr(lists, "versions"):
-        return lists.versions()
     return [{"source": i.source, "instrument": i.instrument, "version": i.version, "as_of": i.as_of, "entries": i.entries}
-            for i in getattr(lists, "lists", [])]
+            for i in lists.lists]
 
 
 def software_versions() -> dict[str, str]:

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from crawler.stages import Stage
+from enrich.alerts import alert_new_candidates
 from index import open_index
 from index.api import IndexBackend
 from index.model import Evidence, Listing, Vendor, snapshot_of
@@ -45,10 +46,6 @@ class StoreStage(Stage):
     def alert_new_candidates(self, backend: IndexBackend, candidates: list[Any]) -> None:
         """Early warning: one alert per substance-like token the index has never seen."""
         if not candidates:
-            return
-        try:
-            from enrich.alerts import alert_new_candidates
-        except ImportError:
             return
         if self.known_tokens is None:
             self.known_tokens = {c.token for c in backend.candidates()}

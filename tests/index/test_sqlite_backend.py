@@ -150,10 +150,7 @@ def test_failed_batch_leaves_nothing(backend: SqliteBackend) -> None:
 
 def test_substance_filter_resolves_reference_list_names(tmp_path: Path) -> None:
     """A name only enrich/'s reference lists know still finds the canonical substance."""
-    try:
-        from enrich.lists import default_lists
-    except ImportError:
-        pytest.skip("enrich/ not available")
+    from enrich.lists import default_lists
     from index.querytext import _SYNONYMS, _key
     from index.model import SubstanceRef
 
