@@ -10,6 +10,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -145,6 +146,7 @@ def compare(
     scores = {name: FieldScore() for name in names}
     truth = list(truth)
     tokens = frozenset(t.casefold() for t in candidate_tokens)
+    checks = {**FIELD_CHECKS, "substance": partial(_substance, candidate_tokens=tokens)}
     found = 0
     for record in truth:
         listing = by_id.get(f"{site}:{record.get('native_id')}") or by_path.get(_path(str(record.get("url", ""))))
@@ -154,8 +156,7 @@ def compare(
         for name in names:
             score = scores[name]
             score.total += 1
-            right = _substance(listing, record, tokens) if name == "substance" else FIELD_CHECKS[name](listing, record)
-            if right:
+            if checks[name](listing, record):
                 score.right += 1
             elif len(score.wrong_examples) < 3:
                 score.wrong_examples.append(f"{record.get('native_id')}: expected {_expected(name, record)!r}, got {_got(name, listing)!r}")
