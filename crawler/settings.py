@@ -37,6 +37,16 @@ BASE: dict[str, Any] = {
     "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
     "TRAWL_EVIDENCE_ENABLED": True,
     "TRAWL_MAX_RATE_LIMITED": 20,
+    # Scrapy reads a callback's source on every response to warn about `return value` in
+    # generators; for bound methods its cache never hits (a fresh object each time), and it
+    # cost ~1.5 ms a page.  The spider is ours and has no such return.
+    "WARN_ON_GENERATOR_RETURN_VALUE": False,
+    # Scrapy starts this many asyncio tasks for EVERY response with output; our stages are
+    # synchronous, so 100 (the default) only buys task overhead (~2 ms a page).
+    "CONCURRENT_ITEMS": 8,
+    # stored items are written per batch (one transaction / one bulk request), see stages.store
+    "TRAWL_STORE_BATCH": 50,
+    "TRAWL_STORE_BATCH_SECONDS": 1.0,
 }
 
 # Scrapy's own retry and cookie middlewares are replaced by ours (same slots).
