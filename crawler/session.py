@@ -215,17 +215,25 @@ class SessionCookiesMiddleware:
 
 # --- gates, pause, alerts --------------------------------------------------------------
 
-def detect_gate(site: SiteConfig, *, text: str, url: str, status: int) -> GateConfig | None:
-    sel = Selector(text=text) if text else None
+def detect_gate(site: SiteConfig, *, text: str, url: str, status: int,
+                sel: Selector | None = None) -> GateConfig | None:
+    sel = _tree_if_needed(text, sel, [m for gate in site.gates for m in gate.markers])
     for gate in site.gates:
         if any(m.matches(text=text, sel=sel, url=url, status=status) for m in gate.markers):
             return gate
     return None
 
 
-def login_needed(login: LoginConfig, *, text: str, url: str, status: int) -> bool:
-    sel = Selector(text=text) if text else None
+def login_needed(login: LoginConfig, *, text: str, url: str, status: int, sel: Selector | None = None) -> bool:
+    sel = _tree_if_needed(text, sel, login.needed_markers)
     return any(m.matches(text=text, sel=sel, url=url, status=status) for m in login.needed_markers)
+
+
+def _tree_if_needed(text: str, sel: Selector | None, markers: Any) -> Selector | None:
+    """A parsed tree only when a css/xpath marker needs one: parsing costs more than matching."""
+    if sel is not None or not text or not any(m.kind in ("css", "xpath") for m in markers):
+        return sel
+    return Selector(text=text)
 
 
 def pause_file(site: str) -> Path:

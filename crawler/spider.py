@@ -118,13 +118,15 @@ class TrawlSpider(scrapy.Spider):
         meta = response.meta
         key, kind, depth = meta["trawl_key"], meta["trawl_kind"], meta["trawl_depth"]
         text = response.text if hasattr(response, "text") else ""
-        gate = session.detect_gate(self.site, text=text, url=response.url, status=response.status)
+        # one parsed tree per page, shared by gate/login detection, fields and links
+        sel = response.selector if hasattr(response, "selector") else Selector(text=text or "<html></html>")
+        gate = session.detect_gate(self.site, text=text, url=response.url, status=response.status, sel=sel)
         if gate is not None:
             self.frontier.forget_body(key)
             yield from self.handle_gate(gate, response)
             return
         login = self.site.login
-        if login and session.login_needed(login, text=text, url=response.url, status=response.status):
+        if login and session.login_needed(login, text=text, url=response.url, status=response.status, sel=sel):
             self.frontier.forget_body(key)
             yield from self.handle_login(response)
             return
@@ -132,19 +134,18 @@ class TrawlSpider(scrapy.Spider):
             self.login_attempts = 0
             self.crawler.stats.inc_value("trawl/login/success")
             if login and login.success_markers and not any(
-                    m.matches(text=text, sel=Selector(text=text), url=response.url, status=response.status)
+                    m.matches(text=text, sel=sel, url=response.url, status=response.status)
                     for m in login.success_markers):
                 self.logger.warning("logged in, but no success marker on %s: check login.success_markers", response.url)
         if page_key(response.url) != key and meta.get("trawl_after_gate"):
             # the gate/login sent us somewhere else: ask again for the page we wanted
             yield self.make_request(key, kind, depth)
             return
-        sel = Selector(text=text)
         item = None
         if kind == "listing":
-            item = self.extract(response, self.site.listing, self.listing_page, "listing")
+            item = self.extract(response, sel, self.site.listing, self.listing_page, "listing")
         elif kind == "vendor" and self.site.vendor:
-            item = self.extract(response, self.site.vendor, self.vendor_page, "vendor")
+            item = self.extract(response, sel, self.site.vendor, self.vendor_page, "vendor")
         for request in self.links(response, sel, depth):
             yield request
         if item is not None:
@@ -159,14 +160,15 @@ class TrawlSpider(scrapy.Spider):
             if selector is None:
                 continue
             hint = {"listing_links": "listing", "vendor_links": "vendor"}.get(name, "nav")
-            values = evaluate(selector, sel, response.url).value or []
+            values = evaluate(selector, sel, response.url, snippets=False).value or []
             for href in values if isinstance(values, list) else [values]:
                 request = self.follow(response, href, hint, depth + 1)
                 if request is not None:
                     yield request
 
-    def extract(self, response: Response, spec: PageSpec, page_cls: type[SelectorPage], kind: str) -> dict[str, Any]:
-        result = page_cls(PageInput.from_response(response), spec, self.site).extract()
+    def extract(self, response: Response, sel: Selector, spec: PageSpec, page_cls: type[SelectorPage],
+                kind: str) -> dict[str, Any]:
+        result = page_cls(PageInput.from_response(response, sel), spec, self.site, snippets=False).extract()
         for name in result.missing:
             self.crawler.stats.inc_value(f"trawl/fields_missing/{kind}/{name}")
         return {

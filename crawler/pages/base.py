@@ -1,8 +1,8 @@
 """The YAML-driven page object every site starts from."""
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from urllib.parse import urlsplit
@@ -23,10 +23,12 @@ class PageInput:
     url: str
     text: str
     status: int = 200
+    # the response's already-parsed tree, so a page is parsed once per crawl, not per step
+    selector: Selector | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def from_response(cls, response: Any) -> PageInput:
-        return cls(url=response.url, text=getattr(response, "text", ""), status=response.status)
+    def from_response(cls, response: Any, selector: Selector | None = None) -> PageInput:
+        return cls(url=response.url, text=getattr(response, "text", ""), status=response.status, selector=selector)
 
 
 @dataclass
@@ -43,9 +45,12 @@ class SelectorPage:
     A `field_<name>` method returns the raw value (str, list[str] or None); a None return
     keeps whatever the YAML selector produced, so YAML stays the first place to fix a site."""
 
-    def __init__(self, page: PageInput, spec: PageSpec, site: SiteConfig | None = None) -> None:
+    def __init__(self, page: PageInput, spec: PageSpec, site: SiteConfig | None = None, *,
+                 snippets: bool = True) -> None:
         self.page, self.spec, self.site = page, spec, site
-        self.sel = Selector(text=page.text or "<html></html>")
+        # snippets serve `trawl sites test`; a crawl keeps WARC evidence instead
+        self.snippets = snippets
+        self.sel = page.selector if page.selector is not None else Selector(text=page.text or "<html></html>")
 
     # helpers for subclasses
     def css(self, query: str) -> Any:
@@ -67,7 +72,7 @@ class SelectorPage:
         return parts.path + (f"?{parts.query}" if parts.query else "")
 
     def run(self, name: str, selector: FieldSelector) -> Extracted:
-        return evaluate(selector, self.sel, self.path)
+        return evaluate(selector, self.sel, self.path, snippets=self.snippets)
 
     def extract(self) -> PageResult:
         result = PageResult(fields={})
@@ -82,13 +87,17 @@ class SelectorPage:
                 result.fields["native_id"] = match.group(1) if self.spec.id_from_url.groups else match.group(0)
                 result.snippets["native_id"] = [self.page.url]
                 result.selectors["native_id"] = f"id_from_url re:{self.spec.id_from_url.pattern}"
-        for name, method in inspect.getmembers(self, predicate=inspect.ismethod):
-            if not name.startswith("field_"):
-                continue
-            value = method()
+        for name in _field_methods(type(self)):
+            value = getattr(self, name)()
             if value is not None:
                 key = name.removeprefix("field_")
                 result.fields[key] = value
                 result.selectors[key] = f"{type(self).__name__}.{name}()"
         result.missing = [n for n in self.spec.fields if result.fields.get(n) in (None, "", [])]
         return result
+
+
+@cache
+def _field_methods(cls: type[SelectorPage]) -> tuple[str, ...]:
+    """The `field_<name>` methods of a page-object class, found once per class."""
+    return tuple(sorted(name for name in dir(cls) if name.startswith("field_") and callable(getattr(cls, name))))
