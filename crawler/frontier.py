@@ -14,6 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -39,6 +40,7 @@ CREATE INDEX IF NOT EXISTS frontier_status ON frontier(status, seq);
 """
 
 
+@lru_cache(maxsize=65536)  # a nav page links the same URLs as its neighbours
 def page_key(url: str) -> str:
     """Mirror-independent identity of a page: canonical path and sorted query, no host."""
     canon = urlsplit(canonicalize_url(url))
@@ -66,6 +68,9 @@ class Frontier:
         self._conn.executescript(_SCHEMA)
         self._lock = threading.Lock()
         self._seq = self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM frontier").fetchone()[0]
+        # every page links the same menus and neighbours: answer "already known" from
+        # memory instead of an INSERT per link (keys are short; 1M pages ~ 100 MB)
+        self._known = {row[0] for row in self._conn.execute("SELECT key FROM frontier")}
 
     def close(self) -> None:
         with self._lock:
@@ -73,12 +78,15 @@ class Frontier:
 
     def add(self, key: str, kind: str, depth: int = 0, meta: dict[str, Any] | None = None) -> bool:
         """Record a request as pending; False if the page is already known to this run."""
+        if key in self._known:
+            return False
         with self._lock:
             self._seq += 1
             cur = self._conn.execute(
                 "INSERT OR IGNORE INTO frontier(key, kind, depth, status, meta, seq) VALUES (?,?,?,?,?,?)",
                 (key, kind, depth, PENDING, json.dumps(meta or {}), self._seq),
             )
+            self._known.add(key)
             return cur.rowcount == 1
 
     def status(self, key: str) -> str | None:
@@ -107,6 +115,14 @@ class Frontier:
         with self._lock:
             # the body is no longer needed once the page's items are in the index
             self._conn.execute("UPDATE frontier SET status=?, body=NULL, error=NULL WHERE key=?", (DONE, key))
+
+    def done_many(self, keys: list[str]) -> None:
+        """`done` for a whole stored batch, in one transaction."""
+        with self._lock:
+            self._conn.execute("BEGIN")
+            self._conn.executemany("UPDATE frontier SET status=?, body=NULL, error=NULL WHERE key=?",
+                                   [(DONE, key) for key in keys])
+            self._conn.execute("COMMIT")
 
     def failed(self, key: str, error: str) -> None:
         with self._lock:
