@@ -12,6 +12,10 @@ from enrich.matcher import get_matcher
 from index.model import CandidateSubstance, Listing, Vendor
 
 
+# not a valid key: enough to load PGPy and run its armour parser once
+WARM_UP_KEY = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQENBF0AAAA=\n-----END PGP PUBLIC KEY BLOCK-----"
+
+
 def _merge_ids(target: dict[str, list[str]], found: dict[str, Any]) -> None:
     for kind, values in found.items():
         bucket = target.setdefault(kind, [])
@@ -25,10 +29,12 @@ class EnrichStage(Stage):
     def __init__(self, crawler: Any) -> None:
         super().__init__(crawler)
         # Load the reference lists, the matcher and its lazily loaded parts (dictionary,
-        # numpy) now, at start-up, not on the first page: a broken list file then fails
-        # the run before anything is fetched, and page timings stay even.
+        # numpy, PGPy) now, at start-up, not on the first page: a broken list file then
+        # fails the run before anything is fetched, and page timings stay even.
         get_matcher()
-        match("warm-up: mephedrone 5g, metamfetamine 1g")
+        match("warm-up: mephedrone 5g, metamfetamine 1g, methylphenidatte")  # exact, synonym, fuzzy
+        extract_identifiers("warm-up bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq")
+        parse_pgp_key(WARM_UP_KEY)
 
     def process_item(self, item: dict[str, Any], spider: Any = None) -> dict[str, Any]:
         if item.get("unchanged") is not None:

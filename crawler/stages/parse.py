@@ -157,6 +157,13 @@ def parse_vendor(item: dict[str, Any], when: str) -> Vendor:
 
 
 class ParseStage(Stage):
+    def __init__(self, crawler: Any) -> None:
+        super().__init__(crawler)
+        # read the rate file and the country-name table at start-up, not on the first page:
+        # a broken rate file fails before anything is fetched
+        parsers.RateTable.default()
+        parsers.parse_shipping("Germany", "Worldwide")
+
     def process_item(self, item: dict[str, Any], spider: Any = None) -> dict[str, Any]:
         if item.get("unchanged") is not None:
             return item
