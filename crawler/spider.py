@@ -43,6 +43,9 @@ class TrawlSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.site, self.frontier, self.run_id, self.resume = site, frontier, run_id, resume
         self.mirror_index = 0
+        # absolute URLs already judged (offsite, denied, or known to the frontier): every
+        # page repeats the same menus and neighbours, so most links are seen many times
+        self.judged_urls: set[str] = set()
         self.login_attempts = 0
         self.paused = False
         self.listing_page = resolve_page_object(site.listing.page_object) if site.listing.page_object else SelectorPage
@@ -83,21 +86,28 @@ class TrawlSpider(scrapy.Spider):
 
     def follow(self, response: Response, href: str, kind: str, depth: int) -> Request | None:
         url = response.urljoin(href)
+        if url in self.judged_urls:
+            return None
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or ALWAYS_DENY.search(parts.path):
+            self.judged_urls.add(url)
             self.crawler.stats.inc_value("trawl/links/never_followed")
             return None
         if f"{parts.scheme}://{parts.netloc}" not in self.site.mirrors:
+            self.judged_urls.add(url)
             self.crawler.stats.inc_value("trawl/links/offsite")
             return None
         key = page_key(url)
         if not self.site.url_allowed(key):
+            self.judged_urls.add(url)
             self.crawler.stats.inc_value("trawl/links/denied")
             return None
         kind = self.classify(key, kind)
         if kind == "nav" and depth > self.site.navigation.max_depth:
+            # not remembered: the same link may turn up again nearer the start
             self.crawler.stats.inc_value("trawl/links/too_deep")
             return None
+        self.judged_urls.add(url)
         if not self.frontier.add(key, kind, depth):
             return None
         return self.make_request(key, kind, depth)

@@ -73,6 +73,9 @@ class StoreStage(Stage):
         self.batch = Batch()
         self._timer: Any = None
 
+    def open_spider(self, spider: Any = None) -> None:
+        index_for(self.crawler)  # open (and migrate) the index before fetching: a bad one fails early
+
     def alert_new_candidates(self, backend: IndexBackend, candidates: list[Any]) -> None:
         """Early warning: one alert per substance-like token the index has never seen."""
         if not candidates:
