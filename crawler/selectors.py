@@ -154,12 +154,17 @@ def _select(sel: Selector, expr: Expression) -> list[Selector]:
 
 
 _XPATH_NAMESPACES = {"re": "http://exslt.org/regular-expressions"}  # as parsel offers
+# parsel maps set: too, but only into queries that use it: with libxml2 2.13+ every
+# registration of an EXSLT namespace adds an entry to an error log that never clears
+_SET_NAMESPACE = {"set": "http://exslt.org/sets"}
 _TEXT_NODES = etree.XPath(".//text()", smart_strings=False)
 
 
 @lru_cache(maxsize=4096)
 def _compiled(expr: Expression) -> etree.XPath:
-    return etree.XPath(expr.xpath, namespaces=_XPATH_NAMESPACES, smart_strings=False)
+    query = expr.xpath
+    namespaces = _XPATH_NAMESPACES | _SET_NAMESPACE if "set:" in query else _XPATH_NAMESPACES
+    return etree.XPath(query, namespaces=namespaces, smart_strings=False)
 
 
 def _raw_values(sel: Selector, expr: Expression) -> list[str]:

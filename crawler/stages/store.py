@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -132,9 +133,9 @@ class StoreStage(Stage):
 
     def _schedule_flush(self) -> None:
         """A slow site must not leave its last items unwritten until the next one arrives."""
-        from twisted.internet import reactor
-
-        if self._timer is None and reactor.running:
+        # only a reactor that is already installed: importing one here would install the default
+        reactor = sys.modules.get("twisted.internet.reactor")
+        if self._timer is None and reactor is not None and reactor.running:
             self._timer = reactor.callLater(self.batch_seconds, self._flush_from_timer)
 
     def _flush_from_timer(self) -> None:
