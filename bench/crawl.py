@@ -10,7 +10,10 @@ bare Scrapy spider GET exactly those URLs with the same concurrency and network 
 (the SOCKS handler for onion sites) and nothing else: no middlewares of ours, no
 pipelines, no evidence. A third run, "net", is the bare spider plus the onion guard
 and the WARC evidence middleware (fsync on): the cost of the network/evidence layer
-alone, without parsing and enrichment. Times are spider-open to spider-close inside each process
+alone, without parsing and enrichment. A fourth run, "fetch", is trawl itself with its
+item pipeline switched off (spider, page objects, frontier, sessions and evidence on;
+no parse, enrich or store): the share of the pipeline stages is trawl vs fetch, the share
+of navigation and extraction fetch vs net. Times are spider-open to spider-close inside each process
 (interpreter start-up excluded; wall time including it is reported too). Peak RSS per
 process comes from wait4()'s rusage of each child.
 """
@@ -92,6 +95,24 @@ def trawl_crawl(site: str, env: dict[str, str], timeout: float) -> tuple[dict[st
     return json.loads(stdout.strip().splitlines()[-1]), wall, rss
 
 
+def fetch_crawl(site: str, env: dict[str, str], timeout: float) -> tuple[dict[str, Any], float, float]:
+    """trawl with every item-pipeline stage switched off, in its own process."""
+    stdout, _, wall, rss = _run([PYTHON, str(Path(__file__).resolve()), "--fetch-worker", site],
+                                env, timeout)
+    return json.loads(stdout.strip().splitlines()[-1]), wall, rss
+
+
+def fetch_worker(site: str) -> None:
+    import crawler.settings as trawl_settings
+    from crawler.run import run_crawl
+
+    # bench-only: items are extracted and then discarded, nothing reaches the index
+    off = {stage: None for stage in trawl_settings.ITEM_PIPELINES}
+    trawl_settings.PROFILES["bench"] = {**trawl_settings.PROFILES["bench"], "ITEM_PIPELINES": off}
+    result = run_crawl(site)
+    print(json.dumps({k: result.stats.get(k) for k in ("pages", "bytes", "crawl_s", "duration_s")}))
+
+
 def bare_crawl(site: str, urls: list[str], network: str, env: dict[str, str], tmp: Path,
                timeout: float, evidence: bool = False) -> tuple[dict[str, Any], float, float]:
     config = tmp / f"bare-{site}.json"
@@ -170,7 +191,7 @@ def bench(sites: list[str], repeat: int, timeout: float) -> dict[str, Any]:
     from testbed.server import run_testbed
 
     known = list_site_names()
-    trawl, net, bare = Measure(), Measure(), Measure()
+    trawl, fetch, net, bare = Measure(), Measure(), Measure(), Measure()
     skipped: list[str] = []
     with tempfile.TemporaryDirectory() as tmpdir, \
             run_testbed(rate_limit=False, faults=False) as tb:
@@ -196,6 +217,10 @@ def bench(sites: list[str], repeat: int, timeout: float) -> dict[str, Any]:
                 trawl.runs.append({"site": site, "pages": summary["pages"],
                                    "seconds": seconds,
                                    "items": summary.get("items")})
+                summary, wall, rss = fetch_crawl(site, env | {"TRAWL_HOME": str(tmp / f"fetch-{site}-{rep}")},
+                                                 timeout)
+                fetch.add(summary["pages"], summary["bytes"], summary["crawl_s"], wall, rss)
+                fetch.runs.append({"site": site, "pages": summary["pages"], "seconds": summary["crawl_s"]})
                 for measure, evidence in ((bare, False), (net, True)):
                     result, wall, rss = bare_crawl(site, urls, handle.network, env, tmp,
                                                    timeout, evidence)
@@ -205,10 +230,14 @@ def bench(sites: list[str], repeat: int, timeout: float) -> dict[str, Any]:
                                          "seconds": round(result["duration_s"], 3)})
     ratio = trawl.pages_per_s / bare.pages_per_s if bare.pages_per_s else 0.0
     net_ratio = net.pages_per_s / bare.pages_per_s if bare.pages_per_s else 0.0
+    fetch_ratio = fetch.pages_per_s / bare.pages_per_s if bare.pages_per_s else 0.0
     return {"sites": [s for s in sites if s not in skipped], "skipped": skipped,
             "repeat": repeat, "ratio_pages_per_s": round(ratio, 3), "target": TARGET_RATIO,
             "net_ratio_pages_per_s": round(net_ratio, 3),
-            "trawl": _report(trawl), "net": _report(net), "bare": _report(bare)}
+            "fetch_ratio_pages_per_s": round(fetch_ratio, 3),
+            "ms_per_page": {kind: round(1000 * m.seconds / m.pages, 2) if m.pages else None
+                            for kind, m in (("trawl", trawl), ("fetch", fetch), ("net", net), ("bare", bare))},
+            "trawl": _report(trawl), "fetch": _report(fetch), "net": _report(net), "bare": _report(bare)}
 
 
 def _report(m: Measure) -> dict[str, Any]:
@@ -222,22 +251,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--bare-worker", help=argparse.SUPPRESS)
+    parser.add_argument("--fetch-worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.bare_worker:
         bare_worker(args.bare_worker)
+        return 0
+    if args.fetch_worker:
+        fetch_worker(args.fetch_worker)
         return 0
     result = bench([s.strip() for s in args.sites.split(",") if s.strip()], args.repeat,
                    args.timeout)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        for kind in ("trawl", "net", "bare"):
+        for kind in ("trawl", "fetch", "net", "bare"):
             r = result[kind]
             print(f"{kind:>5}: {r['pages']:>5} pages in {r['seconds']:.2f}s -> "
                   f"{r['pages_per_s']:.1f} pages/s, {r['mb_per_s']:.2f} MB/s "
                   f"(wall incl. start-up {r['wall']:.1f}s), peak RSS {r['peak_rss_mb']:.0f} MB")
         print(f"net = bare spider + onion guard + WARC evidence (no parsing/pipelines): "
               f"net/bare {result['net_ratio_pages_per_s']:.2f}")
+        print(f"fetch = trawl with its item pipeline off (navigation, extraction, evidence): "
+              f"fetch/bare {result['fetch_ratio_pages_per_s']:.2f}")
+        ms = result["ms_per_page"]
+        print(f"ms per page: trawl {ms['trawl']}, fetch {ms['fetch']}, net {ms['net']}, bare {ms['bare']} "
+              f"(pipeline stages {ms['trawl'] - ms['fetch']:.2f}, navigation+extraction "
+              f"{ms['fetch'] - ms['net']:.2f}, evidence {ms['net'] - ms['bare']:.2f})")
         print(f"ratio trawl/bare pages/s: {result['ratio_pages_per_s']:.2f} "
               f"(target >= {TARGET_RATIO}); sites: {', '.join(result['sites'])}"
               + (f"; skipped (no site YAML): {', '.join(result['skipped'])}"

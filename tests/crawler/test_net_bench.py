@@ -17,7 +17,7 @@ def test_bench_crawl_runs() -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout)
     assert result["sites"] == ["pillhub", "vortex"]
-    for kind in ("trawl", "net", "bare"):
+    for kind in ("trawl", "fetch", "net", "bare"):
         assert result[kind]["pages"] > 50 and result[kind]["pages_per_s"] > 0
         assert result[kind]["peak_rss_mb"] > 20
     # same URLs: page counts agree within a few (redirect/login bookkeeping)
