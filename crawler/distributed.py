@@ -24,6 +24,7 @@ import os
 import socket
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -110,7 +111,13 @@ class SharedFrontierScheduler(Scheduler):
     def from_crawler(cls, crawler: Crawler) -> SharedFrontierScheduler:
         instance = super().from_crawler(crawler)
         instance.site = crawler.settings.get("TRAWL_SITE") or None
+        # a resumed worker's own unfinished pages: it holds their bodies and claims, so it
+        # redoes them itself instead of offering them to the shared queue
+        instance.local: deque[Any] = deque()
         return instance
+
+    def __len__(self) -> int:
+        return len(self.local) + len(self.queue)
 
     def open(self, spider: Any) -> Any:
         name = self.site or spider.name
@@ -123,6 +130,10 @@ class SharedFrontierScheduler(Scheduler):
         return super().open(spider)
 
     def enqueue_request(self, request: Any) -> bool:
+        if request.meta.get("trawl_resumed"):
+            self.local.append(request)
+            self._count("scheduler/enqueued/local")
+            return True
         key = request.meta.get("trawl_key")
         repeat = any(request.meta.get(marker) for marker in _RETRY_MARKERS)
         if key is not None and not repeat:
@@ -137,9 +148,18 @@ class SharedFrontierScheduler(Scheduler):
         return True
 
     def next_request(self) -> Any:
+        if self.local:
+            self._count("scheduler/dequeued/local")
+            return self.local.popleft()
         request = self.queue.pop(self.idle_before_close)
         if request is not None:
             self._count("scheduler/dequeued/redis")
+            # record the page as this worker's in the same call that took it from the
+            # queue: if the worker is killed, its --resume redoes exactly these
+            frontier = getattr(self.spider, "frontier", None)
+            key = request.meta.get("trawl_key")
+            if frontier is not None and key is not None:
+                frontier.claim(key, request.meta.get("trawl_kind", "nav"), request.meta.get("trawl_depth", 0))
         return request
 
     def _count(self, stat: str) -> None:

@@ -6,6 +6,12 @@ kept once downloaded (`fetched`), and it becomes `done` only after its items are
 to the index.  Resume re-enqueues everything not done; fetched pages are replayed from the
 stored body instead of being downloaded again, and done pages are never requested.
 Keys are mirror-independent (canonical path + query), so a resumed crawl may use another mirror.
+
+In distributed mode a worker writes to its own frontier every page it discovers, but the
+shared Redis queue decides who fetches it; a page this worker took from the queue is
+`claimed` as it is taken (crawler.distributed).  A resumed worker redoes what it had claimed,
+fetched or failed itself, and offers its pending pages to the shared queue again, whose
+dupefilter drops those that reached it before the kill (queued, or done by another worker).
 """
 from __future__ import annotations
 
@@ -21,7 +27,7 @@ from urllib.parse import urlsplit
 
 from w3lib.url import canonicalize_url
 
-PENDING, FETCHED, DONE, FAILED = "pending", "fetched", "done", "failed"
+PENDING, CLAIMED, FETCHED, DONE, FAILED = "pending", "claimed", "fetched", "done", "failed"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS frontier (
@@ -93,11 +99,23 @@ class Frontier:
         row = self._conn.execute("SELECT status FROM frontier WHERE key=?", (key,)).fetchone()
         return row[0] if row else None
 
+    def claim(self, key: str, kind: str, depth: int = 0) -> None:
+        """This worker took the page from a shared queue (distributed mode); the page may
+        have been discovered by another worker, so it may be new to this frontier."""
+        with self._lock:
+            self._seq += 1
+            self._conn.execute(
+                "INSERT INTO frontier(key, kind, depth, status, meta, seq) VALUES (?,?,?,?,'{}',?)"
+                " ON CONFLICT(key) DO UPDATE SET status=excluded.status WHERE status=?",
+                (key, kind, depth, CLAIMED, self._seq, PENDING),
+            )
+            self._known.add(key)
+
     def store_body(self, key: str, url: str, body: bytes, mirror: str = "") -> None:
         with self._lock:
             self._conn.execute(
-                "UPDATE frontier SET status=?, body=?, body_url=?, mirror=? WHERE key=? AND status IN (?, ?)",
-                (FETCHED, body, url, mirror, key, PENDING, FAILED),
+                "UPDATE frontier SET status=?, body=?, body_url=?, mirror=? WHERE key=? AND status IN (?, ?, ?)",
+                (FETCHED, body, url, mirror, key, PENDING, CLAIMED, FAILED),
             )
 
     def stored_body(self, key: str) -> tuple[str, bytes] | None:

@@ -78,7 +78,13 @@ def resumable_run(site: str) -> Path:
             counts = frontier.counts()
         finally:
             frontier.close()
-        if any(n for status, n in counts.items() if status != "done"):
+        if os.environ.get("TRAWL_REDIS_URL"):
+            # a worker sharing a Redis queue leaves pages other workers fetched "pending":
+            # what counts is whether this worker's own run was cut short
+            if (read_stats(run_dir) or {}).get("status") not in ("finished", "paused") \
+                    or any(n for status, n in counts.items() if status not in ("done", "pending")):
+                return run_dir
+        elif any(n for status, n in counts.items() if status != "done"):
             return run_dir
     raise TrawlError(f"site {site!r}: no interrupted run to resume in {runs_dir()} (start one with: trawl crawl {site})")
 

@@ -77,7 +77,10 @@ EXTENSIONS: dict[str, int] = {
 PROFILES: dict[str, dict[str, Any]] = {
     "default": {},
     # the local testbed: no artificial delays beyond what the site YAML asks for
-    "test": {"LOG_LEVEL": "WARNING", "TRAWL_EVIDENCE_FSYNC": False},
+    # (small store batches: kill-and-resume tests stop crawls of a few dozen listings midway)
+    "test": {"LOG_LEVEL": "WARNING", "TRAWL_EVIDENCE_FSYNC": False, "TRAWL_STORE_BATCH": 10,
+             # a killed test worker stays "busy" in Redis: its peers need not wait for it long
+             "TRAWL_REDIS_LINGER": 5.0},
     "production": {"DOWNLOAD_DELAY_JITTER": 0.5, "AUTOTHROTTLE_DEBUG": False},
 }
 

@@ -75,9 +75,16 @@ class TrawlSpider(scrapy.Spider):
         if self.resume:
             entries = list(self.frontier.unfinished())
             self.logger.info("resume: %d unfinished pages re-enqueued", len(entries))
+            shared = bool(self.crawler.settings.get("TRAWL_REDIS_PREFIX"))
             for entry in entries:
-                yield self.make_request(entry.key, entry.kind, entry.depth)
-            if entries:
+                if shared and entry.status == "pending":
+                    # found here but maybe never offered to the shared queue (killed in
+                    # between): the shared dupefilter drops it if it was
+                    yield self.make_request(entry.key, entry.kind, entry.depth)
+                else:
+                    # this worker's own page (taken, fetched or failed): it redoes it itself
+                    yield self.make_request(entry.key, entry.kind, entry.depth, trawl_resumed=True)
+            if entries and not shared:
                 return
         for url in self.site.start_urls:
             key = page_key(url if "://" in url else self.mirror + "/" + url.lstrip("/"))

@@ -120,3 +120,93 @@ def test_two_trawl_crawl_processes_share_the_site(tmp_path: Path, redis_url: str
     assert not products[0] & products[1]
     assert products[0] | products[1] == truth
     assert sum(s["listings"] for s in summaries) == len(truth)
+
+
+def _frontier_status(home: Path) -> dict[str, str]:
+    import sqlite3
+
+    runs = list((home / "runs").glob("pillhub-*"))
+    if not runs or not (runs[0] / "frontier.sqlite").is_file():
+        return {}
+    try:
+        with sqlite3.connect(f"file:{runs[0] / 'frontier.sqlite'}?mode=ro", uri=True, timeout=1) as conn:
+            return dict(conn.execute("SELECT key, status FROM frontier").fetchall())
+    except sqlite3.Error:
+        return {}
+
+
+def _stored_ids(home: Path) -> set[str]:
+    import sqlite3
+
+    with sqlite3.connect(home / "index.sqlite") as conn:
+        return {row[0] for row in conn.execute("SELECT listing_id FROM listings")}
+
+
+def test_killed_worker_resumes_only_the_pages_it_had_taken(tmp_path: Path, redis_url: str) -> None:
+    """SIGKILL one of two workers mid-crawl, `--resume` it: every listing stored by exactly
+    one worker, and the only pages fetched twice are ones the killed worker had in flight."""
+    import json
+    import os
+    import signal
+
+    from tests.crawler.net_crawl import REPO
+    from testbed.server import run_testbed
+
+    homes = [tmp_path / "w0", tmp_path / "w1"]
+    # the shipped pillhub, slowed down so worker 0 is reliably killed mid-crawl
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    shipped = (REPO / "crawler/sites/pillhub.yaml").read_text()
+    assert "  delay: 0.1\n" in shipped
+    (sites / "pillhub.yaml").write_text(shipped.replace("  delay: 0.1\n", "  delay: 0.3\n"))
+    with run_testbed(rate_limit=False, faults=False) as tb:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TRAWL_")} | tb.env()
+        env |= {"TRAWL_PROFILE": "test", "TRAWL_REDIS_URL": redis_url, "TRAWL_REDIS_FRONTIER": "round-kill",
+                "TRAWL_SITES_DIR": str(sites)}
+        command = [str(REPO / ".venv/bin/trawl"), "crawl", "pillhub", "--json"]
+        procs = [subprocess.Popen(command, env=env | {"TRAWL_HOME": str(home)}, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for home in homes]
+        deadline = time.monotonic() + 60
+        try:
+            while sum(1 for key, status in _frontier_status(homes[0]).items()
+                      if key.startswith("/product/") and status in ("fetched", "done")) < 3:
+                assert procs[0].poll() is None, "worker 0 finished before it could be killed"
+                assert time.monotonic() < deadline, "worker 0 fetched too little in time"
+                time.sleep(0.02)
+            procs[0].send_signal(signal.SIGKILL)
+            procs[0].wait(timeout=10)
+        finally:
+            for proc in procs[:1]:
+                if proc.poll() is None:
+                    proc.kill()
+        at_kill = _frontier_status(homes[0])
+        log_at_kill = len(tb.request_log)
+        resumed = subprocess.run([*command, "--resume"], env=env | {"TRAWL_HOME": str(homes[0])},
+                                 capture_output=True, text=True, timeout=120)
+        out, err = procs[1].communicate(timeout=120)
+        log = [entry for entry in tb.request_log if entry[0] == "pillhub"]
+        resume_log = [entry for entry in tb.request_log[log_at_kill:] if entry[0] == "pillhub"]
+        truth = {f"pillhub:{t['native_id']}" for t in tb.truth("pillhub")}
+
+    assert procs[0].returncode == -signal.SIGKILL
+    assert procs[1].returncode == 0, err[-3000:]
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert json.loads(resumed.stdout.strip().splitlines()[-1])["status"] == "finished"
+    stored = [_stored_ids(home) for home in homes]
+    paths = {f"pillhub:{t['native_id']}": t["url"] for t in tb.truth("pillhub")}
+    missing = truth - (stored[0] | stored[1])
+    assert not missing, [(m, paths[m], at_kill.get(paths[m]), [e for e in log if e[2] == paths[m]],
+                          _frontier_status(homes[0]).get(paths[m]), _frontier_status(homes[1]).get(paths[m]))
+                         for m in missing]
+    assert stored[0] | stored[1] == truth
+    assert not stored[0] & stored[1], "a listing was stored by both workers"
+    # nothing the killed worker had fetched or finished is fetched again
+    settled = {key for key, status in at_kill.items() if status in ("fetched", "done")}
+    refetched = {path for _, method, path, _ in resume_log if method == "GET"} & settled
+    assert not refetched, sorted(refetched)
+    # a page fetched twice was in flight in the killed worker (taken, response never stored)
+    fetched = Counter(path for _, method, path, _ in log if method == "GET")
+    twice = {path for path, n in fetched.items() if n > 1}
+    assert twice <= {key for key, status in at_kill.items() if status == "claimed"}, sorted(twice)
+    print(f"\nkilled worker: {len(settled)} pages settled, "
+          f"{sum(1 for s in at_kill.values() if s == 'claimed')} in flight; fetched twice: {len(twice)}")
