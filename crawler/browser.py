@@ -42,6 +42,13 @@ CHROMIUM_ARGS = (
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # ...but Chromium still asks Google for account cookies (ListAccounts) and component
+    # updates. Pointing those services at reserved .invalid names (RFC 2606) means a
+    # monitoring browser never contacts Google, with or without a proxy.
+    "--gaia-url=http://gaia.invalid",
+    "--google-apis-url=http://apis.invalid",
+    "--lso-url=http://lso.invalid",
+    "--component-updater=url-source=http://update.invalid",
 )
 NO_LOCAL_DNS_RULE = "MAP * ~NOTFOUND"
 

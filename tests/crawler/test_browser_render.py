@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
@@ -91,9 +92,12 @@ def test_tor_browser_goes_through_socks_only(tmp_path: Path, tls: bool) -> None:
     onion = [e for e in log if e["host"] == rng.onion]
     assert onion and all(e["atyp"] == 3 for e in onion)  # by name: remote DNS
     assert hits and {h["peer_port"] for h in hits} <= upstream  # nothing direct
-    # Chromium's own account of it: every stream via the SOCKS proxy (its background
-    # requests to Google included), every local name lookup mapped to ~NOTFOUND
+    # Chromium's own account of it: every stream via the SOCKS proxy, every local name
+    # lookup mapped to ~NOTFOUND, and its background services never aimed at Google
     events = _net_log_events(net_log)
+    hosts = {urlsplit(p["url"]).hostname for _, p in events if isinstance(p.get("url"), str)}
+    assert rng.onion in hosts
+    assert not {h for h in hosts if h and h != rng.onion and not h.endswith(".invalid")}, hosts
     chains = [p["proxy_chain"] for t, p in events if t.endswith("PROXY_SERVER_RESOLVED")]
     assert chains and set(chains) == {f"[socks5://127.0.0.1:{rng.gateway.port}]"}
     lookups = [p["host"] for t, p in events
