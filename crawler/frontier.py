@@ -130,12 +130,11 @@ class Frontier:
             self._conn.execute("UPDATE frontier SET status=?, body=NULL WHERE key=? AND status=?", (PENDING, key, FETCHED))
 
     def done(self, key: str) -> None:
-        with self._lock:
-            # the body is no longer needed once the page's items are in the index
-            self._conn.execute("UPDATE frontier SET status=?, body=NULL, error=NULL WHERE key=?", (DONE, key))
+        self.done_many([key])
 
     def done_many(self, keys: list[str]) -> None:
-        """`done` for a whole stored batch, in one transaction."""
+        """Pages finished (a whole stored batch in one transaction); the body is no longer
+        needed once the page's items are in the index."""
         with self._lock:
             self._conn.execute("BEGIN")
             self._conn.executemany("UPDATE frontier SET status=?, body=NULL, error=NULL WHERE key=?",

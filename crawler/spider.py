@@ -22,7 +22,7 @@ from scrapy.http import FormRequest, Request, Response
 from twisted.python.failure import Failure
 
 from crawler import session
-from crawler.frontier import Frontier, page_key
+from crawler.frontier import PENDING, Frontier, page_key
 from crawler.pages import PageInput, SelectorPage, resolve_page_object
 from crawler.selectors import FieldSelector, evaluate
 from crawler.siteconfig import GateConfig, PageSpec, SiteConfig
@@ -77,7 +77,7 @@ class TrawlSpider(scrapy.Spider):
             self.logger.info("resume: %d unfinished pages re-enqueued", len(entries))
             shared = bool(self.crawler.settings.get("TRAWL_REDIS_PREFIX"))
             for entry in entries:
-                if shared and entry.status == "pending":
+                if shared and entry.status == PENDING:
                     # found here but maybe never offered to the shared queue (killed in
                     # between): the shared dupefilter drops it if it was
                     yield self.make_request(entry.key, entry.kind, entry.depth)
