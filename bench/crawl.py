@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 # bench/ holds index.py, which would shadow the index package when run as a script
 sys.path[:] = [str(REPO)] + [p for p in sys.path
                              if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-PYTHON = str(REPO / ".venv" / "bin" / "python") if (REPO / ".venv").exists() else sys.executable
+PYTHON = sys.executable  # whichever environment runs the benchmark has trawl installed
 DEFAULT_SITES = ("pillhub", "chemtrade", "vortex", "nightshade")
 TARGET_RATIO = 0.7
 
@@ -90,7 +90,7 @@ def _run(cmd: list[str], env: dict[str, str], timeout: float) -> tuple[str, str,
 
 
 def trawl_crawl(site: str, env: dict[str, str], timeout: float) -> tuple[dict[str, Any], float, float]:
-    stdout, _, wall, rss = _run([str(REPO / ".venv" / "bin" / "trawl"), "crawl", site, "--json"],
+    stdout, _, wall, rss = _run([PYTHON, "-m", "dashboards.cli", "crawl", site, "--json"],
                                 env, timeout)
     return json.loads(stdout.strip().splitlines()[-1]), wall, rss
 

@@ -12,7 +12,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-PYTHON = REPO / ".venv" / "bin" / "python"
+PYTHON = Path(sys.executable)  # the interpreter running the tests, wherever its environment lives
 
 
 @dataclass
@@ -44,8 +44,7 @@ def run_net_spider(tmp: Path, config: dict[str, Any], env: dict[str, str] | None
         full_env["TRAWL_NET_LEAK_LOG"] = str(leak_log)
         leak_log.write_text("")
     full_env["PYTHONPATH"] = os.pathsep.join(pythonpath)
-    exe = str(PYTHON) if PYTHON.exists() else sys.executable
-    proc = subprocess.run([exe, str(HERE / "net_spider.py"), str(config_path)],
+    proc = subprocess.run([sys.executable, str(HERE / "net_spider.py"), str(config_path)],
                           env=full_env, cwd=str(tmp), capture_output=True, text=True,
                           timeout=timeout)
     items: list[dict[str, Any]] = []

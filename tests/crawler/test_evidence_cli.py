@@ -11,6 +11,7 @@ from pathlib import Path
 from warcio.statusandheaders import StatusAndHeaders
 
 from crawler.evidence import EvidenceWriter
+from tests.commands import TRAWL
 from tests.crawler.net_crawl import REPO
 
 
@@ -34,8 +35,7 @@ def _make_run(home: Path, run_id: str, pages: int = 3) -> Path:
 def _trawl(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRAWL_")}
     env["TRAWL_HOME"] = str(home)
-    return subprocess.run([str(REPO / ".venv/bin/python"), "-m", "dashboards.cli", "evidence",
-                           *args], env=env, capture_output=True, text=True, cwd=REPO)
+    return subprocess.run([*TRAWL, "evidence", *args], env=env, capture_output=True, text=True, cwd=REPO)
 
 
 def test_list_show_export(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from urllib.parse import quote_plus
 import pytest
 
 from crawler.evidence_verify import verify_run
+from tests.commands import TRAWL
 from tests.crawler.net_crawl import REPO
 
 PASSWORD = "Nsh4de!pw-7f3a91-do-not-store"
@@ -41,7 +42,7 @@ def test_login_password_never_stored(tmp_path: Path) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRAWL_")} | tb.env()
         env |= {"TRAWL_HOME": str(home), "TRAWL_PROFILE": "test", "TRAWL_LOG_LEVEL": "DEBUG"}
         assert env["TRAWL_TESTBED_PASSWORD"] == PASSWORD
-        proc = subprocess.run([str(REPO / ".venv/bin/trawl"), "crawl", "nightshade", "--json",
+        proc = subprocess.run([*TRAWL, "crawl", "nightshade", "--json",
                                "--budget", "30"], env=env, capture_output=True, text=True,
                               timeout=180, cwd=tmp_path)
         logins = [r for r in tb.request_log if r[0] == "nightshade" and r[1] == "POST"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
-import io
 import json
 import shutil
 import subprocess
@@ -14,6 +13,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.evidence_verify import verify_run
+from tests.commands import TRAWL, WARCIO
 from tests.crawler.net_crawl import REPO, run_net_spider
 from tests.crawler.net_servers import clear_site
 
@@ -124,7 +124,7 @@ def test_manifest_chain_and_clean_verify(crawled: dict) -> None:
     assert report.records == 11 and not report.warnings
     # interoperable: warcio's own checker recomputes our sha256 block/payload digests
     for warc in (run_dir / "warc").glob("*.warc.gz"):
-        check = subprocess.run([str(REPO / ".venv/bin/warcio"), "check", "-v", str(warc)],
+        check = subprocess.run([*WARCIO, "check", "-v", str(warc)],
                                capture_output=True, text=True)
         assert check.returncode == 0 and check.stdout.count("digest pass") == 11, check.stdout
 
@@ -212,7 +212,7 @@ def test_killed_crawl_prefix_still_verifies_with_warning(copy: Path) -> None:
 
 
 def test_cli_verify_exit_codes(crawled: dict, copy: Path) -> None:
-    trawl = [str(REPO / ".venv/bin/python"), "-m", "dashboards.cli", "evidence", "verify"]
+    trawl = [*TRAWL, "evidence", "verify"]
     ok = subprocess.run(trawl + [str(crawled["run_dir"]), "--json"], capture_output=True,
                         text=True, cwd=REPO)
     assert ok.returncode == 0, ok.stderr
@@ -231,7 +231,7 @@ def test_sigkilled_crawl_leaves_a_valid_prefix(tmp_path: Path) -> None:
     import sys
     import time
 
-    from tests.crawler.net_crawl import HERE, PYTHON
+    from tests.crawler.net_crawl import HERE
     from tests.crawler.net_servers import clear_site
 
     run_dir = tmp_path / "home" / "runs" / "killed-run"
@@ -247,8 +247,7 @@ def test_sigkilled_crawl_leaves_a_valid_prefix(tmp_path: Path) -> None:
         (tmp_path / "config.json").write_text(json.dumps(config))
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRAWL_")}
         env["PYTHONPATH"] = str(REPO)
-        exe = str(PYTHON) if PYTHON.exists() else sys.executable
-        proc = subprocess.Popen([exe, str(HERE / "net_spider.py"), str(tmp_path / "config.json")],
+        proc = subprocess.Popen([sys.executable, str(HERE / "net_spider.py"), str(tmp_path / "config.json")],
                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         manifest = run_dir / "manifest.jsonl"
         deadline = time.monotonic() + 60

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 
 import pytest
 
@@ -11,7 +12,7 @@ from tests.crawler.net_crawl import REPO
 
 @pytest.mark.slow
 def test_bench_crawl_runs() -> None:
-    proc = subprocess.run([str(REPO / ".venv/bin/python"), str(REPO / "bench/crawl.py"),
+    proc = subprocess.run([sys.executable, str(REPO / "bench/crawl.py"),
                            "--repeat", "1", "--sites", "pillhub,vortex", "--json"],
                           capture_output=True, text=True, timeout=600, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-3000:]

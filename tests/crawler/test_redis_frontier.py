@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from crawler.distributed import redis_settings, reset_frontier
+from tests.commands import TRAWL
 from tests.crawler.net_crawl import run_net_spider
 from tests.crawler.net_servers import free_port
 
@@ -88,14 +89,13 @@ def test_two_trawl_crawl_processes_share_the_site(tmp_path: Path, redis_url: str
     import json
     import os
 
-    from tests.crawler.net_crawl import REPO
     from testbed.server import run_testbed
 
     with run_testbed(rate_limit=False, faults=False) as tb:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRAWL_")} | tb.env()
         env |= {"TRAWL_PROFILE": "test", "TRAWL_REDIS_URL": redis_url,
                 "TRAWL_REDIS_FRONTIER": "round-1"}
-        procs = [subprocess.Popen([str(REPO / ".venv/bin/trawl"), "crawl", "pillhub", "--json"],
+        procs = [subprocess.Popen([*TRAWL, "crawl", "pillhub", "--json"],
                                   env=env | {"TRAWL_HOME": str(tmp_path / f"w{i}")},
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for i in range(2)]
@@ -149,8 +149,8 @@ def test_killed_worker_resumes_only_the_pages_it_had_taken(tmp_path: Path, redis
     import os
     import signal
 
-    from tests.crawler.net_crawl import REPO
     from testbed.server import run_testbed
+    from tests.crawler.net_crawl import REPO
 
     homes = [tmp_path / "w0", tmp_path / "w1"]
     # the shipped pillhub, slowed down so worker 0 is reliably killed mid-crawl
@@ -163,7 +163,7 @@ def test_killed_worker_resumes_only_the_pages_it_had_taken(tmp_path: Path, redis
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRAWL_")} | tb.env()
         env |= {"TRAWL_PROFILE": "test", "TRAWL_REDIS_URL": redis_url, "TRAWL_REDIS_FRONTIER": "round-kill",
                 "TRAWL_SITES_DIR": str(sites)}
-        command = [str(REPO / ".venv/bin/trawl"), "crawl", "pillhub", "--json"]
+        command = [*TRAWL, "crawl", "pillhub", "--json"]
         procs = [subprocess.Popen(command, env=env | {"TRAWL_HOME": str(home)}, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True) for home in homes]
         deadline = time.monotonic() + 60
