@@ -6,12 +6,16 @@ import click
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; keep the default unless a reverse proxy with TLS sits in front.")
-@click.option("--port", default=8800, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
-def serve(host: str, port: int) -> None:
+@click.option("--port", default=8800, show_default=True, type=click.IntRange(0, 65535), help="TCP port (0: any free one).")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
+              help="Also accept this Host name (repeatable; e.g. the reverse proxy's). Also $TRAWL_DASHBOARD_HOSTS.")
+def serve(host: str, port: int, allow_hosts: tuple[str, ...]) -> None:
     """Serve search, trends and match over HTTP (read-only without a token).
 
     Starting a crawl (POST /api/crawl) needs `Authorization: Bearer TOKEN`, the token
     from $TRAWL_DASHBOARD_TOKEN or $TRAWL_HOME/dashboard.token (created on first use).
+    Requests naming another Host than localhost, 127.0.0.1, [::1], the bound address
+    or an --allow-host name are refused (421), against DNS rebinding.
 
     \b
     Example:
@@ -20,5 +24,4 @@ def serve(host: str, port: int) -> None:
     """
     from dashboards.web import serve as run
 
-    click.echo(f"dashboard on http://{host}:{port}/ (Ctrl-C stops it)")
-    run(host=host, port=port)
+    run(host=host, port=port, hosts=allow_hosts)  # prints the bound address once listening

@@ -1,0 +1,241 @@
+"""The dashboard on hostile input: a real `trawl serve` on 127.0.0.1 spoken to with raw HTTP.
+
+Forged Host headers (DNS rebinding), tokens in the wrong place, option-like and unknown
+site names, malformed bodies and parameters: every answer is a 4xx with security
+headers, never a 500, and nothing reaches a subprocess command line unless it names a
+known site."""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from index import open_index
+from index.model import Listing, SubstanceRef
+
+TOKEN = "security-test-token-0123456789abcdef"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _listing(native: str, title: str) -> Listing:
+    return Listing(
+        listing_id=f"nightshade:{native}", site="nightshade", market_kind="darknet-market", url=f"http://x.onion/l/{native}",
+        title=title, vendor="DutchGold", substances=[SubstanceRef(name="mephedrone", controls=["1971:II"])],
+        quantity_amount=5.0, quantity_unit="g", price_amount=50.0, price_currency="USD", price_usd=50.0, usd_per_unit=10.0,
+        origin="NL", destinations=["DE"], first_seen="2026-08-03T12:00:00Z", last_seen="2026-08-03T12:00:00Z",
+        crawled_at="2026-08-03T12:00:00Z",
+    )
+
+
+class Server:
+    def __init__(self, port: int, output: list[str] | None = None) -> None:
+        self.port, self.output = port, output if output is not None else []
+
+    def request(self, method: str, path: str, *, host: str | None = None, headers: dict[str, str] | None = None,
+                body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+        try:
+            conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+            conn.putheader("Host", host if host is not None else f"127.0.0.1:{self.port}")
+            for name, value in (headers or {}).items():
+                conn.putheader(name, value)
+            if body is not None:
+                conn.putheader("Content-Length", str(len(body)))
+            conn.endheaders(body)
+            response = conn.getresponse()
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+        finally:
+            conn.close()
+
+    def raw(self, data: bytes) -> bytes:
+        """Bytes on a socket, for requests http.client refuses to build (two Host headers, HTTP/1.0)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=15) as sock:
+            sock.sendall(data)
+            chunks = []
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        return b"".join(chunks)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    home = tmp_path_factory.mktemp("trawl-home")
+    with open_index(f"sqlite:///{home / 'index.sqlite'}") as index:
+        index.write(listings=[_listing("1", "Mephedrone 4-MMC 5g"), _listing("2", '"><script>alert(1)</script> 3-MMC')])
+    env = {**os.environ, "TRAWL_HOME": str(home), "TRAWL_DASHBOARD_TOKEN": TOKEN, "TRAWL_DASHBOARD_HOSTS": "dash.internal",
+           "PYTHONUNBUFFERED": "1"}
+    env.pop("TRAWL_INDEX_URL", None)
+    process = subprocess.Popen([sys.executable, "-m", "dashboards.cli", "serve", "--port", "0", "--allow-host", "trawl.lan"],
+                               cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    assert "dashboard on http://127.0.0.1:" in first, first
+    port = int(first.split("127.0.0.1:")[1].split("/")[0])
+    output = [first]
+    reader = threading.Thread(target=lambda: output.extend(process.stdout or []), daemon=True)
+    reader.start()
+    yield Server(port, output)
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    reader.join(5)
+
+
+def post_crawl(server: Server, body: bytes, *, auth: str | None = f"Bearer {TOKEN}", content_type: str = "application/json",
+               path: str = "/api/crawl") -> tuple[int, bytes]:
+    headers = {"Content-Type": content_type}
+    if auth is not None:
+        headers["Authorization"] = auth
+    status, _, text = server.request("POST", path, headers=headers, body=body)
+    return status, text
+
+
+@pytest.mark.parametrize("host", ["attacker.example", "attacker.example:{port}", "localhost.attacker.example:{port}",
+                                  "127.0.0.1.nip.io:{port}", "localhost:1", "127.0.0.1:65535", "0x7f000001:{port}"])
+def test_foreign_host_is_misdirected(server: Server, host: str) -> None:
+    status, headers, body = server.request("GET", "/api/search?q=mephedrone", host=host.format(port=server.port))
+    assert status == 421, (host, status, body)
+    assert b"mephedrone" not in body.lower() and headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "LOCALHOST:{port}", "[::1]:{port}", "localhost",
+                                  "dash.internal:{port}", "trawl.lan"])
+def test_local_and_configured_hosts_are_served(server: Server, host: str) -> None:
+    status, _, body = server.request("GET", "/api/search?q=mephedrone", host=host.format(port=server.port))
+    assert status == 200, (host, body)
+    assert json.loads(body)["total"] == 2
+
+
+@pytest.mark.parametrize("host", ["", "a:b:c", "[::1]:abc", "localhost:99999999"])
+def test_malformed_host_is_a_400(server: Server, host: str) -> None:
+    status, _, _ = server.request("GET", "/", host=host)
+    assert status == 400, host
+
+
+def test_two_host_headers_or_none_are_refused(server: Server) -> None:
+    two = server.raw(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nHost: attacker.example\r\nConnection: close\r\n\r\n".encode())
+    assert two.split(b"\r\n")[0].split()[1] == b"400"
+    none = server.raw(b"GET /api/search?q=x HTTP/1.0\r\n\r\n")
+    assert none.split(b"\r\n")[0].split()[1] == b"400"
+
+
+def test_security_headers_on_pages_errors_and_api(server: Server) -> None:
+    for method, path, host in (("GET", "/?q=mephedrone", None), ("GET", "/nope", None), ("GET", "/api/search", None),
+                               ("GET", "/", "attacker.example")):
+        status, headers, _ = server.request(method, path, host=host)
+        csp = headers.get("content-security-policy", "")
+        assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "script-src" not in csp, (path, csp)
+        assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY"
+        assert headers["referrer-policy"] == "no-referrer"
+    status, headers, page = server.request("GET", "/?q=mmc")
+    assert status == 200 and b"<script>" not in page and b"&lt;script&gt;" in page
+
+
+@pytest.mark.parametrize("auth, path, extra", [
+    (None, "/api/crawl?token=" + TOKEN, {}),
+    (None, "/api/crawl?access_token=" + TOKEN, {}),
+    (None, "/api/crawl", {"Cookie": f"token={TOKEN}"}),
+    (TOKEN, "/api/crawl", {}),  # no scheme
+    (f"Basic {TOKEN}", "/api/crawl", {}),
+    (f"Bearer {TOKEN}x", "/api/crawl", {}),
+    (f"Bearer {TOKEN[:-1]}", "/api/crawl", {}),
+    ("Bearer ñandú", "/api/crawl", {}),
+], ids=["query", "query-access-token", "cookie", "no-scheme", "basic", "longer", "shorter", "non-ascii"])
+def test_token_only_as_bearer_header(server: Server, auth: str | None, path: str, extra: dict[str, str]) -> None:
+    headers = {"Content-Type": "application/json", **extra}
+    if auth is not None:
+        headers["Authorization"] = auth
+    status, response_headers, _ = server.request("POST", path, headers=headers, body=b'{"site": "nosuchsite"}')
+    assert status == 401 and response_headers.get("www-authenticate") == "Bearer"
+
+
+@pytest.mark.parametrize("body, expected", [
+    (b'{"site": "--help"}', 422), (b'{"site": "-h"}', 422), ('{"site": "ñandú"}'.encode(), 422),
+    (b'{"site": "nosuchsite"}', 404), (b'{"site": "pill hub"}', 422), (b'{"site": "../etc/passwd"}', 422),
+    (b'{"site": ""}', 422), (b'{"site": 7}', 422), (b'{"site": ["nightshade"]}', 422), (b'{}', 422),
+    (b'["nightshade"]', 422), (b'"nightshade"', 422), (b'null', 422), (b'{bad json', 400), (b'\xff\xfe\x00', 400),
+    (b"[" * 100_000, 413), (b"[" * 30_000 + b"]" * 30_000, 400), (b'{"site": "' + b"a" * 70_000 + b'"}', 413),
+], ids=lambda v: v.decode("utf-8", "replace")[:24] if isinstance(v, bytes) else str(v))
+def test_crawl_requests_are_validated(server: Server, body: bytes, expected: int) -> None:
+    status, text = post_crawl(server, body)
+    assert status == expected, (status, text[:200])
+
+
+def test_crawl_needs_json_content_type(server: Server) -> None:
+    status, _ = post_crawl(server, b'{"site": "nightshade"}', content_type="text/plain")
+    assert status == 415
+
+
+@pytest.mark.parametrize("method, path", [("GET", "/api/crawl"), ("DELETE", "/"), ("PUT", "/api/search"), ("POST", "/")])
+def test_wrong_methods_are_405(server: Server, method: str, path: str) -> None:
+    assert server.request(method, path)[0] == 405
+
+
+@pytest.mark.parametrize("path, expected", [
+    ("/api/search?limit=-1", 400), ("/api/search?limit=1.5", 400), ("/api/search?limit=%EF%BC%91", 400),
+    ("/api/search?offset=99999999999999999999999", 400), ("/?offset=-5", 400), ("/?limit=abc", 400),
+    ("/api/search?price_min=nan", 400), ("/api/search?ppu_max=inf", 400), ("/?price_max=cheap", 400),
+    ("/?sort=colour", 400), ("/api/search?sort=colour", 400), ("/api/trends?metric=bogus", 400),
+    ("/api/trends?interval=year", 400), ("/api/trends?by=colour", 400), ("/api/trends?unit=kg", 400),
+    ("/api/search?limit=100000", 200), ("/api/search?q=%ff%fe", 200), ("/?q=%00", 200), ("/api/match?text=%00", 200),
+    ("/nope", 404),
+])
+def test_bad_parameters_are_4xx_not_500(server: Server, path: str, expected: int) -> None:
+    status, _, body = server.request("GET", path)
+    assert status == expected, (path, status, body[:200])
+
+
+def test_token_never_logged(server: Server) -> None:
+    post_crawl(server, b'{"site": "nosuchsite"}')
+    post_crawl(server, b'{"site": "nosuchsite"}', auth=f"Bearer {TOKEN}-wrong")
+    assert all(TOKEN not in line for line in server.output)
+
+
+def test_known_site_reaches_the_command_line_after_double_dash(tmp_path: Path) -> None:
+    """A real subprocess records its argv: a validated site name, after "--", nothing else."""
+    import asyncio
+    import time
+
+    from aiohttp import web
+
+    from dashboards.web import build_app
+
+    record = tmp_path / "argv.json"
+    recorder = tmp_path / "record-argv"
+    recorder.write_text(f"#!{sys.executable}\nimport json, sys\nopen({str(record)!r}, 'w').write(json.dumps(sys.argv[1:]))\n")
+    recorder.chmod(0o755)
+    index = open_index(f"sqlite:///{tmp_path / 'index.sqlite'}")
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(build_app(index, token=TOKEN, python=str(recorder)))
+    loop.run_until_complete(runner.setup())
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    loop.run_until_complete(site.start())
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        server = Server(port)
+        assert post_crawl(server, b'{"site": "--help"}')[0] == 422
+        status, body = post_crawl(server, b'{"site": "nightshade"}')
+        assert status == 202 and json.loads(body)["status"] == "started"
+        deadline = time.monotonic() + 30
+        while not record.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert json.loads(record.read_text()) == ["-m", "dashboards.cli", "crawl", "--", "nightshade"]
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        index.close()
