@@ -3,26 +3,32 @@
 Every export writes FILE and FILE.meta.json.  The sidecar records what is needed
 to reproduce a published figure: the query and its non-default filters, the
 time range the rows cover, software versions, reference-list versions, the row
-count and the SHA-256 of FILE.  FILE is written to a temporary name and renamed,
-so a crashed export never leaves a file that looks complete.
+count and the SHA-256 of FILE.  FILE and the sidecar are written to temporary
+names and renamed (index/outfile.py), so a crashed export never leaves a file that
+looks complete; existing files are replaced only with --force and non-regular
+targets (devices, FIFOs, directories, links) are refused.  FILE "-" is stdout.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import hashlib
+import io
 import json
 import os
 import platform
 import sqlite3
+import sys
 from collections.abc import Iterable, Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from index.api import IndexBackend, SearchQuery, TrendQuery, TrendRow
 from index.errors import TrawlError
 from index.model import SCHEMA_VERSION, Listing, Snapshot, to_dict
+from index.outfile import STDOUT, check_target, publish, staged
 from index.timeutil import now_utc
 
 FORMATS = ("csv", "parquet", "jsonl")
@@ -103,23 +109,50 @@ def _json_default(value: Any) -> Any:
     return to_dict(value) if dataclasses.is_dataclass(value) else str(value)
 
 
-def _write_csv(path: Path, columns: list[tuple[str, str]], rows: Iterable[dict[str, Any]]) -> int:
+class _Sink:
+    """Bytes to a binary stream (a temporary file or stdout), hashed as they go."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.digest = hashlib.sha256()
+
+    def write(self, data: bytes) -> None:
+        self.digest.update(data)
+        self.stream.write(data)
+
+
+def _write_failed(exc: OSError, to_stdout: bool, out: Path) -> TrawlError:
+    """One line for a full disk or a closed pipe (`trawl export --out - | head`)."""
+    if to_stdout and isinstance(exc, BrokenPipeError):
+        # stdout is gone: point it at /dev/null so the interpreter's final flush stays quiet
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return TrawlError("--out -: the reader closed stdout before the export finished")
+    return TrawlError(f"--out {'-' if to_stdout else out}: cannot write: {exc.strerror or exc}")
+
+
+def _write_csv(sink: _Sink, columns: list[tuple[str, str]], rows: Iterable[dict[str, Any]]) -> int:
     n = 0
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=[c for c, _ in columns], extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(row)
-            n += 1
+    buf = io.StringIO(newline="")
+    writer = csv.DictWriter(buf, fieldnames=[c for c, _ in columns], extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row)
+        n += 1
+        if n % 1000 == 0:  # bounded memory on million-row exports
+            sink.write(buf.getvalue().encode("utf-8"))
+            buf.seek(0)
+            buf.truncate()
+    sink.write(buf.getvalue().encode("utf-8"))
     return n
 
 
-def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
+def _write_jsonl(sink: _Sink, rows: Iterable[dict[str, Any]]) -> int:
     n = 0
-    with path.open("w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False, default=_json_default) + "\n")
-            n += 1
+    for row in rows:
+        sink.write((json.dumps(row, ensure_ascii=False, default=_json_default) + "\n").encode("utf-8"))
+        n += 1
     return n
 
 
@@ -170,16 +203,28 @@ class _Range:
             yield row
 
 
-def export(backend: IndexBackend, kind: str, fmt: str, out: Path, query: SearchQuery | None = None,
-           trend: TrendQuery | None = None, command: str = "") -> dict[str, Any]:
-    """Write the export and its sidecar; returns the sidecar content."""
+def export(backend: IndexBackend, kind: str, fmt: str, out: Path | str, query: SearchQuery | None = None,
+           trend: TrendQuery | None = None, command: str = "", *, force: bool = False,
+           meta_path: Path | None = None, stdout: BinaryIO | None = None) -> dict[str, Any]:
+    """Write the export and its sidecar; returns the sidecar content.
+
+    `out` "-" streams csv/jsonl to `stdout` (default sys.stdout) and writes a sidecar only
+    to `meta_path`; a file `out` gets its sidecar at `meta_path` or FILE.meta.json.  Existing
+    files are replaced only with `force`; non-regular targets are refused (index.outfile)."""
     if kind not in KINDS:
         raise TrawlError(f"export: {kind!r} is not one of {', '.join(KINDS)}")
     if fmt not in FORMATS:
         raise TrawlError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    to_stdout = str(out) == STDOUT
+    if to_stdout and fmt == "parquet":
+        raise TrawlError("--out -: parquet cannot be streamed to stdout (its footer is written last); give --out FILE.parquet")
     out = Path(out)
-    if not out.parent.is_dir():
-        raise TrawlError(f"--out {out}: directory {out.parent} does not exist")
+    # both targets are checked before any row is read: a refused export does no work
+    if not to_stdout:
+        check_target(out, "--out", force=force)
+    meta = meta_path if meta_path is not None or to_stdout else out.with_name(out.name + ".meta.json")
+    if meta is not None:
+        check_target(meta, "--meta", force=force)
     query = query or SearchQuery()
     flat = fmt != "jsonl"
     rows: Iterable[dict[str, Any]]
@@ -193,36 +238,56 @@ def export(backend: IndexBackend, kind: str, fmt: str, out: Path, query: SearchQ
         trend = trend or TrendQuery()
         columns, span = trend_columns(trend), _Range(("period",))
         rows = (trend_row(r) if flat else dataclasses.asdict(r) for r in backend.trends(trend))
-    tmp = out.with_name(f".{out.name}.partial")
     try:
+        return _write_export(backend, kind, fmt, out, to_stdout, meta, rows, columns, span, flat,
+                             trend if kind == "trends" else query, command, force, stdout)
+    except OSError as exc:
+        raise _write_failed(exc, to_stdout, out) from None
+
+
+def _write_export(backend: IndexBackend, kind: str, fmt: str, out: Path, to_stdout: bool, meta: Path | None,
+                  rows: Iterable[dict[str, Any]], columns: list[tuple[str, str]], span: _Range, flat: bool,
+                  source: Any, command: str, force: bool, stdout: BinaryIO | None) -> dict[str, Any]:
+    with contextlib.ExitStack() as stack:
+        tmp = None if to_stdout else stack.enter_context(staged(out, "--out", force=force))
         watched = span.watch(rows)
-        if fmt == "csv":
-            count = _write_csv(tmp, columns, watched)
-        elif fmt == "jsonl":
-            count = _write_jsonl(tmp, watched)
-        else:
+        if tmp is not None and fmt == "parquet":
             count = _write_parquet(tmp, columns, watched)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-    source = trend if kind == "trends" else query
+            sha256 = _sha256(tmp)
+        else:
+            stream = stack.enter_context(tmp.open("wb")) if tmp is not None else (stdout or sys.stdout.buffer)
+            sink = _Sink(stream)
+            count = _write_csv(sink, columns, watched) if fmt == "csv" else _write_jsonl(sink, watched)
+            stream.flush()
+            sha256 = sink.digest.hexdigest()
+        sidecar = _sidecar(backend, kind, fmt, STDOUT if to_stdout else out.name, command, source, span, count,
+                           sha256, columns, flat)
+        meta_tmp = stack.enter_context(staged(meta, "--meta", force=force)) if meta is not None else None
+        if meta_tmp is not None:
+            meta_tmp.write_text(json.dumps(sidecar, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+        if tmp is not None:
+            publish(tmp, out, "--out", force=force)
+        if meta is not None and meta_tmp is not None:
+            publish(meta_tmp, meta, "--meta", force=force)
+    return sidecar
+
+
+def _sidecar(backend: IndexBackend, kind: str, fmt: str, file: str, command: str, source: Any, span: _Range,
+             count: int, sha256: str, columns: list[tuple[str, str]], flat: bool) -> dict[str, Any]:
     defaults = type(source)()
-    sidecar = {
+    return {
         "kind": kind,
         "format": fmt,
-        "file": out.name,
+        "file": file,
         "command": command,
         "query": dataclasses.asdict(source),
         "filters": {k: v for k, v in dataclasses.asdict(source).items() if v != getattr(defaults, k)},
         "time_range": {"from": span.low, "to": span.high},
         "row_count": count,
-        "sha256": _sha256(out),
+        "sha256": sha256,
         "columns": [c for c, _ in columns] if flat else "nested (JSON Lines of the record model)",
         "backend": getattr(backend, "describe", lambda: backend.name)(),
         "software": software_versions(),
         "reference_lists": reference_list_versions(),
         "created_at": now_utc(),
     }
-    meta = out.with_name(out.name + ".meta.json")
-    meta.write_text(json.dumps(sidecar, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    return sidecar
