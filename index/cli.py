@@ -5,6 +5,7 @@ import csv
 import dataclasses
 import io
 import json
+import math
 import shlex
 import sys
 from collections.abc import Callable
@@ -17,6 +18,9 @@ from index import open_index
 from index.api import SearchQuery, SearchResult, TrendQuery, TrendRow
 from index.errors import TrawlError
 from index.model import to_dict
+from index.timeutil import bound_from, bound_to
+
+MAX_COUNT = 1_000_000_000  # --limit/--offset above this are typos, and SQLite integers overflow far beyond it
 
 FILTER_OPTIONS: list[tuple[str, str, type, str]] = [
     ("--substance", "substance", str, "Canonical substance name or synonym (e.g. mephedrone, 4-mmc)."),
@@ -38,9 +42,43 @@ FILTER_OPTIONS: list[tuple[str, str, type, str]] = [
 ]
 
 
+def checked_time(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Reject impossible dates (2026-13-45) at parse time, naming the option (exit 2)."""
+    if value:
+        flag = param.opts[0] if param.opts else str(param.name)
+        (bound_to if flag.endswith("-to") or flag == "--to" else bound_from)(value, flag)
+    return value
+
+
+def checked_number(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    """A finite number: "abc", "nan" and "inf" are user errors naming the option, not empty results."""
+    if value is None:
+        return None
+    flag = param.opts[0] if param.opts else str(param.name)
+    try:
+        number = float(value)
+    except ValueError:
+        raise TrawlError(f"{flag}: expected a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise TrawlError(f"{flag}: expected a finite number, got {value!r}")
+    return number
+
+
+def checked_count(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    flag = param.opts[0] if param.opts else str(param.name)
+    if not 0 <= value <= MAX_COUNT:
+        raise TrawlError(f"{flag}: {value} is outside 0..{MAX_COUNT}")
+    return value
+
+
 def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     for flag, dest, kind, help_text in reversed(FILTER_OPTIONS):
-        fn = click.option(flag, dest, type=kind, default=None, help=help_text)(fn)
+        if kind is float:
+            fn = click.option(flag, dest, type=str, default=None, callback=checked_number, metavar="NUMBER", help=help_text)(fn)
+        elif flag.startswith(("--first-seen", "--last-seen")):
+            fn = click.option(flag, dest, type=str, default=None, callback=checked_time, metavar="ISO", help=help_text)(fn)
+        else:
+            fn = click.option(flag, dest, type=kind, default=None, help=help_text)(fn)
     return fn
 
 
@@ -102,8 +140,8 @@ def _output_flags(fn: Callable[..., Any]) -> Callable[..., Any]:
 @filter_options
 @click.option("--sort", default="relevance", show_default=True,
               help="relevance | price_usd | usd_per_unit | first_seen | last_seen; prefix '-' for descending.")
-@click.option("--limit", default=20, show_default=True, type=int)
-@click.option("--offset", default=0, show_default=True, type=int)
+@click.option("--limit", default=20, show_default=True, type=int, callback=checked_count)
+@click.option("--offset", default=0, show_default=True, type=int, callback=checked_count)
 @_output_flags
 @index_option
 def search(text: tuple[str, ...], sort: str, limit: int, offset: int, as_json: bool, as_csv: bool,
@@ -147,8 +185,8 @@ def trend_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--origin", "trend_origin", default=None, help="Only this ships-from country (ISO alpha-2)."),
         click.option("--unit", default="g", show_default=True, type=click.Choice(["g", "ml", "unit"]),
                      help="Quantity unit for usd_per_unit (USD per gram, ml or unit)."),
-        click.option("--from", "time_from", default=None, help="Crawl time on/after (ISO date or time)."),
-        click.option("--to", "time_to", default=None, help="Crawl time on/before."),
+        click.option("--from", "time_from", default=None, help="Crawl time on/after (ISO date or time).", callback=checked_time),
+        click.option("--to", "time_to", default=None, help="Crawl time on/before.", callback=checked_time),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -215,32 +253,38 @@ def trends(as_json: bool, as_csv: bool, index_url: str | None, **options: Any) -
 @click.command("export")
 @click.argument("kind", type=click.Choice(["listings", "snapshots", "trends"]))
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "jsonl"]), default="csv", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output file (FILE.meta.json is written beside it).")
+@click.option("--out", type=click.Path(path_type=Path, allow_dash=True), required=True,
+              help="Output file (FILE.meta.json is written beside it); - writes csv/jsonl to stdout.")
+@click.option("--force", is_flag=True, help="Replace an existing output file (and sidecar).")
+@click.option("--meta", "meta_path", type=click.Path(path_type=Path), default=None,
+              help="Sidecar path (default FILE.meta.json; with --out - no sidecar unless given).")
 @click.option("--text", default="", help="Full-text filter for listings/snapshots.")
 @filter_options
-@click.option("--crawled-from", default=None, help="Snapshots: crawl time on/after.")
-@click.option("--crawled-to", default=None, help="Snapshots: crawl time on/before.")
+@click.option("--crawled-from", default=None, help="Snapshots: crawl time on/after.", callback=checked_time)
+@click.option("--crawled-to", default=None, help="Snapshots: crawl time on/before.", callback=checked_time)
 @click.option("--metric", default="usd_per_unit", type=click.Choice(["usd_per_unit", "listings", "vendors", "new_substances", "activity"]), help="Trends: metric.")
 @click.option("--interval", default="month", type=click.Choice(["day", "week", "month"]), help="Trends: period.")
 @click.option("--by", "group_by", default="substance", help="Trends: groups (substance,site,origin).")
 @click.option("--unit", default="g", type=click.Choice(["g", "ml", "unit"]), help="Trends: quantity unit.")
-@click.option("--from", "time_from", default=None, help="Trends: crawl time on/after.")
-@click.option("--to", "time_to", default=None, help="Trends: crawl time on/before.")
+@click.option("--from", "time_from", default=None, help="Trends: crawl time on/after.", callback=checked_time)
+@click.option("--to", "time_to", default=None, help="Trends: crawl time on/before.", callback=checked_time)
 @index_option
-def export(kind: str, fmt: str, out: Path, text: str, crawled_from: str | None, crawled_to: str | None, metric: str,
-           interval: str, group_by: str, unit: str, time_from: str | None, time_to: str | None, index_url: str | None,
-           **filters: Any) -> None:
+def export(kind: str, fmt: str, out: Path, force: bool, meta_path: Path | None, text: str, crawled_from: str | None,
+           crawled_to: str | None, metric: str, interval: str, group_by: str, unit: str, time_from: str | None,
+           time_to: str | None, index_url: str | None, **filters: Any) -> None:
     """Export listings, snapshots or trend rows for analysis, with a reproducibility sidecar.
 
     FILE.meta.json records the query, filters, time range, software and
     reference-list versions, row count and the SHA-256 of FILE.  For trends,
-    --substance/--site/--origin filter the trend.
+    --substance/--site/--origin filter the trend.  An existing FILE is only
+    replaced with --force; devices, FIFOs, directories and links are refused.
 
     \b
     Example:
       trawl export listings --format parquet --out listings.parquet --substance mephedrone
       trawl export snapshots --format csv --out snaps.csv --site vortex --crawled-from 2026-01-01
       trawl export trends --format csv --out meph.csv --substance mephedrone --interval week
+      trawl export listings --format jsonl --out - --meta listings.meta.json | gzip > listings.jsonl.gz
     """
     from index.export import export as run_export
 
@@ -249,8 +293,12 @@ def export(kind: str, fmt: str, out: Path, text: str, crawled_from: str | None, 
                               filters.get("origin"), unit, time_from, time_to)
     command = "trawl export " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else ""
     with open_index(index_url) as backend:
-        meta = run_export(backend, kind, fmt, out, query=query, trend=trend, command=command)
-    click.echo(f"wrote {meta['row_count']} rows to {out} (sha256 {meta['sha256'][:12]}…, sidecar {out.name}.meta.json)")
+        meta = run_export(backend, kind, fmt, out, query=query, trend=trend, command=command, force=force, meta_path=meta_path)
+    to_stdout = str(out) == "-"
+    sidecar = meta_path or (None if to_stdout else out.with_name(out.name + ".meta.json"))
+    # with --out - the rows own stdout, so the summary goes to stderr
+    click.echo(f"wrote {meta['row_count']} rows to {'stdout' if to_stdout else out} (sha256 {meta['sha256'][:12]}…, "
+               f"{f'sidecar {sidecar}' if sidecar else 'no sidecar: add --meta FILE'})", err=to_stdout)
 
 
 @click.group("index")
@@ -351,4 +399,4 @@ def stats_cmd(as_json: bool, index_url: str | None) -> None:
         click.echo(f"spooled batches waiting: {info['spooled_batches']} (run `trawl index flush`)")
 
 
-__all__ = ["search", "trends", "export", "index_group", "TrawlError"]
+__all__ = ["TrawlError", "export", "index_group", "search", "trends"]

@@ -19,7 +19,7 @@ from index import merge
 from index.api import IndexBackend, SearchHit, SearchQuery, SearchResult, TrendQuery, TrendRow
 from index.errors import TrawlError
 from index.model import CandidateSubstance, Listing, Snapshot, Vendor, from_dict, to_dict
-from index.sqlite_query import build_search, check_paging, listing_filters, order_by
+from index.sqlite_query import build_search, check_paging, has_text_terms, listing_filters, order_by
 from index.sqlite_schema import SNAPSHOT_FIELDS, connect, migrate
 from index.timeutil import bound_from, bound_to
 
@@ -280,7 +280,7 @@ class SqliteBackend(IndexBackend):
         count_sql, params, _ = build_search(query, "count(*)")
         total = self._query(count_sql, params)[0][0]
         select = "l.doc, -bm25(listings_fts, 10.0, 1.0, 3.0, 5.0) AS score, snippet(listings_fts, -1, '[', ']', '…', 16)"
-        has_text = bool(query.text and query.text.strip())
+        has_text = has_text_terms(query)
         sql, params, has_text = build_search(query, select if has_text else "l.doc, 0.0 AS score, ''")
         sql += f" ORDER BY {order_by(query, has_text)} LIMIT ? OFFSET ?"
         rows = self._query(sql, [*params, query.limit, query.offset])
@@ -307,7 +307,7 @@ class SqliteBackend(IndexBackend):
         if query is None:
             sql, params, order = "SELECT l.doc FROM listings l", [], "l.listing_id ASC"
         else:
-            has_text = bool(query.text and query.text.strip())
+            has_text = has_text_terms(query)
             sql, params, has_text = build_search(query, "l.doc, -bm25(listings_fts, 10.0, 1.0, 3.0, 5.0) AS score" if has_text else "l.doc")
             order = order_by(query, has_text)
         for row in self._stream(f"{sql} ORDER BY {order}", params):
@@ -319,7 +319,7 @@ class SqliteBackend(IndexBackend):
         params: list[Any] = []
         if query is not None:
             listing_clauses, _ = listing_filters(query)
-            if listing_clauses or (query.text and query.text.strip()):
+            if listing_clauses or has_text_terms(query):
                 sub_sql, sub_params, _ = build_search(query, "l.listing_id")
                 clauses.append(f"s.listing_id IN ({sub_sql})")
                 params += sub_params

@@ -69,16 +69,16 @@ def listing_filters(q: SearchQuery) -> tuple[list[str], list[Any]]:
         if high is not None:
             clauses.append(f"l.{column} <= ?")
             params.append(float(high))
-    for column, low, high in (
+    for column, since, until in (
         ("first_seen", q.first_seen_from, q.first_seen_to),
         ("last_seen", q.last_seen_from, q.last_seen_to),
     ):
-        if low:
+        if since:
             clauses.append(f"l.{column} >= ?")
-            params.append(bound_from(low, f"{column}_from"))
-        if high:
+            params.append(bound_from(since, f"{column}_from"))
+        if until:
             clauses.append(f"l.{column} <= ?")
-            params.append(bound_to(high, f"{column}_to"))
+            params.append(bound_to(until, f"{column}_to"))
     return clauses, params
 
 
@@ -98,6 +98,12 @@ def order_by(q: SearchQuery, has_text: bool) -> str:
         return "score DESC, l.listing_id ASC" if has_text else "l.last_seen DESC, l.listing_id ASC"
     direction = "DESC" if descending else "ASC"
     return f"(l.{field} IS NULL) ASC, l.{field} {direction}, l.listing_id ASC"
+
+
+def has_text_terms(q: SearchQuery) -> bool:
+    """Whether the text has any searchable word: '"', '*' or '-' alone have none, and the
+    select must then not use the FTS columns (bm25/snippet) that build_search leaves out."""
+    return bool(parse_text(q.text or ""))
 
 
 def build_search(q: SearchQuery, select: str) -> tuple[str, list[Any], bool]:

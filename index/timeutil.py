@@ -33,7 +33,20 @@ def _parse(value: str, field: str) -> datetime:
         raise TrawlError(f"{field}: {value!r} is not an ISO-8601 time (e.g. 2026-03-01T12:00:00Z)") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)  # naive times are UTC by project convention
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:  # e.g. 9999-12-31T23:00:00-05:00 is past the last representable instant
+        raise TrawlError(f"{field}: {value!r} is out of range") from None
+
+
+def _checked_date(value: str, field: str) -> str:
+    """A bare date that exists: "2026-13-45" matches the shape but is no day (query bounds only;
+    stored times take the fast path in norm_time)."""
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise TrawlError(f"{field}: {value!r} is not a valid date (YYYY-MM-DD, e.g. 2026-03-01)") from None
+    return value
 
 
 def bound_from(value: str | None, field: str = "from") -> str | None:
@@ -41,8 +54,8 @@ def bound_from(value: str | None, field: str = "from") -> str | None:
     if not value:
         return None
     if _DATE_ONLY.match(value):
-        return value + "T00:00:00Z"
-    return norm_time(value, field)
+        return _checked_date(value, field) + "T00:00:00Z"
+    return _parse(value, field).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def bound_to(value: str | None, field: str = "to") -> str | None:
@@ -50,8 +63,8 @@ def bound_to(value: str | None, field: str = "to") -> str | None:
     if not value:
         return None
     if _DATE_ONLY.match(value):
-        return value + "T23:59:59Z"
-    return norm_time(value, field)
+        return _checked_date(value, field) + "T23:59:59Z"
+    return _parse(value, field).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def check_interval(interval: str) -> str:
