@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 TRAWL := $(VENV)/bin/trawl
 PYTEST_ARGS ?=
 
-.PHONY: setup system-deps demo test test-slow test-es bench clean
+.PHONY: setup system-deps demo test test-slow test-es test-all lint bench clean
 
 # System packages the crawler and its tests use: Chromium (browser-rendered sites),
 # redis-server (distributed mode), tor (control-port tests). Installed with apt where
@@ -26,7 +26,7 @@ system-deps:
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[dev]'
 	@[ -x /usr/bin/chromium ] || $(PY) -m playwright install chromium
 	touch $@
 
@@ -44,6 +44,15 @@ test-slow: setup
 # Elasticsearch suite: needs a server, e.g. TRAWL_TEST_ES_URL=http://127.0.0.1:9200 make test-es
 test-es: setup
 	$(PY) -m pytest -m es $(PYTEST_ARGS)
+
+# every marker at once except es (which needs a server)
+test-all: setup
+	$(PY) -m pytest -m 'not es' $(PYTEST_ARGS)
+
+# zero findings expected; configuration in pyproject.toml ([tool.ruff], [tool.mypy])
+lint: setup
+	$(VENV)/bin/ruff check
+	$(VENV)/bin/mypy
 
 bench: setup
 	$(PY) bench/parsers.py && $(PY) bench/match.py && $(PY) bench/index.py && $(PY) bench/crawl.py
