@@ -45,6 +45,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
+from crawler.redact import redact_records
 from index.errors import TrawlError
 from index.home import trawl_home
 
@@ -228,6 +229,7 @@ class EvidenceWriter:
         main_id = main_record.rec_headers.get_header("WARC-Record-ID")
         for record in [request_record, *extra]:
             record.rec_headers.add_header("WARC-Concurrent-To", main_id)
+        redact_records([request_record, main_record, *extra])  # login secrets in URLs/headers
         written = self._append([request_record, main_record, *extra])
         main = written[1]
         self.captured[url] = (main.warc_file, main.offset, main.payload_sha256)

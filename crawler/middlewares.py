@@ -1,5 +1,6 @@
 """Downloader middlewares of the engine: polite retries (backoff, 429 Retry-After),
-gate waits, and frontier replay (a page downloaded before a SIGKILL is not downloaded again)."""
+gate waits, frontier replay (a page downloaded before a SIGKILL is not downloaded again)
+and the redirect guard (redirects lead only to the site's own mirrors)."""
 from __future__ import annotations
 
 import email.utils
@@ -7,13 +8,16 @@ import logging
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import HtmlResponse, Request, Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.misc import load_object
 from twisted.internet import task
+
+from crawler.redact import redact_text
 
 logger = logging.getLogger(__name__)
 ITEM_KINDS = ("listing", "vendor")
@@ -147,6 +151,41 @@ class FrontierReplayMiddleware:
     def process_response(self, request: Request, response: Response, spider: Any = None) -> Response:
         key = request.meta.get("trawl_key")
         if (self.frontier is not None and key is not None and response.status == 200 and request.method == "GET"
-                and request.meta.get("trawl_kind") in ITEM_KINDS and "replayed" not in response.flags):
+                and request.meta.get("trawl_kind") in ITEM_KINDS and "replayed" not in response.flags
+                and not request.meta.get("trawl_secret_fields")):  # a GET login's URL holds the password
             self.frontier.store_body(key, response.url, response.body, request.meta.get("trawl_mirror", ""))
         return response
+
+
+class OffsiteRedirect(IgnoreRequest):
+    """A redirect to a host that is not one of the site's mirrors (nor `redirect_domains`)."""
+
+
+class SiteRedirectGuardMiddleware:
+    """Refuses a redirected request that leaves the site.
+
+    Scrapy's redirect middleware follows any Location; for a monitor that means one
+    hostile or compromised onion can send the crawler (with the site's cookies and
+    Referer) to any other onion or clear-web host.  A redirect is followed only to the
+    site's mirrors or `redirect_domains`; the rest is counted as trawl/redirects/offsite
+    and the page is finished without rotating mirrors (the mirror answered)."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> SiteRedirectGuardMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Request, spider: Any = None) -> None:
+        if not request.meta.get("redirect_urls"):
+            return
+        site = getattr(self.crawler.spider, "site", None)
+        if site is None or site.redirect_allowed(request.url):
+            return
+        self.crawler.stats.inc_value("trawl/redirects/offsite")
+        origin = redact_text(str(request.meta["redirect_urls"][-1]))
+        host = urlsplit(request.url).netloc
+        logger.warning("not following a redirect from %s to another host (%s): not a mirror of %s",
+                       origin, host, site.name)
+        raise OffsiteRedirect(f"redirect to {host} is off-site for {site.name}")

@@ -11,6 +11,7 @@ Markers (gates, login): "text:..." (default), "css:...", "xpath:...", "url:REGEX
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -18,6 +19,8 @@ from typing import Any
 from lxml import etree
 from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
+
+from crawler.saferegex import UserRegex, UserRegexError, compile_user_regex
 
 _SPACE = re.compile(r"\s+")
 _PSEUDO = re.compile(r"\s*(\*?::(text|attr\([^)]*\)))\s*$")
@@ -27,6 +30,24 @@ SELECTOR_KEYS = ("select", "re", "many", "join", "from")
 
 class SelectorSyntaxError(ValueError):
     pass
+
+
+class ExtractionBudgetExceeded(RuntimeError):
+    """A page took longer than its extraction budget (site YAML `throttle.extract_budget`).
+
+    Extraction runs on the reactor thread: a hostile page (a huge DOM, thousands of
+    fields' worth of matches) must not stall every other request.  The budget is checked
+    between steps (fields, link selectors), so one step is bounded by the page size cap
+    and the linear-time regex engine, and the whole page by this budget."""
+
+    def __init__(self, step: str) -> None:
+        super().__init__(f"extraction budget exceeded at {step}")
+        self.step = step
+
+
+def check_deadline(deadline: float | None, step: str) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise ExtractionBudgetExceeded(step)
 
 
 def normalise_space(text: str) -> str:
@@ -54,7 +75,7 @@ class Expression:
 @dataclass(frozen=True)
 class FieldSelector:
     alternatives: tuple[Expression, ...]
-    regex: re.Pattern[str] | None = None
+    regex: UserRegex | None = None
     many: bool = False
     join: str | None = None
     source: str = "page"  # "page" | "url"
@@ -108,8 +129,8 @@ def compile_selector(value: Any, *, many: bool = False, where: str = "") -> Fiel
     regex = None
     if value.get("re") is not None:
         try:
-            regex = re.compile(str(value["re"]))
-        except re.error as exc:
+            regex = compile_user_regex(str(value["re"]))
+        except UserRegexError as exc:
             raise SelectorSyntaxError(f"bad regular expression {value['re']!r}: {exc}") from None
     if source == "url" and regex is None:
         raise SelectorSyntaxError("from: url needs a 're' to cut the value out of the URL")
@@ -136,7 +157,7 @@ def _snippet(html: str, limit: int = 400) -> str:
     return html if len(html) <= limit else html[: limit - 3] + "..."
 
 
-def _apply_regex(regex: re.Pattern[str] | None, values: list[str]) -> list[str]:
+def _apply_regex(regex: UserRegex | None, values: list[str]) -> list[str]:
     if regex is None:
         return values
     out = []
@@ -225,7 +246,7 @@ def _shape(selector: FieldSelector, values: list[str]) -> Any:
 class Marker:
     kind: str  # text | css | xpath | url | status
     value: str
-    pattern: re.Pattern[str] | None = None
+    pattern: UserRegex | None = None
 
     def matches(self, *, text: str, sel: Selector | None, url: str, status: int) -> bool:
         if self.kind == "status":
@@ -251,8 +272,8 @@ def compile_marker(text: str) -> Marker:
         parse_expression(rest if kind == "css" else f"xpath:{rest}")
     if kind == "url":
         try:
-            return Marker("url", rest, re.compile(rest))
-        except re.error as exc:
+            return Marker("url", rest, compile_user_regex(rest))
+        except UserRegexError as exc:
             raise SelectorSyntaxError(f"bad url marker regex {rest!r}: {exc}") from None
     if kind == "status" and not rest.isdigit():
         raise SelectorSyntaxError(f"status marker needs a number, got {rest!r}")

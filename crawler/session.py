@@ -20,6 +20,7 @@ import yaml
 from parsel import Selector
 from scrapy.http.cookies import CookieJar
 
+from crawler.redact import redact_text, register_secret
 from crawler.siteconfig import GateConfig, LoginConfig, SiteConfig
 from index.errors import TrawlError
 from index.home import trawl_home
@@ -48,6 +49,13 @@ def _secrets_files(site: str) -> list[Path]:
 def load_credentials(site: str, login: LoginConfig) -> Credentials | None:
     """Env vars named by the YAML first, then `$TRAWL_HOME/secrets/<site>.yaml`
     ({username, password}), then `TRAWL_SECRETS_FILE` ({<site>: {username, password}})."""
+    creds = _find_credentials(site, login)
+    if creds is not None:
+        register_secret(creds.password)  # from here on it is redacted from URLs, headers and logs
+    return creds
+
+
+def _find_credentials(site: str, login: LoginConfig) -> Credentials | None:
     user = os.environ.get(login.username_env) or login.username
     password = os.environ.get(login.password_env)
     if user and password:
@@ -252,6 +260,7 @@ def paused_reason(site: str) -> str | None:
 
 def pause_site(site: str, reason: str, *, url: str = "", run_id: str = "") -> None:
     now = datetime.now(timezone.utc).isoformat()
+    reason, url = redact_text(reason), redact_text(url)  # a failed GET login's URL holds the password
     record = {"site": site, "reason": reason, "url": url, "run_id": run_id, "paused_at": now}
     _write_private(pause_file(site), json.dumps(record, indent=1))
     raise_alert("site_paused", site=site, message=f"{site} paused: {reason}", url=url, run_id=run_id)
@@ -267,6 +276,10 @@ def unpause_site(site: str) -> bool:
 
 def raise_alert(kind: str, *, site: str, message: str, **details: Any) -> None:
     """Append to $TRAWL_HOME/alerts.jsonl through the one alert sink (enrich.alerts)."""
-    from enrich.alerts import append_alert  # deferred: keeps `trawl sites ...` start-up light
+    from enrich.alerts import (
+        append_alert,  # deferred: keeps `trawl sites ...` start-up light
+    )
 
-    append_alert({"time": datetime.now(timezone.utc).isoformat(), "kind": kind, "site": site, "message": message, **details})
+    details = {k: redact_text(v) if isinstance(v, str) else v for k, v in details.items()}
+    append_alert({"time": datetime.now(timezone.utc).isoformat(), "kind": kind, "site": site,
+                  "message": redact_text(message), **details})

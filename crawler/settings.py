@@ -54,6 +54,7 @@ DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
     "crawler.tor.OnionGuardMiddleware": 10,  # always on: refuses .onion outside tor sites
+    "crawler.middlewares.SiteRedirectGuardMiddleware": 12,  # redirects only to the site's mirrors
     "crawler.middlewares.FrontierReplayMiddleware": 20,
     "crawler.middlewares.GateWaitMiddleware": 30,
     "crawler.middlewares.PoliteRetryMiddleware": 550,

@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from crawler.saferegex import UserRegex
 from crawler.selectors import FieldSelector, Marker
 from crawler.yamlnodes import Checker as _Checker
 from crawler.yamlnodes import Document, Path_, SiteConfigError, load_document
@@ -33,6 +35,7 @@ VENDOR_FIELDS = ("name", "joined", "sales", "rating", "feedback_count", "pgp_key
 LIST_FIELDS = ("price_tiers", "shipping_options", "aliases")  # always extracted as lists
 SHIPPED_SITES = Path(__file__).parent / "sites"
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,40}$")
+HOST_RE = re.compile(r"[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?)*")
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,9 @@ class LoginConfig:
     needed_markers: tuple[Marker, ...] = ()  # page says "log in first"
     success_markers: tuple[Marker, ...] = ()  # page proves we are logged in
     max_attempts: int = 2
+    method: str = ""  # "" = as the form says; GET or POST overrides it
+    allow_credentials_in_url: bool = False  # a GET form puts the password in the URL
+    where: str = ""  # FILE:LINE of the login section, for messages at crawl time
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,7 @@ class ThrottleConfig:
     retry_after_max: float = 60.0
     page_budget: int = 2000
     timeout: float = 60.0
+    extract_budget: float = 2.0  # seconds of extraction per page (0: no limit)
 
 
 @dataclass(frozen=True)
@@ -89,11 +96,11 @@ class NavigationConfig:
 class PageSpec:
     """How to recognise and read one kind of page (listing or vendor)."""
 
-    url_pattern: re.Pattern[str] | None
+    url_pattern: UserRegex | None
     fields: dict[str, FieldSelector]
     page_object: str | None = None
     required: tuple[str, ...] = ()
-    id_from_url: re.Pattern[str] | None = None
+    id_from_url: UserRegex | None = None
 
 
 @dataclass(frozen=True)
@@ -110,8 +117,9 @@ class SiteConfig:
     gates: tuple[GateConfig, ...] = ()
     throttle: ThrottleConfig = field(default_factory=ThrottleConfig)
     navigation: NavigationConfig = field(default_factory=NavigationConfig)
-    allow: tuple[re.Pattern[str], ...] = ()
-    deny: tuple[re.Pattern[str], ...] = ()
+    allow: tuple[UserRegex, ...] = ()
+    deny: tuple[UserRegex, ...] = ()
+    redirect_domains: tuple[str, ...] = ()  # hosts (and subdomains) redirects may lead to besides mirrors
     browser_wait_for: str | None = None
     source: str = ""  # the file it was loaded from
     description: str = ""
@@ -121,6 +129,27 @@ class SiteConfig:
             return False
         return not self.allow or any(p.search(url) for p in self.allow)
 
+    def redirect_allowed(self, url: str) -> bool:
+        """A redirect is followed only to one of the site's mirrors (same host and port;
+        http/https default ports are one) or a host under `redirect_domains`."""
+        host, port = _endpoint(url)
+        if not host:
+            return False
+        for mirror in self.mirrors:
+            mirror_host, mirror_port = _endpoint(mirror)
+            if host == mirror_host and (port == mirror_port or {port, mirror_port} <= {80, 443}):
+                return True
+        return any(host == domain or host.endswith("." + domain) for domain in self.redirect_domains)
+
+
+def _endpoint(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return "", 0
+    return (parts.hostname or "").lower().rstrip("."), port or (443 if parts.scheme == "https" else 80)
+
 
 # --- the schema -------------------------------------------------------------------------
 # Each section: key -> required?  The Checker converts values and collects problems.
@@ -129,11 +158,12 @@ TOP_KEYS = {
     "name": True, "kind": True, "network": True, "render": False, "mirrors": True, "start_urls": True,
     "login": False, "gates": False, "throttle": False, "navigation": False, "listing": True,
     "vendor": False, "allow": False, "deny": False, "description": False, "browser": False,
+    "redirect_domains": False,
 }
 LOGIN_KEYS = {
     "url": True, "username": False, "form": False, "username_field": False, "password_field": False, "username_env": False,
     "password_env": False, "extra_fields": False, "needed_markers": False, "success_markers": False,
-    "max_attempts": False,
+    "max_attempts": False, "method": False, "allow_credentials_in_url": False,
 }
 GATE_KEYS = {
     "name": True, "type": True, "markers": True, "pass_form": False, "pass_link": False,
@@ -202,6 +232,11 @@ def _login(c: _Checker, raw: Any, path: Path_, site: str) -> LoginConfig | None:
     if raw is None:
         return None
     raw = c.mapping(raw, path, LOGIN_KEYS)
+    method = c.string(raw.get("method"), path + ("method",), ("GET", "POST"))
+    allow_in_url = c.boolean(raw.get("allow_credentials_in_url"), path + ("allow_credentials_in_url",), False)
+    if method == "GET" and not allow_in_url:
+        c.doc.problem(path + ("method",), "a GET login puts the password in the URL (server logs, Referer, "
+                      "history); add allow_credentials_in_url: true to accept that (trawl still redacts it)")
     upper = re.sub(r"\W", "_", site.upper())
     extra = raw.get("extra_fields") or {}
     if not isinstance(extra, dict) or not all(isinstance(v, (str, int)) for v in extra.values()):
@@ -219,7 +254,21 @@ def _login(c: _Checker, raw: Any, path: Path_, site: str) -> LoginConfig | None:
         needed_markers=c.markers(raw.get("needed_markers"), path + ("needed_markers",)),
         success_markers=c.markers(raw.get("success_markers"), path + ("success_markers",)),
         max_attempts=c.number(raw.get("max_attempts"), path + ("max_attempts",), 2, integer=True, minimum=1),
+        method=method, allow_credentials_in_url=allow_in_url, where=f"{c.doc.file}:{c.doc.line(path)}",
     )
+
+
+def _domains(c: _Checker, raw: Any, network: str) -> tuple[str, ...]:
+    out = []
+    for i, name in enumerate(c.strings(raw, ("redirect_domains",))):
+        domain = name.lower().strip().rstrip(".")
+        if not HOST_RE.fullmatch(domain):
+            c.doc.problem(("redirect_domains", i), f"expected a host name like example.com, got {name!r}")
+        elif network == "clearnet" and domain.endswith(".onion"):
+            c.doc.problem(("redirect_domains", i), "an .onion host needs network: tor")
+        else:
+            out.append(domain)
+    return tuple(out)
 
 
 def build_site(doc: Document) -> SiteConfig:
@@ -262,6 +311,7 @@ def build_site(doc: Document) -> SiteConfig:
         vendor=_page_spec(c, raw["vendor"], ("vendor",), VENDOR_FIELDS) if raw.get("vendor") else None,
         login=_login(c, raw.get("login"), ("login",), name), gates=gates, throttle=throttle, navigation=navigation,
         allow=c.regexes(raw.get("allow"), ("allow",)), deny=c.regexes(raw.get("deny"), ("deny",)),
+        redirect_domains=_domains(c, raw.get("redirect_domains"), network),
         browser_wait_for=c.string(browser.get("wait_for"), ("browser", "wait_for")) or None,
         source=doc.file, description=c.string(raw.get("description"), ("description",)),
     )

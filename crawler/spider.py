@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,10 +22,17 @@ from parsel import Selector
 from scrapy.http import FormRequest, Request, Response
 from twisted.python.failure import Failure
 
-from crawler import session
+from crawler import redact, session
 from crawler.frontier import PENDING, Frontier, page_key
+from crawler.middlewares import OffsiteRedirect
 from crawler.pages import PageInput, SelectorPage, resolve_page_object
-from crawler.selectors import FieldSelector, evaluate
+from crawler.runstatus import stop_on_local_failure
+from crawler.selectors import (
+    ExtractionBudgetExceeded,
+    FieldSelector,
+    check_deadline,
+    evaluate,
+)
 from crawler.siteconfig import GateConfig, PageSpec, SiteConfig
 
 logger = logging.getLogger(__name__)
@@ -51,6 +59,11 @@ class TrawlSpider(scrapy.Spider):
         self.listing_page = resolve_page_object(site.listing.page_object) if site.listing.page_object else SelectorPage
         vendor_po = site.vendor.page_object if site.vendor else None
         self.vendor_page = resolve_page_object(vendor_po) if vendor_po else SelectorPage
+        if site.login:
+            # login fields are redacted from every URL, header and log line (a GET form
+            # puts them in the URL); the password itself is registered when it is loaded
+            redact.register_secret_fields(site.login.username_field, site.login.password_field)
+            redact.install_log_filter()
 
     # --- requests --------------------------------------------------------------------
     @property
@@ -132,6 +145,23 @@ class TrawlSpider(scrapy.Spider):
     def parse(self, response: Response, **_: Any) -> Iterator[Any]:
         if self.paused:
             return
+        budget = self.site.throttle.extract_budget
+        deadline = time.monotonic() + budget if budget > 0 else None
+        try:
+            # read the whole page before yielding: Scrapy runs other work between yields,
+            # and the budget is for this page's own time on the reactor thread
+            output = self.read_page(response, deadline)
+        except ExtractionBudgetExceeded as exc:
+            key = response.meta["trawl_key"]
+            self.crawler.stats.inc_value("item_dropped_reasons/extraction_budget")
+            self.logger.warning("page %s dropped: %s (throttle.extract_budget: %gs)", key, exc, budget)
+            self.frontier.forget_body(key)
+            self.frontier.done(key)  # recorded as a drop, not retried: the page would do it again
+            return
+        yield from output
+
+    def read_page(self, response: Response, deadline: float | None) -> list[Any]:
+        """Requests and the item one response gives (gate/login handling, fields, links)."""
         meta = response.meta
         key, kind, depth = meta["trawl_key"], meta["trawl_kind"], meta["trawl_depth"]
         text = response.text if hasattr(response, "text") else ""
@@ -140,13 +170,11 @@ class TrawlSpider(scrapy.Spider):
         gate = session.detect_gate(self.site, text=text, url=response.url, status=response.status, sel=sel)
         if gate is not None:
             self.frontier.forget_body(key)
-            yield from self.handle_gate(gate, response)
-            return
+            return list(self.handle_gate(gate, response))
         login = self.site.login
         if login and session.login_needed(login, text=text, url=response.url, status=response.status, sel=sel):
             self.frontier.forget_body(key)
-            yield from self.handle_login(response)
-            return
+            return list(self.handle_login(response))
         if meta.get("trawl_login_submitted"):
             self.login_attempts = 0
             self.crawler.stats.inc_value("trawl/login/success")
@@ -156,36 +184,40 @@ class TrawlSpider(scrapy.Spider):
                 self.logger.warning("logged in, but no success marker on %s: check login.success_markers", response.url)
         if page_key(response.url) != key and meta.get("trawl_after_gate"):
             # the gate/login sent us somewhere else: ask again for the page we wanted
-            yield self.make_request(key, kind, depth)
-            return
+            return [self.make_request(key, kind, depth)]
+        check_deadline(deadline, "gate and login markers")
         item = None
         if kind == "listing":
-            item = self.extract(response, sel, self.site.listing, self.listing_page, "listing")
+            item = self.extract(response, sel, self.site.listing, self.listing_page, "listing", deadline)
         elif kind == "vendor" and self.site.vendor:
-            item = self.extract(response, sel, self.site.vendor, self.vendor_page, "vendor")
-        for request in self.links(response, sel, depth):
-            yield request
+            item = self.extract(response, sel, self.site.vendor, self.vendor_page, "vendor", deadline)
+        output: list[Any] = list(self.links(response, sel, depth, deadline))
         if item is not None:
-            yield item  # the store stage marks the page done once the item is committed
+            output.append(item)  # the store stage marks the page done once the item is committed
         else:
             self.frontier.done(key)
+        return output
 
-    def links(self, response: Response, sel: Selector, depth: int) -> Iterator[Request]:
+    def links(self, response: Response, sel: Selector, depth: int, deadline: float | None = None) -> Iterator[Request]:
         nav = self.site.navigation
         for name in NAV_SELECTORS:
             selector: FieldSelector | None = getattr(nav, name)
             if selector is None:
                 continue
+            check_deadline(deadline, f"navigation.{name}")
             hint = {"listing_links": "listing", "vendor_links": "vendor"}.get(name, "nav")
             values = evaluate(selector, sel, response.url, snippets=False).value or []
-            for href in values if isinstance(values, list) else [values]:
+            for number, href in enumerate(values if isinstance(values, list) else [values]):
+                if number % 256 == 255:
+                    check_deadline(deadline, f"navigation.{name} links")
                 request = self.follow(response, href, hint, depth + 1)
                 if request is not None:
                     yield request
 
     def extract(self, response: Response, sel: Selector, spec: PageSpec, page_cls: type[SelectorPage],
-                kind: str) -> dict[str, Any]:
-        result = page_cls(PageInput.from_response(response, sel), spec, self.site, snippets=False).extract()
+                kind: str, deadline: float | None = None) -> dict[str, Any]:
+        result = page_cls(PageInput.from_response(response, sel), spec, self.site, snippets=False,
+                          deadline=deadline).extract()
         for name in result.missing:
             self.crawler.stats.inc_value(f"trawl/fields_missing/{kind}/{name}")
         return {
@@ -256,14 +288,29 @@ class TrawlSpider(scrapy.Spider):
             meta.pop("trawl_login_submitted")
             yield Request(self.mirror + login.url, callback=self.parse, errback=self.failed, meta=meta, dont_filter=True)
             return
+        method = (login.method or response.css(login.form).attrib.get("method") or "GET").upper()
+        if method != "POST" and not login.allow_credentials_in_url:
+            self.stop(f"login form {login.form!r} submits by {method}: the password would travel in the URL; "
+                      f"refused (to accept it, set login.allow_credentials_in_url: true in {login.where})",
+                      "login_refused")
+            return
         self.crawler.stats.inc_value("trawl/login/submitted")
         formdata = {login.username_field: creds.username, login.password_field: creds.password, **dict(login.extra_fields)}
-        yield FormRequest.from_response(response, formcss=login.form, formdata=formdata, meta=meta,
+        yield FormRequest.from_response(response, formcss=login.form, formdata=formdata, meta=meta, method=method,
                                         callback=self.parse, errback=self.failed, dont_filter=True)
 
     def carry(self, response: Response) -> dict[str, Any]:
         keep = ("trawl_key", "trawl_kind", "trawl_depth", "trawl_mirror", "trawl_mirror_tries", "playwright")
         return {k: response.meta[k] for k in keep if k in response.meta}
+
+    def stop(self, reason: str, close_reason: str) -> None:
+        """End the crawl for a reason a person must fix in the YAML (no pause file)."""
+        if self.paused:
+            return
+        self.paused = True
+        self.crawler.stats.set_value("trawl/paused_reason", reason)
+        self.logger.error("stopping site %s: %s", self.site.name, reason)
+        self.crawler.engine.close_spider(self, close_reason)
 
     def pause(self, reason: str, url: str) -> None:
         if self.paused:
@@ -276,9 +323,15 @@ class TrawlSpider(scrapy.Spider):
 
     # --- failures: rotate mirrors ----------------------------------------------------------
     def failed(self, failure: Failure) -> Iterator[Request]:
+        if stop_on_local_failure(self.crawler, failure.value):
+            return  # our disk/files failed, not the site: no error counted, no mirror rotated
         request = failure.request  # type: ignore[attr-defined]
         meta = request.meta
         key, tries = meta.get("trawl_key"), meta.get("trawl_mirror_tries", 0)
+        if isinstance(failure.value, OffsiteRedirect):
+            if key is not None:  # counted by the guard; the page leads elsewhere: it is finished
+                self.frontier.done(key)
+            return
         kind = type(failure.value).__name__
         status = getattr(getattr(failure.value, "response", None), "status", None)
         self.crawler.stats.inc_value(f"trawl/errors/{kind}" + (f"/{status}" if status else ""))

@@ -17,11 +17,27 @@ from typing import Any
 
 import yaml
 
-from crawler.selectors import FieldSelector, Marker, SelectorSyntaxError, compile_marker, compile_selector
+from crawler.saferegex import UserRegex, UserRegexError, compile_user_regex
+from crawler.selectors import (
+    FieldSelector,
+    Marker,
+    SelectorSyntaxError,
+    compile_marker,
+    compile_selector,
+)
 from index.errors import TrawlError
 
 Path_ = tuple[str | int, ...]
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
+
+# A site YAML is a few kilobytes and a few hundred nodes.  These bounds stop hostile or
+# broken files (an alias "billion laughs", a 5,000-deep nesting, a binary blob) with a
+# one-line error long before they cost time, memory or Python's recursion limit.
+MAX_FILE_BYTES = 1 * 2**20
+MAX_DEPTH = 100  # nesting of mappings/sequences
+MAX_NODES = 20_000  # nodes as written
+MAX_ALIASES = 1_000  # *alias uses
+MAX_EXPANDED_NODES = 50_000  # nodes once every alias is expanded
 
 
 class SiteConfigError(TrawlError):
@@ -80,20 +96,93 @@ def expand_vars(text: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
     return _VAR.sub(repl, text), missing
 
 
-def load_document(path: Path, env: Mapping[str, str] | None = None) -> Document:
-    env = os.environ if env is None else env
+class _LimitExceeded(Exception):
+    def __init__(self, mark: Any, message: str) -> None:
+        super().__init__(message)
+        self.line = mark.line + 1 if mark is not None else 1
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader's composer with bounds on depth, nodes, aliases and alias expansion.
+
+    The checks run while the node tree is composed, before anything recurses into it:
+    depth before going one level deeper, the expanded size of every node (an alias
+    counts as the whole node it names) as soon as the node is complete."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = self.nodes = self.aliases = 0
+        self.expanded_sizes: dict[int, int] = {}  # id(node) -> nodes once aliases are expanded
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise _LimitExceeded(event.start_mark, f"more than {MAX_ALIASES} aliases")
+            target = self.anchors.get(event.anchor)
+            if target is not None and id(target) not in self.expanded_sizes:
+                raise _LimitExceeded(event.start_mark, f"alias *{event.anchor} refers to a node that contains it")
+            return super().compose_node(parent, index)
+        self.depth += 1
+        self.nodes += 1
+        if self.depth > MAX_DEPTH:
+            raise _LimitExceeded(event.start_mark, f"nested deeper than {MAX_DEPTH} levels")
+        if self.nodes > MAX_NODES:
+            raise _LimitExceeded(event.start_mark, f"more than {MAX_NODES} nodes")
+        node = super().compose_node(parent, index)
+        self.depth -= 1
+        children: list[Any] = []
+        if isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = node.value
+        size = 1 + sum(self.expanded_sizes.get(id(child), 1) for child in children)
+        if size > MAX_EXPANDED_NODES:
+            raise _LimitExceeded(event.start_mark, f"aliases expand to more than {MAX_EXPANDED_NODES} nodes")
+        self.expanded_sizes[id(node)] = size
+        return node
+
+
+def _read_text(path: Path) -> str:
+    """The file as text, or a one-line error for what cannot be a site YAML."""
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            limit = f"a site YAML may be at most {MAX_FILE_BYTES} bytes"
+            raise SiteConfigError([f"{path}:1: (file): {size} bytes; {limit}"])
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise SiteConfigError([f"{path}:1: (file): cannot read: {exc.strerror or exc}"]) from None
-    doc = Document(file=str(path), data=None)
+    if len(data) > MAX_FILE_BYTES:  # grew while we looked, or not a regular file
+        raise SiteConfigError([f"{path}:1: (file): more than {MAX_FILE_BYTES} bytes; not a site YAML"])
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise SiteConfigError([f"{path}:{line}: (file): binary content (NUL byte); a site YAML is UTF-8 text"])
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SiteConfigError([f"{path}:{line}: (file): not UTF-8 text (byte 0x{data[exc.start]:02x})"]) from None
+
+
+def load_document(path: Path, env: Mapping[str, str] | None = None) -> Document:
+    env = os.environ if env is None else env
+    text = _read_text(path)
+    doc = Document(file=str(path), data=None)
+    loader = _BoundedLoader(text)
+    try:
+        root = loader.get_single_node()
+    except _LimitExceeded as exc:
+        raise SiteConfigError([f"{path}:{exc.line}: (file): {exc}"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SiteConfigError([f"{path}:{line}: (syntax): {reason}"]) from None
+    finally:
+        loader.dispose()
     if root is None:
         raise SiteConfigError([f"{path}:1: (top): file is empty"])
     doc.data = _construct(root, (), doc, env)
@@ -201,17 +290,17 @@ class Checker:
                 self.doc.problem(path + (i,), f"expected a non-empty string, got {item!r}")
         return tuple(out)
 
-    def regex(self, value: Any, path: Path_) -> re.Pattern[str] | None:
+    def regex(self, value: Any, path: Path_) -> UserRegex | None:
         text = self.string(value, path)
         if not text:
             return None
         try:
-            return re.compile(text)
-        except re.error as exc:
-            self.doc.problem(path, f"bad regular expression: {exc}")
+            return compile_user_regex(text)
+        except UserRegexError as exc:
+            self.doc.problem(path, f"bad regular expression {text!r}: {exc}")
             return None
 
-    def regexes(self, value: Any, path: Path_) -> tuple[re.Pattern[str], ...]:
+    def regexes(self, value: Any, path: Path_) -> tuple[UserRegex, ...]:
         out = []
         for i, text in enumerate(self.strings(value, path)):
             pattern = self.regex(text, path + (i,))

@@ -4,12 +4,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
-
 from urllib.parse import urlsplit
 
 from parsel import Selector
 
-from crawler.selectors import Extracted, FieldSelector, evaluate, normalise_space
+from crawler.selectors import (
+    Extracted,
+    FieldSelector,
+    check_deadline,
+    evaluate,
+    normalise_space,
+)
 
 if TYPE_CHECKING:
     from crawler.siteconfig import PageSpec, SiteConfig
@@ -46,8 +51,10 @@ class SelectorPage:
     keeps whatever the YAML selector produced, so YAML stays the first place to fix a site."""
 
     def __init__(self, page: PageInput, spec: PageSpec, site: SiteConfig | None = None, *,
-                 snippets: bool = True) -> None:
+                 snippets: bool = True, deadline: float | None = None) -> None:
         self.page, self.spec, self.site = page, spec, site
+        # time.monotonic() after which extraction stops (ExtractionBudgetExceeded)
+        self.deadline = deadline
         # snippets serve `trawl sites test`; a crawl keeps WARC evidence instead
         self.snippets = snippets
         self.sel = page.selector if page.selector is not None else Selector(text=page.text or "<html></html>")
@@ -77,6 +84,7 @@ class SelectorPage:
     def extract(self) -> PageResult:
         result = PageResult(fields={})
         for name, selector in self.spec.fields.items():
+            check_deadline(self.deadline, f"field {name}")
             got = self.run(name, selector)
             result.fields[name] = got.value
             result.snippets[name] = got.snippets
@@ -88,6 +96,7 @@ class SelectorPage:
                 result.snippets["native_id"] = [self.page.url]
                 result.selectors["native_id"] = f"id_from_url re:{self.spec.id_from_url.pattern}"
         for name in _field_methods(type(self)):
+            check_deadline(self.deadline, f"{type(self).__name__}.{name}()")
             value = getattr(self, name)()
             if value is not None:
                 key = name.removeprefix("field_")
