@@ -3,10 +3,16 @@
 Layout of a run (`$TRAWL_HOME/runs/<run_id>/`):
 
     warc/<run_id>-00000.warc.gz   gzip-per-record WARC 1.1, rotated at TRAWL_WARC_MAX_BYTES
-    manifest.jsonl                one line per WARC record, hash-chained (see ManifestEntry)
-    manifest.head                 {"run_id", "entries", "head"} written when the crawl closes
+    manifest.jsonl                one line per WARC record, hash-chained (see chain_entry)
+    manifest.head                 the latest signed head {"run_id", "entries", "head",
+                                  "state": open|closed, ...}, see crawler.evidence_anchor
+    manifest.head.tsr             its RFC 3161 timestamp token, when a TSA is configured
+    anchors/heads.jsonl           every head this run signed (one per segment start/close)
+    quarantine/*.torn             torn bytes a kill left, see crawler.evidence_recover
 
-Checking a run is `crawler.evidence_verify.verify_run`.
+Checking a run is `crawler.evidence_verify.verify_run`.  Before the store stage writes a
+batch it calls `make_evidence_durable`: the manifest lines of every record the batch
+cites are on disk before the index refers to them.
 
 Digests: WARC-Payload-Digest and WARC-Block-Digest are `sha256:<BASE32>` (warcio's
 notation: RFC 4648 base32 of the raw 32-byte digest); the manifest and
@@ -45,6 +51,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
+from crawler.evidence_anchor import AnchorConfig
 from crawler.redact import redact_records
 from index.errors import TrawlError
 from index.home import trawl_home
@@ -53,6 +60,9 @@ if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.http import Response
+
+    from crawler.evidence_anchor import HeadAnchor
+    from crawler.evidence_recover import RecoveryReport
 
 logger = logging.getLogger(__name__)
 
@@ -96,16 +106,18 @@ class EvidenceWriter:
     crawl leaves a valid prefix (its last records show up as trailing WARC bytes)."""
 
     def __init__(self, run_dir: Path, run_id: str, max_bytes: int = 100 * 2**20,
-                 fsync: bool = True, sync_interval: float = 0.0) -> None:
+                 fsync: bool = True, sync_interval: float = 0.0,
+                 anchor: HeadAnchor | None = None) -> None:
         self.run_dir, self.run_id = run_dir, run_id
         self.max_bytes, self.fsync, self.sync_interval = max_bytes, fsync, sync_interval
+        self.anchor = anchor
         self._last_sync = time.monotonic()
         self.warc_dir = run_dir / "warc"
         self.warc_dir.mkdir(parents=True, exist_ok=True)
         self.manifest_path = run_dir / "manifest.jsonl"
         self.seq, self.head = 0, genesis_hash(run_id)
         self.captured: dict[str, tuple[Path, int, str]] = {}
-        self._resume_chain()
+        # a resumed segment writes a new WARC file: nothing is appended after a kill
         self.file_no = self._next_file_number()
         self._warc: IO[bytes] | None = None
         self._pending_manifest: list[dict[str, Any]] = []
@@ -113,18 +125,29 @@ class EvidenceWriter:
         # records are serialised plain and gzipped here, one member each (what warcio's
         # gzip=True does too), at level 6: level 9 costs ~2x the CPU for ~1% smaller files
         self.writer = _Sha256WARCWriter(None, gzip=False, warc_version="1.1")
+        self.recovery: RecoveryReport | None = None
+        if self.manifest_path.stat().st_size or any(self.warc_dir.iterdir()):
+            from crawler.evidence_recover import recover_evidence
 
-    def _resume_chain(self) -> None:
-        # A resumed run continues the chain from the last complete manifest line, and
-        # remembers where each URL's body already is (for frontier-replayed responses).
-        if not self.manifest_path.exists():
-            return
-        previous_type = ""
+            self.recovery = recover_evidence(self)
+        if self.anchor is not None:  # a signed "open" head marks where this segment starts
+            self.anchor.publish(self.seq, self.head, "open")
+
+    def read_manifest(self) -> list[dict[str, Any]] | None:
+        """The manifest's entries (complete lines), or None if a line is not JSON."""
+        entries = []
         for line in self.manifest_path.read_bytes().splitlines():
             try:
-                entry = json.loads(line)
+                entries.append(json.loads(line))
             except ValueError:
-                break
+                return None
+        return entries
+
+    def continue_chain(self, entries: list[dict[str, Any]]) -> None:
+        """Continue the chain after `entries`, remembering where each URL's body is
+        (a resumed crawl points frontier-replayed responses at it)."""
+        previous_type = ""
+        for entry in entries:
             self.seq, self.head = entry["seq"] + 1, entry["entry_hash"]
             if previous_type == "request":  # write order: request, main record, extras
                 self.captured[entry["target_uri"]] = (self.run_dir / entry["warc_file"],
@@ -176,8 +199,7 @@ class EvidenceWriter:
             written.append(WrittenRecord(self.warc_path, offset, len(blob),
                                          record.rec_headers.get_header("WARC-Record-ID"),
                                          _b32_to_hex(payload)))
-            entry = self._entry(record, written[-1], blob)
-            self._pending_manifest.append(entry)
+            self.chain_entry(self.record_entry(record, written[-1], blob))
         warc.flush()
         if not self.fsync or time.monotonic() - self._last_sync >= self.sync_interval:
             self.sync()
@@ -206,9 +228,8 @@ class EvidenceWriter:
         if self.fsync:
             os.fsync(self._manifest.fileno())
 
-    def _entry(self, record: Any, written: WrittenRecord, blob: bytes) -> dict[str, Any]:
-        entry: dict[str, Any] = {
-            "seq": self.seq,
+    def record_entry(self, record: Any, written: WrittenRecord, blob: bytes) -> dict[str, Any]:
+        return {
             "warc_file": written.warc_file.relative_to(self.run_dir).as_posix(),
             "offset": written.offset,
             "length": written.length,
@@ -217,10 +238,14 @@ class EvidenceWriter:
             "target_uri": record.rec_headers.get_header("WARC-Target-URI") or "",
             "payload_sha256": written.payload_sha256,
             "record_sha256": sha256_hex(blob),
-            "prev_hash": self.head,
         }
+
+    def chain_entry(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """Give `fields` the next seq and link it to the head; queued for the next sync."""
+        entry = {**fields, "seq": self.seq, "prev_hash": self.head}
         entry["entry_hash"] = canonical_entry_hash(entry)
         self.seq, self.head = self.seq + 1, entry["entry_hash"]
+        self._pending_manifest.append(entry)
         return entry
 
     def write_exchange(self, url: str, request_record: Any, main_record: Any,
@@ -240,14 +265,18 @@ class EvidenceWriter:
         if self._warc is not None:
             self._warc.close()
         self._manifest.close()
-        head = {"run_id": self.run_id, "entries": self.seq, "head": self.head}
-        tmp = self.run_dir / "manifest.head.tmp"
-        with tmp.open("w") as fh:
-            fh.write(json.dumps(head) + "\n")
-            fh.flush()
-            if self.fsync:
-                os.fsync(fh.fileno())
-        os.replace(tmp, self.run_dir / "manifest.head")
+        if self.anchor is not None:
+            self.anchor.publish(self.seq, self.head, "closed")
+        else:  # unsigned (tools and tests): `trawl evidence verify` refuses it
+            head = {"run_id": self.run_id, "entries": self.seq, "head": self.head,
+                    "state": "closed"}
+            tmp = self.run_dir / "manifest.head.tmp"
+            with tmp.open("w") as fh:
+                fh.write(json.dumps(head) + "\n")
+                fh.flush()
+                if self.fsync:
+                    os.fsync(fh.fileno())
+            os.replace(tmp, self.run_dir / "manifest.head")
         return self.head
 
 
@@ -303,16 +332,49 @@ class EvidenceConfig:
     fsync: bool
     sync_interval: float
     proxy: str
+    anchor: AnchorConfig | None = None
+
+
+# Sent by the store stage before it writes a batch (`make_evidence_durable`): every record
+# a stored item cites must be in the manifest chain first, so a kill can never leave a
+# listing pointing at a record the chain does not vouch for.
+evidence_barrier = object()
+
+
+def make_evidence_durable(crawler: Any) -> None:
+    """Sync the evidence manifest now; raises if that failed (the batch must not be stored)."""
+    from twisted.python.failure import Failure
+
+    for _receiver, result in crawler.signals.send_catch_log(signal=evidence_barrier):
+        if isinstance(result, Failure):
+            result.raiseException()
 
 
 class WarcEvidenceMiddleware:
     """Downloader middleware writing every response (and its request) to the run's WARC."""
 
     def __init__(self, config: EvidenceConfig, stats: Any = None) -> None:
+        from crawler.evidence_anchor import HeadAnchor
+
         self.config, self.stats = config, stats
+        self.anchor = (HeadAnchor(config.anchor, config.run_dir, config.run_id)
+                       if config.anchor is not None else None)
         self.writer = EvidenceWriter(config.run_dir, config.run_id, config.max_bytes,
-                                     config.fsync, config.sync_interval)
+                                     config.fsync, config.sync_interval, anchor=self.anchor)
         self._sync_call: Any = None
+        recovery = self.writer.recovery
+        if stats is not None and recovery is not None:
+            stats.inc_value("trawl/evidence/recovered_records", recovery.adopted)
+            stats.inc_value("trawl/evidence/torn_tails", len(recovery.torn))
+        self._count_publish_failures()
+
+    def _count_publish_failures(self) -> None:
+        if self.anchor is not None and self.anchor.failures and self.stats is not None:
+            self.stats.inc_value("trawl/evidence/publish_failed", len(self.anchor.failures))
+            self.anchor.failures.clear()
+
+    def barrier(self) -> None:
+        self.writer.sync()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcEvidenceMiddleware:
@@ -328,15 +390,17 @@ class WarcEvidenceMiddleware:
                                 s.getint("TRAWL_WARC_MAX_BYTES", 100 * 2**20),
                                 s.getbool("TRAWL_EVIDENCE_FSYNC", True),
                                 s.getfloat("TRAWL_EVIDENCE_SYNC_INTERVAL", 0.5),
-                                s.get("TRAWL_PROXY") or "")
+                                s.get("TRAWL_PROXY") or "", AnchorConfig.from_env(home, s))
         middleware = cls(config, crawler.stats)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(middleware.barrier, signal=evidence_barrier)
         return middleware
 
     def spider_closed(self, spider: Any = None) -> None:
         if self._sync_call is not None and self._sync_call.active():
             self._sync_call.cancel()
         head = self.writer.close()
+        self._count_publish_failures()
         logger.info("evidence: %d WARC records, manifest head %s", self.writer.seq, head)
 
     def process_response(self, request: Request, response: Response,

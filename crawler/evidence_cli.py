@@ -39,7 +39,8 @@ def _summary(run_dir: Path) -> dict[str, Any]:
     return {"run_id": run_dir.name, "run_dir": str(run_dir), "records": len(entries),
             "types": types, "warc_files": files,
             "bytes": sum((run_dir / f).stat().st_size for f in files if (run_dir / f).is_file()),
-            "closed": head is not None, "head": (head or {}).get("head", "")}
+            "closed": head is not None and head.get("state", "closed") == "closed",
+            "head": (head or {}).get("head", "")}
 
 
 @click.group()
@@ -55,31 +56,90 @@ def evidence() -> None:
 
 @evidence.command("verify")
 @click.argument("run")
+@click.option("--heads", "heads_log", type=click.Path(dir_okay=False, path_type=Path),
+              help="Heads log to check against (default: $TRAWL_EVIDENCE_HEADS_LOG or "
+                   "$TRAWL_HOME/evidence/heads.jsonl).")
+@click.option("--pubkey", "pubkeys", multiple=True,
+              type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Extra trusted Ed25519 public key (PEM); repeatable.")
+@click.option("--index", "index_url", help="Index to cross-check (default: the configured one).")
+@click.option("--no-index", is_flag=True, help="Skip the index cross-check.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def verify_cmd(run: str, as_json: bool) -> None:
-    """Check every WARC record and payload digest, the manifest hash chain and its head.
+def verify_cmd(run: str, heads_log: Path | None, pubkeys: tuple[Path, ...],
+               index_url: str | None, no_index: bool, as_json: bool) -> None:
+    """Check records and digests, the hash chain, the signed head, the published heads
+    log, the timestamp token and the index's evidence references of one run.
 
-    RUN is a run id (under $TRAWL_HOME/runs/) or a run directory. Exit code 1 when
-    anything was tampered with or is missing.
+    RUN is a run id (under $TRAWL_HOME/runs/) or a run directory.  Prints OK, TAMPERED
+    (with every problem found) or INTERRUPTED (killed, not resumed yet: resume it with
+    `trawl crawl SITE --resume`).  Exit code 1 unless OK.
 
     \b
     Example:
       trawl evidence verify 20261123T100000Z-nightshade
-      trawl evidence verify ./trawl-data/runs/20261123T100000Z-nightshade --json
+      trawl evidence verify ./case-4711/RUN --heads /mnt/anchor/heads.jsonl --no-index
     """
-    report = verify_run(run)
+    report = verify_run(run, heads_log=heads_log, pubkeys=list(pubkeys), index_url=index_url,
+                        check_index=not no_index)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
-        status = "OK" if report.ok else "TAMPERED"
-        click.echo(f"{status}: run {report.run_id}: {report.records} records, "
-                   f"head {report.head[:16]}…")
+        click.echo(f"{report.status}: run {report.run_id}: {report.records} records, "
+                   f"head {report.head[:16]}… ({report.state})")
+        for name, result in report.checks.items():
+            click.echo(f"  {name}: {result}")
+        if report.recovered or report.torn:
+            click.echo(f"  recovered after a kill: {report.recovered} records chained, "
+                       f"{report.torn} torn tails quarantined")
         for problem in report.problems:
             click.echo(f"  problem: {problem}")
         for warning in report.warnings:
             click.echo(f"  warning: {warning}")
     if not report.ok:
         sys.exit(1)
+
+
+@evidence.group("keys")
+def keys_group() -> None:
+    """The Ed25519 key that signs evidence heads ($TRAWL_HOME/keys/).
+
+    \b
+    Example:
+      trawl evidence keys show
+      trawl evidence keys rotate
+    """
+
+
+@keys_group.command("show")
+def keys_show() -> None:
+    """Print the current key id and every trusted public key (PEM), creating the key if none.
+
+    \b
+    Example:
+      trawl evidence keys show > evidence-keys.pem
+    """
+    from crawler.evidence_keys import PUBLIC_DIR, keys_dir, load_signing_key
+
+    home = trawl_home()
+    current = load_signing_key(home).key_id
+    click.echo(f"# current signing key: {current}")
+    for path in sorted((keys_dir(home) / PUBLIC_DIR).glob("*.pub")):
+        click.echo(f"# ed25519:{path.stem}{'  (current)' if current.endswith(path.stem) else ''}")
+        click.echo(path.read_text().rstrip())
+
+
+@keys_group.command("rotate")
+def keys_rotate() -> None:
+    """Replace the signing key; the old public key stays trusted for verification.
+
+    \b
+    Example:
+      trawl evidence keys rotate
+    """
+    from crawler.evidence_keys import rotate_signing_key
+
+    old, new = rotate_signing_key(trawl_home())
+    click.echo(f"rotated: {old} -> {new} (publish the new public key: trawl evidence keys show)")
 
 
 @evidence.command("show")
@@ -154,8 +214,10 @@ def export_cmd(run: str, out_dir: Path) -> None:
     run_dir = Path(report.run_dir)
     target = out_dir / run_dir.name
     target.mkdir(parents=True, exist_ok=True)
-    names = ["manifest.jsonl", "manifest.head"] + sorted(
-        p.relative_to(run_dir).as_posix() for p in (run_dir / "warc").glob("*.warc.gz"))
+    names = ["manifest.jsonl", "manifest.head", "manifest.head.tsr"] + sorted(
+        p.relative_to(run_dir).as_posix() for pattern in ("warc/*.warc.gz", "anchors/*",
+                                                           "quarantine/*")
+        for p in run_dir.glob(pattern))
     sums = []
     for name in names:
         source = run_dir / name

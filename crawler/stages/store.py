@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
+from crawler.evidence import make_evidence_durable
 from crawler.stages import Stage
 from enrich.alerts import alert_new_candidates
 from index import open_index
@@ -122,6 +123,7 @@ class StoreStage(Stage):
         self._timer = None
         if not batch:
             return
+        make_evidence_durable(self.crawler)  # the records these items cite are chained first
         counts = index_for(self.crawler).write(listings=batch.listings, snapshots=batch.snapshots,
                                                vendors=batch.vendors, candidates=batch.candidates)
         for kind, n in counts.items():

@@ -12,12 +12,14 @@ from warcio.statusandheaders import StatusAndHeaders
 
 from crawler.evidence import EvidenceWriter
 from tests.commands import TRAWL
+from tests.crawler.evidence_util import anchor_for
 from tests.crawler.net_crawl import REPO
 
 
 def _make_run(home: Path, run_id: str, pages: int = 3) -> Path:
     run = home / "runs" / run_id
-    writer = EvidenceWriter(run, run_id, sync_interval=0)
+    run.mkdir(parents=True)
+    writer = EvidenceWriter(run, run_id, sync_interval=0, anchor=anchor_for(home, run))
     for i in range(pages):
         url = f"http://shop.example/p/{i}"
         build = writer.writer.create_warc_record

@@ -9,6 +9,7 @@ from warcio.statusandheaders import StatusAndHeaders
 
 from crawler.evidence import EvidenceWriter
 from crawler.evidence_verify import verify_run
+from tests.crawler.evidence_util import anchor_for
 
 
 def _exchange(writer: EvidenceWriter, url: str, body: bytes) -> None:
@@ -23,15 +24,19 @@ def _exchange(writer: EvidenceWriter, url: str, body: bytes) -> None:
 
 
 def test_resume_continues_chain_and_rotation(tmp_path: Path) -> None:
-    run = tmp_path / "run-1"
-    first = EvidenceWriter(run, "run-1", max_bytes=2000, fsync=True, sync_interval=0)
+    home = tmp_path / "home"
+    run = home / "runs" / "run-1"
+    run.mkdir(parents=True)
+    first = EvidenceWriter(run, "run-1", max_bytes=2000, fsync=True, sync_interval=0,
+                           anchor=anchor_for(home, run))
     for i in range(5):
         _exchange(first, f"http://a.example/{i}", b"x" * 300 + str(i).encode())
-    first.close()
     assert len(list((run / "warc").glob("*.warc.gz"))) >= 2  # rotated by size
-    (run / "manifest.head").unlink()  # as if the first process was killed after its sync
+    del first  # killed after its last sync: never closed
 
-    second = EvidenceWriter(run, "run-1", max_bytes=2000, sync_interval=0)
+    second = EvidenceWriter(run, "run-1", max_bytes=2000, sync_interval=0,
+                            anchor=anchor_for(home, run))
+    assert second.recovery is not None and not second.recovery.changed
     warc_file, offset, payload = second.captured["http://a.example/3"]
     assert warc_file.exists() and len(payload) == 64 and offset > 0
     files_before = set((run / "warc").glob("*.warc.gz"))

@@ -5,6 +5,7 @@ import base64
 import gzip
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -118,10 +119,13 @@ def test_manifest_chain_and_clean_verify(crawled: dict) -> None:
     assert [e["seq"] for e in lines] == list(range(len(lines))) and len(lines) == 11
     assert all(b["prev_hash"] == a["entry_hash"] for a, b in zip(lines, lines[1:]))
     head = json.loads((run_dir / "manifest.head").read_text())
-    assert head == {"run_id": RUN_ID, "entries": 11, "head": lines[-1]["entry_hash"]}
+    assert {k: head[k] for k in ("run_id", "entries", "head", "state")} == {
+        "run_id": RUN_ID, "entries": 11, "head": lines[-1]["entry_hash"], "state": "closed"}
+    assert head["key_id"].startswith("ed25519:") and head["signature"]
     report = verify_run(run_dir)
     assert report.ok, report.problems
     assert report.records == 11 and not report.warnings
+    assert set(report.checks) >= {"signature", "heads_log"}
     # interoperable: warcio's own checker recomputes our sha256 block/payload digests
     for warc in (run_dir / "warc").glob("*.warc.gz"):
         check = subprocess.run([*WARCIO, "check", "-v", str(warc)],
@@ -198,17 +202,17 @@ def test_truncated_warc_detected(copy: Path) -> None:
                for p in report.problems), report.problems
 
 
-def test_killed_crawl_prefix_still_verifies_with_warning(copy: Path) -> None:
-    """No head (crawl killed) and a half-written last line: the prefix stays valid."""
+def test_deleted_head_and_cut_line_is_a_failure(crawled: dict, copy: Path) -> None:
+    """A missing head is no longer read as "crawl killed": every run signs one at start."""
     (copy / "manifest.head").unlink()
     text = (copy / "manifest.jsonl").read_text()
     lines = text.splitlines()
     (copy / "manifest.jsonl").write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:40])
-    report = verify_run(copy)
-    assert report.ok, report.problems
-    assert report.records == 10
-    assert any("manifest.head missing" in w for w in report.warnings)
-    assert any("bytes after the last manifest record" in w for w in report.warnings)
+    report = verify_run(copy, home=crawled["home"])
+    assert report.status == "TAMPERED"
+    assert any(p.startswith("manifest.head missing") for p in report.problems)
+    assert "manifest.jsonl line 11: not valid JSON (truncated or edited)" in report.problems
+    assert any("bytes after the last manifest record" in p for p in report.problems)
 
 
 def test_cli_verify_exit_codes(crawled: dict, copy: Path) -> None:
@@ -219,14 +223,15 @@ def test_cli_verify_exit_codes(crawled: dict, copy: Path) -> None:
     assert json.loads(ok.stdout)["ok"] is True
     lines = (copy / "manifest.jsonl").read_text().splitlines()
     (copy / "manifest.jsonl").write_text("\n".join(lines[:3] + lines[4:]) + "\n")
-    bad = subprocess.run(trawl + [str(copy)], capture_output=True, text=True, cwd=REPO)
+    env = {**os.environ, "TRAWL_HOME": str(crawled["home"])}
+    bad = subprocess.run(trawl + [str(copy)], capture_output=True, text=True, cwd=REPO, env=env)
     assert bad.returncode == 1
     assert bad.stdout.startswith("TAMPERED") and "line 4: prev_hash" in bad.stdout
 
 
 def test_sigkilled_crawl_leaves_a_valid_prefix(tmp_path: Path) -> None:
-    """kill -9 in the middle of a crawl: what is on disk still verifies (with warnings)."""
-    import os
+    """kill -9 in the middle of a crawl: what is on disk is a valid prefix of an open
+    (interrupted) run, not tampering; recovery by the next writer makes it verify."""
     import signal
     import sys
     import time
@@ -257,7 +262,14 @@ def test_sigkilled_crawl_leaves_a_valid_prefix(tmp_path: Path) -> None:
             time.sleep(0.02)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
-    assert not (run_dir / "manifest.head").exists()
+    assert json.loads((run_dir / "manifest.head").read_text())["state"] == "open"
+    report = verify_run(run_dir)
+    assert report.status == "INTERRUPTED", report.problems
+    assert report.records >= 40 and any(w.startswith("run interrupted") for w in report.warnings)
+
+    from tests.crawler.evidence_util import writer_for
+
+    resumed = writer_for(tmp_path / "home", "killed-run")
+    resumed.close()
     report = verify_run(run_dir)
     assert report.ok, report.problems
-    assert report.records >= 40 and any("manifest.head missing" in w for w in report.warnings)
