@@ -3,11 +3,20 @@
 The crawler pipeline calls `alert_new_candidates(...)` after storing candidate
 substances; any object with `emit(event)` can replace the default sink
 (a webhook, a message queue, a test list).
+
+New-substance alerts are once per token, durably: the default sink checks its own
+log under an exclusive lock before appending, so a token alerted by a run that was
+killed before its batch reached the index (and is therefore still "unknown" to the
+index when the run resumes) is not alerted again, and two crawls finding the same
+token at once raise one alert between them.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,15 +42,56 @@ class AlertSink(Protocol):
 
 
 class JsonlSink:
-    """Appends one JSON object per line; default file $TRAWL_HOME/alerts.jsonl."""
+    """Appends one JSON object per line; default file $TRAWL_HOME/alerts.jsonl.
+
+    Each line is one O_APPEND write() under an exclusive flock, fsync'ed: a SIGKILL
+    leaves whole lines, and a torn line from an older writer never swallows the next."""
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path else trawl_home() / "alerts.jsonl"
+        self._locked_fd: int | None = None
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[int]:
+        """Hold the log's lock (re-entrant within this sink) while checking and appending."""
+        if self._locked_fd is not None:
+            yield self._locked_fd
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._locked_fd = fd
+            yield fd
+        finally:
+            self._locked_fd = None
+            os.close(fd)  # releases the lock
 
     def emit(self, event: AlertEvent) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(asdict(event), ensure_ascii=False, sort_keys=True) + "\n")
+        line = (json.dumps(asdict(event), ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+        with self.exclusive() as fd:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = b"\n" + line  # the previous writer was killed mid-line: start a fresh one
+            os.write(fd, line)
+            os.fsync(fd)
+
+    def recorded(self, kind: str, key: str) -> set[str]:
+        """Values of data[key] over the logged events of `kind` (unreadable lines are skipped)."""
+        values: set[str] = set()
+        with contextlib.suppress(FileNotFoundError), self.path.open("rb") as fh:
+            for raw in fh:
+                if kind.encode() not in raw:
+                    continue  # cheap filter: most lines are other kinds
+                try:
+                    record = json.loads(raw)
+                except ValueError:
+                    continue  # a torn line from a killed writer
+                if isinstance(record, dict) and record.get("kind") == kind and isinstance(record.get("data"), dict):
+                    value = record["data"].get(key)
+                    if isinstance(value, str):
+                        values.add(value)
+        return values
 
 
 class MemorySink:
@@ -61,9 +111,17 @@ def alert_new_candidates(
     known_tokens: Iterable[str] = (),
     sink: AlertSink | None = None,
 ) -> list[AlertEvent]:
-    """Raise one alert per candidate token not seen before (not in `known_tokens`)."""
+    """Raise one alert per candidate token not seen before: not in `known_tokens` and, for
+    the default JSON-lines sink, not already in its log (checked under the log's lock)."""
     sink = sink or JsonlSink()
-    known = set(known_tokens)
+    with sink.exclusive() if isinstance(sink, JsonlSink) else contextlib.nullcontext():
+        known = set(known_tokens)
+        if isinstance(sink, JsonlSink):
+            known |= sink.recorded(NEW_SUBSTANCE, "token")
+        return _emit_new(candidates, known, sink)
+
+
+def _emit_new(candidates: Iterable[CandidateSubstance], known: set[str], sink: AlertSink) -> list[AlertEvent]:
     events = []
     for cand in candidates:
         if cand.token in known:
@@ -90,9 +148,11 @@ def event_from_record(record: dict[str, Any]) -> AlertEvent:
     """An AlertEvent from a stored line: ours, or the flat records other stages write
     ({"time", "kind", "site", "message", ...details})."""
     if "summary" in record and "data" in record:
-        return AlertEvent(kind=record["kind"], time=record["time"], summary=record["summary"], data=dict(record["data"]))
+        return AlertEvent(kind=record["kind"], time=record["time"], summary=record["summary"],
+                          data=dict(record["data"]))
     details = {k: v for k, v in record.items() if k not in ("kind", "time", "message")}
-    return AlertEvent(kind=str(record.get("kind", "")), time=str(record.get("time", "")), summary=str(record.get("message", "")), data=details)
+    return AlertEvent(kind=str(record.get("kind", "")), time=str(record.get("time", "")),
+                      summary=str(record.get("message", "")), data=details)
 
 
 def append_alert(record: dict[str, Any], sink: AlertSink | None = None) -> AlertEvent:
