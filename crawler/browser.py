@@ -9,7 +9,14 @@ Tor + browser: Chromium gets `proxy={"server": "socks5://host:port"}` (Chromium 
 hostnames to a SOCKS5 proxy, i.e. remote DNS) and `--host-resolver-rules=MAP * ~NOTFOUND
 , EXCLUDE <proxy host>` so it cannot resolve any name locally even by mistake. Chromium
 does not support SOCKS5 username/password, so browser sites get no per-site stream
-isolation.
+isolation. Clear-web browser sites get resolver rules that map `.onion`, `.i2p` and
+`.exit` names to ~NOTFOUND: a hidden-service link on a clear-web page never reaches DNS.
+
+Every browser: WebRTC may not send UDP that bypasses the proxy
+(`--webrtc-ip-handling-policy=disable_non_proxied_udp`; the `force-` spelling is what
+older builds read) and its JavaScript API is removed by an init script; V8's heap is
+capped. crawler.browser_guard holds the request-level guards (hidden-service requests,
+response/DOM size, renderer memory) that `TrawlPlaywrightDownloadHandler` applies.
 
 Screenshots: a `screenshot` PageMethod runs after the wait; its PNG bytes come back in
 the PageMethod's `result`, which the evidence middleware stores as a WARC `resource`
@@ -22,12 +29,24 @@ import os
 import shutil
 from typing import Any
 
+from scrapy.crawler import Crawler
+from scrapy.http import Request, Response
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 from scrapy_playwright.page import PageMethod
 
+from crawler.browser_guard import (
+    BLOCKED_STAT,
+    DROP_STAT,
+    WEBRTC_OFF_SCRIPT,
+    MemoryWatchdog,
+    PageWatch,
+    RenderDropped,
+    RenderLimits,
+    blocked_suffix,
+)
 from crawler.tor import TorDownloadHandler, parse_socks_url, resolve_socks_url, tor_settings
 
-PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+PLAYWRIGHT_HANDLER = "crawler.browser.TrawlPlaywrightDownloadHandler"
 TOR_PLAYWRIGHT_HANDLER = "crawler.browser.TorPlaywrightDownloadHandler"
 SYSTEM_CHROMIUM = "/usr/bin/chromium"
 # Debian's /usr/bin/chromium is a shell wrapper that sources /etc/chromium.d/, which turns
@@ -49,11 +68,103 @@ CHROMIUM_ARGS = (
     "--google-apis-url=http://apis.invalid",
     "--lso-url=http://lso.invalid",
     "--component-updater=url-source=http://update.invalid",
+    # WebRTC: no UDP outside the proxy (i.e. none through SOCKS): no STUN/TURN from the
+    # host's address, no host candidates, hence no mDNS either
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    # a script cannot grow V8's heap without bound (the DOM is bounded by the watchdog)
+    "--js-flags=--max-old-space-size=512",
 )
 NO_LOCAL_DNS_RULE = "MAP * ~NOTFOUND"
+NO_HIDDEN_SERVICE_DNS_RULE = "MAP *.onion ~NOTFOUND , MAP *.i2p ~NOTFOUND , MAP *.exit ~NOTFOUND"
+DOM_LENGTH_JS = "document.documentElement ? document.documentElement.outerHTML.length : 0"
 
 
-class TorPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler, TorDownloadHandler):
+class TrawlPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
+    """scrapy-playwright plus crawler.browser_guard: WebRTC removed in every context,
+    hidden-service requests aborted, oversize responses/DOMs and runaway renderers
+    dropped with a counted reason."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self._tor = crawler.settings.get("TRAWL_NETWORK") == "tor"
+        self._limits = RenderLimits.from_settings(crawler.settings)
+        self._watchdog = MemoryWatchdog(self._limits, crawler.stats)
+        self._watches: dict[int, PageWatch] = {}
+        self._user_abort: Any = self.abort_request  # PLAYWRIGHT_ABORT_REQUEST, still honoured
+        self.abort_request = self._abort_request
+
+    async def _abort_request(self, playwright_request: Any) -> bool:
+        suffix = blocked_suffix(playwright_request.url, self._tor)
+        if suffix:
+            self.stats.inc_value(BLOCKED_STAT + suffix)
+            return True
+        if self._user_abort is None:
+            return False
+        verdict = self._user_abort(playwright_request)
+        return bool(await verdict) if hasattr(verdict, "__await__") else bool(verdict)
+
+    async def _maybe_launch_browser(self) -> None:
+        await super()._maybe_launch_browser()
+        self._watchdog.start()
+
+    async def _create_browser_context(self, name: str, context_kwargs: dict | None,
+                                      spider: Any = None) -> Any:
+        wrapper = await super()._create_browser_context(name, context_kwargs, spider)
+        await wrapper.context.add_init_script(WEBRTC_OFF_SCRIPT)
+        return wrapper
+
+    async def _create_page(self, request: Request, spider: Any) -> Any:
+        page = await super()._create_page(request, spider)
+        limit = min(int(request.meta.get("download_maxsize") or self._limits.max_response_bytes),
+                    self._limits.max_response_bytes)
+        watch = PageWatch(page, limit, kills_at_start=self._watchdog.kills)
+        self._watches[id(request)] = watch
+        await watch.attach()
+        return page
+
+    async def _apply_page_methods(self, page: Any, request: Request, spider: Any) -> None:
+        await super()._apply_page_methods(page, request, spider)
+        length = int(await page.evaluate(DOM_LENGTH_JS) or 0)
+        if length > self._limits.max_dom_chars:
+            raise RenderDropped("dom_too_large", request.url, f"{length} characters")
+
+    async def _download_request_with_retry(self, request: Request, spider: Any) -> Response:
+        try:
+            response = await super()._download_request_with_retry(request, spider)
+        except RenderDropped as exc:
+            raise self._count(exc) from None
+        except Exception as exc:
+            reason = self._drop_reason(self._watches.get(id(request)))
+            if reason is None:
+                raise
+            raise self._count(RenderDropped(reason, request.url)) from exc
+        finally:
+            watch = self._watches.pop(id(request), None)
+        reason = self._drop_reason(watch)
+        if reason is not None:  # a subresource went over the limit while the page loaded
+            raise self._count(RenderDropped(reason, request.url))
+        return response
+
+    def _drop_reason(self, watch: PageWatch | None) -> str | None:
+        if watch is None:
+            return None
+        if watch.violation:
+            return watch.violation
+        if watch.crashed:
+            return "renderer_memory" if self._watchdog.kills > watch.kills_at_start else "renderer_crashed"
+        return None
+
+    def _count(self, exc: RenderDropped) -> RenderDropped:
+        self.stats.inc_value(DROP_STAT + exc.reason)
+        return exc
+
+    async def _close(self) -> None:
+        await self._watchdog.stop()
+        await super()._close()
+
+
+class TorPlaywrightDownloadHandler(TrawlPlaywrightDownloadHandler, TorDownloadHandler):
     """Playwright for rendered requests; the SOCKS handler (not direct HTTP) for the rest.
 
     MRO: ScrapyPlaywrightDownloadHandler's non-playwright branch calls super(), which
@@ -81,6 +192,8 @@ def launch_options(socks_url: str | None = None) -> dict[str, Any]:
         proxy = parse_socks_url(socks_url)  # rejects socks5:// (local DNS) and junk
         options["proxy"] = {"server": f"socks5://{proxy.host}:{proxy.port}"}
         args.append(f"--host-resolver-rules={NO_LOCAL_DNS_RULE} , EXCLUDE {proxy.host}")
+    else:
+        args.append(f"--host-resolver-rules={NO_HIDDEN_SERVICE_DNS_RULE}")
     return options
 
 
