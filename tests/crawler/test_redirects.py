@@ -39,13 +39,15 @@ def _servers() -> tuple[LoopbackSite, LoopbackSite]:
     async def hopper(request: web.Request) -> web.StreamResponse:
         other_port = elsewhere.url.rsplit(":", 1)[1]
         if request.path == "/":
-            return html("".join(f"<a class='item' href='/item/{n}'>{n}</a>" for n in (1, 2, 4, 5)))
+            return html("".join(f"<a class='item' href='/item/{n}'>{n}</a>" for n in (1, 2, 4, 5, 6)))
         if request.path == "/item/1":  # another host entirely (another port on loopback)
             raise web.HTTPFound(f"{elsewhere.url}/item/9")
         if request.path == "/item/2":  # the same site: followed
             raise web.HTTPFound("/item/3")
         if request.path == "/item/5":  # a host the YAML may list under redirect_domains
             raise web.HTTPFound(f"http://localhost:{other_port}/item/7")
+        if request.path == "/item/6":  # an onion: off-site, whatever the network
+            raise web.HTTPFound(f"http://{'x' * 56}.onion/item/8")
         return html(f"<h1>Item {request.path.rsplit('/', 1)[1]}</h1>")
 
     return LoopbackSite(hopper), elsewhere
@@ -74,7 +76,7 @@ def test_offsite_redirects_are_not_followed(hopper: tuple[LoopbackSite, Loopback
     site, elsewhere, tmp_path = hopper
     summary, raw = _crawl(tmp_path, site, HOPPER_YAML)
     assert elsewhere.requests == []  # neither 127.0.0.1:<other port> nor localhost was contacted
-    assert raw.get("trawl/redirects/offsite") == 2
+    assert raw.get("trawl/redirects/offsite") == 3
     assert "/item/3" in site.paths()  # the on-site redirect was followed
     assert summary["status"] == "finished"
     assert summary["listings"] == 2  # items 2 (-> 3) and 4
@@ -85,7 +87,7 @@ def test_redirect_domains_allow_a_named_host(hopper: tuple[LoopbackSite, Loopbac
     site, elsewhere, tmp_path = hopper
     summary, raw = _crawl(tmp_path, site, HOPPER_YAML + "redirect_domains: [localhost]\n")
     assert elsewhere.paths() == ["/item/7"]  # allowed by name; 127.0.0.1:<other port> still is not
-    assert raw.get("trawl/redirects/offsite") == 1
+    assert raw.get("trawl/redirects/offsite") == 2
     assert summary["listings"] == 3
 
 
