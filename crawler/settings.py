@@ -53,8 +53,9 @@ BASE: dict[str, Any] = {
 DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+    # first: an off-site redirect (even to an onion from a clear-web site) is counted as such
+    "crawler.middlewares.SiteRedirectGuardMiddleware": 5,  # redirects only to the site's mirrors
     "crawler.tor.OnionGuardMiddleware": 10,  # always on: refuses .onion outside tor sites
-    "crawler.middlewares.SiteRedirectGuardMiddleware": 12,  # redirects only to the site's mirrors
     "crawler.middlewares.FrontierReplayMiddleware": 20,
     "crawler.middlewares.GateWaitMiddleware": 30,
     "crawler.middlewares.PoliteRetryMiddleware": 550,
