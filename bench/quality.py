@@ -269,7 +269,10 @@ def _print_substances(report: dict[str, Any], min_category: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Example:\n  .venv/bin/python bench/quality.py --market torrez --misses 50\n"
+               "  .venv/bin/python bench/quality.py --dataset darkmatter-2024 --only fields --json")
     parser.add_argument("--market", action="append", help="only these markets (title labels; repeatable)")
     parser.add_argument("--dataset", action="append", help="only these datasets (e.g. torrez-2021; repeatable)")
     parser.add_argument("--misses", type=int, default=20, help="misses listed per market / dataset (default 20)")
