@@ -43,7 +43,10 @@ _SEARCH_PARAMS = {
     "q": "text", "substance": "substance", "control": "control", "class": "substance_class", "site": "site",
     "vendor": "vendor", "origin": "origin", "destination": "destination", "sort": "sort",
 }
-_FLOAT_PARAMS = {"price_min": "price_usd_min", "price_max": "price_usd_max", "ppu_min": "usd_per_unit_min", "ppu_max": "usd_per_unit_max"}
+_FLOAT_PARAMS = {
+    "price_min": "price_usd_min", "price_max": "price_usd_max",
+    "ppu_min": "usd_per_unit_min", "ppu_max": "usd_per_unit_max",
+}
 
 
 def dashboard_token(home: Path | None = None) -> str:
@@ -120,7 +123,8 @@ def _split_host(value: str) -> tuple[str, int | None] | None:
     else:
         name, sep, port_text_or_empty = value.partition(":")
         port_text = port_text_or_empty if sep else None
-    if not name or (port_text is not None and not (port_text.isascii() and port_text.isdigit() and len(port_text) <= 5)):
+    port_ok = port_text is None or (port_text.isascii() and port_text.isdigit() and len(port_text) <= 5)
+    if not name or not port_ok:
         return None
     return name, int(port_text) if port_text is not None else None
 
@@ -136,7 +140,8 @@ def check_host(request: web.Request, allowed: frozenset[str]) -> None:
     sockname = request.transport.get_extra_info("sockname") if request.transport else None
     local_ip, local_port = (str(sockname[0]).lower(), sockname[1]) if sockname else ("", None)
     if name not in allowed and name != local_ip:
-        raise web.HTTPMisdirectedRequest(text=f"Host {name[:80]!r} is not served here (add it with trawl serve --allow-host)")
+        raise web.HTTPMisdirectedRequest(
+            text=f"Host {name[:80]!r} is not served here (add it with trawl serve --allow-host)")
     if port is not None and port != local_port:
         raise web.HTTPMisdirectedRequest(text=f"Host port {port} is not the port this server listens on")
 
@@ -157,7 +162,8 @@ def check_site_name(body: Any) -> str:
     if not isinstance(site, str) or not site:
         raise web.HTTPUnprocessableEntity(text='site: expected a site name, e.g. {"site": "nightshade"}')
     if not NAME_RE.fullmatch(site):
-        raise web.HTTPUnprocessableEntity(text=f"site: {site[:60]!r} is not a site name (lowercase letters, digits, - and _)")
+        raise web.HTTPUnprocessableEntity(
+            text=f"site: {site[:60]!r} is not a site name (lowercase letters, digits, - and _)")
     if site not in list_site_names():
         raise web.HTTPNotFound(text=f"site: no site named {site!r} (see `trawl sites list`)")
     return site
@@ -196,7 +202,8 @@ def build_app(index: Any, *, token: str, python: str = sys.executable, hosts: It
             result = index.search(search_query_from(request.query))
         except TrawlError as exc:
             raise web.HTTPBadRequest(text=str(exc)) from None
-        return web.json_response({"total": result.total, "hits": [{"score": h.score, "highlight": h.highlight, "listing": to_dict(h.listing)} for h in result.hits]})
+        hits = [{"score": h.score, "highlight": h.highlight, "listing": to_dict(h.listing)} for h in result.hits]
+        return web.json_response({"total": result.total, "hits": hits})
 
     async def api_trends(request: web.Request) -> web.Response:
         query = TrendQuery(
@@ -225,7 +232,7 @@ def build_app(index: Any, *, token: str, python: str = sys.executable, hosts: It
         raw = await request.read()  # over MAX_BODY: aiohttp answers 413
         try:
             body = json.loads(raw) if raw.strip() else {}
-        except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: [[[[… nested deeper than Python's stack
+        except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: [[[[… deeper than the stack
             raise web.HTTPBadRequest(text="body: not valid JSON") from None
         site = await asyncio.get_running_loop().run_in_executor(None, check_site_name, body)
         if site in running and running[site].returncode is None:
@@ -259,16 +266,18 @@ def _render(text: str, result: Any) -> str:
     rows = ""
     if result is not None:
         for hit in result.hits:
-            l = hit.listing
-            ppu = f"{l.usd_per_unit:,.2f}/{l.quantity_unit}" if l.usd_per_unit is not None else ""
-            subs = ", ".join(s.name for s in l.substances)
-            rows += "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (l.site, l.vendor or "", l.title, subs, ppu, l.origin or "", l.last_seen)) + "</tr>"
+            x = hit.listing
+            ppu = f"{x.usd_per_unit:,.2f}/{x.quantity_unit}" if x.usd_per_unit is not None else ""
+            subs = ", ".join(s.name for s in x.substances)
+            cells = (x.site, x.vendor or "", x.title, subs, ppu, x.origin or "", x.last_seen)
+            rows += "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in cells) + "</tr>"
     total = f"<p>{result.total} listing(s)</p>" if result is not None else ""
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>trawl</title>
 <style>{_STYLE}</style></head>
 <body><h1>trawl</h1><form><input name="q" value="{html.escape(text)}" size="40" placeholder="substance, vendor, text">
 <input name="destination" size="4" placeholder="to"><button>search</button></form>{total}
-<table><tr><th>site</th><th>vendor</th><th>title</th><th>substances</th><th>USD/unit</th><th>from</th><th>last seen</th></tr>{rows}</table>
+<table><tr><th>site</th><th>vendor</th><th>title</th><th>substances</th><th>USD/unit</th><th>from</th>
+<th>last seen</th></tr>{rows}</table>
 </body></html>"""
 
 

@@ -5,8 +5,10 @@ import click
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; keep the default unless a reverse proxy with TLS sits in front.")
-@click.option("--port", default=8800, show_default=True, type=click.IntRange(0, 65535), help="TCP port (0: any free one).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; keep the default unless a reverse proxy with TLS sits in front.")
+@click.option("--port", default=8800, show_default=True, type=click.IntRange(0, 65535),
+              help="TCP port (0: any free one).")
 @click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
               help="Also accept this Host name (repeatable; e.g. the reverse proxy's). Also $TRAWL_DASHBOARD_HOSTS.")
 def serve(host: str, port: int, allow_hosts: tuple[str, ...]) -> None:

@@ -74,9 +74,11 @@ def checked_count(ctx: click.Context, param: click.Parameter, value: int) -> int
 def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     for flag, dest, kind, help_text in reversed(FILTER_OPTIONS):
         if kind is float:
-            fn = click.option(flag, dest, type=str, default=None, callback=checked_number, metavar="NUMBER", help=help_text)(fn)
+            fn = click.option(flag, dest, type=str, default=None, callback=checked_number, metavar="NUMBER",
+                              help=help_text)(fn)
         elif flag.startswith(("--first-seen", "--last-seen")):
-            fn = click.option(flag, dest, type=str, default=None, callback=checked_time, metavar="ISO", help=help_text)(fn)
+            fn = click.option(flag, dest, type=str, default=None, callback=checked_time, metavar="ISO",
+                              help=help_text)(fn)
         else:
             fn = click.option(flag, dest, type=kind, default=None, help=help_text)(fn)
     return fn
@@ -84,7 +86,8 @@ def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def index_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--index-url", envvar="TRAWL_INDEX_URL", default=None, metavar="URL",
-                        help="sqlite:///path or http(s)://host:9200 (default: $TRAWL_INDEX_URL, else $TRAWL_HOME/index.sqlite).")(fn)
+                        help="sqlite:///path or http(s)://host:9200 "
+                             "(default: $TRAWL_INDEX_URL, else $TRAWL_HOME/index.sqlite).")(fn)
 
 
 def build_search_query(text: str = "", **options: Any) -> SearchQuery:
@@ -98,9 +101,9 @@ def _cell(value: Any, width: int) -> str:
 
 
 def _table(headers: list[str], rows: list[list[Any]], widths: list[int]) -> str:
-    lines = ["  ".join(_cell(h, w).ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    lines = ["  ".join(_cell(h, w).ljust(w) for h, w in zip(headers, widths, strict=False)).rstrip()]
     for row in rows:
-        lines.append("  ".join(_cell(v, w).ljust(w) for v, w in zip(row, widths)).rstrip())
+        lines.append("  ".join(_cell(v, w).ljust(w) for v, w in zip(row, widths, strict=False)).rstrip())
     return "\n".join(lines)
 
 
@@ -108,16 +111,22 @@ def _money(value: float | None) -> str:
     return "" if value is None else f"{value:,.2f}"
 
 
+def _per_unit(listing: Any) -> str:
+    if listing.usd_per_unit is None:
+        return ""
+    return _money(listing.usd_per_unit) + (f"/{listing.quantity_unit}" if listing.quantity_unit else "")
+
+
 def render_search(result: SearchResult, query: SearchQuery) -> str:
     if not result.hits:
         return f"no listings match ({result.total} total)"
     rows = [
-        [h.listing.title, h.listing.vendor or "", h.listing.site, _money(h.listing.price_usd),
-         (_money(h.listing.usd_per_unit) + (f"/{h.listing.quantity_unit}" if h.listing.quantity_unit else "")) if h.listing.usd_per_unit is not None else "",
+        [h.listing.title, h.listing.vendor or "", h.listing.site, _money(h.listing.price_usd), _per_unit(h.listing),
          h.listing.origin or "", (h.listing.last_seen or "")[:10]]
         for h in result.hits
     ]
-    table = _table(["TITLE", "VENDOR", "SITE", "PRICE USD", "USD/UNIT", "ORIGIN", "LAST SEEN"], rows, [40, 16, 11, 10, 11, 6, 10])
+    headers = ["TITLE", "VENDOR", "SITE", "PRICE USD", "USD/UNIT", "ORIGIN", "LAST SEEN"]
+    table = _table(headers, rows, [40, 16, 11, 10, 11, 6, 10])
     shown = f"{query.offset + 1}-{query.offset + len(result.hits)}"
     return f"{table}\n{shown} of {result.total} listings"
 
@@ -149,13 +158,16 @@ def search(text: tuple[str, ...], sort: str, limit: int, offset: int, as_json: b
     """Full-text search over listings, with filters, sorting and paging.
 
     Every word must match (title, description, vendor or substance), as typed
-    or as a known synonym; filters narrow the result.
+    or as a known synonym; filters narrow the result.  Text is words only:
+    quotes, AND/OR/NEAR and col:value are not operators; put text that starts
+    with '-' after '--'.
 
     \b
     Example:
       trawl search mephedrone --destination DE --sort usd_per_unit
       trawl search --substance cocaine --ppu-max 60 --json
       trawl search "xanax bars" --site vortex --csv > bars.csv
+      trawl search --limit 5 -- -pvp
     """
     query = build_search_query(" ".join(text), sort=sort, limit=limit, offset=offset, **filters)
     with open_index(index_url) as backend:
@@ -165,9 +177,11 @@ def search(text: tuple[str, ...], sort: str, limit: int, offset: int, as_json: b
             {"listing": to_dict(h.listing), "score": h.score, "highlight": h.highlight} for h in result.hits]},
             ensure_ascii=False, indent=2))
     elif as_csv:
-        headers = ["listing_id", "title", "vendor", "site", "price_usd", "usd_per_unit", "quantity_unit", "origin", "last_seen", "substances", "highlight"]
-        click.echo(_csv(headers, [[h.listing.listing_id, h.listing.title, h.listing.vendor, h.listing.site, h.listing.price_usd,
-                                   h.listing.usd_per_unit, h.listing.quantity_unit, h.listing.origin, h.listing.last_seen,
+        headers = ["listing_id", "title", "vendor", "site", "price_usd", "usd_per_unit", "quantity_unit", "origin",
+                   "last_seen", "substances", "highlight"]
+        click.echo(_csv(headers, [[h.listing.listing_id, h.listing.title, h.listing.vendor, h.listing.site,
+                                   h.listing.price_usd, h.listing.usd_per_unit, h.listing.quantity_unit,
+                                   h.listing.origin, h.listing.last_seen,
                                    ";".join(s.name for s in h.listing.substances), h.highlight] for h in result.hits]))
     else:
         click.echo(render_search(result, query))
@@ -185,7 +199,8 @@ def trend_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--origin", "trend_origin", default=None, help="Only this ships-from country (ISO alpha-2)."),
         click.option("--unit", default="g", show_default=True, type=click.Choice(["g", "ml", "unit"]),
                      help="Quantity unit for usd_per_unit (USD per gram, ml or unit)."),
-        click.option("--from", "time_from", default=None, help="Crawl time on/after (ISO date or time).", callback=checked_time),
+        click.option("--from", "time_from", default=None, help="Crawl time on/after (ISO date or time).",
+                     callback=checked_time),
         click.option("--to", "time_to", default=None, help="Crawl time on/before.", callback=checked_time),
     ]
     for option in reversed(options):
@@ -201,7 +216,8 @@ def build_trend_query(metric: str, interval: str, group_by: str, trend_substance
 
 
 def render_trends(rows: list[TrendRow], query: TrendQuery) -> tuple[list[str], list[list[Any]]]:
-    group_names = sorted({k for r in rows for k in r.group}, key=lambda k: list(rows[0].group).index(k) if rows and k in rows[0].group else 99)
+    group_names = sorted({k for r in rows for k in r.group},
+                         key=lambda k: list(rows[0].group).index(k) if rows and k in rows[0].group else 99)
     headers = ["period", *group_names, "count"]
     if query.metric == "usd_per_unit":
         headers += ["median", "q1", "q3"]
@@ -247,7 +263,8 @@ def trends(as_json: bool, as_csv: bool, index_url: str | None, **options: Any) -
     elif not rows:
         click.echo("no data for this trend (check filters and --unit)")
     else:
-        click.echo(_table(headers, table, [10] + [max(8, min(24, max(len(str(x[i])) for x in [headers, *table]))) for i in range(1, len(headers))]))
+        widths = [max(8, min(24, max(len(str(x[i])) for x in [headers, *table]))) for i in range(1, len(headers))]
+        click.echo(_table(headers, table, [10, *widths]))
 
 
 @click.command("export")
@@ -262,7 +279,8 @@ def trends(as_json: bool, as_csv: bool, index_url: str | None, **options: Any) -
 @filter_options
 @click.option("--crawled-from", default=None, help="Snapshots: crawl time on/after.", callback=checked_time)
 @click.option("--crawled-to", default=None, help="Snapshots: crawl time on/before.", callback=checked_time)
-@click.option("--metric", default="usd_per_unit", type=click.Choice(["usd_per_unit", "listings", "vendors", "new_substances", "activity"]), help="Trends: metric.")
+@click.option("--metric", default="usd_per_unit", help="Trends: metric.",
+              type=click.Choice(["usd_per_unit", "listings", "vendors", "new_substances", "activity"]))
 @click.option("--interval", default="month", type=click.Choice(["day", "week", "month"]), help="Trends: period.")
 @click.option("--by", "group_by", default="substance", help="Trends: groups (substance,site,origin).")
 @click.option("--unit", default="g", type=click.Choice(["g", "ml", "unit"]), help="Trends: quantity unit.")
@@ -293,7 +311,8 @@ def export(kind: str, fmt: str, out: Path, force: bool, meta_path: Path | None, 
                               filters.get("origin"), unit, time_from, time_to)
     command = "trawl export " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else ""
     with open_index(index_url) as backend:
-        meta = run_export(backend, kind, fmt, out, query=query, trend=trend, command=command, force=force, meta_path=meta_path)
+        meta = run_export(backend, kind, fmt, out, query=query, trend=trend, command=command, force=force,
+                          meta_path=meta_path)
     to_stdout = str(out) == "-"
     sidecar = meta_path or (None if to_stdout else out.with_name(out.name + ".meta.json"))
     # with --out - the rows own stdout, so the summary goes to stderr
@@ -334,11 +353,13 @@ def migrate_cmd(index_url: str | None) -> None:
             report = backend._call("migrating", es_admin.migrate, backend)  # type: ignore[attr-defined]
             click.echo(json.dumps(report, indent=2))
         else:
-            click.echo(f"{backend.describe()}: schema version {backend.conn.execute('PRAGMA user_version').fetchone()[0]}, up to date")  # type: ignore[attr-defined]
+            version = backend.conn.execute("PRAGMA user_version").fetchone()[0]  # type: ignore[attr-defined]
+            click.echo(f"{backend.describe()}: schema version {version}, up to date")  # type: ignore[attr-defined]
 
 
 @index_group.command("flush")
-@click.option("--spool-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Spool folder (default $TRAWL_HOME/spool).")
+@click.option("--spool-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Spool folder (default $TRAWL_HOME/spool).")
 @click.option("--rejected", is_flag=True, help="Also retry documents the server rejected earlier.")
 @index_option
 def flush_cmd(spool_dir: Path | None, rejected: bool, index_url: str | None) -> None:

@@ -54,9 +54,12 @@ SNAPSHOT_COLUMNS: list[tuple[str, str]] = [
 ]
 
 
+_ENCODED_LISTING_FIELDS = ("substances", "shipping_options", "destinations", "destinations_excluded")
+
+
 def listing_row(x: Listing) -> dict[str, Any]:
     return {
-        **{k: getattr(x, k) for k, _ in LISTING_COLUMNS if hasattr(x, k) and k not in ("substances", "shipping_options", "destinations", "destinations_excluded")},
+        **{k: getattr(x, k) for k, _ in LISTING_COLUMNS if hasattr(x, k) and k not in _ENCODED_LISTING_FIELDS},
         "substances": json.dumps([to_dict(s) for s in x.substances], ensure_ascii=False),
         "substance_names": ";".join(s.name for s in x.substances),
         "controls": ";".join(sorted({c for s in x.substances for c in s.controls})),
@@ -73,7 +76,12 @@ def snapshot_row(s: Snapshot) -> dict[str, Any]:
 
 
 def trend_columns(query: TrendQuery) -> list[tuple[str, str]]:
-    groups = ["site", "run_id"] if query.metric == "activity" else (["site"] if query.metric == "new_substances" and "site" in query.group_by else ([] if query.metric == "new_substances" else list(query.group_by)))
+    if query.metric == "activity":
+        groups = ["site", "run_id"]
+    elif query.metric == "new_substances":
+        groups = ["site"] if "site" in query.group_by else []
+    else:
+        groups = list(query.group_by)
     return [("period", "str"), *((f"group_{g}", "str") for g in groups), ("count", "int"),
             ("median", "float"), ("q1", "float"), ("q3", "float"), ("delta", "int")]
 
@@ -91,7 +99,8 @@ def reference_list_versions() -> Any:
         lists = load_reference_lists()
     except Exception as exc:  # noqa: BLE001 - a broken list must not block an export; record why
         return f"unavailable: {str(exc).splitlines()[0][:200]}"
-    return [{"source": i.source, "instrument": i.instrument, "version": i.version, "as_of": i.as_of, "entries": i.entries}
+    return [{"source": i.source, "instrument": i.instrument, "version": i.version, "as_of": i.as_of,
+             "entries": i.entries}
             for i in lists.lists]
 
 
@@ -217,7 +226,8 @@ def export(backend: IndexBackend, kind: str, fmt: str, out: Path | str, query: S
         raise TrawlError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
     to_stdout = str(out) == STDOUT
     if to_stdout and fmt == "parquet":
-        raise TrawlError("--out -: parquet cannot be streamed to stdout (its footer is written last); give --out FILE.parquet")
+        raise TrawlError("--out -: parquet cannot be streamed to stdout (its footer is written last); "
+                         "give --out FILE.parquet")
     out = Path(out)
     # both targets are checked before any row is read: a refused export does no work
     if not to_stdout:

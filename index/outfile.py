@@ -41,7 +41,8 @@ def check_target(path: Path, option: str, *, force: bool) -> os.stat_result | No
     except OSError as exc:
         raise TrawlError(f"{option} {path}: {exc.strerror}") from None
     if not stat.S_ISREG(info.st_mode):
-        raise TrawlError(f"{option} {path}: is {_kind(info.st_mode)}; give the path of a regular file (or - for stdout)")
+        raise TrawlError(f"{option} {path}: is {_kind(info.st_mode)}; "
+                         "give the path of a regular file (or - for stdout)")
     if not force:
         raise TrawlError(f"{option} {path}: file exists; add --force to replace it")
     return info

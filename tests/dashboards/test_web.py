@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.error import HTTPError
 from urllib.request import Request, urlopen
 
@@ -20,10 +21,12 @@ TOKEN = "test-token-not-secret"
 
 def listing(native: str, title: str, substance: str, ppu: float, destinations: list[str]) -> Listing:
     return Listing(
-        listing_id=f"nightshade:{native}", site="nightshade", market_kind="darknet-market", url=f"http://x.onion/listing/{native}",
+        listing_id=f"nightshade:{native}", site="nightshade", market_kind="darknet-market",
+        url=f"http://x.onion/listing/{native}",
         title=title, vendor="DutchGold", substances=[SubstanceRef(name=substance, controls=["1971:II"])],
-        quantity_amount=5.0, quantity_unit="g", price_amount=ppu * 5, price_currency="USD", price_usd=ppu * 5, usd_per_unit=ppu,
-        origin="NL", destinations=destinations, first_seen="2026-08-03T12:00:00Z", last_seen="2026-08-03T12:00:00Z", crawled_at="2026-08-03T12:00:00Z",
+        quantity_amount=5.0, quantity_unit="g", price_amount=ppu * 5, price_currency="USD", price_usd=ppu * 5,
+        usd_per_unit=ppu, origin="NL", destinations=destinations, first_seen="2026-08-03T12:00:00Z",
+        last_seen="2026-08-03T12:00:00Z", crawled_at="2026-08-03T12:00:00Z",
     )
 
 
@@ -50,7 +53,7 @@ def server(tmp_path: Path) -> Iterator[str]:
     index.close()
 
 
-def get_json(url: str) -> object:
+def get_json(url: str) -> Any:
     with urlopen(url, timeout=10) as response:
         return json.loads(response.read())
 
@@ -76,7 +79,8 @@ def test_bad_number_is_a_400(server: str) -> None:
 
 @pytest.mark.parametrize("header", [None, "Bearer wrong", "Bearer "], ids=["no-token", "wrong-token", "empty-token"])
 def test_state_change_needs_the_token(server: str, header: str | None) -> None:
-    request = Request(f"{server}/api/crawl", data=b'{"site": "pillhub"}', method="POST", headers={"Content-Type": "application/json"})
+    request = Request(f"{server}/api/crawl", data=b'{"site": "pillhub"}', method="POST",
+                      headers={"Content-Type": "application/json"})
     if header:
         request.add_header("Authorization", header)
     with pytest.raises(HTTPError) as info:

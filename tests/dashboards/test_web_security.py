@@ -28,9 +28,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _listing(native: str, title: str) -> Listing:
     return Listing(
-        listing_id=f"nightshade:{native}", site="nightshade", market_kind="darknet-market", url=f"http://x.onion/l/{native}",
+        listing_id=f"nightshade:{native}", site="nightshade", market_kind="darknet-market",
+        url=f"http://x.onion/l/{native}",
         title=title, vendor="DutchGold", substances=[SubstanceRef(name="mephedrone", controls=["1971:II"])],
-        quantity_amount=5.0, quantity_unit="g", price_amount=50.0, price_currency="USD", price_usd=50.0, usd_per_unit=10.0,
+        quantity_amount=5.0, quantity_unit="g", price_amount=50.0, price_currency="USD", price_usd=50.0,
+        usd_per_unit=10.0,
         origin="NL", destinations=["DE"], first_seen="2026-08-03T12:00:00Z", last_seen="2026-08-03T12:00:00Z",
         crawled_at="2026-08-03T12:00:00Z",
     )
@@ -71,10 +73,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     home = tmp_path_factory.mktemp("trawl-home")
     with open_index(f"sqlite:///{home / 'index.sqlite'}") as index:
         index.write(listings=[_listing("1", "Mephedrone 4-MMC 5g"), _listing("2", '"><script>alert(1)</script> 3-MMC')])
-    env = {**os.environ, "TRAWL_HOME": str(home), "TRAWL_DASHBOARD_TOKEN": TOKEN, "TRAWL_DASHBOARD_HOSTS": "dash.internal",
-           "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "TRAWL_HOME": str(home), "TRAWL_DASHBOARD_TOKEN": TOKEN,
+           "TRAWL_DASHBOARD_HOSTS": "dash.internal", "PYTHONUNBUFFERED": "1"}
     env.pop("TRAWL_INDEX_URL", None)
-    process = subprocess.Popen([sys.executable, "-m", "dashboards.cli", "serve", "--port", "0", "--allow-host", "trawl.lan"],
+    process = subprocess.Popen([sys.executable, "-m", "dashboards.cli", "serve", "--port", "0",
+                                "--allow-host", "trawl.lan"],
                                cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
     first = process.stdout.readline()
@@ -93,8 +96,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     reader.join(5)
 
 
-def post_crawl(server: Server, body: bytes, *, auth: str | None = f"Bearer {TOKEN}", content_type: str = "application/json",
-               path: str = "/api/crawl") -> tuple[int, bytes]:
+def post_crawl(server: Server, body: bytes, *, auth: str | None = f"Bearer {TOKEN}",
+               content_type: str = "application/json", path: str = "/api/crawl") -> tuple[int, bytes]:
     headers = {"Content-Type": content_type}
     if auth is not None:
         headers["Authorization"] = auth
@@ -110,7 +113,8 @@ def test_foreign_host_is_misdirected(server: Server, host: str) -> None:
     assert b"mephedrone" not in body.lower() and headers["x-content-type-options"] == "nosniff"
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "LOCALHOST:{port}", "[::1]:{port}", "localhost",
+@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "LOCALHOST:{port}", "[::1]:{port}",
+                                  "localhost",
                                   "dash.internal:{port}", "trawl.lan"])
 def test_local_and_configured_hosts_are_served(server: Server, host: str) -> None:
     status, _, body = server.request("GET", "/api/search?q=mephedrone", host=host.format(port=server.port))
@@ -125,7 +129,8 @@ def test_malformed_host_is_a_400(server: Server, host: str) -> None:
 
 
 def test_two_host_headers_or_none_are_refused(server: Server) -> None:
-    two = server.raw(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nHost: attacker.example\r\nConnection: close\r\n\r\n".encode())
+    two = server.raw(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nHost: attacker.example\r\n"
+                     "Connection: close\r\n\r\n".encode())
     assert two.split(b"\r\n")[0].split()[1] == b"400"
     none = server.raw(b"GET /api/search?q=x HTTP/1.0\r\n\r\n")
     assert none.split(b"\r\n")[0].split()[1] == b"400"
@@ -178,7 +183,8 @@ def test_crawl_needs_json_content_type(server: Server) -> None:
     assert status == 415
 
 
-@pytest.mark.parametrize("method, path", [("GET", "/api/crawl"), ("DELETE", "/"), ("PUT", "/api/search"), ("POST", "/")])
+@pytest.mark.parametrize("method, path", [("GET", "/api/crawl"), ("DELETE", "/"), ("PUT", "/api/search"),
+                                          ("POST", "/")])
 def test_wrong_methods_are_405(server: Server, method: str, path: str) -> None:
     assert server.request(method, path)[0] == 405
 
@@ -214,7 +220,8 @@ def test_known_site_reaches_the_command_line_after_double_dash(tmp_path: Path) -
 
     record = tmp_path / "argv.json"
     recorder = tmp_path / "record-argv"
-    recorder.write_text(f"#!{sys.executable}\nimport json, sys\nopen({str(record)!r}, 'w').write(json.dumps(sys.argv[1:]))\n")
+    recorder.write_text(f"#!{sys.executable}\nimport json, sys\n"
+                        f"open({str(record)!r}, 'w').write(json.dumps(sys.argv[1:]))\n")
     recorder.chmod(0o755)
     index = open_index(f"sqlite:///{tmp_path / 'index.sqlite'}")
     loop = asyncio.new_event_loop()

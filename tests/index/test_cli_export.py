@@ -76,7 +76,8 @@ def test_export_trends_and_snapshots(home: Path, tmp_path: Path) -> None:
     rows = list(csv.DictReader(out.open()))
     assert rows and set(rows[0]) >= {"period", "group_substance", "count", "median", "q1", "q3"}
     snaps = tmp_path / "s.parquet"
-    run("export", "snapshots", "--format", "parquet", "--out", str(snaps), "--site", "vortex", "--crawled-from", "2025-02-01")
+    run("export", "snapshots", "--format", "parquet", "--out", str(snaps), "--site", "vortex",
+        "--crawled-from", "2025-02-01")
     table = pq.read_table(snaps).to_pylist()
     assert table and all(r["site"] == "vortex" and r["crawled_at"] >= "2025-02-01" for r in table)
 

@@ -25,14 +25,16 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     home = tmp_path_factory.mktemp("trawl-home")
     data = generate(n_listings=30, days=20)
     with open_index(f"sqlite:///{home / 'index.sqlite'}") as backend:
-        backend.write(listings=data.listings, snapshots=data.snapshots, vendors=data.vendors, candidates=data.candidates)
+        backend.write(listings=data.listings, snapshots=data.snapshots, vendors=data.vendors,
+                      candidates=data.candidates)
     environment = {**os.environ, "TRAWL_HOME": str(home)}
     environment.pop("TRAWL_INDEX_URL", None)
     return environment
 
 
 def trawl(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([sys.executable, "-m", "dashboards.cli", *args], cwd=cwd, env={**env, "PYTHONPATH": str(REPO)},
+    return subprocess.run([sys.executable, "-m", "dashboards.cli", *args], cwd=cwd,
+                          env={**env, "PYTHONPATH": str(REPO)},
                           capture_output=True, timeout=120, check=False)
 
 
@@ -121,5 +123,6 @@ def test_dash_without_meta_and_parquet_to_stdout(env: dict[str, str], tmp_path: 
     plain = trawl(env, tmp_path, "export", "snapshots", "--format", "csv", "--out", "-", "--site", "vortex")
     assert plain.returncode == 0 and plain.stdout.startswith(b"snapshot_id,") and list(tmp_path.iterdir()) == []
     parquet = trawl(env, tmp_path, "export", "listings", "--format", "parquet", "--out", "-")
-    assert parquet.returncode == 2 and parquet.stdout == b"" and b"parquet cannot be streamed to stdout" in parquet.stderr
+    assert parquet.returncode == 2 and parquet.stdout == b""
+    assert b"parquet cannot be streamed to stdout" in parquet.stderr
     assert list(tmp_path.iterdir()) == []

@@ -28,7 +28,8 @@ N_LISTINGS = 40
 
 # (text, expected total): None = every listing (no searchable word), 0 = no match, "some" = at least one
 HOSTILE: list[tuple[str, int | str | None]] = [
-    ('"', None), ("'", None), ("*", None), ("(", None), (")", None), ("^", None), ("-", None), ("", None), ("   ", None),
+    ('"', None), ("'", None), ("*", None), ("(", None), (")", None), ("^", None), ("-", None), ("", None),
+    ("   ", None),
     ('""', None), ("\u202e", None), ("🙂", None), ("\x00", None),
     ("NEAR(", 0), ("NEAR(coke cocaine)", 0), ("AND", 0), ("OR", 0), ("NOT", 0), ("x OR y", 0), ("cocaine NOT", 0),
     ("-x", 0), ("col:val", 0), ("title:cocaine", 0), ("{title description}: cocaine", 0), ('a"b', 0),
@@ -43,7 +44,8 @@ def index_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"sqlite:///{tmp_path_factory.mktemp('index') / 'index.sqlite'}"
     data = generate(n_listings=N_LISTINGS, days=20)
     with open_index(url) as backend:
-        backend.write(listings=data.listings, snapshots=data.snapshots, vendors=data.vendors, candidates=data.candidates)
+        backend.write(listings=data.listings, snapshots=data.snapshots, vendors=data.vendors,
+                      candidates=data.candidates)
     yield url
 
 
@@ -75,7 +77,8 @@ def check_total(total: int, expected: int | str | None) -> None:
 
 
 @pytest.mark.parametrize("text, expected", HOSTILE, ids=[repr(t[:20]) for t, _ in HOSTILE])
-def test_hostile_text_on_cli_and_dashboard(index_url: str, dashboard: str, text: str, expected: int | str | None) -> None:
+def test_hostile_text_on_cli_and_dashboard(index_url: str, dashboard: str, text: str,
+                                           expected: int | str | None) -> None:
     # CLI: "--" so that text starting with "-" is text; every sort order (relevance uses bm25/snippet)
     for sort in ("relevance", "-usd_per_unit"):
         result = CliRunner().invoke(cli, ["search", "--json", "--sort", sort, "--index-url", index_url, "--", text],
@@ -90,7 +93,8 @@ def test_hostile_text_on_cli_and_dashboard(index_url: str, dashboard: str, text:
         assert response.status == 200 and "listing(s)" in response.read().decode()
     # export streams through the same query path
     with open_index(index_url) as backend:
-        assert sum(1 for _ in backend.iter_listings(SearchQuery(text=text))) == backend.search(SearchQuery(text=text)).total
+        exported = sum(1 for _ in backend.iter_listings(SearchQuery(text=text)))
+        assert exported == backend.search(SearchQuery(text=text)).total
         list(backend.iter_snapshots(SearchQuery(text=text)))
 
 
@@ -114,12 +118,14 @@ def test_synonyms_still_work_through_the_quoting(index_url: str) -> None:
     (["search", "--price-max", "cheap"], "error: --price-max: expected a number, got 'cheap'"),
     (["search", "--limit", "-1"], "error: --limit: -1 is outside 0..1000000000"),
     (["search", "--offset", "99999999999999999999"], "error: --offset: 99999999999999999999 is outside 0..1000000000"),
-    (["export", "snapshots", "--out", "x.csv", "--crawled-from", "2026-99-01"], "error: --crawled-from: '2026-99-01' is not a valid date"),
+    (["export", "snapshots", "--out", "x.csv", "--crawled-from", "2026-99-01"],
+     "error: --crawled-from: '2026-99-01' is not a valid date"),
     (["export", "trends", "--out", "x.csv", "--to", "2026-02-31"], "error: --to: '2026-02-31' is not a valid date"),
     (["export", "listings", "--out", "x.csv", "--price-min", "nan"], "error: --price-min: expected a finite number"),
 ])
 def test_bad_dates_and_numbers_are_one_line_exit_2(index_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                   capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
+                                                   capsys: pytest.CaptureFixture[str], args: list[str],
+                                                   message: str) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exit_info:
         main([*args, "--index-url", index_url])
