@@ -67,7 +67,8 @@ def getlogin(tmp_path: Path) -> Iterator[tuple[LoopbackSite, Path, dict[str, str
         sites = tmp_path / "sites"
         sites.mkdir()
         env = crawl_env(tmp_path / "home", {
-            "GETLOGIN_URL": site.url, "TRAWL_SITES_DIR": str(sites), "TRAWL_LOG_LEVEL": "DEBUG",
+            # the default profile: the test profile would quiet Scrapy's log to WARNING
+            "GETLOGIN_URL": site.url, "TRAWL_SITES_DIR": str(sites), "TRAWL_LOG_LEVEL": "DEBUG", "TRAWL_PROFILE": "default",
             "TRAWL_SITE_GETLOGIN_USERNAME": USER, "TRAWL_SITE_GETLOGIN_PASSWORD": PASSWORD})
         yield site, sites, env
 
