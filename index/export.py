@@ -234,6 +234,8 @@ def export(backend: IndexBackend, kind: str, fmt: str, out: Path | str, query: S
         check_target(out, "--out", force=force)
     meta = meta_path if meta_path is not None or to_stdout else out.with_name(out.name + ".meta.json")
     if meta is not None:
+        if not to_stdout and os.path.abspath(meta) == os.path.abspath(out):
+            raise TrawlError(f"--meta {meta}: is the --out file itself; give the sidecar another name")
         check_target(meta, "--meta", force=force)
     query = query or SearchQuery()
     flat = fmt != "jsonl"

@@ -126,3 +126,9 @@ def test_dash_without_meta_and_parquet_to_stdout(env: dict[str, str], tmp_path: 
     assert parquet.returncode == 2 and parquet.stdout == b""
     assert b"parquet cannot be streamed to stdout" in parquet.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_sidecar_cannot_be_the_export_itself(env: dict[str, str], tmp_path: Path) -> None:
+    result = trawl(env, tmp_path, "export", "listings", "--out", "same.csv", "--meta", "./same.csv", "--force")
+    assert result.returncode == 2 and b"is the --out file itself" in result.stderr
+    assert list(tmp_path.iterdir()) == []
