@@ -130,7 +130,7 @@ def main() -> int:
         ("baseline price_parser.Price.fromstring", "titles", Price.fromstring),
         ("baseline naive regex quantity+price", "titles", naive_quantity_price),
     ]
-    results = []
+    results: list[dict[str, Any]] = []
     for name, field, func in measures:
         results.append({"parser": name, "corpus": field, "strings": len(corpus[field]), "per_second": round(rate(func, corpus[field], args.seconds))})
     ours = results[0]["per_second"]

@@ -106,6 +106,11 @@ class SharedFrontierScheduler(Scheduler):
     serves every site, and sites must not share a frontier."""
 
     site: str | None = None
+    # set by scrapy_redis's Scheduler (untyped); declared so the overrides below are checked
+    queue_key: str
+    dupefilter_key: str
+    df: Any
+    local: deque[Any]
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SharedFrontierScheduler:
@@ -113,7 +118,7 @@ class SharedFrontierScheduler(Scheduler):
         instance.site = crawler.settings.get("TRAWL_SITE") or None
         # a resumed worker's own unfinished pages: it holds their bodies and claims, so it
         # redoes them itself instead of offering them to the shared queue
-        instance.local: deque[Any] = deque()
+        instance.local = deque()
         return instance
 
     def __len__(self) -> int:
@@ -227,11 +232,12 @@ class FrontierIdleExtension:
 
     def _busy_peers(self) -> list[str]:
         now, busy = time.time(), []
-        for name, value in self.client.hgetall(self.workers_key).items():
-            state, _, stamp = value.decode().partition(":")
-            if name.decode() != self.worker and state == "busy" \
+        for raw_name, raw_value in self.client.hgetall(self.workers_key).items():
+            name, value = _text(raw_name), _text(raw_value)
+            state, _, stamp = value.partition(":")
+            if name != self.worker and state == "busy" \
                     and now - float(stamp) < self.config.heartbeat_timeout:
-                busy.append(name.decode())
+                busy.append(name)
         return busy
 
     def idle(self, spider: Any = None) -> None:
@@ -249,7 +255,8 @@ class FrontierIdleExtension:
         from twisted.internet import reactor
 
         if self._wake_call is None or not self._wake_call.active():
-            self._wake_call = reactor.callLater(0.3, self._wake)
+            # zope's interface stubs type callLater with `self`: mypy misreads the arguments
+            self._wake_call = reactor.callLater(0.3, self._wake)  # type: ignore[arg-type]
 
     def _wake(self) -> None:
         if not int(self.client.zcard(f"{self.prefix}:requests")):
@@ -267,3 +274,8 @@ class FrontierIdleExtension:
         self.client.hdel(self.workers_key, self.worker)
         for suffix in ("requests", "dupefilter", "workers"):
             self.client.expire(f"{self.prefix}:{suffix}", KEY_TTL_SECONDS)
+
+
+def _text(value: bytes | str) -> str:
+    """A Redis reply as text (the client returns bytes unless decode_responses is set)."""
+    return value.decode() if isinstance(value, bytes) else value

@@ -94,9 +94,9 @@ class PoliteRetryMiddleware:
             wait = min(delay if delay is not None else self.config.backoff * 2 ** min(count, 6), self.config.retry_after_max)
             stats.max_value("trawl/rate_limited/max_wait", wait)
             await sleep(wait)
-            retry = request.replace(dont_filter=True)
-            retry.meta["trawl_rate_limited"] = count
-            return retry
+            again = request.replace(dont_filter=True)
+            again.meta["trawl_rate_limited"] = count
+            return again
         if response.status in self.config.http_codes:
             retry = self._retry(request, f"http_{response.status}")
             if retry is not None:

@@ -203,7 +203,8 @@ def _raw_values(sel: Selector, expr: Expression) -> list[str]:
                 if isinstance(node, str):
                     out.append(node)
                 elif isinstance(node, etree._Element):
-                    out.append(normalise_space(" ".join(_TEXT_NODES(node))))
+                    # .//text() without smart strings is a list of str; the stubs type every XPath result
+                    out.append(normalise_space(" ".join(_TEXT_NODES(node))))  # type: ignore[arg-type]
                 else:
                     break
             else:

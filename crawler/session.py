@@ -100,7 +100,7 @@ def _cookie_from_dict(d: dict[str, Any]) -> http.cookiejar.Cookie:
         domain=domain, domain_specified=bool(domain), domain_initial_dot=domain.startswith("."),
         path=str(d.get("path") or "/"), path_specified=True, secure=bool(d.get("secure", False)),
         expires=int(expires) if expires else None, discard=not expires, comment=None, comment_url=None,
-        rest={"HttpOnly": None} if d.get("httponly") or d.get("httpOnly") else {},
+        rest={"HttpOnly": ""} if d.get("httponly") or d.get("httpOnly") else {},  # the flag is its presence
     )
 
 
@@ -127,7 +127,7 @@ def load_cookies(site: str) -> list[http.cookiejar.Cookie]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         now = time.time()
-        return [c for c in (_cookie_from_dict(d) for d in data.get("cookies", [])) if not c.is_expired(now)]
+        return [c for c in (_cookie_from_dict(d) for d in data.get("cookies", [])) if not c.is_expired(int(now))]
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         logger.warning("ignoring unreadable session file %s: %s", path, exc)
         return []

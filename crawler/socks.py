@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import TCP4ClientEndpoint
 from twisted.internet.error import ConnectError
-from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.python.failure import Failure
 
 from index.errors import TrawlError
@@ -110,14 +110,16 @@ class _Socks5Handshake:
         self.write(struct.pack("!BBB", 5, 1, method))
 
     def write(self, data: bytes) -> None:
-        assert self.protocol.transport is not None
-        self.protocol.transport.write(data)
+        # typed Any: without a zope plugin mypy reads ITransport's methods as taking `self`
+        transport: Any = self.protocol.transport
+        assert transport is not None
+        transport.write(data)
 
     def fail(self, message: str) -> None:
         # stay hooked in: bytes still arriving must not reach the HTTP parser
         self.state = "failed"
         if self.protocol.transport is not None:
-            self.protocol.transport.abortConnection()  # type: ignore[attr-defined]
+            self.protocol.transport.abortConnection()
         if not self.ready.called:
             self.ready.errback(Failure(SocksError(string=message)))
 
@@ -125,7 +127,7 @@ class _Socks5Handshake:
         self.protocol.dataReceived = self._orig_received  # type: ignore[method-assign]
         self.protocol.connectionLost = self._orig_lost  # type: ignore[method-assign]
 
-    def connection_lost(self, reason: Failure) -> None:
+    def connection_lost(self, reason: Failure = connectionDone) -> None:
         self.restore()
         if not self.ready.called:
             self.ready.errback(Failure(SocksError(
@@ -203,7 +205,7 @@ class _Socks5Handshake:
         leftover, self.buffer = self.buffer, b""
         if self.tls_creator is not None:
             assert self.protocol.transport is not None
-            self.protocol.transport.startTLS(self.tls_creator)  # type: ignore[attr-defined]
+            self.protocol.transport.startTLS(self.tls_creator)
         self.ready.callback(self.protocol)
         if leftover:
             self.protocol.dataReceived(leftover)
@@ -220,14 +222,14 @@ class Socks5ClientEndpoint:
     def connect(self, protocol_factory: Factory) -> Deferred[Protocol]:
         tcp = TCP4ClientEndpoint(self._reactor, self._proxy.host, self._proxy.port,
                                  timeout=self._timeout)
-        connected = tcp.connect(protocol_factory)
+        connected = tcp.connect(protocol_factory)  # type: ignore[arg-type]  # zope interface, no mypy plugin
         handshake: list[_Socks5Handshake] = []
 
         def cancel(_: Deferred[Protocol]) -> None:
             # download timeout: drop the proxy connection too, a silent proxy must not
             # keep sockets open
             if handshake and handshake[0].protocol.transport is not None:
-                handshake[0].protocol.transport.abortConnection()  # type: ignore[attr-defined]
+                handshake[0].protocol.transport.abortConnection()
             connected.cancel()
 
         ready: Deferred[Protocol] = Deferred(cancel)

@@ -189,7 +189,7 @@ def load_document(path: Path, env: Mapping[str, str] | None = None) -> Document:
     return doc
 
 
-def _scalar(node: yaml.ScalarNode) -> Any:
+def _scalar(node: yaml.Node) -> Any:
     # Resolve tags the way SafeLoader would (ints, floats, bools, null) for plain scalars.
     loader = yaml.SafeLoader("")
     try:

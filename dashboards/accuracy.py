@@ -146,20 +146,21 @@ def compare(
     scores = {name: FieldScore() for name in names}
     truth = list(truth)
     tokens = frozenset(t.casefold() for t in candidate_tokens)
-    checks = {**FIELD_CHECKS, "substance": partial(_substance, candidate_tokens=tokens)}
+    checks: dict[str, Callable[[Listing, dict[str, Any]], bool]] = {
+        **FIELD_CHECKS, "substance": partial(_substance, candidate_tokens=tokens)}
     found = 0
     for record in truth:
-        listing = by_id.get(f"{site}:{record.get('native_id')}") or by_path.get(_path(str(record.get("url", ""))))
-        if listing is None:
+        matched = by_id.get(f"{site}:{record.get('native_id')}") or by_path.get(_path(str(record.get("url", ""))))
+        if matched is None:
             continue
         found += 1
         for name in names:
             score = scores[name]
             score.total += 1
-            if checks[name](listing, record):
+            if checks[name](matched, record):
                 score.right += 1
             elif len(score.wrong_examples) < 3:
-                score.wrong_examples.append(f"{record.get('native_id')}: expected {_expected(name, record)!r}, got {_got(name, listing)!r}")
+                score.wrong_examples.append(f"{record.get('native_id')}: expected {_expected(name, record)!r}, got {_got(name, matched)!r}")
     return SiteAccuracy(site=site, truth_listings=len(truth), found=found, fields=scores)
 
 

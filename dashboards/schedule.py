@@ -182,7 +182,8 @@ def run_job(job: Job, *, history: Path | None = None) -> JobOutcome:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=job.timeout, stdin=subprocess.DEVNULL)
         code, output = proc.returncode, (proc.stdout + proc.stderr)
     except subprocess.TimeoutExpired as exc:
-        code, output = 124, f"timed out after {job.timeout}s: {exc.stdout or ''}"
+        partial_output = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else exc.stdout or ""
+        code, output = 124, f"timed out after {job.timeout}s: {partial_output}"
     outcome = JobOutcome(job_id=job.id, started=started, finished=_utcnow(), exit_code=code, output_tail=output[-2000:])
     history = history or trawl_home() / "schedule-history.jsonl"
     with history.open("a", encoding="utf-8") as fh:

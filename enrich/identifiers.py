@@ -65,9 +65,9 @@ def extract_identifiers(text: str) -> dict[str, list[str]]:
         _add(result, "pgp", re.sub(r"\s", "", m.group(1)).upper())
     for regex in (XMR_ADDR_RE, BECH32_ADDR_RE, BASE58_ADDR_RE):
         for m in regex.finditer(text):
-            kind = classify_address(m.group())
-            if kind:
-                _add(result, kind, m.group())
+            address_kind = classify_address(m.group())
+            if address_kind:
+                _add(result, address_kind, m.group())
     for m in ONION_RE.finditer(text):
         host = m.group().lower()
         if len(host) == 22 or onion_v3_is_valid(host):  # v2 names carry no checksum

@@ -97,8 +97,8 @@ class Matcher:
         texts = [t.text for t in toks]
         hits = self._cas_hits(norm, toks)
         covered = [False] * len(toks)
-        for hit in hits:
-            for j in range(hit.start, hit.end):
+        for cas_hit in hits:
+            for j in range(cas_hit.start, cas_hit.end):
                 covered[j] = True
         i = 0
         while i < len(toks):
@@ -108,7 +108,7 @@ class Matcher:
             run = 1
             while run < MAX_NGRAM and i + run < len(toks) and toks[i + run].joinable and not covered[i + run]:
                 run += 1
-            hit = None
+            hit: _Hit | None = None
             if prefixes is not None:
                 key = ""
                 for k in range(1, run + 1):  # grow the n-gram while it can still become a key
@@ -168,9 +168,10 @@ class Matcher:
                 if j > len(toks) or covered[j - 1] or words[j - 1][0] is None or (k > 1 and not toks[j - 1].joinable):
                     break
                 parts = words[i:j]
-                if sum(len(p[0]) for p in parts) < fuzzy.MIN_LEN or all(p[1] for p in parts):  # type: ignore[arg-type]
+                letters = [w for w, _ in parts if w is not None]  # all of them: the loop stops at the first None
+                if sum(map(len, letters)) < fuzzy.MIN_LEN or all(english for _, english in parts):
                     continue
-                queries.append((i, j, fuzzy.fuzzy_string(p[0] for p in parts)))  # type: ignore[misc]
+                queries.append((i, j, fuzzy.fuzzy_string(letters)))
         return queries
 
     # -- stage 3: decide and assemble ------------------------------------------------

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
+from typing import Any
 
 from rapidfuzz import fuzz
 
@@ -121,7 +122,7 @@ def _name_profile_links(vendors: list[Vendor], profiles: dict[str, dict[str, set
     return links
 
 
-def links_for(name: str, vendors: list[Vendor], links: list[VendorLink]) -> dict[str, object]:
+def links_for(name: str, vendors: list[Vendor], links: list[VendorLink]) -> dict[str, Any]:
     """The identities linked to vendor `name` (any site), transitively over strong links."""
     wanted = {v.vendor_id for v in vendors if v.name.lower() == name.lower() or v.vendor_id.lower() == name.lower()}
     cluster = set(wanted)

@@ -225,7 +225,7 @@ class EsBackend(IndexBackend):
     def _merged(self, records: list[Any], kind: str, cls: type, key: str, rule: Callable[[Any, Any], Any]) -> list[Any]:
         if not records:
             return []
-        before = {k: from_dict(cls, v) for k, v in self._mget(kind, sorted({getattr(r, key) for r in records})).items()}
+        before: dict[str, Any] = {k: from_dict(cls, v) for k, v in self._mget(kind, sorted({getattr(r, key) for r in records})).items()}
         merged = dict(before)
         for record in records:
             merged[getattr(record, key)] = rule(merged.get(getattr(record, key)), record)

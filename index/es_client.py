@@ -102,7 +102,7 @@ def pin_compatibility(client: Any, major: int) -> None:
 
     def perform_request(method: str, target: str, **kwargs: Any) -> Any:
         headers = kwargs.get("headers")
-        if hasattr(headers, "items"):
+        if headers is not None and hasattr(headers, "items"):
             kwargs["headers"] = {k: v.replace(current, wanted) if isinstance(v, str) else v for k, v in headers.items()}
         return original(method, target, **kwargs)
 

@@ -74,8 +74,9 @@ def es_trends(backend: EsBackend, query: TrendQuery) -> list[TrendRow]:
     from index.es_backend import millis_to_time
 
     activity = ActivityTrend(query)
-    sources = [{"run": {"terms": {"field": "run_id", "missing_bucket": True}}}, {"site": {"terms": {"field": "site"}}},
-               {"listing": {"terms": {"field": "listing_id"}}}]
+    sources: list[dict[str, Any]] = [{"run": {"terms": {"field": "run_id", "missing_bucket": True}}},
+                                     {"site": {"terms": {"field": "site"}}},
+                                     {"listing": {"terms": {"field": "listing_id"}}}]
     for b in composite(backend, es_query, sources, aggs={"first": {"min": {"field": "crawled_at"}}}):
         key = b["key"]
         activity.add(key["run"] or "", key["site"], key["listing"], millis_to_time(b["first"]["value"]))

@@ -200,7 +200,9 @@ class SqliteBackend(IndexBackend):
     def _insert_listings(self, conn: sqlite3.Connection, listings: list[Listing]) -> None:
         # rids are assigned here (safe: we hold the write lock) so the three inserts can each be one executemany
         first = conn.execute("SELECT coalesce(max(rid), 0) + 1 FROM listings").fetchone()[0]
-        rows, terms, texts = [], [], []
+        rows: list[tuple[Any, ...]] = []
+        terms: list[tuple[int, str, str]] = []
+        texts: list[tuple[Any, ...]] = []
         for rid, x in enumerate(listings, start=first):
             rows.append((*self._columns(x), x.listing_id, rid))
             terms.extend((rid, kind, value) for kind, value in _listing_terms(x))
@@ -304,6 +306,7 @@ class SqliteBackend(IndexBackend):
 
     def iter_listings(self, query: SearchQuery | None = None) -> Iterator[Listing]:
         """Every listing the query matches, in its sort order; limit/offset are ignored (exports)."""
+        params: list[Any]
         if query is None:
             sql, params, order = "SELECT l.doc FROM listings l", [], "l.listing_id ASC"
         else:

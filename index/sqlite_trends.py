@@ -97,7 +97,7 @@ def fast_price_trend(conn: sqlite3.Connection, query: TrendQuery) -> list[TrendR
     other shapes (by site/origin, daily) take the general path."""
     if query.interval == "day" or not query.unit or any(g != "substance" for g in query.group_by):
         return None
-    keys: list[str | None] = synonyms(query.substance) if query.substance else _substance_keys(conn)
+    keys: list[str | None] = [*synonyms(query.substance)] if query.substance else _substance_keys(conn)
     extra, extra_params = "", []
     if query.site:
         extra += " AND site = ?"

@@ -112,8 +112,8 @@ def _parse(raw: str, site_locale: str | None, currency_hint: str | None) -> Pric
                               matched=m.group(0), span=m.span(), notes=notes))
     if found:
         # one result object per amount, built once (frozen dataclasses are not free)
-        rest = [Price(raw=raw, ok=True, **f) for f in _dedupe(found[1:])]  # type: ignore[arg-type]
-        return Price(raw=raw, ok=True, equivalents=rest, **found[0])  # type: ignore[arg-type]
+        rest = [Price(raw=raw, ok=True, **f) for f in _dedupe(found[1:])]
+        return Price(raw=raw, ok=True, equivalents=rest, **found[0])
     if _FREE_RE.match(s):
         return Price(raw=raw, ok=hint is not None, amount=0.0, currency=hint, matched=s.strip(),
                      error=None if hint else "free, currency unknown")

@@ -207,8 +207,8 @@ def _parse(raw: str, default_unit: str | None) -> Quantity:
             unit = m.group("list_u")
             for part in re.split(r"\s*(?:/|\||-|,\s)\s*", m.group("list_v")):
                 v = _num(part)
-                if v is not None and (b := _base(v, unit)):
-                    masses.append((b[0], b[1], m.group(0), span))
+                if v is not None and (based := _base(v, unit)):
+                    masses.append((based[0], based[1], m.group(0), span))
         elif kind == "AMT":
             v = _num(m.group("amt_v"))
             u = m.group("amt_u").lower()
@@ -216,8 +216,8 @@ def _parse(raw: str, default_unit: str | None) -> Quantity:
                 continue
             if u in DOSE_MG:
                 doses.append((v, u, m.group(0), span))
-            elif (b := _base(v, u)):
-                masses.append((b[0], b[1], m.group(0), span))
+            elif (based := _base(v, u)):
+                masses.append((based[0], based[1], m.group(0), span))
         elif kind == "WORD":
             w = re.sub(r"^(?:an?|one)\s+", "", m.group("word_w").lower())
             w = re.sub(r"\s+", " ", re.sub(r"\s+(?:an?)\s+", " ", w))

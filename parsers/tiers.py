@@ -50,10 +50,10 @@ def price_to_usd(price: Price, *, rates: RateTable, when: str | datetime | date 
     if not price.ok:
         return Conversion(amount=price.amount, currency=price.currency, error=price.error or "price not parsed")
     if prefer_stated and price.currency != "USD":
-        stated = next((e for e in price.equivalents if e.currency == "USD" and e.amount), None)
-        if stated is not None and price.amount:
-            return Conversion(amount=price.amount, currency=price.currency, ok=True, usd=stated.amount,
-                              rate=round(stated.amount / price.amount, 10), rate_source="page:stated")
+        stated_usd = next((e.amount for e in price.equivalents if e.currency == "USD" and e.amount), None)
+        if stated_usd is not None and price.amount:
+            return Conversion(amount=price.amount, currency=price.currency, ok=True, usd=stated_usd,
+                              rate=round(stated_usd / price.amount, 10), rate_source="page:stated")
     return to_usd(price.amount, price.currency, rates=rates, when=when)
 
 

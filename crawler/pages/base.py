@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -106,7 +105,12 @@ class SelectorPage:
         return result
 
 
-@cache
-def _field_methods(cls: type[SelectorPage]) -> tuple[str, ...]:
+_FIELD_METHODS: dict[type, tuple[str, ...]] = {}
+
+
+def _field_methods(cls: type) -> tuple[str, ...]:
     """The `field_<name>` methods of a page-object class, found once per class."""
-    return tuple(sorted(name for name in dir(cls) if name.startswith("field_") and callable(getattr(cls, name))))
+    if cls not in _FIELD_METHODS:
+        _FIELD_METHODS[cls] = tuple(sorted(name for name in dir(cls)
+                                           if name.startswith("field_") and callable(getattr(cls, name))))
+    return _FIELD_METHODS[cls]

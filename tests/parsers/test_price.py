@@ -1,11 +1,13 @@
 """Price tables: (text, amount, currency, [(equivalent amount, currency), ...]) by source."""
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from parsers import parse_price, parse_price_tiers, price_per_unit, parse_quantity, RateTable
 
-NIGHTSHADE = [  # USD first, BTC/XMR in brackets
+NIGHTSHADE: list[tuple[Any, ...]] = [  # USD first, BTC/XMR in brackets
     ("$85.40", 85.40, "USD", []),
     ("$1,189.00", 1189.0, "USD", []),
     ("$12.39 (0.00013212 BTC)", 12.39, "USD", [(0.00013212, "BTC")]),
@@ -14,7 +16,7 @@ NIGHTSHADE = [  # USD first, BTC/XMR in brackets
     ("$0.00", 0.0, "USD", []),
     ("US$ 406.00", 406.0, "USD", []),
 ]
-VORTEX = [  # XMR first, USD secondary
+VORTEX: list[tuple[Any, ...]] = [  # XMR first, USD secondary
     ("1.0485 XMR", 1.0485, "XMR", []),
     ("0.1898 XMR USD 28.44", 0.1898, "XMR", [(28.44, "USD")]),
     ("2.5475 XMR ≈ USD 382.10 / 0.004012 BTC", 2.5475, "XMR", [(382.10, "USD"), (0.004012, "BTC")]),
@@ -22,7 +24,7 @@ VORTEX = [  # XMR first, USD secondary
     ("ɱ 3.20", 3.20, "XMR", []),
     ("6.2504 XMR", 6.2504, "XMR", []),
 ]
-RCSHOP = [  # EUR, JSON API numbers and European display
+RCSHOP: list[tuple[Any, ...]] = [  # EUR, JSON API numbers and European display
     ("14,04 €", 14.04, "EUR", []),
     ("€14.04", 14.04, "EUR", []),
     ("ab 12,54 €", 12.54, "EUR", []),
@@ -30,14 +32,14 @@ RCSHOP = [  # EUR, JSON API numbers and European display
     ("EUR 119.90", 119.90, "EUR", []),
     ("1.234,50 €", 1234.50, "EUR", []),
 ]
-CHEMTRADE = [  # B2B, US$ with per-kg prices
+CHEMTRADE: list[tuple[Any, ...]] = [  # B2B, US$ with per-kg prices
     ("US$ 406.00 / kg", 406.0, "USD", []),
     ("US$ 3,654.00", 3654.0, "USD", []),
     ("US$ 40,600.00", 40600.0, "USD", []),
     ("USD 1,200 per kg", 1200.0, "USD", []),
     ("Price: 842 USD/kg", 842.0, "USD", []),
 ]
-PILLHUB = [  # European format EUR
+PILLHUB: list[tuple[Any, ...]] = [  # European format EUR
     ("€ 189,00", 189.0, "EUR", []),
     ("€ 1.189,00", 1189.0, "EUR", []),
     ("from € 278,00", 278.0, "EUR", []),
@@ -45,7 +47,7 @@ PILLHUB = [  # European format EUR
     ("+€15.00", 15.0, "EUR", []),
     ("€ 12.345,67", 12345.67, "EUR", []),
 ]
-DREAM = [  # real Dream Market price cells (early 2018)
+DREAM: list[tuple[Any, ...]] = [  # real Dream Market price cells (early 2018)
     ("$50.96", 50.96, "USD", []),
     ("฿0.000787 (€7.28)", 0.000787, "BTC", [(7.28, "EUR")]),
     ("฿0.000272 ($3.1096000000000004)", 0.000272, "BTC", [(3.1096, "USD")]),
@@ -59,7 +61,7 @@ DREAM = [  # real Dream Market price cells (early 2018)
     ("฿0.00 ($0)", 0.0, "BTC", [(0.0, "USD")]),
     ("☢100 PILLS X Soma 350mg $49☢", 49.0, "USD", []),
 ]
-EMPIRE = [  # real Empire Market price lines (2019)
+EMPIRE: list[tuple[Any, ...]] = [  # real Empire Market price lines (2019)
     ("USD 2.00", 2.0, "USD", []),
     ("USD 1,106.71", 1106.71, "USD", []),
     ("USD 9,478.97", 9478.97, "USD", []),
@@ -72,7 +74,7 @@ EMPIRE = [  # real Empire Market price lines (2019)
     ("USD + 5.00 / order", 5.0, "USD", []),
     ("EUR + 9.50 / item", 9.50, "EUR", []),
 ]
-PUBLISHED = [  # forms from the issue
+PUBLISHED: list[tuple[Any, ...]] = [  # forms from the issue
     ("85,40 €", 85.40, "EUR", []),
     ("0.0021 BTC (≈ $85)", 0.0021, "BTC", [(85.0, "USD")]),
     ("£1,250", 1250.0, "GBP", []),
@@ -115,7 +117,7 @@ PUBLISHED = [  # forms from the issue
     ("2k EUR", 2000.0, "EUR", []),
 ]
 
-GROUPS = {"nightshade": NIGHTSHADE, "vortex": VORTEX, "rcshop": RCSHOP, "chemtrade": CHEMTRADE, "pillhub": PILLHUB,
+GROUPS: dict[str, list[tuple[Any, ...]]] = {"nightshade": NIGHTSHADE, "vortex": VORTEX, "rcshop": RCSHOP, "chemtrade": CHEMTRADE, "pillhub": PILLHUB,
           "dream": DREAM, "empire": EMPIRE, "published": PUBLISHED}
 CASES = [pytest.param(*row, id=f"{group}: {row[0]}") for group, rows in GROUPS.items() for row in rows]
 

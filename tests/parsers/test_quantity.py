@@ -2,13 +2,15 @@
 strings come from.  Amounts in g / ml / units; None means "must be None"."""
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from parsers import parse_quantity
 
 OZ = 28.349523125
 
-NIGHTSHADE = [  # testbed darknet market, USD; titles as its generator writes them
+NIGHTSHADE: list[tuple[Any, ...]] = [  # testbed darknet market, USD; titles as its generator writes them
     ("0.5g of 2C-E | premium | escrow", 0.5, "g", None, None, None),
     ("★ gbl 250ml ★ premium", 250, "ml", None, None, None),
     ("4-FA (lab tested) 50 pills FREE SHIPPING", 50, "unit", 50, None, None),
@@ -34,7 +36,7 @@ NIGHTSHADE = [  # testbed darknet market, USD; titles as its generator writes th
     ("Heroin #4 5g", 5, "g", None, None, None),
     ("OC 80 30 pills premium", 30, "unit", 30, None, None),
 ]
-VORTEX = [  # testbed darknet market, XMR first
+VORTEX: list[tuple[Any, ...]] = [  # testbed darknet market, XMR first
     ("5g MDEA best quality", 5, "g", None, None, None),
     ("500 pills Valium lab tested", 500, "unit", 500, None, None),
     ("2C-B-FLY 1g - lab tested - GER stock", 1, "g", None, None, None),
@@ -52,7 +54,7 @@ VORTEX = [  # testbed darknet market, XMR first
     ("Bromonordiazolam 100 pellets", 100, "unit", 100, None, None),
     ("α-PVP 5g crystal", 5, "g", None, None, None),
 ]
-RCSHOP = [  # testbed research-chemical shop, weight tiers as separate cells
+RCSHOP: list[tuple[Any, ...]] = [  # testbed research-chemical shop, weight tiers as separate cells
     ("1g", 1, "g", None, None, None),
     ("5g", 5, "g", None, None, None),
     ("10g", 10, "g", None, None, None),
@@ -65,7 +67,7 @@ RCSHOP = [  # testbed research-chemical shop, weight tiers as separate cells
     ("1P-LSD blotters 150mcg x 10", 10, "unit", 10, 0.15, None),
     ("Flubrotizolam pellets 0.5mg (20 pcs)", 20, "unit", 20, 0.5, None),
 ]
-CHEMTRADE = [  # testbed B2B chemical supplier, kilograms
+CHEMTRADE: list[tuple[Any, ...]] = [  # testbed B2B chemical supplier, kilograms
     ("1 kg", 1000, "g", None, None, None),
     ("10 kg", 10000, "g", None, None, None),
     ("100 kg", 100000, "g", None, None, None),
@@ -76,7 +78,7 @@ CHEMTRADE = [  # testbed B2B chemical supplier, kilograms
     ("Piperonal 99% 1kg", 1000, "g", None, None, 99),
     ("0.5 kg sample", 500, "g", None, None, None),
 ]
-PILLHUB = [  # testbed online pharmacy, pack sizes, EUR
+PILLHUB: list[tuple[Any, ...]] = [  # testbed online pharmacy, pack sizes, EUR
     ("30 x 40mg tablets", 30, "unit", 30, 40, None),
     ("90 x 50mg tablets", 90, "unit", 90, 50, None),
     ("180 x 0.5mg tablets", 180, "unit", 180, 0.5, None),
@@ -87,7 +89,7 @@ PILLHUB = [  # testbed online pharmacy, pack sizes, EUR
     ("Modalert 200mg 10 strips", 10, "unit", 10, 200, None),
     ("Ambien 10 mg x 30 tabs", 30, "unit", 30, 10, None),
 ]
-DREAM = [  # real Dream Market titles and vendor menu lines (early 2018)
+DREAM: list[tuple[Any, ...]] = [  # real Dream Market titles and vendor menu lines (early 2018)
     ("ECSTASY PILLS / MDMA 180mg: 10 Pills - 100 Pills", 10, "unit", 10, 180, None),
     ("LSD / ACID 180ug: 2 Blotter - 5000 Blotter", 2, "unit", 2, 0.18, None),
     ("COCAINE / COKE: 0,5g - 25g", 0.5, "g", None, None, None),
@@ -95,7 +97,7 @@ DREAM = [  # real Dream Market titles and vendor menu lines (early 2018)
     ("☢100 PILLS X Soma 350mg $49☢", 100, "unit", 100, 350, None),
     ("Dry Speed / Amphetamine 15G 80+% Purity (Escrow)", 15, "g", None, None, 80),
 ]
-EMPIRE = [  # real Empire Market titles (2019)
+EMPIRE: list[tuple[Any, ...]] = [  # real Empire Market titles (2019)
     ("1oz PAMP Veriscan Counterfeit Gold Bar", OZ, "g", None, None, None),
     ("[NL > EU] 2 GR DUTCH MDMA | FREE SHIPPING FROM THE NETHERLANDS", 2, "g", None, None, None),
     ("BUDGET Pineapple Weed - Grade B - 3 Gram", 3, "g", None, None, None),
@@ -106,7 +108,7 @@ EMPIRE = [  # real Empire Market titles (2019)
     ("From qty 250 to 499", 250, "unit", 250, None, None),
     ("From qty 10000 to 14999", 10000, "unit", 10000, None, None),
 ]
-PUBLISHED = [  # forms from the issue and published listing examples
+PUBLISHED: list[tuple[Any, ...]] = [  # forms from the issue and published listing examples
     ("100 x 2mg Xanax bars", 100, "unit", 100, 2, None),
     ("10 x 250mg", 10, "unit", 10, 250, None),
     ("1/4 oz", 7.087, "g", None, None, None),
@@ -154,7 +156,7 @@ PUBLISHED = [  # forms from the issue and published listing examples
     ("8-ball of coke", 3.544, "g", None, None, None),
     ("an eightball", 3.544, "g", None, None, None),
 ]
-CLEANUP_INPUT = [  # obfuscated or oddly encoded titles
+CLEANUP_INPUT: list[tuple[Any, ...]] = [  # obfuscated or oddly encoded titles
     ("１０ｇ cocaine", 10, "g", None, None, None),  # full-width digits
     ("co\u200bcaine 5\u200bg", 5, "g", None, None, None),
     ("m\u0435phedrone 10g", 10, "g", None, None, None),
@@ -162,7 +164,7 @@ CLEANUP_INPUT = [  # obfuscated or oddly encoded titles
     ("C0CA1NE 7G", 7, "g", None, None, None),
 ]
 
-GROUPS = {"nightshade": NIGHTSHADE, "vortex": VORTEX, "rcshop": RCSHOP, "chemtrade": CHEMTRADE, "pillhub": PILLHUB,
+GROUPS: dict[str, list[tuple[Any, ...]]] = {"nightshade": NIGHTSHADE, "vortex": VORTEX, "rcshop": RCSHOP, "chemtrade": CHEMTRADE, "pillhub": PILLHUB,
           "dream": DREAM, "empire": EMPIRE, "published": PUBLISHED, "cleanup": CLEANUP_INPUT}
 CASES = [pytest.param(*row, id=f"{group}: {row[0]}") for group, rows in GROUPS.items() for row in rows]
 
