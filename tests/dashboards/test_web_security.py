@@ -210,7 +210,9 @@ def test_token_never_logged(server: Server) -> None:
 
 
 def test_known_site_reaches_the_command_line_after_double_dash(tmp_path: Path) -> None:
-    """A real subprocess records its argv: a validated site name, after "--", nothing else."""
+    """A real subprocess records its argv: a validated site name, after "--", nothing else.
+
+    (The app is built in-process here, so the recorder can stand in for Python.)"""
     import asyncio
     import time
 
@@ -234,6 +236,7 @@ def test_known_site_reaches_the_command_line_after_double_dash(tmp_path: Path) -
     thread.start()
     try:
         server = Server(port)
+        assert server.request("GET", "/api/search", host="attacker.example")[0] == 421
         assert post_crawl(server, b'{"site": "--help"}')[0] == 422
         status, body = post_crawl(server, b'{"site": "nightshade"}')
         assert status == 202 and json.loads(body)["status"] == "started"
