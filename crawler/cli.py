@@ -7,31 +7,58 @@ from pathlib import Path
 
 import click
 
+from crawler.runstatus import EXIT_CODES_HELP
 from index.errors import TrawlError
 
 
-@click.command("crawl")
+@click.command("crawl", epilog=EXIT_CODES_HELP)
 @click.argument("site")
 @click.option("--resume", is_flag=True, help="Continue the newest interrupted run of SITE (no page fetched twice).")
 @click.option("--clock", metavar="ISO", help="Time recorded on listings/snapshots (default: now, UTC).")
 @click.option("--budget", type=click.IntRange(min=1), help="Page budget for this run (default: the site YAML's).")
-@click.option("--json", "as_json", is_flag=True, help="Print the run summary as one JSON line.")
-def crawl(site: str, resume: bool, clock: str | None, budget: int | None, as_json: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as one JSON line (no progress line).")
+@click.option("-v", "--verbose", count=True,
+              help="Log on stderr: -v info, -vv debug (default: warnings and errors only).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors; the exit code tells how it ended.")
+@click.option("--progress/--no-progress", default=None,
+              help="Live progress line on stderr (default: on a terminal, unless --json or --quiet).")
+@click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
+              help="Also write the log to PATH (appended; at least INFO, whatever -v/-q say).")
+def crawl(site: str, resume: bool, clock: str | None, budget: int | None, as_json: bool, verbose: int, quiet: bool,
+          progress: bool | None, log_file: Path | None) -> None:
     """Crawl SITE (a site YAML name) into the index; prints a one-line summary.
+
+    On a terminal a progress line (pages, listings, errors, pages/s, ETA against the page
+    budget) shows on stderr while it runs; nothing else is printed unless something is
+    wrong. Login secrets never reach a log. $TRAWL_LOG_LEVEL sets the console level when
+    neither -v nor -q is given.
 
     \b
     Example:
       trawl crawl nightshade
       trawl crawl nightshade --resume
       trawl crawl vortex --clock 2026-08-03T12:00:00Z --budget 200 --json
+      trawl crawl vortex -v --log-file vortex.log; echo "exit $?"
     """
+    import os
+    import sys
+
+    from crawler.logsetup import LogOptions
     from crawler.run import run_crawl
 
-    result = run_crawl(site, resume=resume, clock=clock, page_budget=budget)
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose contradict each other")
+    log = LogOptions(verbosity=-1 if quiet else verbose, log_file=log_file,
+                     level_override=os.environ.get("TRAWL_LOG_LEVEL"))
+    # a live line only makes sense on a terminal; --progress keeps it with --json (trawl demo)
+    progress = sys.stderr.isatty() and (progress if progress is not None else not (as_json or quiet))
+    result = run_crawl(site, resume=resume, clock=clock, page_budget=budget, log=log, progress=progress)
     if as_json:
         click.echo(json.dumps(result.to_dict(), sort_keys=True, default=str))
-    else:
+    elif not quiet:
         click.echo(result.summary_line())
+    if result.exit_code:
+        sys.exit(result.exit_code)  # the status in a form scripts read: see the exit codes below
 
 
 @click.group("sites")
@@ -57,7 +84,8 @@ def sites_list(as_json: bool) -> None:
     from crawler.session import paused_reason
     from crawler.siteconfig import list_site_names
 
-    rows = [{"site": name, "file": str(path), "paused": paused_reason(name)} for name, path in list_site_names().items()]
+    rows = [{"site": name, "file": str(path), "paused": paused_reason(name)}
+            for name, path in list_site_names().items()]
     if as_json:
         click.echo(json.dumps(rows))
         return
@@ -85,7 +113,8 @@ def sites_check(files: tuple[Path, ...]) -> None:
         except SiteConfigError as exc:
             problems.extend(exc.problems)
             continue
-        click.echo(f"{file}: ok (site {site.name}, {site.kind}, {site.network}, {len(site.listing.fields)} listing fields)")
+        click.echo(f"{file}: ok (site {site.name}, {site.kind}, {site.network}, "
+                   f"{len(site.listing.fields)} listing fields)")
     if problems:
         for problem in problems:
             click.echo(problem, err=True)
@@ -95,7 +124,8 @@ def sites_check(files: tuple[Path, ...]) -> None:
 @sites.command("test")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("url")
-@click.option("--kind", type=click.Choice(["listing", "vendor", "nav"]), help="Treat the page as this kind (default: by url_pattern).")
+@click.option("--kind", type=click.Choice(["listing", "vendor", "nav"]),
+              help="Treat the page as this kind (default: by url_pattern).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def sites_test(file: Path, url: str, kind: str | None, as_json: bool) -> None:
     """Fetch URL with the site in FILE and show each extracted field beside its HTML.
@@ -115,7 +145,8 @@ def sites_test(file: Path, url: str, kind: str | None, as_json: bool) -> None:
     page_kind, result, links = extract_page(site, page, kind)
     if as_json:
         click.echo(json.dumps({"url": page.url, "status": page.status, "kind": page_kind,
-                               "fields": result.fields if result else None, "missing": result.missing if result else None,
+                               "fields": result.fields if result else None,
+                               "missing": result.missing if result else None,
                                "snippets": result.snippets if result else None, "links": links}, default=str))
     else:
         click.echo(render_report(site, page, page_kind, result, links))
@@ -187,7 +218,9 @@ def runs(site: str | None, as_json: bool) -> None:
     if not rows:
         click.echo("no runs yet (start one with: trawl crawl SITE)")
         return
-    click.echo(f"{'run_id':<40} {'status':<15} {'pages':>6} {'listings':>8} {'drops':>5} {'errors':>6} {'gates':>5} {'secs':>7}")
+    click.echo(f"{'run_id':<40} {'status':<15} {'pages':>6} {'listings':>8} {'drops':>5} {'errors':>6} "
+               f"{'gates':>5} {'secs':>7}")
     for r in rows:
-        click.echo(f"{r['run_id']:<40} {str(r.get('status')):<15} {r.get('pages', 0):>6} {r.get('listings', 0):>8} "
-                   f"{r.get('drops', 0):>5} {r.get('errors', 0):>6} {r.get('gate_hits', 0):>5} {r.get('duration_s', 0):>7.1f}")
+        click.echo(f"{r['run_id']:<40} {r.get('status')!s:<15} {r.get('pages', 0):>6} {r.get('listings', 0):>8} "
+                   f"{r.get('drops', 0):>5} {r.get('errors', 0):>6} {r.get('gate_hits', 0):>5} "
+                   f"{r.get('duration_s', 0):>7.1f}")

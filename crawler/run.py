@@ -9,13 +9,24 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from crawler import logsetup
 from crawler.frontier import Frontier
-from crawler.runstats import read_stats, write_stats
+from crawler.logsetup import LogOptions
+from crawler.runstats import read_stats, summarise, write_stats
+from crawler.runstatus import (
+    CrawlFailed,
+    CrawlPaused,
+    describe,
+    exit_code_for,
+    is_local_failure,
+    settle_status,
+)
 from crawler.siteconfig import SiteConfig, load_site
 from index.errors import TrawlError
 from index.home import trawl_home
@@ -31,19 +42,26 @@ class RunResult:
     status: str
     stats: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def exit_code(self) -> int:
+        return exit_code_for(self.status)
+
     def to_dict(self) -> dict[str, Any]:
         headline = {k: v for k, v in self.stats.items() if k != "stats"}
-        return {**headline, "run_id": self.run_id, "site": self.site, "run_dir": str(self.run_dir), "status": self.status}
+        return {**headline, "run_id": self.run_id, "site": self.site, "run_dir": str(self.run_dir),
+                "status": self.status, "exit_code": self.exit_code}
 
     def summary_line(self) -> str:
         s = self.stats
         drops = ", ".join(f"{k}={v}" for k, v in sorted(s.get("drops_by_reason", {}).items())) or "none"
         missing = ", ".join(f"{k}={v}" for k, v in sorted(s.get("fields_missing", {}).items()))
-        return (f"{self.site}: {self.status} run {self.run_id}: {s.get('pages', 0)} pages, {s.get('listings', 0)} listings, "
+        return (f"{self.site}: {self.status} run {self.run_id}: {s.get('pages', 0)} pages, "
+                f"{s.get('listings', 0)} listings, "
                 f"{s.get('vendors_stored', 0)} vendor writes, {s.get('unchanged', 0)} unchanged, drops {drops}, "
                 f"{s.get('errors', 0)} errors, {s.get('gate_hits', 0)} gate hits, {s.get('duration_s', 0):.1f}s"
                 + (f"; selectors matched nothing: {missing}" if missing else "")
-                + (f" (paused: {s['paused_reason']})" if s.get("paused_reason") else ""))
+                + (f" (paused: {s['paused_reason']})" if s.get("paused_reason") else "")
+                + (f" ({s['failure']})" if s.get("failure") else ""))
 
 
 def runs_dir() -> Path:
@@ -86,42 +104,75 @@ def resumable_run(site: str) -> Path:
                 return run_dir
         elif any(n for status, n in counts.items() if status != "done"):
             return run_dir
-    raise TrawlError(f"site {site!r}: no interrupted run to resume in {runs_dir()} (start one with: trawl crawl {site})")
+    raise TrawlError(f"site {site!r}: no interrupted run to resume in {runs_dir()} "
+                     f"(start one with: trawl crawl {site})")
 
 
 def run_crawl(site_name: str, *, resume: bool = False, clock: str | None = None, page_budget: int | None = None,
-              day: int | None = None, site: SiteConfig | None = None) -> RunResult:
-    """Crawl one site in this process; returns when the crawl has finished.
+              day: int | None = None, site: SiteConfig | None = None, log: LogOptions | None = None,
+              progress: bool = False) -> RunResult:
+    """Crawl one site in this process; returns when the crawl has ended (see RunResult.status
+    and .exit_code).  Raises CrawlPaused if the site waits for a human, CrawlFailed if the
+    crawl could not start, TrawlError for what the user can fix.
 
+    `log` sets what is logged where (default: warnings on stderr, or $TRAWL_LOG_LEVEL);
+    `progress` shows a live line on stderr (callers enable it only on a terminal).
     `day` is accepted for testbed-driven callers and recorded in the stats; the testbed day
     itself is chosen by the server, not by the crawler."""
     from crawler.session import paused_reason
 
     site = site or load_site(site_name)
+    logsetup.install(log or LogOptions(level_override=os.environ.get("TRAWL_LOG_LEVEL")),
+                     secrets=logsetup.site_secrets(site))
     reason = paused_reason(site.name)
     if reason:
-        raise TrawlError(f"site {site.name!r} is paused: {reason} (after fixing it: trawl sites unpause {site.name})")
+        raise CrawlPaused(f"site {site.name!r} is paused: {reason} (after fixing it: trawl sites unpause {site.name})")
     clock = _normalise_clock(clock)
     home = trawl_home()
-    if resume:
-        run_dir = resumable_run(site.name)
-        run_id = run_dir.name
-        previous = read_stats(run_dir) or {}
-        clock = clock or previous.get("clock")
-    else:
-        run_id = new_run_id(site.name)
-        run_dir = runs_dir() / run_id
-        run_dir.mkdir(parents=True)
-    frontier = Frontier(run_dir / FRONTIER_FILE)
+    run_dir: Path | None = None
+    try:
+        if resume:
+            run_dir = resumable_run(site.name)
+            run_id = run_dir.name
+            previous = read_stats(run_dir) or {}
+            clock = clock or previous.get("clock")
+        else:
+            run_id = new_run_id(site.name)
+            run_dir = runs_dir() / run_id
+            run_dir.mkdir(parents=True)
+        frontier = Frontier(run_dir / FRONTIER_FILE)
+    except (OSError, sqlite3.Error) as exc:
+        if not is_local_failure(exc):
+            raise
+        where = run_dir or trawl_home(create=False) / "runs"
+        raise CrawlFailed(f"crawl of {site.name} could not start: {describe(exc)} (run dir {where})") from None
     try:
         return _crawl(site, frontier, run_id=run_id, run_dir=run_dir, home=home, resume=resume, clock=clock,
-                      page_budget=page_budget, day=day)
+                      page_budget=page_budget, day=day, progress=progress)
     finally:
         frontier.close()
 
 
+class _Watch(logging.Handler):
+    """Remembers whether the spider opened and the last error logged (for 'could not start')."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.opened = False
+        self.last_error = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.last_error = record.getMessage().splitlines()[0] if record.getMessage() else self.last_error
+        if record.exc_info and record.exc_info[1] is not None:
+            self.last_error += f" ({describe(record.exc_info[1])})"
+
+    def spider_opened(self, spider: Any = None) -> None:
+        self.opened = True
+
+
 def _crawl(site: SiteConfig, frontier: Frontier, *, run_id: str, run_dir: Path, home: Path, resume: bool,
-           clock: str | None, page_budget: int | None, day: int | None) -> RunResult:
+           clock: str | None, page_budget: int | None, day: int | None, progress: bool) -> RunResult:
+    from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
     from crawler.settings import build_settings
@@ -129,21 +180,52 @@ def _crawl(site: SiteConfig, frontier: Frontier, *, run_id: str, run_dir: Path, 
 
     settings = build_settings(site, run_id=run_id, run_dir=run_dir, home=home, page_budget=page_budget)
     settings["TRAWL_CLOCK"] = clock or datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-    settings["LOG_INSTALL_ROOT_HANDLER"] = os.environ.get("TRAWL_LOG_STDERR", "1") == "1"
-    process = CrawlerProcess(settings)
-    logging.getLogger("scrapy").setLevel(settings.get("LOG_LEVEL", "INFO"))
-    crawler = process.create_crawler(TrawlSpider)
-    process.crawl(crawler, site=site, frontier=frontier, run_id=run_id, resume=resume)
-    process.start()
+    # crawler.logsetup owns the handlers; LOG_LEVEL only sets what Scrapy counts in log_count/*
+    settings["LOG_INSTALL_ROOT_HANDLER"] = False
+    settings["LOG_LEVEL"] = logging.getLevelName(logging.getLogger().level or logging.WARNING)
+    settings["TRAWL_PROGRESS"] = progress
+    watch = _Watch()
+    logging.getLogger().addHandler(watch)
+    try:
+        process = CrawlerProcess(settings)
+        logsetup.capture_warnings()  # Scrapy's configure_logging replaced the warnings hook
+        crawler = process.create_crawler(TrawlSpider)
+        crawler.signals.connect(watch.spider_opened, signal=signals.spider_opened)
+        process.crawl(crawler, site=site, frontier=frontier, run_id=run_id, resume=resume)
+        process.start()
+    finally:
+        logging.getLogger().removeHandler(watch)
     record: dict[str, Any] | None = getattr(crawler, "trawl_result", None)
+    if record is None and not watch.opened:
+        # a component failed to start (the browser, the proxy settings...): nothing was crawled
+        why = watch.last_error or "see the log (run with -v)"
+        _try_write_stats(run_dir, {"run_id": run_id, "site": site.name, "status": "failed",
+                                   "failure": f"could not start: {why}", "pid": os.getpid()})
+        raise CrawlFailed(f"crawl of {site.name} could not start (run {run_id}): {why}")
     if record is None:
-        # the spider never opened (a component failed to start): Scrapy has logged why
-        raise TrawlError(f"crawl of {site.name} did not start (run {run_id}); see the log above for the failing component")
+        # the spider ran but its close could not be recorded (e.g. stats.json on a full disk)
+        raw = crawler.stats.get_stats()
+        record = {"run_id": run_id, "site": site.name, "status": str(raw.get("finish_reason", "failed")),
+                  "finish_reason": raw.get("finish_reason"), **summarise(raw), "stats": dict(raw)}
     record["clock"] = settings["TRAWL_CLOCK"]
     if day is not None:
         record["testbed_day"] = day
-    write_stats(run_dir, record)
-    return RunResult(run_id=run_id, site=site.name, run_dir=run_dir, status=record.get("status", "unknown"), stats=record)
+    settle_status(record)
+    problem = _try_write_stats(run_dir, record)
+    if problem and record.get("status") != "failed":
+        record["status"] = "failed"
+        record["failure"] = f"local failure: could not write {run_dir}/stats.json: {problem}"
+    return RunResult(run_id=run_id, site=site.name, run_dir=run_dir, status=record.get("status", "unknown"),
+                     stats=record)
+
+
+def _try_write_stats(run_dir: Path, record: dict[str, Any]) -> str | None:
+    try:
+        write_stats(run_dir, record)
+    except OSError as exc:
+        logging.getLogger(__name__).error("could not write %s/stats.json: %s", run_dir, describe(exc))
+        return describe(exc)
+    return None
 
 
 def _alive(pid: Any) -> bool:

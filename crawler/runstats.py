@@ -109,8 +109,8 @@ class RunStatsExtension:
         return ext
 
     def record(self, status: str, reason: str | None = None) -> dict[str, Any]:
-        raw = self.crawler.stats.get_stats()
-        duration = round(self.base["previous_duration_s"] + time.monotonic() - self.started, 3)
+        raw = whole_run(self.earlier, self.crawler.stats.get_stats())
+        duration = round(float(self.base["previous_duration_s"]) + time.monotonic() - self.started, 3)
         # crawl_s: spider open to now, without building components (loading reference lists...)
         crawl_s = round(time.monotonic() - self.spider_opened_at, 3) if self.spider_opened_at is not None else 0.0
         out = {**self.base, "status": status, "finish_reason": reason, "updated_at": _now(), "duration_s": duration, "crawl_s": crawl_s,
@@ -128,8 +128,19 @@ class RunStatsExtension:
     def opened(self, spider: Any = None) -> None:
         self.spider_opened_at = time.monotonic()
         write_stats(self.config.run_dir, self.record("running"))
-        self.loop = task.LoopingCall(lambda: write_stats(self.config.run_dir, self.record("running")))
+        self.loop = task.LoopingCall(self.write_running)
         self.loop.start(self.config.interval, now=False)
+
+    def write_running(self) -> None:
+        try:
+            write_stats(self.config.run_dir, self.record("running"))
+        except OSError as exc:  # disk full, run dir gone read-only: stop the crawl, say why
+            from crawler.runstatus import stop_on_local_failure
+
+            if not stop_on_local_failure(self.crawler, exc):
+                raise
+            if self.loop is not None and self.loop.running:
+                self.loop.stop()
 
     def closed(self, spider: Any = None, reason: str = "finished") -> None:
         if self.loop is not None and self.loop.running:
@@ -137,5 +148,5 @@ class RunStatsExtension:
         status = {"finished": "finished", "site_paused": "paused", "closespider_pagecount": "budget_reached"}.get(reason, reason)
         record = self.record(status, reason)
         record["finished_at"] = _now()
+        self.crawler.trawl_result = record  # first: a full disk must not make the run look "never started"
         write_stats(self.config.run_dir, record)
-        self.crawler.trawl_result = record

@@ -6,6 +6,11 @@ Network parts (Tor, browser, evidence, Redis) come from their modules by contrac
 `crawler.tor.tor_settings`, `crawler.browser.browser_settings`, `crawler.evidence`,
 `crawler.distributed.redis_settings`; a part that is not installed yet is simply left out,
 except Tor, without which a tor site must not be crawled at all.
+
+Scrapy's consoles are off in every crawl: RemoteControl (an HTTP endpoint that executes
+Python in the crawl process, with a token in a job file left behind by a SIGKILL) and the
+telnet console.  `TRAWL_REMOTE_CONTROL=1` turns both back on, for debugging on a trusted
+machine only.  Logging is configured by crawler.logsetup, not by LOG_LEVEL here.
 """
 from __future__ import annotations
 
@@ -25,7 +30,8 @@ BASE: dict[str, Any] = {
     "ROBOTSTXT_OBEY": False,  # a monitor reads what a visitor reads; deny rules live in the site YAML
     "COOKIES_ENABLED": True,
     "TELNETCONSOLE_ENABLED": False,
-    "LOG_LEVEL": os.environ.get("TRAWL_LOG_LEVEL", "INFO"),
+    "REMOTE_CONTROL_ENABLED": False,
+    "LOG_LEVEL": "INFO",  # run.py sets it to the level the handlers of crawler.logsetup need
     "RETRY_ENABLED": True,
     # 429 is not here: PoliteRetryMiddleware waits the Retry-After the site asks for
     "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408],
@@ -71,16 +77,29 @@ ITEM_PIPELINES: dict[str, int] = {
     "crawler.stages.store.StoreStage": 900,
 }
 
-EXTENSIONS: dict[str, int] = {
+EXTENSIONS: dict[str, int | None] = {
     "crawler.runstats.RunStatsExtension": 100,
+    "crawler.runstatus.LocalFailureGuard": 110,
+    "crawler.progress.ProgressExtension": 120,  # NotConfigured unless TRAWL_PROGRESS
 }
+
+# Scrapy extensions that open a listener in the crawl process; off unless TRAWL_REMOTE_CONTROL=1.
+CONSOLE_EXTENSIONS = ("scrapy.extensions.remote_control.RemoteControl", "scrapy.extensions.telnet.TelnetConsole")
+
+
+def console_settings() -> dict[str, Any]:
+    """Settings that keep Scrapy's remote-control and telnet consoles off (or, with
+    TRAWL_REMOTE_CONTROL=1, on).  Every CrawlerProcess of trawl merges them in."""
+    enabled = os.environ.get("TRAWL_REMOTE_CONTROL", "0") == "1"
+    return {"REMOTE_CONTROL_ENABLED": enabled, "TELNETCONSOLE_ENABLED": enabled,
+            "EXTENSIONS": {} if enabled else {name: None for name in CONSOLE_EXTENSIONS}}
 
 # Profiles: named overrides for the environment a crawl runs in (TRAWL_PROFILE).
 PROFILES: dict[str, dict[str, Any]] = {
     "default": {},
     # the local testbed: no artificial delays beyond what the site YAML asks for
     # (small store batches: kill-and-resume tests stop crawls of a few dozen listings midway)
-    "test": {"LOG_LEVEL": "WARNING", "TRAWL_EVIDENCE_FSYNC": False, "TRAWL_STORE_BATCH": 10,
+    "test": {"TRAWL_EVIDENCE_FSYNC": False, "TRAWL_STORE_BATCH": 10,
              # a killed test worker stays "busy" in Redis: its peers need not wait for it long
              "TRAWL_REDIS_LINGER": 5.0},
     "production": {"DOWNLOAD_DELAY_JITTER": 0.5, "AUTOTHROTTLE_DEBUG": False},
@@ -130,7 +149,8 @@ def network_settings(site: SiteConfig, socks_url: str | None = None) -> dict[str
     if site.render == "browser":
         browser = _optional("crawler.browser")
         if browser is None:
-            raise TrawlError(f"{site.source}: render: browser needs crawler.browser (scrapy-playwright), which is not installed")
+            raise TrawlError(f"{site.source}: render: browser needs crawler.browser (scrapy-playwright), "
+                             "which is not installed")
         out.update(browser.browser_settings(site, socks_url=socks if site.network == "tor" else None))
     redis_url = os.environ.get("TRAWL_REDIS_URL")
     if redis_url:
@@ -170,13 +190,19 @@ def build_settings(site: SiteConfig, *, run_id: str, run_dir: Path, home: Path,
     settings = _merge_dicts(settings, site_settings(site))
     settings = _merge_dicts(settings, network_settings(site))
     settings = _merge_dicts(settings, PROFILES[profile])
+    settings = with_console_settings(settings)
     if page_budget is not None:
         settings["CLOSESPIDER_PAGECOUNT"] = page_budget
     return settings
 
+
+def with_console_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """`settings` with Scrapy's consoles switched off (see console_settings)."""
+    return _merge_dicts(settings, console_settings())
+
 # --- crawler-net section (network/evidence/scale-out knobs may be added below) ---------
 # Tor circuit renewal: NotConfigured (off) unless TRAWL_TOR_CONTROL is set.
 EXTENSIONS["crawler.tor.CircuitRenewalExtension"] = 200
-# bench/crawl.py: the site's concurrency, no politeness delay, quiet logs.
+# bench/crawl.py: the site's concurrency, no politeness delay (logs are quiet by default).
 PROFILES["bench"] = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False,
-                     "LOG_LEVEL": "WARNING", "TRAWL_EVIDENCE_FSYNC": True}
+                     "TRAWL_EVIDENCE_FSYNC": True}

@@ -75,14 +75,15 @@ def fetch_page(site: SiteConfig, url: str) -> PageInput:
         url = site.mirrors[0] + url
     from scrapy.crawler import CrawlerProcess
 
-    from crawler.settings import DOWNLOADER_MIDDLEWARES, network_settings, site_settings
+    from crawler.settings import DOWNLOADER_MIDDLEWARES, network_settings, site_settings, with_console_settings
 
     settings: dict[str, Any] = {
         **site_settings(site), **network_settings(site), "LOG_LEVEL": "ERROR", "CLOSESPIDER_PAGECOUNT": 0,
-        "TELNETCONSOLE_ENABLED": False, "RETRY_TIMES": 1, "LOG_INSTALL_ROOT_HANDLER": False,
+        "RETRY_TIMES": 1, "LOG_INSTALL_ROOT_HANDLER": False,
         "DOWNLOADER_MIDDLEWARES": {k: v for k, v in DOWNLOADER_MIDDLEWARES.items()
                                    if "evidence" not in k and "Frontier" not in k},
     }
+    settings = with_console_settings(settings)  # no remote-control/telnet listener (TRAWL_REMOTE_CONTROL=1 allows)
     sink: dict[str, Any] = {}
     process = CrawlerProcess(settings)
     process.crawl(_OnePageSpider, url=url, sink=sink, site=site)

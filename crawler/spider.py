@@ -14,7 +14,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import scrapy
@@ -24,6 +24,7 @@ from twisted.python.failure import Failure
 
 from crawler import redact, session
 from crawler.frontier import PENDING, Frontier, page_key
+from crawler.runstatus import stop_on_local_failure
 from crawler.middlewares import OffsiteRedirect
 from crawler.pages import PageInput, SelectorPage, resolve_page_object
 from crawler.runstatus import stop_on_local_failure
@@ -247,7 +248,8 @@ class TrawlSpider(scrapy.Spider):
             meta["trawl_wait_before"] = gate.wait_seconds
         if gate.pass_form:
             try:
-                yield FormRequest.from_response(response, formcss=gate.pass_form, meta=meta, callback=self.parse,
+                # a gate or login form was found with CSS, so the page is a TextResponse
+                yield FormRequest.from_response(cast(TextResponse, response), formcss=gate.pass_form, meta=meta, callback=self.parse,
                                                 errback=self.failed, dont_filter=True)
             except ValueError as exc:
                 self.pause(f"wait gate '{gate.name}': form {gate.pass_form!r} not found ({exc})", response.url)
@@ -296,7 +298,7 @@ class TrawlSpider(scrapy.Spider):
             return
         self.crawler.stats.inc_value("trawl/login/submitted")
         formdata = {login.username_field: creds.username, login.password_field: creds.password, **dict(login.extra_fields)}
-        yield FormRequest.from_response(response, formcss=login.form, formdata=formdata, meta=meta, method=method,
+        yield FormRequest.from_response(cast(TextResponse, response), formcss=login.form, formdata=formdata, meta=meta, method=method,
                                         callback=self.parse, errback=self.failed, dont_filter=True)
 
     def carry(self, response: Response) -> dict[str, Any]:
@@ -323,6 +325,8 @@ class TrawlSpider(scrapy.Spider):
 
     # --- failures: rotate mirrors ----------------------------------------------------------
     def failed(self, failure: Failure) -> Iterator[Request]:
+        if stop_on_local_failure(self.crawler, failure.value):
+            return  # our disk/files failed, not the site: no error counted, no mirror rotated
         if stop_on_local_failure(self.crawler, failure.value):
             return  # our disk/files failed, not the site: no error counted, no mirror rotated
         request = failure.request  # type: ignore[attr-defined]

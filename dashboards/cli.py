@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except TrawlError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(getattr(exc, "exit_code", 2))  # 2: a user error; subclasses may say otherwise
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)

@@ -44,12 +44,18 @@ def clock_for(day: int) -> str:
     return (DAY_ZERO + timedelta(days=day)).isoformat().replace("+00:00", "Z")
 
 
-def crawl_site(site: str, *, day: int, env: dict[str, str], timeout: int = 240) -> CrawlSummary:
-    """Crawl one site in its own process (Twisted's reactor runs once per process)."""
-    argv = [sys.executable, "-m", "dashboards.cli", "crawl", site, "--clock", clock_for(day), "--json"]
+def crawl_site(site: str, *, day: int, env: dict[str, str], timeout: int = 240,
+               progress: bool = False) -> CrawlSummary:
+    """Crawl one site in its own process (Twisted's reactor runs once per process).
+
+    With `progress` (the demo runs on a terminal) the crawl inherits this stderr, so it
+    shows the same live progress line as `trawl crawl`, and any warning it logs."""
+    argv = [sys.executable, "-m", "dashboards.cli", "crawl", site, "--clock", clock_for(day)]
+    argv += ["--json", "--progress"] if progress else ["--json"]
     started = time.monotonic()
     try:
-        proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=None if progress else subprocess.PIPE,
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         return CrawlSummary(site, day, 124, time.monotonic() - started, error=f"timed out after {timeout}s")
     summary = CrawlSummary(site, day, proc.returncode, time.monotonic() - started)
@@ -58,7 +64,9 @@ def crawl_site(site: str, *, day: int, env: dict[str, str], timeout: int = 240) 
     except (json.JSONDecodeError, IndexError):
         summary.stats = {}
     if proc.returncode != 0:
-        summary.error = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        lines = (proc.stderr or "").strip().splitlines()
+        summary.error = lines[-1] if lines else str(summary.stats.get("failure") or summary.stats.get("paused_reason")
+                                                     or "see the messages above")
     return summary
 
 
@@ -77,10 +85,15 @@ def fields_filled(listings: list[Listing]) -> float:
     return filled / (len(listings) * len(FILLED_FIELDS))
 
 
-def run_demo(home: Path, *, echo: Callable[[str], None] = print, revisit: bool = True) -> dict[str, Any]:
+def run_demo(home: Path, *, echo: Callable[[str], None] = print, revisit: bool = True,
+             progress: bool | None = None) -> dict[str, Any]:
+    """The whole demo.  `progress` (default: when stderr is a terminal) shows each crawl's
+    live progress line on stderr, as `trawl crawl` does."""
     from index import open_index  # deferred: keeps `trawl --help` fast
     from testbed.server import run_testbed
 
+    if progress is None:
+        progress = sys.stderr.isatty()
     home.mkdir(parents=True, exist_ok=True)
     index_path = home / "index.sqlite"
     report: dict[str, Any] = {"home": str(home), "crawls": [], "accuracy": {}}
@@ -90,7 +103,7 @@ def run_demo(home: Path, *, echo: Callable[[str], None] = print, revisit: bool =
         env.pop("TRAWL_INDEX_URL", None)  # the demo always fills the embedded default
         echo(f"testbed up: {', '.join(f'{n} {s.base_url}' for n, s in testbed.sites.items())}")
         echo(f"onion gateway: {testbed.socks_url}\n")
-        crawls = [crawl_site(site, day=0, env=env) for site in DEMO_SITES]
+        crawls = [crawl_site(site, day=0, env=env, progress=progress) for site in DEMO_SITES]
         # accuracy is measured against day 0 before later days re-crawl (and re-price) the listings
         with open_index(f"sqlite:///{index_path}") as index:
             day0 = {site: list(index.iter_listings(SearchQuery(site=site))) for site in DEMO_SITES}
@@ -99,7 +112,7 @@ def run_demo(home: Path, *, echo: Callable[[str], None] = print, revisit: bool =
         if revisit:
             for day in REVISIT_DAYS:
                 testbed.set_day(day)
-                crawls += [crawl_site(site, day=day, env=env) for site in REVISIT_SITES]
+                crawls += [crawl_site(site, day=day, env=env, progress=progress) for site in REVISIT_SITES]
         gateway_connects = len(testbed.gateway_log)
     report["crawls"] = [c.__dict__ for c in crawls]
     for crawl in crawls:

@@ -14,13 +14,14 @@
 """
 from __future__ import annotations
 
-import gzip
 import os
 import re
 import shutil
 import socket
+import struct
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -226,6 +227,22 @@ def dense_html(size: int) -> bytes:
     return b"<html><body>" + _ROW * (size // len(_ROW)) + b"</body></html>"
 
 
+def gzip_bomb(prefix: bytes, chunk: bytes, repeats: int) -> bytes:
+    """A gzip body that inflates to prefix + chunk * repeats, built without compressing
+    all of it: after a full flush deflate forgets its history, so the compressed block
+    of one chunk can simply be repeated."""
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    head = deflate.compress(prefix) + deflate.flush(zlib.Z_FULL_FLUSH)
+    block = deflate.compress(chunk) + deflate.flush(zlib.Z_FULL_FLUSH)
+    end = deflate.flush(zlib.Z_FINISH)
+    crc = zlib.crc32(prefix)
+    for _ in range(repeats):
+        crc = zlib.crc32(chunk, crc)
+    size = len(prefix) + len(chunk) * repeats
+    return (b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff" + head + block * repeats + end
+            + struct.pack("<II", crc & 0xFFFFFFFF, size & 0xFFFFFFFF))
+
+
 @dataclass
 class HostilePages:
     """Loopback site answering to any Host: /stun?port=N&onion=X, /big, /bomb, /text-bomb."""
@@ -236,17 +253,18 @@ class HostilePages:
     runner: web.AppRunner | None = None
 
     def __post_init__(self) -> None:
-        self._big = dense_html(50 * MB)
-        self._bomb = gzip.compress(dense_html(200 * MB), 6)
-        self._text_bomb = gzip.compress(b"<html><body><pre>" + b"a" * (400 * MB), 6)
         self.port = self.loop.run(self._start(), timeout=60)
 
     async def _start(self) -> int:
         app = web.Application()
         app.router.add_get("/stun", self._stun)
-        app.router.add_get("/big", lambda r: self._send(r, self._big, None))
-        app.router.add_get("/bomb", lambda r: self._send(r, self._bomb, "gzip"))
-        app.router.add_get("/text-bomb", lambda r: self._send(r, self._text_bomb, "gzip"))
+        app.router.add_get("/big", lambda r: self._send(r, dense_html(50 * MB), None))
+        # 200 MB of markup, 400 MB of text, each in well under a megabyte
+        app.router.add_get("/bomb", lambda r: self._send(
+            r, gzip_bomb(b"<html><body>", _ROW * (MB // len(_ROW)), 200), "gzip"))
+        app.router.add_get("/text-bomb", lambda r: self._send(
+            r, gzip_bomb(b"<html><body><pre>", b"a" * MB, 400), "gzip"))
+        app.router.add_get("/dom-bomb", self._dom_bomb)
         app.router.add_get("/{tail:.*}", self._plain)
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
@@ -263,6 +281,13 @@ class HostilePages:
         self.hits.append(request.path)
         headers = {"Content-Type": "text/html"} | ({"Content-Encoding": encoding} if encoding else {})
         return web.Response(body=body, headers=headers)
+
+    async def _dom_bomb(self, request: web.Request) -> web.Response:
+        """A few hundred bytes that build a 30-million-character DOM."""
+        self.hits.append(request.path)
+        page = ("<html><body><script>document.body.appendChild(document.createElement('pre'))"
+                ".textContent = 'b'.repeat(30 * 1024 * 1024);</script></body></html>")
+        return web.Response(text=page, content_type="text/html")
 
     async def _plain(self, request: web.Request) -> web.Response:
         self.hits.append(request.path)

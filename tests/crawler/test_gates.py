@@ -109,7 +109,7 @@ def quirky(tmp_path: Path) -> Iterator[tuple[Quirky, dict[str, str]]]:
 def test_captcha_pauses_then_human_cookies_unlock(quirky: tuple[Quirky, dict[str, str]], tmp_path: Path) -> None:
     server, env = quirky
     first = trawl(["crawl", "quirky", "--json"], env)
-    assert first.returncode == 0, first.stderr[-2000:]
+    assert first.returncode == 3, first.stderr[-2000:]  # paused: waiting for a human
     stats = json.loads(first.stdout.strip().splitlines()[-1])
     assert stats["status"] == "paused" and "captcha" in stats["paused_reason"] and stats["gate_hits"] == 1
     assert len(server.hits) == 1  # paused at the first captcha: no hammering
@@ -117,7 +117,7 @@ def test_captcha_pauses_then_human_cookies_unlock(quirky: tuple[Quirky, dict[str
     assert alert["kind"] == "site_paused" and alert.get("site", alert.get("data", {}).get("site")) == "quirky"
 
     refused = trawl(["crawl", "quirky"], env)
-    assert refused.returncode == 2 and "is paused" in refused.stderr and len(server.hits) == 1
+    assert refused.returncode == 3 and "is paused" in refused.stderr and len(server.hits) == 1
     assert len(refused.stderr.strip().splitlines()) == 1
 
     cookies = tmp_path / "cookies.txt"
@@ -180,7 +180,7 @@ def test_wrong_password_pauses_without_hammering(testbed: Any, tmp_path: Path) -
     env = crawl_env(tmp_path / "home", {**testbed.env(), "TRAWL_TESTBED_PASSWORD": "not-the-password"})
     start = len(testbed.request_log)
     run = trawl(["crawl", "nightshade", "--json"], env)
-    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.returncode == 3, run.stderr[-2000:]  # paused: waiting for a human
     stats = json.loads(run.stdout.strip().splitlines()[-1])
     assert stats["status"] == "paused" and "login failed" in stats["paused_reason"]
     posts = [e for e in testbed.request_log[start:] if e[0] == "nightshade" and e[1] == "POST" and e[2] == "/login"]
