@@ -82,6 +82,9 @@ class TrawlSpider(scrapy.Spider):
         return Request(self.mirror + key, callback=self.parse, errback=self.failed, meta=meta, dont_filter=True)
 
     async def start(self) -> Any:  # Scrapy ≥ 2.13
+        if self.site.login:
+            # again: Scrapy replaces its root log handler after the spider is created
+            redact.install_log_filter()
         for request in self.start_requests():
             yield request
 
