@@ -86,5 +86,6 @@ class ProgressExtension:
         if self.loop is not None and self.loop.running:
             self.loop.stop()
         if self.progress is not None:
+            self.refresh()  # the final figures, then the line goes (transient)
             self.progress.stop()
             self.progress = None

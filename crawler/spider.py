@@ -24,7 +24,6 @@ from twisted.python.failure import Failure
 
 from crawler import redact, session
 from crawler.frontier import PENDING, Frontier, page_key
-from crawler.runstatus import stop_on_local_failure
 from crawler.middlewares import OffsiteRedirect
 from crawler.pages import PageInput, SelectorPage, resolve_page_object
 from crawler.runstatus import stop_on_local_failure
@@ -328,8 +327,6 @@ class TrawlSpider(scrapy.Spider):
 
     # --- failures: rotate mirrors ----------------------------------------------------------
     def failed(self, failure: Failure) -> Iterator[Request]:
-        if stop_on_local_failure(self.crawler, failure.value):
-            return  # our disk/files failed, not the site: no error counted, no mirror rotated
         if stop_on_local_failure(self.crawler, failure.value):
             return  # our disk/files failed, not the site: no error counted, no mirror rotated
         request = failure.request  # type: ignore[attr-defined]
