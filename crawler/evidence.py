@@ -24,10 +24,11 @@ What is stored per response: a `request` record (method, path, headers, body wit
 secrets replaced by `[REDACTED]`) and a `response` record (status, headers, raw body),
 linked by WARC-Concurrent-To. Header values of Authorization, Cookie and
 Proxy-Authorization (requests) and Set-Cookie (responses) are stored as `[REDACTED]`:
-they are session credentials, and the body digest does not cover headers anyway. Browser-rendered pages (request.meta["playwright"]) have no
-raw server bytes available: they get a `resource` record of the rendered DOM as HTML
-(`WARC-Trawl-Rendered: chromium`, Content-Type text/html) and, when a screenshot page
-method ran, a `resource` record of the PNG; both concurrent-to the request record.
+they are session credentials, and the body digest does not cover headers anyway.
+Browser-rendered pages (request.meta["playwright"]) have no raw server bytes available:
+they get a `resource` record of the rendered DOM as HTML (`WARC-Trawl-Rendered:
+chromium`, Content-Type text/html) and, when a screenshot page method ran, a `resource`
+record of the PNG; both concurrent-to the request record.
 """
 from __future__ import annotations
 
@@ -192,7 +193,7 @@ class EvidenceWriter:
         blobs = [self._serialize(r) for r in records]
         warc = self._open_warc(sum(map(len, blobs)))
         written: list[WrittenRecord] = []
-        for record, blob in zip(records, blobs):
+        for record, blob in zip(records, blobs, strict=True):
             offset = warc.tell()
             warc.write(blob)
             payload = record.rec_headers.get_header("WARC-Payload-Digest") or ""
@@ -457,7 +458,9 @@ class WarcEvidenceMiddleware:
         if self.writer.pending and (self._sync_call is None or not self._sync_call.active()):
             from twisted.internet import reactor
 
-            self._sync_call = reactor.callLater(self.config.sync_interval, self.writer.sync)
+            # zope's interface stubs type callLater with `self`: mypy misreads the arguments
+            self._sync_call = reactor.callLater(
+                self.config.sync_interval, self.writer.sync)  # type: ignore[arg-type]
 
     def _request_record(self, request: Request, trawl_headers: dict[str, str]) -> Any:
         secret_fields = list(request.meta.get("trawl_secret_fields") or [])

@@ -41,7 +41,7 @@ from crawler.evidence_keys import load_signing_key
 logger = logging.getLogger(__name__)
 
 HEAD_FILE = "manifest.head"
-TOKEN_FILE = "manifest.head.tsr"
+TOKEN_FILE = "manifest.head.tsr"  # noqa: S105 - a file name, not a secret
 ANCHORS_DIR = "anchors"
 HEAD_TYPE = "trawl-evidence-head"
 
@@ -167,12 +167,15 @@ class HeadAnchor:
         if self.config.webhook_secret:
             mac = hmac.new(self.config.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
             headers["X-Trawl-Signature"] = f"sha256={mac}"
+        if not self.config.webhook_url.startswith(("http://", "https://")):
+            raise ValueError(f"TRAWL_EVIDENCE_WEBHOOK_URL={self.config.webhook_url!r}: expected an "
+                             f"http(s):// URL")
         last: Exception | None = None
         for _attempt in range(3):
-            request = urllib.request.Request(self.config.webhook_url, data=body, headers=headers,
-                                             method="POST")
+            request = urllib.request.Request(  # noqa: S310 - http(s) only, checked above
+                self.config.webhook_url, data=body, headers=headers, method="POST")
             try:
-                with urllib.request.urlopen(request, timeout=self.config.timeout) as reply:
+                with urllib.request.urlopen(request, timeout=self.config.timeout) as reply:  # noqa: S310
                     if 200 <= reply.status < 300:
                         return
                     last = RuntimeError(f"HTTP {reply.status}")

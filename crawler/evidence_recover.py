@@ -182,3 +182,27 @@ def recover_evidence(writer: EvidenceWriter) -> RecoveryReport:
     writer.sync()
     writer.continue_chain(writer.read_manifest() or [])  # bodies of adopted records too
     return report
+
+
+def evidence_left_open(run_dir: Path) -> bool:
+    """Whether a run was cut short as far as its evidence can tell: its last signed head is
+    `open` (killed mid-segment, or between the stats and evidence close), or no evidence
+    was written and the run never recorded an end (killed before the spider opened).
+    Such a run is resumable."""
+    import json
+
+    try:
+        state = json.loads((run_dir / "manifest.head").read_text()).get("state")
+    except FileNotFoundError:
+        if (run_dir / "manifest.jsonl").exists():
+            return False  # records but no head: not a kill (verify reports it)
+        try:
+            status = json.loads((run_dir / "stats.json").read_text()).get("status")
+        except FileNotFoundError:
+            return True
+        except (OSError, ValueError, AttributeError):
+            return False
+        return status == "running"
+    except (OSError, ValueError, AttributeError):
+        return False
+    return state == "open"

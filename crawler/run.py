@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler import logsetup
+from crawler.evidence_recover import evidence_left_open
 from crawler.frontier import Frontier
 from crawler.logsetup import LogOptions
 from crawler.runstats import read_stats, summarise, write_stats
@@ -91,6 +92,9 @@ def resumable_run(site: str) -> Path:
     """The newest run of `site` with unfinished pages in its frontier."""
     candidates = sorted((p for p in runs_dir().glob(f"{site}-*") if (p / FRONTIER_FILE).is_file()), reverse=True)
     for run_dir in candidates:
+        stats = read_stats(run_dir) or {}
+        if evidence_left_open(run_dir) and not (stats.get("status") == "running" and _alive(stats.get("pid"))):
+            return run_dir  # killed before its first page, or before its evidence was closed
         frontier = Frontier(run_dir / FRONTIER_FILE)
         try:
             counts = frontier.counts()
@@ -140,6 +144,11 @@ def run_crawl(site_name: str, *, resume: bool = False, clock: str | None = None,
             run_id = new_run_id(site.name)
             run_dir = runs_dir() / run_id
             run_dir.mkdir(parents=True)
+            # before anything else: a run killed before its spider opens stays resumable
+            # ("running", its pid dead) and keeps the clock it was started with
+            clock = clock or datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+            write_stats(run_dir, {"run_id": run_id, "site": site.name, "status": "running", "pid": os.getpid(),
+                                  "clock": clock})
         frontier = Frontier(run_dir / FRONTIER_FILE)
     except (OSError, sqlite3.Error) as exc:
         if not is_local_failure(exc):
@@ -245,7 +254,8 @@ def list_runs(site: str | None = None) -> list[dict[str, Any]]:
     for run_dir in sorted(runs_dir().iterdir(), reverse=True):
         if not run_dir.is_dir() or (site and not run_dir.name.startswith(f"{site}-")):
             continue
-        stats = read_stats(run_dir) or {"run_id": run_dir.name, "status": "unknown"}
+        # no stats yet: killed (or failed) before the spider opened; `--resume` picks it up
+        stats = read_stats(run_dir) or {"run_id": run_dir.name, "status": "interrupted"}
         if stats.get("status") == "running" and not _alive(stats.get("pid")):
             stats["status"] = "interrupted"  # killed without closing: `trawl crawl SITE --resume`
         headline = {k: v for k, v in stats.items() if k != "stats"}

@@ -61,6 +61,22 @@ def summarise(raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def whole_run(earlier: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """Scrapy's flat stats of all segments of a run: counters added, maxima kept."""
+    out = {k: v for k, v in earlier.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    for key, value in current.items():
+        before = out.get(key)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or before is None:
+            out[key] = value
+        elif key.endswith("/max"):
+            out[key] = max(before, value)
+        elif not key.endswith(("/startup", "_time")):
+            out[key] = before + value
+        else:
+            out[key] = value
+    return out
+
+
 def write_stats(run_dir: Path, record: dict[str, Any]) -> None:
     tmp = run_dir / f".{STATS_FILE}.tmp"
     tmp.write_text(json.dumps(record, indent=1, sort_keys=True, default=str), encoding="utf-8")
@@ -93,6 +109,9 @@ class RunStatsExtension:
                      "clock": previous.get("clock") or config.clock, "pid": os.getpid(),
                      "resumed": previous.get("resumed", -1) + 1 if previous else 0,
                      "previous_duration_s": previous.get("duration_s", 0.0) if previous else 0.0}
+        # a resumed run reports the whole run: earlier segments' counters (as their last
+        # stats write left them) plus this segment's
+        self.earlier: dict[str, Any] = (previous.get("stats") or {}) if previous else {}
         self.loop: task.LoopingCall | None = None
 
     @classmethod

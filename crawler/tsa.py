@@ -28,8 +28,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 from index.errors import TrawlError
 
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512,
-           "sha1": hashes.SHA1}
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512, "sha1": hashes.SHA1}
 
 
 class TimestampError(Exception):
@@ -56,11 +56,13 @@ def build_request(digest: bytes, nonce: int) -> bytes:
 def request_timestamp(url: str, digest: bytes, timeout: float = 10.0,
                       ca_certs: list[Path] | None = None) -> bytes:
     """POST a request for `digest` (SHA-256) to the TSA at `url`; returns the token (DER)."""
+    if not url.startswith(("http://", "https://")):
+        raise TrawlError(f"TRAWL_EVIDENCE_TSA_URL={url!r}: expected an http(s):// URL")
     nonce = secrets.randbits(63)
-    request = urllib.request.Request(url, data=build_request(digest, nonce), method="POST",
+    request = urllib.request.Request(url,  # noqa: S310 - scheme checked above data=build_request(digest, nonce), method="POST",
                                      headers={"Content-Type": "application/timestamp-query"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as reply:
+        with urllib.request.urlopen(request, timeout=timeout) as reply:  # noqa: S310 - http(s) only
             body = reply.read(1 << 20)
     except (urllib.error.URLError, OSError) as exc:
         raise TimestampError(f"TSA {url}: {exc}") from exc

@@ -196,3 +196,48 @@ def test_run_missing_from_the_heads_log_fails(run: Path, tmp_path: Path) -> None
     report = verify_run(run, heads_log=other_log)
     assert any(p == f"heads log: run {RUN_ID} was never published to {other_log}"
                for p in report.problems), report.problems
+
+
+def test_heads_are_posted_to_the_webhook_with_an_hmac(tmp_path: Path) -> None:
+    import hashlib
+    import hmac
+    import http.server
+    import threading
+
+    received: list[tuple[bytes, str]] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append((self.rfile.read(int(self.headers["Content-Length"])),
+                             self.headers.get("X-Trawl-Signature", "")))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    home = tmp_path / "home"
+    run_dir = home / "runs" / RUN_ID
+    run_dir.mkdir(parents=True)
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/heads"
+        anchor = HeadAnchor(AnchorConfig(home=home, heads_log=home / "heads.jsonl", webhook_url=url,
+                                         webhook_secret="s3cret-for-hmac"), run_dir, RUN_ID)
+        signed = anchor.publish(0, genesis_hash(RUN_ID), "open")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not anchor.failures
+    ((body, signature),) = received
+    assert json.loads(body) == signed and b"s3cret" not in body
+    assert signature == "sha256=" + hmac.new(b"s3cret-for-hmac", body, hashlib.sha256).hexdigest()
+
+    # a receiver that is down: logged, counted, kept for redelivery; the head still exists
+    dead = HeadAnchor(AnchorConfig(home=home, heads_log=home / "heads.jsonl", webhook_url=url, timeout=2),
+                      run_dir, RUN_ID)
+    dead.publish(0, genesis_hash(RUN_ID), "closed")
+    assert dead.failures and dead.failures[0].startswith("webhook: ")
+    assert len((home / "evidence" / "undelivered.jsonl").read_text().splitlines()) == 1
+    assert json.loads((run_dir / "manifest.head").read_text())["state"] == "closed"

@@ -48,8 +48,9 @@ def _openssl(*args: str, cwd: Path) -> None:
 
 
 def _make_ca(directory: Path, name: str) -> None:
-    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", f"{name}.key", "-out",
-             f"{name}.crt", "-subj", f"/CN=trawl test {name}", "-days", "2", cwd=directory)
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", f"{name}.key", "-out", f"{name}.crt", "-subj", f"/CN=trawl test {name}",
+             "-days", "2", cwd=directory)
 
 
 class LocalTsa:
@@ -82,7 +83,7 @@ def local_tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalT
     tsa = LocalTsa(tmp_path_factory.mktemp("tsa"))
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             query = self.rfile.read(int(self.headers["Content-Length"]))
             assert self.headers["Content-Type"] == "application/timestamp-query"
             body = tsa.reply(query)

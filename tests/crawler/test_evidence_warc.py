@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -117,7 +118,7 @@ def test_manifest_chain_and_clean_verify(crawled: dict) -> None:
     run_dir = crawled["run_dir"]
     lines = [json.loads(x) for x in (run_dir / "manifest.jsonl").read_text().splitlines()]
     assert [e["seq"] for e in lines] == list(range(len(lines))) and len(lines) == 11
-    assert all(b["prev_hash"] == a["entry_hash"] for a, b in zip(lines, lines[1:]))
+    assert all(b["prev_hash"] == a["entry_hash"] for a, b in itertools.pairwise(lines))
     head = json.loads((run_dir / "manifest.head").read_text())
     assert {k: head[k] for k in ("run_id", "entries", "head", "state")} == {
         "run_id": RUN_ID, "entries": 11, "head": lines[-1]["entry_hash"], "state": "closed"}
