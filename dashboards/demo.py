@@ -121,7 +121,8 @@ def run_demo(home: Path, *, echo: Callable[[str], None] = print, revisit: bool =
     echo(_summary_table(crawls, day0))
     echo("\naccuracy against the testbed's ground truth (day 0 listings found / fields right):")
     echo(format_table(accuracy))
-    report["accuracy"] = {a.site: {"found": a.found, "truth": a.truth_listings, **{n: round(s.accuracy, 4) for n, s in a.fields.items()}} for a in accuracy}
+    report["accuracy"] = {a.site: {"found": a.found, "truth": a.truth_listings,
+                                   **{n: round(s.accuracy, 4) for n, s in a.fields.items()}} for a in accuracy}
     echo(f"\nonion gateway CONNECTs: {gateway_connects} (darknet sites were reached only through it)")
     with open_index(f"sqlite:///{index_path}") as index:
         report["searches"] = _example_searches(index, echo)
@@ -133,7 +134,8 @@ def run_demo(home: Path, *, echo: Callable[[str], None] = print, revisit: bool =
 
 
 def _summary_table(crawls: list[CrawlSummary], listings: dict[str, list[Listing]]) -> str:
-    header = f"{'site':<12}{'day':>4}{'pages':>8}{'listings':>9}{'errors':>8}{'gates':>7}{'secs':>7}   listings stored  fields filled"
+    header = (f"{'site':<12}{'day':>4}{'pages':>8}{'listings':>9}{'errors':>8}{'gates':>7}{'secs':>7}"
+              "   listings stored  fields filled")
     lines = ["per crawl:", header, "-" * len(header)]
     for c in crawls:
         pages, items, errors, gates = (_stat(c.stats, k) for k in ("pages", "listings", "errors", "gate_hits"))
@@ -155,23 +157,27 @@ def _example_searches(index: Any, echo: Callable[[str], None]) -> list[dict[str,
     cocaine = _canonical("cocaine") or "cocaine"
     searches = [
         ('full text "mephedrone"', SearchQuery(text="mephedrone", limit=5)),
-        (f"who sells 3-MMC ({mmc}) to Germany", SearchQuery(substance=mmc, destination="DE", sort="usd_per_unit", limit=5)),
-        (f"cheapest {cocaine} per gram shipping to GB", SearchQuery(substance=cocaine, destination="GB", sort="usd_per_unit", limit=5)),
+        (f"who sells 3-MMC ({mmc}) to Germany",
+         SearchQuery(substance=mmc, destination="DE", sort="usd_per_unit", limit=5)),
+        (f"cheapest {cocaine} per gram shipping to GB",
+         SearchQuery(substance=cocaine, destination="GB", sort="usd_per_unit", limit=5)),
     ]
     results = []
     for label, query in searches:
         result = index.search(query)
         echo(f"\nsearch: {label}: {result.total} listing(s)")
         for hit in result.hits:
-            l = hit.listing
-            ppu = f"${l.usd_per_unit:,.2f}/{l.quantity_unit}" if l.usd_per_unit is not None else "-"
-            echo(f"  {l.site:<11} {str(l.vendor or '-')[:16]:<16} {ppu:>14}  {l.origin or '??'}  {l.title[:60]}")
+            item = hit.listing
+            ppu = f"${item.usd_per_unit:,.2f}/{item.quantity_unit}" if item.usd_per_unit is not None else "-"
+            echo(f"  {item.site:<11} {str(item.vendor or '-')[:16]:<16} {ppu:>14}  {item.origin or '??'}  "
+                 f"{item.title[:60]}")
         results.append({"label": label, "total": result.total, "ids": [h.listing.listing_id for h in result.hits]})
     return results
 
 
 def _example_trend(index: Any, echo: Callable[[str], None]) -> list[dict[str, Any]]:
-    rows = [r for r in index.trends(TrendQuery(metric="usd_per_unit", interval="month", group_by=["substance"], unit="g")) if r.group.get("substance")]
+    query = TrendQuery(metric="usd_per_unit", interval="month", group_by=["substance"], unit="g")
+    rows = [r for r in index.trends(query) if r.group.get("substance")]
     if not rows:
         raise TrawlError("the demo produced no trend rows: crawls stored no priced listings")
     months = sorted({r.period for r in rows})
@@ -179,9 +185,11 @@ def _example_trend(index: Any, echo: Callable[[str], None]) -> list[dict[str, An
     for row in rows:
         cells.setdefault(str(row.group["substance"]), {})[row.period] = row
     # the substances offered most often, seen in every month
-    offered = sorted((s for s, by_month in cells.items() if len(by_month) == len(months)), key=lambda s: -sum(r.count for r in cells[s].values()))[:10]
+    offered = sorted((s for s, by_month in cells.items() if len(by_month) == len(months)),
+                     key=lambda s: -sum(r.count for r in cells[s].values()))[:10]
     echo("\ntrend: median USD per gram by substance and month (n offers), most-offered substances:")
     echo(f"  {'substance':<26}" + "".join(f"{m[:7]:>20}" for m in months))
     for substance in offered:
-        echo(f"  {substance[:26]:<26}" + "".join(f"{'$%.2f (n=%d)' % (cells[substance][m].median, cells[substance][m].count):>20}" for m in months))
+        cell_texts = (f"${cells[substance][m].median:.2f} (n={cells[substance][m].count})" for m in months)
+        echo(f"  {substance[:26]:<26}" + "".join(f"{text:>20}" for text in cell_texts))
     return [r.__dict__ for r in rows]
