@@ -59,8 +59,9 @@ def request_timestamp(url: str, digest: bytes, timeout: float = 10.0,
     if not url.startswith(("http://", "https://")):
         raise TrawlError(f"TRAWL_EVIDENCE_TSA_URL={url!r}: expected an http(s):// URL")
     nonce = secrets.randbits(63)
-    request = urllib.request.Request(url,  # noqa: S310 - scheme checked above data=build_request(digest, nonce), method="POST",
-                                     headers={"Content-Type": "application/timestamp-query"})
+    request = urllib.request.Request(  # noqa: S310 - http(s) only, checked above
+        url, data=build_request(digest, nonce), method="POST",
+        headers={"Content-Type": "application/timestamp-query"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as reply:  # noqa: S310 - http(s) only
             body = reply.read(1 << 20)
