@@ -200,7 +200,7 @@ def list_cmd(as_json: bool) -> None:
 def export_cmd(run: str, out_dir: Path) -> None:
     """Copy a verified run's WARC files, manifest and head plus a SHA256SUMS file.
 
-    Refuses (exit 1) when the run does not verify.
+    Refuses (exit 1) when the run does not verify (tampered, or interrupted and not resumed).
 
     \b
     Example:
@@ -208,8 +208,8 @@ def export_cmd(run: str, out_dir: Path) -> None:
     """
     report = verify_run(run)
     if not report.ok:
-        click.echo(f"refusing to export: run {report.run_id} does not verify "
-                   f"({report.problems[0]})", err=True)
+        why = report.problems[0] if report.problems else "interrupted: resume it to close it"
+        click.echo(f"refusing to export: run {report.run_id} does not verify ({why})", err=True)
         sys.exit(1)
     run_dir = Path(report.run_dir)
     target = out_dir / run_dir.name

@@ -194,7 +194,7 @@ def evidence_left_open(run_dir: Path) -> bool:
     try:
         state = json.loads((run_dir / "manifest.head").read_text()).get("state")
     except FileNotFoundError:
-        if (run_dir / "manifest.jsonl").exists():
+        if not evidence_never_started(run_dir):
             return False  # records but no head: not a kill (verify reports it)
         try:
             status = json.loads((run_dir / "stats.json").read_text()).get("status")
@@ -206,3 +206,11 @@ def evidence_left_open(run_dir: Path) -> bool:
     except (OSError, ValueError, AttributeError):
         return False
     return state == "open"
+
+
+def evidence_never_started(run_dir: Path) -> bool:
+    """No head, no record: the writer was killed before (or while) opening."""
+    manifest = run_dir / "manifest.jsonl"
+    return (not (run_dir / "manifest.head").exists()
+            and (not manifest.exists() or manifest.stat().st_size == 0)
+            and not any((run_dir / "warc").glob("*.warc.gz")))

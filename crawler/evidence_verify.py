@@ -40,6 +40,7 @@ from crawler.evidence_anchor import (
     statement_of,
 )
 from crawler.evidence_keys import trusted_public_keys, verify_signature
+from crawler.evidence_recover import evidence_never_started
 from index.errors import TrawlError
 from index.home import trawl_home
 
@@ -311,13 +312,12 @@ def verify_run(run: str | Path, *, home: Path | None = None, heads_log: Path | N
     heads_log = heads_log or config.heads_log
     report = VerifyReport(str(run_dir), run_dir.name)
     manifest = run_dir / "manifest.jsonl"
+    if evidence_never_started(run_dir) and not published_heads(heads_log, report.run_id):
+        report.warnings.append("no evidence written: the crawl was killed before it opened "
+                               "(resume it with trawl crawl SITE --resume)")
+        return report
     if not manifest.is_file():
-        if not (run_dir / HEAD_FILE).exists() and not any((run_dir / "warc").glob("*")) \
-                and not published_heads(heads_log, report.run_id):
-            report.warnings.append("no evidence written: the crawl was killed before it opened "
-                                   "(resume it with trawl crawl SITE --resume)")
-        else:
-            report.problems.append("manifest.jsonl missing")
+        report.problems.append("manifest.jsonl missing")
         return report
     keys = trusted_public_keys(home, pubkeys)
     head_state = _peek_state(run_dir)

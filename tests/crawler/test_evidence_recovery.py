@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from crawler.evidence import EvidenceWriter
+from crawler.evidence_recover import evidence_left_open
 from crawler.evidence_verify import verify_run
 from index.model import Evidence, Listing
 from tests.crawler.evidence_util import exchange, writer_for
@@ -125,11 +126,16 @@ def test_kill_before_the_first_record_is_interrupted_not_tampered(home: Path) ->
     report = verify_run(run)
     assert report.status == "INTERRUPTED" and not report.problems
     assert "killed before it opened" in report.warnings[0]
+    (run / "stats.json").write_text('{"status": "running", "pid": -1}')  # what run.py writes first
+    (run / "warc").mkdir()
+    (run / "manifest.jsonl").touch()  # killed while the writer opened, before its open head
+    assert verify_run(run).status == "INTERRUPTED" and evidence_left_open(run)
     writer = writer_for(home, RUN_ID)  # opened (signed open head), killed before a record
     del writer
     report = verify_run(run)
     assert report.status == "INTERRUPTED" and not report.problems, report.problems
+    assert evidence_left_open(run)  # `trawl crawl SITE --resume` picks it up
     resumed = writer_for(home, RUN_ID)
     exchange(resumed, "http://shop.example/p/0", b"<p>item 0</p>")
     resumed.close()
-    assert verify_run(run).ok
+    assert verify_run(run).ok and not evidence_left_open(run)
