@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import scrapy
 from parsel import Selector
-from scrapy.http import FormRequest, Request, Response
+from scrapy.http import FormRequest, Request, Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawler import redact, session
@@ -275,7 +275,8 @@ class TrawlSpider(scrapy.Spider):
 
     def handle_login(self, response: Response) -> Iterator[Request]:
         login = self.site.login
-        assert login is not None
+        if login is None:
+            raise RuntimeError(f"handle_login called for {self.site.name}, which has no login section")
         if response.meta.get("trawl_login_submitted"):
             self.login_attempts += 1
         if self.login_attempts >= login.max_attempts:
