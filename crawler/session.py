@@ -16,12 +16,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import yaml
 from parsel import Selector
 from scrapy.http.cookies import CookieJar
 
 from crawler.redact import redact_text, register_secret
 from crawler.siteconfig import GateConfig, LoginConfig, SiteConfig
+from crawler.yamlnodes import load_plain_yaml
 from index.errors import TrawlError
 from index.home import trawl_home
 
@@ -63,11 +63,10 @@ def _find_credentials(site: str, login: LoginConfig) -> Credentials | None:
     for index, file in enumerate(_secrets_files(site)):
         if not file.is_file():
             continue
-        try:
-            data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            line = getattr(getattr(exc, "problem_mark", None), "line", 0) + 1
-            raise TrawlError(f"{file}:{line}: secrets file is not valid YAML") from None
+        # bounded like site files; a SiteConfigError names the file and line, never a value
+        data = load_plain_yaml(file) or {}
+        if not isinstance(data, dict):
+            raise TrawlError(f"{file}:1: secrets file must be a mapping (username:, password:)")
         entry = data.get(site, {}) if index > 0 else data
         if isinstance(entry, dict) and (entry.get("username") or user) and entry.get("password"):
             return Credentials(str(entry.get("username") or user), str(entry["password"]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,7 +148,10 @@ class _BoundedLoader(yaml.SafeLoader):
 def _read_text(path: Path) -> str:
     """The file as text, or a one-line error for what cannot be a site YAML."""
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a FIFO or device would block or never end
+            raise SiteConfigError([f"{path}:1: (file): not a regular file"])
+        size = info.st_size
         if size > MAX_FILE_BYTES:
             limit = f"a site YAML may be at most {MAX_FILE_BYTES} bytes"
             raise SiteConfigError([f"{path}:1: (file): {size} bytes; {limit}"])
@@ -187,6 +191,21 @@ def load_document(path: Path, env: Mapping[str, str] | None = None) -> Document:
         raise SiteConfigError([f"{path}:1: (top): file is empty"])
     doc.data = _construct(root, (), doc, env)
     return doc
+
+
+def load_plain_yaml(path: Path) -> Any:
+    """Plain data from a small YAML file trawl reads besides site files (secrets), with
+    the same bounds; SiteConfigError (one line, FILE:LINE) when it is not acceptable."""
+    loader = _BoundedLoader(_read_text(path))
+    try:
+        return loader.get_single_data()
+    except _LimitExceeded as exc:
+        raise SiteConfigError([f"{path}:{exc.line}: (file): {exc}"]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise SiteConfigError([f"{path}:{mark.line + 1 if mark else 1}: not valid YAML"]) from None
+    finally:
+        loader.dispose()
 
 
 def _scalar(node: yaml.Node) -> Any:

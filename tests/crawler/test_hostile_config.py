@@ -150,3 +150,29 @@ def test_page_over_extraction_budget_is_dropped_by_name(tmp_path: Path) -> None:
     assert summary["drops_by_reason"] == {"extraction_budget": 1}  # the start page, before its links
     assert site.paths() == ["/"]
     assert summary["listings"] == 0
+
+
+def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    import os
+
+    path = tmp_path / "pipe.yaml"
+    os.mkfifo(path)  # opening it for reading would wait for a writer forever
+    proc = _check(path, tmp_path)
+    assert proc.returncode == 2 and f"{path}:1: (file): not a regular file" in proc.stderr
+
+
+def test_secrets_file_has_the_same_bounds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from crawler.session import load_credentials
+    from crawler.siteconfig import LoginConfig
+    from index.errors import TrawlError
+
+    secrets = tmp_path / "secrets.yaml"
+    monkeypatch.setenv("TRAWL_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("TRAWL_SECRETS_FILE", str(secrets))
+    login = LoginConfig(url="/login", username_env="NO_SUCH_USER_VAR", password_env="NO_SUCH_PASSWORD_VAR")
+    secrets.write_text("demo: {username: u, password: pw-1234}\n")
+    creds = load_credentials("demo", login)
+    assert creds is not None and creds.password == "pw-1234"
+    secrets.write_text(_alias_bomb().replace("name: demo", "demo: {username: u, password: pw-1234}"))
+    with pytest.raises(TrawlError, match=r"secrets\.yaml:\d+: \(file\): aliases expand to more than"):
+        load_credentials("demo", login)
