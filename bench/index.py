@@ -19,18 +19,18 @@ from __future__ import annotations
 import argparse
 import json
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
+from itertools import pairwise
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from index.api import TrendQuery  # noqa: E402
-from index.sqlite_backend import SqliteBackend, snapshot_row  # noqa: E402
-from index.sqlite_schema import SNAPSHOT_FIELDS, migrate  # noqa: E402
-from index.synthetic import iter_snapshot_batches  # noqa: E402
+from index.api import TrendQuery
+from index.sqlite_backend import SqliteBackend, snapshot_row
+from index.sqlite_schema import SNAPSHOT_FIELDS, migrate
+from index.synthetic import iter_snapshot_batches
 
 TREND_ONE = TrendQuery(metric="usd_per_unit", interval="month", group_by=["substance"], substance="mephedrone", unit="g")
 TREND_ALL = TrendQuery(metric="usd_per_unit", interval="month", group_by=["substance"], unit="g")
@@ -81,7 +81,7 @@ def bench_naive(path: Path, n: int, batch: int) -> dict[str, float]:
             conn.execute("INSERT OR REPLACE INTO listings (listing_id, site, title, doc) VALUES (?,?,?,?)",
                          (x.listing_id, x.site, x.title, json.dumps(x.__dict__, default=str)))
         for s in snapshots:
-            conn.execute(f"INSERT OR REPLACE INTO snapshots ({SNAPSHOT_FIELDS}) VALUES (" + ",".join("?" * 16) + ")", snapshot_row(s))
+            conn.execute(f"INSERT OR REPLACE INTO snapshots ({SNAPSHOT_FIELDS}) VALUES (" + ",".join("?" * 16) + ")", snapshot_row(s))  # noqa: S608 - only our column names and ? placeholders are interpolated; values are bound
         spent += time.perf_counter() - started
         docs += len(listings) + len(snapshots)
     conn.close()
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['bytes'] / 1e6:>7.1f}", flush=True)
     print()
     print("growth between sizes (cost ratio / size ratio; ~1.0 means linear):")
-    for (n0, r0), (n1, r1) in zip(results, results[1:]):
+    for (n0, r0), (n1, r1) in pairwise(results):
         size = n1 / n0
         print(f"  {n0:,} -> {n1:,} (x{size:.0f}): indexing time x{r1['seconds'] / r0['seconds']:.1f} "
               f"({r1['seconds'] / r0['seconds'] / size:.2f}), trend p95 x{r1['one_p95_ms'] / r0['one_p95_ms']:.1f} "

@@ -20,11 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rapidfuzz import fuzz, process  # noqa: E402
+from rapidfuzz import fuzz, process
 
-from enrich import fuzzy  # noqa: E402
-from enrich.lists import default_lists  # noqa: E402
-from enrich.matcher import get_matcher  # noqa: E402
+from enrich import fuzzy
+from enrich.lists import default_lists
+from enrich.matcher import get_matcher
 
 FILLER = [
     "stealth", "shipping", "worldwide", "escrow", "quality", "pure", "uncut", "tested", "lab", "premium",

@@ -24,8 +24,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from parsers import (  # noqa: E402
-    normalize_text, parse_date, parse_escrow, parse_price, parse_quantity, parse_shipping, parse_shipping_option,
+from parsers import (
+    normalize_text,
+    parse_date,
+    parse_escrow,
+    parse_price,
+    parse_quantity,
+    parse_shipping,
+    parse_shipping_option,
 )
 
 TARGET_TITLES_PER_S = 20_000
@@ -111,11 +117,10 @@ def main() -> int:
     args = parser.parse_args()
     try:
         corpus, source = testbed_corpus(), "testbed catalogue (seeds 1-3, days 0-2)"
-    except Exception as exc:  # testbed missing or broken: measure on our own tables instead
+    except Exception as exc:  # noqa: BLE001 - testbed missing or broken: measure on our own tables instead
         corpus, source = table_corpus(), f"FALLBACK: parser test tables (testbed not importable: {type(exc).__name__}: {exc})"
     from price_parser import Price
 
-    titles = corpus["titles"]
     measures: list[tuple[str, str, Callable[[str], Any]]] = [
         ("quantity+price", "titles", lambda s: (parse_quantity(s), parse_price(s))),
         ("parse_quantity", "titles", parse_quantity),

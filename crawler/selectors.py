@@ -104,7 +104,7 @@ def parse_expression(text: str) -> Expression:
     try:
         probe = Selector(text="<html><body></body></html>")
         probe.css(expr.expr) if expr.kind == "css" else probe.xpath(expr.expr)
-    except Exception as exc:  # parsel raises several types for bad syntax
+    except Exception as exc:  # noqa: BLE001 - parsel raises several types for bad syntax
         raise SelectorSyntaxError(f"bad {expr.kind.upper()} selector {expr.expr!r}: {str(exc).splitlines()[0]}") from None
     return expr
 

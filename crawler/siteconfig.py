@@ -21,7 +21,7 @@ from crawler.selectors import FieldSelector, Marker
 from crawler.yamlnodes import Checker as _Checker
 from crawler.yamlnodes import Document, Path_, SiteConfigError, load_document
 
-__all__ = ["SiteConfig", "SiteConfigError", "load_site", "load_site_file", "find_site_file", "site_search_path"]
+__all__ = ["SiteConfig", "SiteConfigError", "find_site_file", "load_site", "load_site_file", "site_search_path"]
 
 KINDS = ("darknet-market", "vendor-shop", "chemical-b2b", "pharmacy", "forum")
 NETWORKS = ("tor", "clearnet")
@@ -56,7 +56,7 @@ class LoginConfig:
     username: str = ""  # a literal account name (not secret); env/secrets files override it
     form: str = "form"
     username_field: str = "username"
-    password_field: str = "password"
+    password_field: str = "password"  # noqa: S105 - the form field's name, not a password
     username_env: str = ""
     password_env: str = ""
     extra_fields: tuple[tuple[str, str], ...] = ()

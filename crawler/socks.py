@@ -20,7 +20,6 @@ from twisted.python.failure import Failure
 
 from index.errors import TrawlError
 
-
 # --- configuration -----------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -112,7 +111,8 @@ class _Socks5Handshake:
     def write(self, data: bytes) -> None:
         # typed Any: without a zope plugin mypy reads ITransport's methods as taking `self`
         transport: Any = self.protocol.transport
-        assert transport is not None
+        if transport is None:
+            raise ConnectionError("SOCKS handshake on a connection that is already closed")
         transport.write(data)
 
     def fail(self, message: str) -> None:
@@ -204,7 +204,8 @@ class _Socks5Handshake:
         self.restore()
         leftover, self.buffer = self.buffer, b""
         if self.tls_creator is not None:
-            assert self.protocol.transport is not None
+            if self.protocol.transport is None:
+                raise ConnectionError("SOCKS tunnel closed before TLS could start")
             self.protocol.transport.startTLS(self.tls_creator)
         self.ready.callback(self.protocol)
         if leftover:

@@ -70,7 +70,7 @@ class _SocksEndpointFactory:
         self._reactor, self._proxy = reactor, proxy
         self._context_factory, self._timeout = context_factory, timeout
 
-    def endpointForURI(self, uri: URI) -> Socks5ClientEndpoint:  # noqa: N802 (Twisted API)
+    def endpointForURI(self, uri: URI) -> Socks5ClientEndpoint:  # Twisted's method name
         tls = None
         if uri.scheme == b"https":
             tls = self._context_factory.creatorForNetloc(uri.host, uri.port)

@@ -36,7 +36,7 @@ _EXPORTS = {
     "SalesEstimate": "enrich.sales",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = list(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:

@@ -54,7 +54,7 @@ def next_to_offer(atom_texts: list[str], start: int, end: int) -> bool:
     """Rule 4: a number, quantity or offer word right before or after the name."""
     prev = atom_texts[start - 1] if start > 0 else ""
     nxt = atom_texts[end] if end < len(atom_texts) else ""
-    if nxt and (nxt in OFFER_WORDS and nxt != "of" or _NUMBERISH_RE.match(nxt)):
+    if nxt and ((nxt in OFFER_WORDS and nxt != "of") or _NUMBERISH_RE.match(nxt)):
         return True
     # "1g of tina", "100 bars", "10 G ket": the quantity comes first
     before = atom_texts[start - 2] if start > 1 else ""

@@ -27,15 +27,15 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         ("azepam", rf"{_T}[a-z0-9-]*azepam"),
         ("nitazene", rf"{_T}[a-z0-9-]*nitaze(?:ne|pyne)"),
         ("fentanyl", rf"{_T}[a-z0-9-]*fentan[yi]l"),
-        ("2c", rf"2c-[a-z]{{1,3}}(?:-[a-z0-9]{{1,4}}){{0,2}}"),
-        ("nbome", rf"\d{{2}}[a-z]{{1,2}}-nbo(?:me|h|f)"),
-        ("lsd-prodrug", rf"\d?[a-z]{{1,3}}-lsd"),
-        ("tryptamine", rf"\d-(?:ho|aco|meo|propo|f)-(?:[a-z]{{2,6}})"),
+        ("2c", r"2c-[a-z]{1,3}(?:-[a-z0-9]{1,4}){0,2}"),
+        ("nbome", r"\d{2}[a-z]{1,2}-nbo(?:me|h|f)"),
+        ("lsd-prodrug", r"\d?[a-z]{1,3}-lsd"),
+        ("tryptamine", r"\d-(?:ho|aco|meo|propo|f)-(?:[a-z]{2,6})"),
         ("cannabinoid", rf"{_T}+(?:-{_T}+)*-(?:pinaca|binaca|pica|fubinaca|butinaca|chminaca|fubica|pegaclone)"),
-        ("amphetamine-code", rf"\d-(?:f|cl|br|me|meo|mt)(?:a|ma|ea|pa)"),
+        ("amphetamine-code", r"\d-(?:f|cl|br|me|meo|mt)(?:a|ma|ea|pa)"),
         ("phenidate", rf"{_T}[a-z0-9-]*phenidate"),
         ("ketamine-analogue", rf"{_T}[a-z0-9-]*(?:dck|ketamine)"),
-        ("arylcyclohexylamine", rf"\d-(?:meo|ho|f|cl|me)-(?:pcp|pce|pcpy|pcpr|dck)"),
+        ("arylcyclohexylamine", r"\d-(?:meo|ho|f|cl|me)-(?:pcp|pce|pcpy|pcpr|dck)"),
     ]
 ]
 

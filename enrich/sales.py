@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 
 from index.model import Snapshot
 
@@ -48,7 +49,7 @@ def estimate_sales(snapshots: Iterable[Snapshot]) -> list[SalesEstimate]:
     estimates = []
     for listing_id, snaps in sorted(by_listing.items()):
         snaps.sort(key=lambda s: s.crawled_at)
-        for prev, cur in zip(snaps, snaps[1:]):
+        for prev, cur in pairwise(snaps):
             if cur.crawled_at == prev.crawled_at:
                 continue
             delta = int(cur.feedback_count) - int(prev.feedback_count)  # type: ignore[arg-type]

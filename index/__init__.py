@@ -15,7 +15,7 @@ from index.api import IndexBackend
 from index.errors import TrawlError
 from index.home import trawl_home
 
-__all__ = ["open_index", "default_sqlite_path", "IndexBackend"]
+__all__ = ["IndexBackend", "default_sqlite_path", "open_index"]
 
 
 def default_sqlite_path() -> Path:

@@ -286,7 +286,7 @@ class EsBackend(IndexBackend):
                                           track_total_hits=False, **extra)
             except NotFoundError:
                 return  # e.g. no snapshot index created yet
-            except Exception as exc:  # noqa: BLE001 - converted to one clear TrawlError
+            except Exception as exc:  # converted to one clear TrawlError
                 raise self._error(exc, f"reading {index}") from exc
             hits = resp["hits"]["hits"]
             yield from hits
@@ -348,7 +348,7 @@ class EsBackend(IndexBackend):
                 counts[kind] = int(self.client.count(index=self.names.read_alias(kind))["count"])
             except NotFoundError:
                 counts[kind] = 0
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise self._error(exc, f"counting {kind}") from exc
         return counts
 
@@ -361,8 +361,8 @@ class EsBackend(IndexBackend):
     def close(self) -> None:
         try:
             self.client.close()
-        except Exception:  # noqa: BLE001 - closing a dead connection pool must not mask the real error
-            pass
+        except Exception as exc:  # noqa: BLE001 - closing a dead connection pool must not mask the real error
+            log.debug("closing the Elasticsearch client failed: %s", exc)
 
 
 class _DirectWriter:

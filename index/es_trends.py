@@ -40,7 +40,7 @@ def composite(backend: EsBackend, query: dict[str, Any], sources: list[dict[str,
                                          aggs={"c": agg}, track_total_hits=False)
         except NotFoundError:
             return
-        except Exception as exc:  # noqa: BLE001 - one clear TrawlError
+        except Exception as exc:  # one clear TrawlError
             raise backend._error(exc, "computing a trend") from exc
         result = resp["aggregations"]["c"]
         yield from result["buckets"]

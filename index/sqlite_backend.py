@@ -145,7 +145,7 @@ class SqliteBackend(IndexBackend):
             self._upsert_listings(conn, norm_listings)
             # snapshots are immutable facts keyed by listing@time: last write wins, same content
             conn.executemany(
-                f"INSERT OR REPLACE INTO snapshots ({_SNAPSHOT_COLUMNS}) VALUES ({','.join('?' * 16)})",
+                f"INSERT OR REPLACE INTO snapshots ({_SNAPSHOT_COLUMNS}) VALUES ({','.join('?' * 16)})",  # noqa: S608 - only our column names and ? placeholders are interpolated; values are bound
                 [snapshot_row(s) for s in norm_snapshots],
             )
             self._upsert_vendors(conn, norm_vendors)
@@ -160,7 +160,7 @@ class SqliteBackend(IndexBackend):
     def _existing_docs(self, conn: sqlite3.Connection, table: str, key: str, ids: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         for chunk in _chunks(ids):
-            rows = conn.execute(f"SELECT {key}, doc FROM {table} WHERE {key} IN ({','.join('?' * len(chunk))})", chunk)
+            rows = conn.execute(f"SELECT {key}, doc FROM {table} WHERE {key} IN ({','.join('?' * len(chunk))})", chunk)  # noqa: S608 - only our column names and ? placeholders are interpolated; values are bound
             found.update(rows)
         return found
 
@@ -335,7 +335,7 @@ class SqliteBackend(IndexBackend):
                 clauses.append("s.crawled_at <= ?")
                 params.append(high)
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-        sql = f"SELECT {_SNAPSHOT_COLUMNS} FROM snapshots s{where} ORDER BY s.crawled_at, s.listing_id"
+        sql = f"SELECT {_SNAPSHOT_COLUMNS} FROM snapshots s{where} ORDER BY s.crawled_at, s.listing_id"  # noqa: S608 - only our column names and ? placeholders are interpolated; values are bound
         for row in self._stream(sql, params):
             yield snapshot_from_row(row)
 
@@ -356,7 +356,7 @@ class SqliteBackend(IndexBackend):
 
     def counts(self) -> dict[str, int]:
         return {
-            table: self._query(f"SELECT count(*) FROM {table}")[0][0]
+            table: self._query(f"SELECT count(*) FROM {table}")[0][0]  # noqa: S608 - only our column names and ? placeholders are interpolated; values are bound
             for table in ("listings", "snapshots", "vendors", "candidates")
         }
 

@@ -80,7 +80,7 @@ UPGRADES: dict[int, list[str]] = {
         "DROP INDEX IF EXISTS snapshots_time",
         "DROP INDEX IF EXISTS snapshots_listing",
         SNAPSHOTS_TABLE,
-        f"INSERT OR REPLACE INTO snapshots ({SNAPSHOT_FIELDS}) SELECT {SNAPSHOT_FIELDS} FROM snapshots_old",
+        f"INSERT OR REPLACE INTO snapshots ({SNAPSHOT_FIELDS}) SELECT {SNAPSHOT_FIELDS} FROM snapshots_old",  # noqa: S608 - only our column names and ? placeholders are interpolated; values are bound
         "DROP TABLE snapshots_old",
         *SNAPSHOT_INDEXES,
     ],

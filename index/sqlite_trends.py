@@ -74,8 +74,8 @@ class RankedValues:
                 offset = max(0, self.count - 2 - rank)
                 sql = "ORDER BY usd_per_unit DESC LIMIT 2 OFFSET ?"
                 ranks = [self.count - 1 - offset, self.count - 2 - offset]
-            rows = self.conn.execute(f"SELECT usd_per_unit FROM snapshots WHERE {self.where} {sql}", (*self.params, offset))
-            for r, (value,) in zip(ranks, rows.fetchall()):
+            rows = self.conn.execute(f"SELECT usd_per_unit FROM snapshots WHERE {self.where} {sql}", (*self.params, offset))  # noqa: S608 - only our column names and ? placeholders are interpolated; values are bound
+            for r, (value,) in zip(ranks, rows.fetchall(), strict=False):  # fewer rows at the ends
                 self.cache[r] = value
         return self.cache[rank]
 
@@ -83,7 +83,7 @@ class RankedValues:
 def _month_counts(conn: sqlite3.Connection, key: str | None, unit: str) -> dict[str, int]:
     match = "substance_lc = ?" if key is not None else "substance_lc IS ?"
     rows = conn.execute(
-        f"SELECT substr(crawled_at, 1, 7), count(*) FROM snapshots WHERE {match} AND quantity_unit = ?"
+        f"SELECT substr(crawled_at, 1, 7), count(*) FROM snapshots WHERE {match} AND quantity_unit = ?"  # noqa: S608 - only our column names and ? placeholders are interpolated; values are bound
         " AND usd_per_unit IS NOT NULL GROUP BY substr(crawled_at, 1, 7)", (key, unit)
     )
     return dict(rows.fetchall())
@@ -112,7 +112,7 @@ def fast_price_trend(conn: sqlite3.Connection, query: TrendQuery) -> list[TrendR
     for key in keys:
         match = "substance_lc = ?" if key is not None else "substance_lc IS ?"
         first, last = conn.execute(
-            f"SELECT min(crawled_at), max(crawled_at) FROM snapshots WHERE {match} AND quantity_unit = ?", (key, query.unit)
+            f"SELECT min(crawled_at), max(crawled_at) FROM snapshots WHERE {match} AND quantity_unit = ?", (key, query.unit)  # noqa: S608 - only our column names and ? placeholders are interpolated; values are bound
         ).fetchone()
         if first is None:
             continue
@@ -128,7 +128,7 @@ def fast_price_trend(conn: sqlite3.Connection, query: TrendQuery) -> list[TrendR
                 start = following
                 continue
             rows = conn.execute(
-                f"SELECT usd_per_unit FROM snapshots WHERE {match} AND quantity_unit = ? AND crawled_at >= ?"
+                f"SELECT usd_per_unit FROM snapshots WHERE {match} AND quantity_unit = ? AND crawled_at >= ?"  # noqa: S608 - only our column names and ? placeholders are interpolated; values are bound
                 f" AND crawled_at < ? AND crawled_at <= ? AND usd_per_unit IS NOT NULL{extra}",
                 (key, query.unit, max(start, low or start), following, high or following, *extra_params),
             ).fetchall()
@@ -180,7 +180,7 @@ def sqlite_trends(conn: sqlite3.Connection, query: TrendQuery, allow_fast: bool 
         buckets = value_trend.values
         period_of = PERIOD_FUNCTIONS[query.interval]
         # reads only the covering index snapshots_trend; this loop is the hot path of the bench
-        cursor = conn.execute(f"SELECT crawled_at, usd_per_unit{group_sql} FROM snapshots{where}", params)
+        cursor = conn.execute(f"SELECT crawled_at, usd_per_unit{group_sql} FROM snapshots{where}", params)  # noqa: S608 - only our column names and ? placeholders are interpolated; values are bound
         while rows := cursor.fetchmany(5000):
             for row in rows:
                 buckets[(period_of(row[0]), row[2:])].append(row[1])
@@ -189,13 +189,13 @@ def sqlite_trends(conn: sqlite3.Connection, query: TrendQuery, allow_fast: bool 
         key = "listing_id" if query.metric == "listings" else "vendor_id"
         where, params = _snapshot_filters(query, with_unit=False)
         distinct = DistinctTrend(query)
-        for row in conn.execute(f"SELECT crawled_at, {key}{group_sql} FROM snapshots{where}", params):
+        for row in conn.execute(f"SELECT crawled_at, {key}{group_sql} FROM snapshots{where}", params):  # noqa: S608 - only our column names and ? placeholders are interpolated; values are bound
             distinct.add(row[0], row[2 : 2 + n], row[1])
         return distinct.rows()
     if query.metric == "activity":
         where, params = _snapshot_filters(query, with_unit=False)
         activity = ActivityTrend(query)
-        for run_id, site, listing_id, ts in conn.execute(f"SELECT run_id, site, listing_id, crawled_at FROM snapshots{where}", params):
+        for run_id, site, listing_id, ts in conn.execute(f"SELECT run_id, site, listing_id, crawled_at FROM snapshots{where}", params):  # noqa: S608 - only our column names and ? placeholders are interpolated; values are bound
             activity.add(run_id or "", site, listing_id, ts)
         return activity.rows()
     docs = conn.execute("SELECT doc FROM candidates ORDER BY first_seen, token")

@@ -11,7 +11,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from index.model import CandidateSubstance, Evidence, Listing, ShippingOption, Snapshot, SubstanceRef, Vendor, snapshot_of
+from index.model import (
+    CandidateSubstance,
+    Evidence,
+    Listing,
+    ShippingOption,
+    Snapshot,
+    SubstanceRef,
+    Vendor,
+    snapshot_of,
+)
 
 SITES = {
     "nightshade": "darknet-market",

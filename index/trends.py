@@ -51,7 +51,7 @@ def quantile(values: list[float], p: float) -> float:
 
 
 def _group(query: TrendQuery, key: GroupKey) -> dict[str, Any]:
-    return dict(zip(query.group_by, key))
+    return dict(zip(query.group_by, key, strict=False))
 
 
 def _sort_key(row: TrendRow) -> tuple[Any, ...]:
@@ -143,5 +143,5 @@ def new_substance_rows(query: TrendQuery, candidates: Iterable[CandidateSubstanc
         if query.site and c.site != query.site:
             continue
         counts[(period_start(c.first_seen, query.interval), (c.site,) if group_fields else ())] += 1
-    rows = [TrendRow(period=p, group=dict(zip(group_fields, g)), count=n) for (p, g), n in counts.items()]
+    rows = [TrendRow(period=p, group=dict(zip(group_fields, g, strict=False)), count=n) for (p, g), n in counts.items()]
     return sorted(rows, key=_sort_key)

@@ -122,7 +122,7 @@ def parse_date(text: str, *, now: datetime | str, site_locale: str | None = None
         return DateResult(raw=raw, error=f"unreadable 'now': {now!r}")
     try:
         return _parse(raw, base, site_locale)
-    except Exception as exc:  # hostile input must never stop a crawl
+    except Exception as exc:  # noqa: BLE001 - hostile input must never stop a crawl
         return DateResult(raw=raw, error=f"internal error: {type(exc).__name__}")
 
 
@@ -217,7 +217,7 @@ def _fallback(raw: str, s: str, now: datetime, site_locale: str | None) -> DateR
         lang = (site_locale or "").split("_")[0].split("-")[0].lower() or None
         parser = DateDataParser(languages=[lang, "en"] if lang and lang != "en" else ["en"], settings=settings)
         data = parser.get_date_data(s)
-    except Exception as exc:  # dateparser has its own ways of failing on garbage
+    except Exception as exc:  # noqa: BLE001 - dateparser has its own ways of failing on garbage
         return DateResult(raw=raw, error=f"no date found ({type(exc).__name__})")
     if data is None or data.date_obj is None:
         return DateResult(raw=raw, error="no date found")

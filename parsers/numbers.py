@@ -32,7 +32,7 @@ def parse_int(text: str, *, site_locale: str | None = None) -> IntResult:
         value, _ = read_number(token, decimal_comma=locale_uses_decimal_comma(site_locale))
         if value is None:
             return IntResult(raw=raw, error=f"unreadable number {token!r}")
-        return IntResult(raw=raw, ok=True, value=int(round(value * _MULT[mult])), matched=m.group(0))
+        return IntResult(raw=raw, ok=True, value=round(value * _MULT[mult]), matched=m.group(0))
     # counts are whole numbers, so a single separator before three digits groups thousands
     value, _ = read_number(token, decimal_comma=None if "," in token else True)
     if value is None or not float(value).is_integer():

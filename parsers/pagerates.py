@@ -40,7 +40,7 @@ def parse_page_rates(text: str, *, base: str | None = None) -> dict[str, float]:
         s = unicodedata.normalize("NFKC", s)
     try:
         return _parse(s, base)
-    except Exception:  # a page's rate box is hostile input like everything else
+    except Exception:  # noqa: BLE001 - a page's rate box is hostile input like everything else
         return {}
 
 

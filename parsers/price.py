@@ -10,7 +10,14 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from parsers._base import DECIMAL_COMMA_CURRENCIES, NUMBER_PATTERN, Result, locale_uses_decimal_comma, read_number, require_str
+from parsers._base import (
+    DECIMAL_COMMA_CURRENCIES,
+    NUMBER_PATTERN,
+    Result,
+    locale_uses_decimal_comma,
+    read_number,
+    require_str,
+)
 
 CRYPTO = ("BTC", "XMR", "LTC", "BCH", "ETH")
 # written currency -> (code, multiplier to the code's unit)
@@ -51,7 +58,7 @@ class Price(Result):
     error: str | None = None
     amount: float | None = None
     currency: str | None = None  # ISO 4217, or BTC / XMR / LTC / BCH / ETH
-    equivalents: list["Price"] = field(default_factory=list)  # other amounts stated with it
+    equivalents: list[Price] = field(default_factory=list)  # other amounts stated with it
     ambiguity: str | None = None  # how an ambiguous separator was decided
     matched: str | None = None
     span: tuple[int, int] | None = None
@@ -78,7 +85,7 @@ def parse_price(text: str, *, site_locale: str | None = None, currency_hint: str
     raw = require_str(text)
     try:
         return _parse(raw, site_locale, currency_hint)
-    except Exception as exc:  # garbage must never stop a crawl
+    except Exception as exc:  # noqa: BLE001 - garbage must never stop a crawl
         return Price(raw=raw, error=f"internal error: {type(exc).__name__}")
 
 

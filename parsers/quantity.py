@@ -104,7 +104,7 @@ class Quantity(Result):
     dose_unit: str | None = None  # unit the per-unit strength was written in: mg, ug, g, ml
     dose_value: float | None = None  # per-unit strength in `dose_unit`
     purity_pct: float | None = None
-    offers: list["Quantity"] = field(default_factory=list)
+    offers: list[Quantity] = field(default_factory=list)
     matched: str | None = None  # the text that gave `amount`
     span: tuple[int, int] | None = None  # position of `matched` in the normalised text
     notes: list[str] = field(default_factory=list)
@@ -166,7 +166,7 @@ def parse_quantity(text: str, *, default_unit: str | None = None) -> Quantity:
     raw = require_str(text)
     try:
         return _parse(raw, default_unit)
-    except Exception as exc:  # never let a garbage title stop a crawl
+    except Exception as exc:  # noqa: BLE001 - never let a garbage title stop a crawl
         return Quantity(raw=raw, error=f"internal error: {type(exc).__name__}")
 
 

@@ -73,7 +73,7 @@ class RateTable:
         return sorted(set(self._points) | set(self.page_rates))
 
     @classmethod
-    def from_file(cls, path: str | Path, *, name: str | None = None) -> "RateTable":
+    def from_file(cls, path: str | Path, *, name: str | None = None) -> RateTable:
         p = Path(path)
         try:
             text = p.read_text(encoding="utf-8")
@@ -85,11 +85,11 @@ class RateTable:
         return cls(_points_from_csv(text, p), name=label)
 
     @classmethod
-    def default(cls) -> "RateTable":
+    def default(cls) -> RateTable:
         """Built-in APPROXIMATE monthly reference rates 2018-2026 (see the data file's header)."""
         return _default_table()
 
-    def with_page_rates(self, rates: dict[str, float], source: str) -> "RateTable":
+    def with_page_rates(self, rates: dict[str, float], source: str) -> RateTable:
         clean = {k.upper(): float(v) for k, v in rates.items() if isinstance(v, (int, float)) and v > 0}
         merged = {**self.page_rates, **clean}
         table = RateTable.__new__(RateTable)
@@ -116,7 +116,7 @@ class RateTable:
             if idx < 0:
                 idx = 0
                 notes.append(f"{when.isoformat()} precedes the table: earliest rate used")
-        d, value, label = pts[idx]
+        _, value, label = pts[idx]
         return value, f"table:{self.name}:{label}", notes
 
 
@@ -149,7 +149,7 @@ def _points_from_csv(text: str, path: Path) -> dict[str, list[tuple[date, float,
             if missing:
                 raise TrawlError(f"{path}:{lineno}: header must name date,currency,usd_per_unit (missing {', '.join(sorted(missing))})")
             continue
-        rec = dict(zip(header, cells))
+        rec = dict(zip(header, cells, strict=False))  # a short row is reported just below
         if len(cells) < 3:
             raise TrawlError(f"{path}:{lineno}: expected date,currency,usd_per_unit, got {','.join(cells)!r}")
         code, pt = _point(rec.get("date", ""), rec.get("currency", ""), rec.get("usd_per_unit", ""), f"{path}:{lineno}")

@@ -126,7 +126,7 @@ def parse_shipping(ships_from: str | None, ships_to: str | None) -> Shipping:
             raise TypeError(f"{name} must be str or None, not {type(v).__name__}")
     try:
         return _parse(ships_from, ships_to)
-    except Exception as exc:  # hostile input never stops a crawl
+    except Exception as exc:  # noqa: BLE001 - hostile input never stops a crawl
         return Shipping(raw_from=ships_from, raw_to=ships_to, error=f"internal error: {type(exc).__name__}")
 
 

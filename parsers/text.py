@@ -114,7 +114,7 @@ def normalize_text(text: str, *, deobfuscate: bool = True) -> CleanText:
 def _deobfuscate(value: str, changes: list[str]) -> str:
     def fold(m: re.Match[str]) -> str:
         # leetspeak first, then look-alikes: this order makes the clean-up idempotent
-        token = out = m.group(0)
+        out = m.group(0)
         if _is_leet_token(out):
             folded = _fold_leet(out)
             if folded != out:

@@ -92,4 +92,4 @@ def truth(site: str, day: int, seed: int, vendors: bool, as_json: bool) -> None:
             click.echo(f"{record['name']:<24} sales={record['sales']} pgp={record['pgp_fingerprint']}")
         else:
             click.echo(f"{record['native_id']:<8} {record['price_amount']:>10} {record['price_currency']:<4} "
-                       f"{str(record['substance']):<28} {record['title']}")
+                       f"{record['substance']!s:<28} {record['title']}")

@@ -86,7 +86,7 @@ def test_root_command_loads(name: str) -> None:
 def test_every_command_has_help_with_an_example() -> None:
     runner = CliRunner()
     missing = []
-    for path, command in all_commands():
+    for path, _command in all_commands():
         argv = path.split()[1:] + ["--help"]
         result = runner.invoke(cli, argv)
         assert result.exit_code == 0, f"{path} --help failed: {result.output}"

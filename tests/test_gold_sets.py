@@ -101,7 +101,7 @@ def test_a_row_labelled_twice_is_rejected(tmp_path: Path) -> None:
     gold = _write(tmp_path, GOOD)
     with (gold / "titles_x.jsonl").open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(GOOD) + "\n")
-    with pytest.raises(GoldSetError, match="titles_x.jsonl:2: row 3 already labelled"):
+    with pytest.raises(GoldSetError, match=r"titles_x\.jsonl:2: row 3 already labelled"):
         load_title_labels(gold)
 
 

@@ -11,7 +11,6 @@ from enrich import extract_identifiers, match, new_substance_candidates, parse_p
 from enrich.matcher import get_matcher
 from index.model import CandidateSubstance, Listing, Vendor
 
-
 # not a valid key: enough to load PGPy and run its armour parser once
 WARM_UP_KEY = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQENBF0AAAA=\n-----END PGP PUBLIC KEY BLOCK-----"
 

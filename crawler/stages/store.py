@@ -144,7 +144,7 @@ class StoreStage(Stage):
         self._timer = None
         try:
             self.flush()
-        except Exception:  # noqa: BLE001 - logged; the pages stay unfinished and resume replays them
+        except Exception:  # logged; the pages stay unfinished and resume replays them
             logger.exception("writing a batch of stored items failed")
             self.stats.inc_value("trawl/errors/store")
 

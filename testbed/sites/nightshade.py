@@ -15,7 +15,15 @@ from urllib.parse import quote
 from aiohttp import web
 
 from testbed.sites.common import (
-    CATEGORY_TITLES, Handler, categories_of, esc, int_param, page, paginate, site_of, state_of,
+    CATEGORY_TITLES,
+    Handler,
+    categories_of,
+    esc,
+    int_param,
+    page,
+    paginate,
+    site_of,
+    state_of,
 )
 
 PER_PAGE = 10

@@ -119,7 +119,7 @@ class Socks5Gateway:
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         entry: dict[str, Any] = {}
         try:
-            ver, nmethods = await reader.readexactly(2)
+            _version, nmethods = await reader.readexactly(2)
             methods = await reader.readexactly(nmethods)
             entry["username"] = None
             if 2 in methods:

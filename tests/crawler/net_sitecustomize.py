@@ -63,7 +63,7 @@ try:
     from scrapy.resolver import CachingThreadedResolver
 
     class RecordingResolver(CachingThreadedResolver):
-        def getHostByName(self, name: str, timeout: Any = ()) -> Any:  # noqa: N802
+        def getHostByName(self, name: str, timeout: Any = ()) -> Any:
             _record(f"resolver {name}")
             return super().getHostByName(name, timeout)
 

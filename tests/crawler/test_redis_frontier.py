@@ -103,7 +103,7 @@ def test_two_trawl_crawl_processes_share_the_site(tmp_path: Path, redis_url: str
         log = [entry for entry in tb.request_log if entry[0] == "pillhub"]
         truth = {t["url"] for t in tb.truth("pillhub")}
     summaries = []
-    for proc, (out, err) in zip(procs, outputs):
+    for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err[-3000:]
         summaries.append(json.loads(out.strip().splitlines()[-1]))
     fetched = Counter((method, path) for _, method, path, _ in log)
@@ -183,7 +183,7 @@ def test_killed_worker_resumes_only_the_pages_it_had_taken(tmp_path: Path, redis
         log_at_kill = len(tb.request_log)
         resumed = subprocess.run([*command, "--resume"], env=env | {"TRAWL_HOME": str(homes[0])},
                                  capture_output=True, text=True, timeout=120)
-        out, err = procs[1].communicate(timeout=120)
+        _, err = procs[1].communicate(timeout=120)
         log = [entry for entry in tb.request_log if entry[0] == "pillhub"]
         resume_log = [entry for entry in tb.request_log[log_at_kill:] if entry[0] == "pillhub"]
         truth = {f"pillhub:{t['native_id']}" for t in tb.truth("pillhub")}

@@ -16,8 +16,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.crawler.conftest import REPO, crawl_env, trawl
 
 LISTING = re.compile(r"^/listing/\d+$")

@@ -48,7 +48,7 @@ def test_shipped_sites_load(site: str) -> None:
 def test_minimal_site_loads(tmp_path: Path) -> None:
     site = load_site_file(write(tmp_path, MINIMAL), env={})
     assert site.throttle.concurrency == 4 and site.render == "http"
-    assert site.url_allowed("/item/1") and not site.url_allowed("/logout") is False
+    assert site.url_allowed("/item/1") and site.url_allowed("/logout") is not False
 
 
 def test_unknown_key_names_file_line_and_field(tmp_path: Path) -> None:
@@ -107,7 +107,7 @@ def test_search_path_prefers_trawl_sites_dir(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setenv("TRAWL_SITES_DIR", str(own))
     assert find_site_file("pillhub") == own / "pillhub.yaml"
     assert find_site_file("vortex").parent.name == "sites"
-    with pytest.raises(TrawlError, match="site 'nosuch': no nosuch.yaml"):
+    with pytest.raises(TrawlError, match=r"site 'nosuch': no nosuch\.yaml"):
         find_site_file("nosuch")
     write(own, MINIMAL, "other.yaml")
     with pytest.raises(SiteConfigError, match="defines site 'demo', expected 'other'"):

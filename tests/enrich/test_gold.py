@@ -34,7 +34,7 @@ def test_precision_and_recall_on_gold_set() -> None:
     results = match_batch([text for text, _ in gold])
     tp = fp = fn = 0
     errors = []
-    for (text, expected), matches in zip(gold, results):
+    for (text, expected), matches in zip(gold, results, strict=True):
         found = {m.canonical for m in matches}
         tp += len(found & expected)
         fp += len(found - expected)

@@ -89,7 +89,7 @@ def test_schema_errors_name_file_line_field(tmp_path: Path) -> None:
     assert f"{path}:9: field 'schedule'" in text
     assert f"{path}:10: field 'synonyms'" in text
     assert f"{path}:11: unknown field(s) ['synonym']" in text
-    with pytest.raises(TrawlError, match="bad.yaml:8"):
+    with pytest.raises(TrawlError, match=r"bad\.yaml:8"):
         load_reference_lists([path])
 
 
@@ -115,7 +115,7 @@ def test_national_list_via_env_adds_controls(tmp_path: Path, monkeypatch: pytest
 
 def test_missing_env_path_is_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRAWL_CONTROL_LISTS", "/nonexistent/list.yaml")
-    with pytest.raises(TrawlError, match="/nonexistent/list.yaml"):
+    with pytest.raises(TrawlError, match=r"/nonexistent/list\.yaml"):
         default_lists()
 
 

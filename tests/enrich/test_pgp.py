@@ -25,13 +25,13 @@ def test_real_vendor_keys(real_data_dir: Path, page: str) -> None:
     assert any(uid in u for u in info.user_ids)
     assert re.match(r"^20\d\d-\d\d-\d\dT", info.created)
     # the independent packet reader computes the same v4 fingerprint
-    kind, block = find_blocks(text)[0]
+    _, block = find_blocks(text)[0]
     fallback = _parse_packets(block)
     assert (fallback.ok, fallback.fingerprint, fallback.created) == (True, fingerprint, info.created)
 
 
 def _generated_key() -> tuple[str, str, str]:
-    from pgpy import PGPKey, PGPUID
+    from pgpy import PGPUID, PGPKey
     from pgpy.constants import EllipticCurveOID, HashAlgorithm, KeyFlags, PubKeyAlgorithm
 
     key = PGPKey.new(PubKeyAlgorithm.EdDSA, EllipticCurveOID.Ed25519)

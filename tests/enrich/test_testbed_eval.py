@@ -21,7 +21,7 @@ def test_testbed_titles_precision_recall_and_novel_substances() -> None:
     results = match_batch([item["title"] for item in items])
     tp = fp = fn = 0
     misses = []
-    for item, found in zip(items, results):
+    for item, found in zip(items, results, strict=True):
         got = {SAME.get(m.canonical, m.canonical) for m in found}
         expected: set[str] = set()
         if item.get("substance") and not item.get("novel"):

@@ -25,7 +25,7 @@ def _text_match(x: Listing, text: str) -> bool:
     return all(any(_contains_phrase(f, alt) for alt in word for f in fields) for word in parse_text(text))
 
 
-def matches(x: Listing, q: SearchQuery) -> bool:  # noqa: C901 - one rule per line reads best here
+def matches(x: Listing, q: SearchQuery) -> bool:  # long: one rule per line reads best here
     names = {s.name.lower() for s in x.substances}
     if q.text.strip() and not _text_match(x, q.text):
         return False
@@ -52,7 +52,7 @@ def matches(x: Listing, q: SearchQuery) -> bool:  # noqa: C901 - one rule per li
     for value, low, high in ((x.price_usd, q.price_usd_min, q.price_usd_max), (x.usd_per_unit, q.usd_per_unit_min, q.usd_per_unit_max)):
         if (low is not None or high is not None) and value is None:
             return False
-        if low is not None and value < low or high is not None and value > high:  # type: ignore[operator]
+        if (low is not None and value < low) or (high is not None and value > high):  # type: ignore[operator]
             return False
     for value, low, high in ((x.first_seen, q.first_seen_from, q.first_seen_to), (x.last_seen, q.last_seen_from, q.last_seen_to)):
         if low and value < bound_from(low):  # type: ignore[operator]

@@ -142,7 +142,7 @@ def test_iter_snapshots_filters(backend: SqliteBackend) -> None:
 
 def test_failed_batch_leaves_nothing(backend: SqliteBackend) -> None:
     bad = dataclasses.replace(LISTINGS[0], listing_id="nightshade:99", crawled_at="not a time")
-    with pytest.raises(TrawlError, match="nightshade:99.crawled_at"):
+    with pytest.raises(TrawlError, match=r"nightshade:99\.crawled_at"):
         backend.write(listings=[dataclasses.replace(LISTINGS[1], listing_id="nightshade:98"), bad])
     assert backend.counts()["listings"] == 5
     assert backend.integrity_check() == "ok"
@@ -151,8 +151,8 @@ def test_failed_batch_leaves_nothing(backend: SqliteBackend) -> None:
 def test_substance_filter_resolves_reference_list_names(tmp_path: Path) -> None:
     """A name only enrich/'s reference lists know still finds the canonical substance."""
     from enrich.lists import default_lists
-    from index.querytext import _SYNONYMS, _key
     from index.model import SubstanceRef
+    from index.querytext import _SYNONYMS, _key
 
     lists = default_lists()
     entry = next(e for e in lists.names.values() if e.canonical.lower() != e.text.lower() and _key(e.text) not in _SYNONYMS

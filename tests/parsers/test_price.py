@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from parsers import parse_price, parse_price_tiers, price_per_unit, parse_quantity, RateTable
+from parsers import RateTable, parse_price, parse_price_tiers, parse_quantity, price_per_unit
 
 NIGHTSHADE: list[tuple[Any, ...]] = [  # USD first, BTC/XMR in brackets
     ("$85.40", 85.40, "USD", []),

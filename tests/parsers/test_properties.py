@@ -10,8 +10,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from parsers import (
-    clean_text, format_price, normalize_text, parse_date, parse_escrow, parse_int, parse_page_rates, parse_price,
-    parse_price_tiers, parse_quantity, parse_shipping, parse_shipping_option,
+    clean_text,
+    format_price,
+    normalize_text,
+    parse_date,
+    parse_escrow,
+    parse_int,
+    parse_page_rates,
+    parse_price,
+    parse_price_tiers,
+    parse_quantity,
+    parse_shipping,
+    parse_shipping_option,
 )
 from parsers._base import fmt_num
 

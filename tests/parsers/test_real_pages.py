@@ -14,8 +14,17 @@ import pytest
 from bs4 import BeautifulSoup
 
 from parsers import (
-    RateTable, country_code, parse_date, parse_escrow, parse_page_rates, parse_price, parse_price_tiers, parse_quantity,
-    parse_shipping, parse_shipping_option, price_to_usd,
+    RateTable,
+    country_code,
+    parse_date,
+    parse_escrow,
+    parse_page_rates,
+    parse_price,
+    parse_price_tiers,
+    parse_quantity,
+    parse_shipping,
+    parse_shipping_option,
+    price_to_usd,
 )
 
 BASE = "msc-darkweb-scraping/tests"
@@ -117,7 +126,7 @@ def test_dream_shipping_methods(real_data_dir: Path, expected: dict, page: str) 
     want = [want] if want and not isinstance(want[0], list) else want
     options = [parse_shipping_option(r) for r in rows]
     assert len(options) >= len(want)
-    for got, (name, _days, currency, cost, *_rest) in zip(options, want):
+    for got, (name, _days, currency, cost, *_rest) in zip(options, want, strict=False):  # extra options allowed
         assert got.ok and got.currency == currency
         # the scraper read a more precise cost than the page shows (0.0025127 vs "฿0.00251")
         assert got.cost == pytest.approx(cost, rel=0.01, abs=1e-9)
@@ -140,7 +149,7 @@ def test_empire_shipping_methods(real_data_dir: Path, expected: dict, page: str)
     texts = [o.get_text(" ", strip=True) for o in soup.select("select[name=shippingOption] option")]
     want = expected[("empire", page, "shipping_methods")]
     assert len(texts) == len(want)
-    for text, (name, days, currency, cost, per, _flag) in zip(texts, want):
+    for text, (name, days, currency, cost, per, _flag) in zip(texts, want, strict=True):
         o = parse_shipping_option(text)
         assert (o.method, o.currency, o.cost, o.per) == (name, currency, pytest.approx(cost), per)
         assert o.days_max == round(days)
@@ -154,7 +163,7 @@ def test_empire_bulk_prices(real_data_dir: Path, expected: dict, page: str) -> N
     tiers = parse_price_tiers(cells)
     want = expected[("empire", page, "bulk_prices")]
     assert len(tiers) == len(want)
-    for tier, (qty_from, _qty_to, usd, btc, _) in zip(tiers, want):
+    for tier, (qty_from, _qty_to, usd, _btc, _) in zip(tiers, want, strict=True):
         assert (tier.quantity.amount, tier.quantity.unit) == (qty_from, "unit")
         assert (tier.price.amount, tier.price.currency) == (pytest.approx(usd), "USD")
 

@@ -1,7 +1,7 @@
 """Fixtures: one running testbed per module (starting one takes ~20 ms)."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from index.errors import TrawlError
 from testbed.onion import onion_address
 from tests.testbed.socks_http import SocksRefused, http_over, socks_connect
 
@@ -70,5 +71,5 @@ def test_mirror_can_be_taken_down_and_restored(tb) -> None:
         tb.set_mirror_down(primary, down=False)
     assert tb.sites["vortex"].down_mirrors == []
     socks_connect(tb.socks_port, host).close()
-    with pytest.raises(Exception):
+    with pytest.raises(TrawlError, match="not an onion address of this testbed"):
         tb.set_mirror_down("http://example.com/")

@@ -11,8 +11,8 @@ import pgpy
 import pytest
 
 from testbed.server import run_testbed
-from tests.testbed.test_nightshade import logged_in
 from tests.testbed.socks_http import OnionSession
+from tests.testbed.test_nightshade import logged_in
 
 TRUTH_FIELDS = {"site", "native_id", "url", "title", "vendor", "substance", "substance_text", "price_amount",
                 "price_currency", "price_usd", "quantity_amount", "quantity_unit", "dose_mg", "origin",
@@ -83,7 +83,7 @@ def test_vendor_pages_and_pgp(tb) -> None:
             assert block, vendor["url"]
             if vendor["pgp_fingerprint"] is None:
                 malformed += 1
-                with pytest.raises(Exception):
+                with pytest.raises(Exception):  # noqa: B017 - PGPy raises assorted types on a damaged key
                     pgpy.PGPKey.from_blob(block.group(0))
                 continue
             key, _ = pgpy.PGPKey.from_blob(block.group(0))
