@@ -97,9 +97,11 @@ def test_get_login_allowed_is_redacted_everywhere(getlogin: tuple[LoopbackSite, 
     site, sites, env = getlogin
     (sites / "getlogin.yaml").write_text(GETLOGIN_YAML.replace(
         "  password_field: pw\n", "  password_field: pw\n  allow_credentials_in_url: true\n"))
-    run = trawl(["crawl", "getlogin", "--json"], env, timeout=120)
+    log_file = Path(env["TRAWL_HOME"]) / "crawl-debug.log"  # scanned with everything under TRAWL_HOME
+    run = trawl(["crawl", "getlogin", "--json", "-vv", "--log-file", str(log_file)], env, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
     summary = json.loads(run.stdout.strip().splitlines()[-1])
+    assert "do-login?user=[REDACTED]&pw=[REDACTED]" in log_file.read_text()  # logged, redacted
     logins = [path for path in site.paths() if path.startswith("/do-login")]
     assert len(logins) == 1 and quote_plus(PASSWORD) in logins[0]  # the site got the password by GET
     assert summary["listings"] == 2
@@ -113,7 +115,7 @@ def test_get_login_allowed_is_redacted_everywhere(getlogin: tuple[LoopbackSite, 
         scanned.add(path.name)
         for needle in needles:
             assert needle.encode() not in blob, f"password ({needle!r}) found in {path}"
-    assert "manifest.jsonl" in scanned and any(name.endswith(".warc.gz") for name in scanned)
+    assert {"manifest.jsonl", "crawl-debug.log"} <= scanned and any(name.endswith(".warc.gz") for name in scanned)
     for needle in needles:
         assert needle not in run.stdout + run.stderr
     run_dir = Path(summary["run_dir"])
