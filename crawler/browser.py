@@ -89,7 +89,8 @@ class TrawlPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
         super().__init__(crawler)
         self._tor = crawler.settings.get("TRAWL_NETWORK") == "tor"
         self._limits = RenderLimits.from_settings(crawler.settings)
-        self._watchdog = MemoryWatchdog(self._limits, crawler.stats)
+        self._watchdog = MemoryWatchdog.shared(self._limits, crawler.stats)
+        self._watching = False
         self._watches: dict[int, PageWatch] = {}
         self._user_abort: Any = self.abort_request  # PLAYWRIGHT_ABORT_REQUEST, still honoured
         self.abort_request = self._abort_request
@@ -106,10 +107,17 @@ class TrawlPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
 
     async def _maybe_launch_browser(self) -> None:
         await super()._maybe_launch_browser()
-        self._watchdog.start()
+        if not self._watching:
+            self._watching = True
+            self._watchdog.start()
 
     async def _create_browser_context(self, name: str, context_kwargs: dict | None,
                                       spider: Any = None) -> Any:
+        # like Scrapy's own handler, no CA check: onion services are authenticated by
+        # their address and mostly serve self-signed certificates. (Set here, not as a
+        # PLAYWRIGHT_CONTEXTS startup context: that made each scheme's handler launch a
+        # browser of its own at start, two Chromiums for one crawl.)
+        context_kwargs = {"ignore_https_errors": True, **(context_kwargs or {})}
         wrapper = await super()._create_browser_context(name, context_kwargs, spider)
         await wrapper.context.add_init_script(WEBRTC_OFF_SCRIPT)
         return wrapper
@@ -160,7 +168,9 @@ class TrawlPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
         return exc
 
     async def _close(self) -> None:
-        await self._watchdog.stop()
+        if self._watching:
+            self._watching = False
+            await self._watchdog.stop()
         await super()._close()
 
 
@@ -211,9 +221,6 @@ def browser_settings(site: Any, socks_url: str | None = None, *, max_contexts: i
         "PLAYWRIGHT_MAX_CONTEXTS": max_contexts,
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": max_pages_per_context,
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": 30_000,
-        # like Scrapy's own handler, no CA check: onion services are authenticated by
-        # their address and mostly serve self-signed certificates
-        "PLAYWRIGHT_CONTEXTS": {"default": {"ignore_https_errors": True}},
     }
     if tor:
         settings |= tor_settings(url, isolation=getattr(site, "name", None))

@@ -37,8 +37,8 @@ HIDDEN_SERVICE_SUFFIXES = (".onion", ".i2p", ".exit")
 DROP_STAT = "item_dropped_reasons/browser_"
 BLOCKED_STAT = "trawl/browser/blocked/"
 KILLED_STAT = "trawl/browser/renderer_killed/"
-DEFAULT_RENDERER_MAX_MB = 768
-DEFAULT_BROWSER_MAX_MB = 2048
+DEFAULT_RENDERER_MAX_MB = 512
+DEFAULT_BROWSER_MAX_MB = 1280
 WATCHDOG_INTERVAL = 0.2
 
 # Runs in every frame before the page's own scripts. Deleting is not enough (a page can
@@ -193,19 +193,32 @@ class MemoryWatchdog:
     """Kills a Chromium renderer of this process's tree that is over its memory cap.
 
     RssAnon (the process's own heap, not the shared binary) is what a hostile page grows;
-    the tree total is the sum of VmRSS of the Chromium processes."""
+    the tree total is the sum of VmRSS of the Chromium processes. One watchdog per
+    process (`shared`): Scrapy makes a handler per scheme, and they must not count kills
+    apart or both police the same tree."""
+
+    _shared: MemoryWatchdog | None = None
 
     def __init__(self, limits: RenderLimits, stats: Any) -> None:
         self.limits, self.stats = limits, stats
         self.kills = 0
+        self.users = 0
         self._task: asyncio.Task[None] | None = None
 
+    @classmethod
+    def shared(cls, limits: RenderLimits, stats: Any) -> MemoryWatchdog:
+        if cls._shared is None or cls._shared.stats is not stats:
+            cls._shared = cls(limits, stats)
+        return cls._shared
+
     def start(self) -> None:
+        self.users += 1
         if self._task is None and os.path.isdir("/proc/self"):
             self._task = asyncio.ensure_future(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
+        self.users -= 1
+        if self._task is not None and self.users <= 0:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task

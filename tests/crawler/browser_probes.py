@@ -283,10 +283,11 @@ class HostilePages:
         return web.Response(body=body, headers=headers)
 
     async def _dom_bomb(self, request: web.Request) -> web.Response:
-        """A few hundred bytes that build a 30-million-character DOM."""
+        """A few hundred bytes that build a 24-million-character DOM (in an attribute,
+        which costs no layout: the DOM limit, not the memory cap, is what stops it)."""
         self.hits.append(request.path)
-        page = ("<html><body><script>document.body.appendChild(document.createElement('pre'))"
-                ".textContent = 'b'.repeat(30 * 1024 * 1024);</script></body></html>")
+        page = ("<html><body><script>document.body.setAttribute('data-x', "
+                "'b'.repeat(24 * 1024 * 1024));</script></body></html>")
         return web.Response(text=page, content_type="text/html")
 
     async def _plain(self, request: web.Request) -> web.Response:
