@@ -86,9 +86,14 @@ def describe(exc: BaseException) -> str:
 def stop_on_local_failure(crawler: Any, exc: BaseException | None) -> bool:
     """If `exc` is a local failure: record it, stop the crawl (once) and return True.
 
-    Called by the spider's errback (a downloader middleware writing the WARC or the
-    frontier raised) and by LocalFailureGuard (item pipeline, spider callbacks)."""
+    Called by the spider's errback for every failed request (a downloader middleware
+    writing the WARC or the frontier may have raised) and by LocalFailureGuard (item
+    pipeline, spider callbacks).  The first failure of the run is kept in the stats."""
     global _local_failure_seen
+    if exc is not None and crawler.stats.get_value("trawl/first_error") is None:
+        # every request failure passes here: the first one explains an "every page failed"
+        first_line = (describe(exc).strip().splitlines() or [type(exc).__name__])[0]
+        crawler.stats.set_value("trawl/first_error", first_line[:300])
     if exc is None or not is_local_failure(exc):
         return False
     _local_failure_seen = True
@@ -143,8 +148,11 @@ def settle_status(record: dict[str, Any]) -> None:
         record["failure"] = f"local failure: {local or 'see the log'}"
     elif status in ("finished", "budget_reached") and record.get("errors", 0) and not ok_responses(record):
         kinds = ", ".join(f"{k}={v}" for k, v in sorted((record.get("errors_by_kind") or {}).items()))
+        first = (record.get("stats") or {}).get("trawl/first_error")
         record["status"] = "failed"
-        record["failure"] = f"every page failed ({kinds or record['errors']}): is the site or the proxy down?"
+        record["failure"] = (f"every page failed ({kinds or record['errors']}"
+                             + (f"; first: {first}" if first else "")
+                             + "): is the site, the proxy or the browser down?")
 
 
 def exit_code_for(status: str) -> int:

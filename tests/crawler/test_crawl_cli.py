@@ -212,7 +212,7 @@ def test_proxy_down_every_page_failed_exits_4(tmp_path: Path) -> None:
     assert run.returncode == EXIT_FAILED, run.stderr[-2000:]
     summary = json.loads(run.stdout.strip().splitlines()[-1])
     assert summary["status"] == "failed" and summary["pages"] == 0 and summary["errors"] >= 1
-    assert "every page failed" in summary["failure"]
+    assert "every page failed" in summary["failure"] and "first: " in summary["failure"]  # says what failed
     assert " DEBUG " in run.stderr or "DEBUG [" in run.stderr  # -vv: debug on the console
     runs = json.loads(trawl(["runs", "--json"], env).stdout)
     assert [r["status"] for r in runs] == ["failed"]
