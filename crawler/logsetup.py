@@ -131,6 +131,7 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg,unused-igno
 
 
 _installed: list[logging.Handler] = []
+_root_level_before: list[int] = []
 
 
 def _show_warning(message: Any, category: type[Warning], filename: str, lineno: int, file: Any = None,
@@ -142,11 +143,9 @@ def _show_warning(message: Any, category: type[Warning], filename: str, lineno: 
 
 def install(options: LogOptions, secrets: list[str] | None = None) -> None:
     """Configure the root logger for one crawl process (replaces what a previous call set)."""
+    uninstall()
     root = logging.getLogger()
-    for handler in _installed:
-        root.removeHandler(handler)
-        handler.close()
-    _installed.clear()
+    _root_level_before.append(root.level)
     redact = RedactFilter(secrets or [])
     console = StderrHandler()
     console.setLevel(options.console_level)
@@ -182,6 +181,17 @@ def _stop_twisted_stderr() -> None:
 
     if getattr(globalLogBeginner, "_temporaryObserver", None) is not None:
         globalLogBeginner.beginLoggingTo([], discardBuffer=True, redirectStandardIO=False)
+
+
+def uninstall() -> None:
+    """Remove what install() added and restore the root level (for in-process callers)."""
+    root = logging.getLogger()
+    for handler in _installed:
+        root.removeHandler(handler)
+        handler.close()
+    _installed.clear()
+    if _root_level_before:
+        root.setLevel(_root_level_before.pop())
 
 
 def capture_warnings() -> None:

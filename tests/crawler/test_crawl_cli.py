@@ -117,7 +117,8 @@ def test_log_file_and_console_redact_login_secrets(tmp_path: Path, capsys: pytes
         log.warning("login echoed %s in a redirect", secret)
         log.debug("never shown at default verbosity")
     finally:
-        logsetup.install(logsetup.LogOptions(verbosity=-1))
+        logsetup.uninstall()
+        logging.captureWarnings(False)
     written = log_file.read_text(encoding="utf-8")
     console = capsys.readouterr().err
     assert "Crawled (200)" in written and "login echoed" in written  # the file gets INFO
