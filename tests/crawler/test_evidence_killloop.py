@@ -164,6 +164,7 @@ def _check_index_equals_baseline(testbed: Any, tmp_path: Path, home: Path, site:
 
 
 def test_three_kills_then_resume_verifies(testbed: Any, tmp_path: Path) -> None:
+    _baseline(testbed, tmp_path.parent, "pillhub")
     home = tmp_path / "home"
     result = _kill_and_resume(testbed, home, "pillhub", ["before-first-page", "time", "progress"], seed=12,
                               max_delay=4.0)
@@ -178,6 +179,8 @@ def test_eleven_random_kills_across_two_sites(testbed: Any, tmp_path: Path) -> N
     rng = random.Random(seed)
     plans = {"nightshade": ["before-first-page"] + [rng.choice(["time", "progress"]) for _ in range(5)],
              "pillhub": [rng.choice(["time", "progress"]) for _ in range(5)]}
+    for site in plans:
+        _baseline(testbed, tmp_path.parent, site)
     home = tmp_path / "home"
     results = {site: _kill_and_resume(testbed, home, site, modes, seed + i, max_delay=5.0)
                for i, (site, modes) in enumerate(plans.items())}
