@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     naive = bench_naive(workdir / "naive.sqlite", args.baseline_sample, batch=args.batch)
     print(f"baseline (row-by-row INSERT, autocommit): {naive['docs']:,} docs in {naive['seconds']:.2f} s = {naive['docs_per_s']:,.0f} docs/s")
     print()
-    header = f"{'snapshots':>10} {'docs':>10} {'docs/s':>9} {'x naive':>8} {'trend p50':>10} {'trend p95':>10} {'all p50':>9} {'all p95':>9} {'db MB':>7}"
+    header = (f"{'snapshots':>10} {'docs':>10} {'docs/s':>9} {'x naive':>8} {'trend p50':>10} {'trend p95':>10}"
+              f" {'all p50':>9} {'all p95':>9} {'db MB':>7}")
     print(header)
     print("-" * len(header))
     results = []

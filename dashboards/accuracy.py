@@ -54,7 +54,8 @@ def _origin(listing: Listing, truth: dict[str, Any]) -> bool:
 def _destinations(listing: Listing, truth: dict[str, Any]) -> bool:
     if bool(truth.get("ships_worldwide")) != bool(listing.ships_worldwide):
         return False
-    return sorted(listing.destinations) == sorted(truth.get("destinations") or []) and sorted(listing.destinations_excluded) == sorted(truth.get("destinations_excluded") or [])
+    return (sorted(listing.destinations) == sorted(truth.get("destinations") or [])
+            and sorted(listing.destinations_excluded) == sorted(truth.get("destinations_excluded") or []))
 
 
 def _canonical_names(names: list[str]) -> set[str]:
@@ -165,7 +166,8 @@ def compare(
 
 
 def _expected(name: str, truth: dict[str, Any]) -> Any:
-    keys = {"price": ("price_amount", "price_currency", "price_usd"), "quantity": ("quantity_amount", "quantity_unit"), "destinations": ("ships_worldwide", "destinations", "destinations_excluded"), "feedback": ("feedback_count",)}
+    keys = {"price": ("price_amount", "price_currency", "price_usd"), "quantity": ("quantity_amount", "quantity_unit"),
+            "destinations": ("ships_worldwide", "destinations", "destinations_excluded"), "feedback": ("feedback_count",)}
     return tuple(truth.get(k) for k in keys.get(name, (name,)))
 
 

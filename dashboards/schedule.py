@@ -208,7 +208,9 @@ def next_runs(jobs: list[Job]) -> list[dict[str, Any]]:
     rows = []
     for job in jobs:
         upcoming = job.trigger().get_next_fire_time(None, now)
-        rows.append({"id": job.id, "command": "trawl " + " ".join(job.command), "trigger": job.cron or f"every {job.every_seconds}s", "next_run": upcoming.isoformat() if upcoming else None})
+        rows.append({"id": job.id, "command": "trawl " + " ".join(job.command),
+                     "trigger": job.cron or f"every {job.every_seconds}s",
+                     "next_run": upcoming.isoformat() if upcoming else None})
     return rows
 
 

@@ -8,7 +8,8 @@ import click
 
 from dashboards.schedule import default_jobs_file, load_jobs, next_runs, run_job, run_scheduler
 
-_FILE = click.option("--file", "jobs_file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Jobs file (default $TRAWL_HOME/schedule.yaml).")
+_FILE = click.option("--file", "jobs_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Jobs file (default $TRAWL_HOME/schedule.yaml).")
 
 
 @click.group()

@@ -144,7 +144,8 @@ def alerts() -> None:
 @alerts.command("new-substances")
 @click.option("--since", default=None, metavar="DATE", help="Only tokens first seen on/after DATE (ISO).")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-@click.option("--index-url", envvar="TRAWL_INDEX_URL", default=None, metavar="URL", help="Index to read (default: $TRAWL_INDEX_URL, else $TRAWL_HOME/index.sqlite).")
+@click.option("--index-url", envvar="TRAWL_INDEX_URL", default=None, metavar="URL",
+              help="Index to read (default: $TRAWL_INDEX_URL, else $TRAWL_HOME/index.sqlite).")
 def new_substances(since: str | None, as_json: bool, index_url: str | None) -> None:
     """List candidate new substances: tokens shaped like drug names that match no list.
 
@@ -180,7 +181,8 @@ def vendors() -> None:
 @vendors.command("show")
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-@click.option("--index-url", envvar="TRAWL_INDEX_URL", default=None, metavar="URL", help="Index to read (default: $TRAWL_INDEX_URL, else $TRAWL_HOME/index.sqlite).")
+@click.option("--index-url", envvar="TRAWL_INDEX_URL", default=None, metavar="URL",
+              help="Index to read (default: $TRAWL_INDEX_URL, else $TRAWL_HOME/index.sqlite).")
 def vendors_show(name: str, as_json: bool, index_url: str | None) -> None:
     """Show vendor NAME's identities on every market and the evidence linking them.
 

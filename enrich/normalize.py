@@ -130,7 +130,8 @@ def leet_fold(token: str) -> str:
     return token.translate(_LEET)
 
 
-_SKELETON_RULES = (("ph", "f"), ("th", "t"), ("kh", "k"), ("ck", "k"), ("ce", "se"), ("ci", "si"), ("cy", "si"), ("c", "k"), ("q", "k"), ("y", "i"), ("x", "ks"), ("w", "v"), ("z", "s"))
+_SKELETON_RULES = (("ph", "f"), ("th", "t"), ("kh", "k"), ("ck", "k"), ("ce", "se"), ("ci", "si"), ("cy", "si"),
+                   ("c", "k"), ("q", "k"), ("y", "i"), ("x", "ks"), ("w", "v"), ("z", "s"))
 _REPEAT_RE = re.compile(r"(.)\1+")
 
 

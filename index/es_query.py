@@ -38,7 +38,9 @@ def listing_filters(q: SearchQuery) -> list[dict[str, Any]]:
         filters.append({"terms": {"substances.name": synonyms(q.substance)}})
     if q.control:
         c = q.control.strip().lower()
-        filters.append({"bool": {"should": [{"term": {"substances.controls": c}}, {"prefix": {"substances.controls": c + ":"}}], "minimum_should_match": 1}})
+        filters.append({"bool": {"should": [{"term": {"substances.controls": c}},
+                                            {"prefix": {"substances.controls": c + ":"}}],
+                                 "minimum_should_match": 1}})
     if q.substance_class:
         filters.append({"term": {"substances.substance_class": q.substance_class.strip().lower()}})
     if q.site:

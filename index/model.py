@@ -78,7 +78,8 @@ class Listing:
     price_usd: float | None = None
     usd_per_unit: float | None = None  # USD per g / ml / unit (see quantity_unit)
     rate_source: str | None = None  # which exchange rate converted price to USD
-    price_tiers: list[dict[str, Any]] = field(default_factory=list)  # [{quantity_amount, quantity_unit, price_amount, price_currency, price_usd, usd_per_unit}]
+    # [{quantity_amount, quantity_unit, price_amount, price_currency, price_usd, usd_per_unit}]
+    price_tiers: list[dict[str, Any]] = field(default_factory=list)
     origin: str | None = None  # ISO alpha-2, "XX" for unknown/worldwide
     destinations: list[str] = field(default_factory=list)  # ISO alpha-2 after region expansion
     destinations_excluded: list[str] = field(default_factory=list)

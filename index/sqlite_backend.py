@@ -164,7 +164,8 @@ class SqliteBackend(IndexBackend):
             found.update(rows)
         return found
 
-    def _merged_with_stored(self, conn: sqlite3.Connection, table: str, key: str, cls: type[R], records: list[R], merge_fn: Callable[[R | None, R], R]) -> tuple[dict[str, R], dict[str, R]]:
+    def _merged_with_stored(self, conn: sqlite3.Connection, table: str, key: str, cls: type[R], records: list[R],
+                            merge_fn: Callable[[R | None, R], R]) -> tuple[dict[str, R], dict[str, R]]:
         """(stored, merged): each record merged into its stored version by id, in input order."""
         existing = self._existing_docs(conn, table, key, list({getattr(r, key) for r in records}))
         before = {k: from_dict(cls, json.loads(v)) for k, v in existing.items()}

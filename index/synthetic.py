@@ -68,7 +68,8 @@ def _listing(rng: random.Random, n: int, days: int) -> tuple[Listing, int, int]:
     site = rng.choice(sorted(SITES))
     name, klass, controls, unit, base, street = rng.choice(SUBSTANCES)
     amount = rng.choice((1, 2, 5, 10, 28, 100)) if unit == "g" else rng.choice((10, 20, 50, 100))
-    vendor_name = f"{rng.choice(('Dutch', 'Royal', 'Night', 'Alpha', 'Green', 'Shadow'))}{rng.choice(('Labs', 'Chems', 'Store', 'Pharma', 'Direct'))}{rng.randrange(7)}"
+    first = rng.choice(("Dutch", "Royal", "Night", "Alpha", "Green", "Shadow"))
+    vendor_name = f"{first}{rng.choice(('Labs', 'Chems', 'Store', 'Pharma', 'Direct'))}{rng.randrange(7)}"
     origin = rng.choice(ORIGINS)
     worldwide = rng.random() < 0.3
     destinations = [] if worldwide else sorted(rng.sample(DEST_POOL, rng.randrange(1, 5)))

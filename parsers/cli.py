@@ -64,7 +64,8 @@ def quantity(text: str, default_unit: str | None, site_locale: str | None, as_js
 @parse.command()
 @click.argument("text")
 @click.option("--currency", "currency_hint", default=None, help="Currency of a bare number, e.g. EUR.")
-@click.option("--rates", "rates_file", type=click.Path(dir_okay=False), default=None, help="Rate file (CSV/JSON date,currency,usd_per_unit); default: built-in approximate table.")
+@click.option("--rates", "rates_file", type=click.Path(dir_okay=False), default=None,
+              help="Rate file (CSV/JSON date,currency,usd_per_unit); default: built-in approximate table.")
 @click.option("--when", default=None, help="Date of the price (ISO) for the rate lookup.")
 @_LOCALE
 @_JSON

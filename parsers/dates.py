@@ -38,7 +38,9 @@ _AGO_COUNT = r"(?:\d+\s*|(?<![a-z])(?:an?|one|a few|few|several)\s+)"
 _AGO_PART = re.compile(rf"(?P<n>{_AGO_COUNT})(?P<u>{_AGO_UNITS})\.?(?![a-z])", re.I)
 _AGO_EN = re.compile(rf"(?P<parts>(?:{_AGO_COUNT}(?:{_AGO_UNITS})\.?(?![a-z])[\s,]*(?:and\s+)?)+)ago\b", re.I)
 _AGO = re.compile(
-    r"(?:vor|il y a|hace)\s+(?P<n2>\d+|einem|einer|un|une)\s+(?P<u2>tag\w*|stunde\w*|woche\w*|monat\w*|jahr\w*|jours?|heures?|mois|ans?|semaines?|d[ií]as?|horas?|semanas?|mes(?:es)?|años?)",
+    r"(?:vor|il y a|hace)\s+(?P<n2>\d+|einem|einer|un|une)\s+"
+    r"(?P<u2>tag\w*|stunde\w*|woche\w*|monat\w*|jahr\w*|jours?|heures?|mois|ans?|semaines?|d[ií]as?|horas?|semanas?"
+    r"|mes(?:es)?|años?)",
     re.I)
 _WORDS = {"just now": (0, "second"), "now": (0, "second"), "today": (0, "day"), "yesterday": (1, "day"),
           "heute": (0, "day"), "gestern": (1, "day"), "aujourd'hui": (0, "day"), "hier": (1, "day"), "hoy": (0, "day"), "ayer": (1, "day")}

@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from parsers._base import Result
 from parsers.regions import REGIONS, UNKNOWN_ORIGIN, WORLDWIDE, country_code, normalise_name
 
-_EXCEPT = re.compile(r"\s*(?:\bexcept(?:\s+for)?\b|\bexcluding\b|\bexclude[sd]?\b|\bbut not\b|\bbut\b|\bwithout\b|\bnot to\b|\bnot\b|\bno\b|\bex\.)\s*:?\s*", re.I)
+_EXCEPT = re.compile(r"\s*(?:\bexcept(?:\s+for)?\b|\bexcluding\b|\bexclude[sd]?\b|\bbut not\b|\bbut\b|\bwithout\b"
+                     r"|\bnot to\b|\bnot\b|\bno\b|\bex\.)\s*:?\s*", re.I)
 _SPLIT = re.compile(r"\s*(?:[,;/|+\n\u2022]|\s-\s)\s*")
 _AND = re.compile(r"\s+(?:and|&|or)\s+", re.I)
 _FLAG = re.compile("[\U0001F1E6-\U0001F1FF]{2}")
-_LABEL = re.compile(r"^\s*(?:ships?\s+(?:from|to)|shipping\s+(?:from|to)|origin(?:\s+country)?|destinations?|delivery\s+to|from|to)(?![a-z])\s*:?\s*", re.I)
+_LABEL = re.compile(r"^\s*(?:ships?\s+(?:from|to)|shipping\s+(?:from|to)|origin(?:\s+country)?|destinations?|delivery\s+to"
+                    r"|from|to)(?![a-z])\s*:?\s*", re.I)
 
 
 @dataclass(frozen=True)

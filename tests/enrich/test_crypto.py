@@ -24,7 +24,8 @@ P2TR = "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0"  # BIP-3
 XMR = "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A"  # Monero general fund
 
 
-@pytest.mark.parametrize(("address", "kind"), [(GENESIS, "btc"), (P2SH, "btc"), (P2WPKH, "btc"), (P2WPKH.upper(), "btc"), (P2TR, "btc"), (XMR, "xmr")])
+@pytest.mark.parametrize(("address", "kind"), [(GENESIS, "btc"), (P2SH, "btc"), (P2WPKH, "btc"), (P2WPKH.upper(), "btc"),
+                                               (P2TR, "btc"), (XMR, "xmr")])
 def test_known_valid_addresses(address: str, kind: str) -> None:
     assert classify_address(address) == kind
 

@@ -227,7 +227,9 @@ KNOWN_FAILURES = [
 ]
 
 
-@pytest.mark.parametrize(("text", "amount", "currency"), [pytest.param(*r, id=f"xfail: {r[0]}", marks=pytest.mark.xfail(strict=True)) for r in KNOWN_FAILURES])
+@pytest.mark.parametrize(("text", "amount", "currency"),
+                         [pytest.param(*r, id=f"xfail: {r[0]}", marks=pytest.mark.xfail(strict=True))
+                          for r in KNOWN_FAILURES])
 def test_known_failures(text: str, amount: float | None, currency: str | None) -> None:
     p = parse_price(text)
     if amount is None:

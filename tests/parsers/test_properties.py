@@ -30,7 +30,9 @@ settings.register_profile("thorough", max_examples=3000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # text that looks like listing fields: digits, units, currency signs, separators, odd Unicode
-LISTING_ALPHABET = st.sampled_from(list("0123456789 .,/-x×%+$€£₿฿()|:gGmlLkKozbtcsupi") + ["mg", "ug", "oz", "BTC", "XMR", "EUR", "days", "ago", "\u200b", "е", "🇳🇱", "\u00a0", "1/4", "QP", "except", "Worldwide"])
+LISTING_ALPHABET = st.sampled_from(list("0123456789 .,/-x×%+$€£₿฿()|:gGmlLkKozbtcsupi")
+                                   + ["mg", "ug", "oz", "BTC", "XMR", "EUR", "days", "ago", "\u200b", "е", "🇳🇱",
+                                      "\u00a0", "1/4", "QP", "except", "Worldwide"])
 listing_text = st.lists(LISTING_ALPHABET, max_size=30).map("".join)
 any_text = st.one_of(st.text(max_size=80), listing_text)
 locales = st.sampled_from([None, "de", "en", "en_US", "fr_FR", "xx", ""])

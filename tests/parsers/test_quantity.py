@@ -283,7 +283,9 @@ KNOWN_FAILURES = [
 ]
 
 
-@pytest.mark.parametrize(("text", "amount", "dose"), [pytest.param(*r, id=f"xfail: {r[0]}", marks=pytest.mark.xfail(strict=True)) for r in KNOWN_FAILURES])
+@pytest.mark.parametrize(("text", "amount", "dose"),
+                         [pytest.param(*r, id=f"xfail: {r[0]}", marks=pytest.mark.xfail(strict=True))
+                          for r in KNOWN_FAILURES])
 def test_known_failures(text: str, amount: float | None, dose: float | None) -> None:
     q = parse_quantity(text)
     assert q.amount == amount and q.dose_mg == dose

@@ -196,7 +196,8 @@ def test_empire_every_page_parses_without_errors(real_data_dir: Path, page: str)
     """Title, price, rates ticker, seller date and server time of every real Empire page."""
     soup = _soup(real_data_dir, "empire", page)
     text = soup.get_text(" ", strip=True)
-    ticker = " ".join(li.get_text(" ", strip=True) for li in soup.select("ul li") if li.get_text(strip=True)[:3] in ("USD", "EUR", "CAD", "AUD", "GBP"))
+    ticker = " ".join(li.get_text(" ", strip=True) for li in soup.select("ul li")
+                      if li.get_text(strip=True)[:3] in ("USD", "EUR", "CAD", "AUD", "GBP"))
     rates = parse_page_rates(ticker)
     assert 5000 < rates["BTC"] < 12000 and 1.0 < rates["EUR"] < 1.2  # BTC in USD, Nov 2019 - Jan 2020
     server = text[text.index("Server time:"):][:60]

@@ -60,6 +60,8 @@ KNOWN_FAILURES = [
 ]
 
 
-@pytest.mark.parametrize(("raw", "cleaned"), [pytest.param(*r, id=f"xfail: {r[0]}", marks=pytest.mark.xfail(strict=True)) for r in KNOWN_FAILURES[:2]])
+@pytest.mark.parametrize(("raw", "cleaned"),
+                         [pytest.param(*r, id=f"xfail: {r[0]}", marks=pytest.mark.xfail(strict=True))
+                          for r in KNOWN_FAILURES[:2]])
 def test_known_failures(raw: str, cleaned: str) -> None:
     assert clean_text(raw) == cleaned
