@@ -92,7 +92,7 @@ class TrawlPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self._watchdog = MemoryWatchdog.shared(self._limits, crawler.stats)
         self._watching = False
         self._watches: dict[int, PageWatch] = {}
-        self._user_abort: Any = self.abort_request  # PLAYWRIGHT_ABORT_REQUEST, still honoured
+        self._user_abort: Any = getattr(self, "abort_request", None)  # PLAYWRIGHT_ABORT_REQUEST, honoured too
         self.abort_request = self._abort_request
 
     async def _abort_request(self, playwright_request: Any) -> bool:

@@ -81,7 +81,7 @@ def test_renderer_over_its_memory_cap_is_killed_and_the_page_dropped(
 @pytest.mark.slow
 def test_unguarded_chromium_is_not_bounded(tmp_path: Path, hostile: HostilePages) -> None:
     """The control: scrapy-playwright's own handler, no guards, the same 50 MB page."""
-    names, stats, peak = _render(tmp_path, hostile, ["/big"], {
+    _, stats, peak = _render(tmp_path, hostile, ["/big"], {
         "DOWNLOAD_HANDLERS": {s: "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
                               for s in ("http", "https")},
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": 30_000})

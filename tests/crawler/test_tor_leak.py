@@ -151,12 +151,12 @@ def test_full_trawl_crawl_of_onion_site_does_not_leak(tmp_path: Path) -> None:
     import os
     import shutil
     import subprocess
+    import sys
 
     from crawler.evidence_verify import verify_run
-    from tests.crawler.net_crawl import HERE, REPO
     from testbed.server import run_testbed
+    from tests.crawler.net_crawl import HERE, REPO
 
-    trawl = REPO / ".venv" / "bin" / "trawl"
     if not (REPO / "crawler" / "sites" / "vortex.yaml").exists():
         pytest.skip("crawler/sites/vortex.yaml not there yet")
     site_dir = tmp_path / "site"
@@ -169,7 +169,8 @@ def test_full_trawl_crawl_of_onion_site_does_not_leak(tmp_path: Path) -> None:
         env |= {"TRAWL_HOME": str(tmp_path / "home"), "TRAWL_PROFILE": "test",
                 "TRAWL_NET_LEAK_LOG": str(leak_log),
                 "PYTHONPATH": os.pathsep.join([str(site_dir), str(REPO)])}
-        proc = subprocess.run([str(trawl), "crawl", "vortex", "--json", "--budget", "40"],
+        proc = subprocess.run([sys.executable, "-m", "dashboards.cli", "crawl", "vortex", "--json",
+                               "--budget", "40"],
                               env=env, capture_output=True, text=True, timeout=180, cwd=tmp_path)
         gateway = [g for g in tb.gateway_log if g.outcome == "connected"]
         served = [r for r in tb.request_log if r[0] == "vortex"]
