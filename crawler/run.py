@@ -219,7 +219,7 @@ def _crawl(site: SiteConfig, frontier: Frontier, *, run_id: str, run_dir: Path, 
     record["clock"] = settings["TRAWL_CLOCK"]
     if day is not None:
         record["testbed_day"] = day
-    settle_status(record)
+    settle_status(record, segment=crawler.stats.get_stats())
     problem = _try_write_stats(run_dir, record)
     if problem and record.get("status") != "failed":
         record["status"] = "failed"

@@ -133,24 +133,30 @@ class LocalFailureGuard:
         stop_on_local_failure(self.crawler, getattr(failure, "value", None))
 
 
-def ok_responses(record: dict[str, Any]) -> int:
-    """Responses with a 2xx/3xx status in this segment of the run."""
-    return sum(int(n) for status, n in (record.get("http_statuses") or {}).items() if str(status)[:1] in ("2", "3"))
+def ok_responses(raw: dict[str, Any]) -> int:
+    """Responses with a 2xx/3xx status in Scrapy's raw stats."""
+    prefix = "downloader/response_status_count/"
+    return sum(int(n) for key, n in raw.items() if key.startswith(prefix) and key[len(prefix):][:1] in ("2", "3"))
 
 
-def settle_status(record: dict[str, Any]) -> None:
+def settle_status(record: dict[str, Any], segment: dict[str, Any] | None = None) -> None:
     """Turn the close reason into an honest status (in place): a crawl that stopped on a
-    local failure, or where every page failed, is 'failed', with `failure` saying why."""
+    local failure, or where every page failed, is 'failed', with `failure` saying why.
+
+    `segment` is Scrapy's raw stats of this process only: a resumed run whose earlier
+    segments fetched pages still failed if nothing was fetched now (default: the record's)."""
     status = record.get("status")
-    local = (record.get("stats") or {}).get("trawl/local_error") or record.get("local_error")
+    raw = segment if segment is not None else (record.get("stats") or {})
+    local = raw.get("trawl/local_error") or (record.get("stats") or {}).get("trawl/local_error")
+    errors = sum(int(v) for k, v in raw.items() if k.startswith("trawl/errors/")) if raw else record.get("errors", 0)
     if record.get("finish_reason") == LOCAL_ERROR_REASON or local:
         record["status"] = "failed"
         record["failure"] = f"local failure: {local or 'see the log'}"
-    elif status in ("finished", "budget_reached") and record.get("errors", 0) and not ok_responses(record):
+    elif status in ("finished", "budget_reached") and errors and not ok_responses(raw):
         kinds = ", ".join(f"{k}={v}" for k, v in sorted((record.get("errors_by_kind") or {}).items()))
-        first = (record.get("stats") or {}).get("trawl/first_error")
+        first = raw.get("trawl/first_error")
         record["status"] = "failed"
-        record["failure"] = (f"every page failed ({kinds or record['errors']}"
+        record["failure"] = (f"every page failed ({kinds or errors}"
                              + (f"; first: {first}" if first else "")
                              + "): is the site, the proxy or the browser down?")
 

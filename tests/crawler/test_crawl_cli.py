@@ -84,14 +84,22 @@ def _socket_inodes(pid: int) -> set[str]:
 
 def test_status_rules_and_local_failures() -> None:
     proxy_down: dict[str, Any] = {"status": "finished", "errors": 3, "errors_by_kind": {"SocksError": 3},
-                                  "http_statuses": {}}
+                                  "stats": {"trawl/errors/SocksError": 3, "trawl/first_error": "SocksError: refused"}}
     settle_status(proxy_down)
     assert proxy_down["status"] == "failed" and "every page failed" in proxy_down["failure"]
-    partly: dict[str, Any] = {"status": "finished", "errors": 3, "http_statuses": {"200": 40, "503": 3}}
+    assert "first: SocksError: refused" in proxy_down["failure"]
+    partly: dict[str, Any] = {"status": "finished", "errors": 3,
+                              "stats": {"trawl/errors/HttpError/503": 3, "downloader/response_status_count/200": 40}}
     settle_status(partly)
     assert partly["status"] == "finished"
+    # resumed with the proxy down: earlier segments fetched pages, this one fetched none
+    resumed: dict[str, Any] = {"status": "finished", "errors": 5,
+                               "stats": {"downloader/response_status_count/200": 40, "trawl/errors/SocksError": 5}}
+    settle_status(resumed, segment={"trawl/errors/SocksError": 5})
+    assert resumed["status"] == "failed"
     local: dict[str, Any] = {"status": "local_error", "finish_reason": "local_error",
-             "stats": {"trawl/local_error": "[Errno 28] No space left on device"}, "http_statuses": {"200": 5}}
+                             "stats": {"trawl/local_error": "[Errno 28] No space left on device",
+                                       "downloader/response_status_count/200": 5}}
     settle_status(local)
     assert local["status"] == "failed" and "No space left" in local["failure"]
     statuses = ("finished", "budget_reached", "paused", "failed", "shutdown")
