@@ -14,6 +14,9 @@ from testbed import clearweb, generator
 from testbed.generator import EPOCH, Rates, destinations_of, rates_for
 
 SITE_COUNTS = {"nightshade": 64, "vortex": 56}
+# vortex charges a USD-priced listing in XMR at its checkout rate: the ticker rate less this fee,
+# so the page's "(USD 19.75)" and XMR x ticker rate differ, and only the former is the price
+VORTEX_CHECKOUT_FEE = 0.04
 SITE_KIND = {
     "nightshade": "darknet-market", "vortex": "darknet-market", "rcshop": "vendor-shop",
     "chemtrade": "chemical-b2b", "pillhub": "pharmacy",
@@ -46,13 +49,14 @@ class Catalogue:
     vendors: dict[str, list[dict[str, Any]]]
 
     def listing(self, site: str, native_id: str) -> dict[str, Any] | None:
-        return self._index()[site].get(native_id)
+        return self._by_id[site].get(native_id)
 
     def vendor(self, site: str, name: str) -> dict[str, Any] | None:
         return next((v for v in self.vendors[site] if v["name"] == name), None)
 
-    @functools.cache
-    def _index(self) -> dict[str, dict[str, dict[str, Any]]]:
+    @functools.cached_property
+    def _by_id(self) -> dict[str, dict[str, dict[str, Any]]]:
+        # per instance: a functools.cache on the method would keep every catalogue alive
         return {site: {item["native_id"]: item for item in items} for site, items in self.listings.items()}
 
     def __hash__(self) -> int:
@@ -72,7 +76,9 @@ def _darknet_listing(base: generator.BaseListing, seed: int, day: int, rates: Ra
         amount, unit = (qty.amount, qty.unit) if qty.stated else (None, None)
         tier = {"text": qty.text, "quantity_amount": amount, "quantity_unit": unit, "dose_mg": qty.dose_mg,
                 "price_usd": price_usd, "btc": round(price_usd / rates.btc_usd, 8), "xmr": xmr}
-        if base.site == "vortex":  # XMR is the listed price there; USD follows from the stated rate
+        if base.site == "vortex" and base.usd_pegged:  # the vendor's USD price stands; XMR follows at checkout
+            tier["xmr"] = round(price_usd / (rates.xmr_usd * (1 - VORTEX_CHECKOUT_FEE)), 4)
+        elif base.site == "vortex":  # XMR is the listed price there; USD follows from the stated rate
             tier["price_usd"] = round(xmr * rates.xmr_usd, 2)
         tiers.append(tier)
     first = tiers[0]
@@ -100,6 +106,7 @@ def _darknet_listing(base: generator.BaseListing, seed: int, day: int, rates: Ra
                          "price_amount": t["xmr"] if currency == "XMR" else t["price_usd"],
                          "price_currency": currency, "price_usd": t["price_usd"], "text": t["text"],
                          "price_btc": t["btc"], "price_xmr": t["xmr"]} for t in tiers],
+        "usd_pegged": base.usd_pegged,
         "shipping_options": shipping, "description": base.description, "purity_pct": base.purity, "moq_kg": None,
         "stock": max(0, base.stock - 3 * day), "posted_days_ago": day - posted,
         "posted_date": (EPOCH + timedelta(days=posted)).isoformat(),

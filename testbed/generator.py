@@ -172,10 +172,12 @@ class BaseListing:
     posted_days_ago: int
     stock: int
     purity: float | None = None  # as the description states it
+    # the vendor prices in USD; the page states "0.1234 XMR (USD 19.75)" (vortex only, see catalogue)
+    usd_pegged: bool = False
 
 
 def _weighted_origin(r: random.Random) -> str:
-    names, weights = zip(*vocab.ORIGIN_WEIGHTS)
+    names, weights = zip(*vocab.ORIGIN_WEIGHTS, strict=True)
     return r.choices(names, weights=weights)[0]
 
 
@@ -235,7 +237,11 @@ def build_darknet_listings(seed: int, site: str, vendors: list[Vendor], count: i
     regular = [s for s in vocab.SUBSTANCES if not s.novel]
     by_name = {s.canonical: s for s in regular}
     free = sorted(set(range(count)) - negatives - set(novel_slots))
-    showcase = dict(zip(rng("showcase", seed, site).sample(free, len(SHOWCASE[site])), SHOWCASE[site]))
+    showcase = dict(zip(rng("showcase", seed, site).sample(free, len(SHOWCASE[site])), SHOWCASE[site], strict=True))
+    # one listing ships from "Worldwide" (truth origin "XX"); on vortex one other listing is priced
+    # in USD by its vendor.  Neither is the first listing (tests read truth[0] as the plain case),
+    # and both are chosen with their own RNGs so every other listing stays byte-identical.
+    worldwide_slot, usd_slot = rng("special-slots", seed, site).sample(free[1:], 2)
     for index in range(count):
         r = rng("listing", seed, site, index)
         if index in negatives:
@@ -252,6 +258,8 @@ def build_darknet_listings(seed: int, site: str, vendors: list[Vendor], count: i
         if index in showcase:
             text = showcase[index][1]
         origin = _weighted_origin(r)
+        if index == worldwide_slot:
+            origin = "Worldwide"
         tiers = _tiers(r, sub, r.uniform(0.8, 1.25))
         ships_to = r.choice(vocab.SHIPS_TO_CHOICES)
         shipping = tuple(sorted(r.sample(vocab.SHIPPING_METHODS, r.randrange(1, 4)), key=lambda m: m[3]))
@@ -274,6 +282,7 @@ def build_darknet_listings(seed: int, site: str, vendors: list[Vendor], count: i
             appear_day=r.choice((1, 2)) if r.random() < 0.08 else 0,
             vanish_day=r.choice((2, 3)) if vanish_roll < 0.08 else None,
             posted_days_ago=r.randrange(0, 40), stock=r.randrange(5, 900), purity=purity,
+            usd_pegged=site == "vortex" and index == usd_slot,
         ))
     return out
 

@@ -109,6 +109,7 @@ COUNTRIES: dict[str, str] = {
     "Netherlands": "NL", "Germany": "DE", "United Kingdom": "GB", "United States": "US",
     "China": "CN", "India": "IN", "Canada": "CA", "Spain": "ES", "Poland": "PL",
     "Australia": "AU", "France": "FR", "Belgium": "BE", "Czech Republic": "CZ", "Sweden": "SE",
+    "Worldwide": "XX",  # the index model's code for a stated but unknown/worldwide origin
 }
 ORIGIN_WEIGHTS: tuple[tuple[str, int], ...] = (
     ("Netherlands", 6), ("Germany", 4), ("United Kingdom", 4), ("United States", 5), ("China", 2),

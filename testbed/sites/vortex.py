@@ -1,8 +1,9 @@
 """vortex: an Empire-Market-like onion market with a table layout.
 
-XMR-first prices (USD secondary, from the rate in the header), relative dates ("3 days
-ago", "yesterday"), "Load more" links (?after=cursor) instead of page numbers, and the
-rate limiting / 5xx faults from the common middlewares.  No login.
+XMR-first prices (USD secondary, from the rate in the header; one listing priced in USD by its
+vendor states it beside the XMR amount), relative dates ("3 days ago", "yesterday"), "Load
+more" links (?after=cursor) instead of page numbers, and the rate limiting / 5xx faults from
+the common middlewares.  No login.
 """
 from __future__ import annotations
 
@@ -28,6 +29,12 @@ def relative_date(days: int) -> str:
     if days < 60:
         return f"{days // 7} weeks ago"
     return f"{days // 30} months ago"
+
+
+def xmr_price(item: dict[str, Any]) -> str:
+    """"0.1234 XMR"; a listing its vendor priced in USD also states that price: "0.1234 XMR (USD 19.75)"."""
+    text = f"{item['price_xmr']:.4f} XMR"
+    return f"{text} (USD {item['price_usd']:.2f})" if item.get("usd_pegged") else text
 
 
 def encode_cursor(native_id: str) -> str:
@@ -64,7 +71,7 @@ def _table(items: list[dict[str, Any]]) -> str:
         f"""<tr class="listingRow" data-id="{i['native_id']}">
 <td class="lt-title"><a href="{i['url']}">{esc(i['title'])}</a></td>
 <td class="lt-vendor"><a href="{esc(i['vendor_url'])}">{esc(i['vendor'])}</a></td>
-<td class="lt-price"><b class="price-xmr">{i['price_xmr']:.4f} XMR</b><br><small class="price-usd">USD {i['price_usd']:.2f}</small></td>
+<td class="lt-price"><b class="price-xmr">{xmr_price(i)}</b><br><small class="price-usd">USD {i['price_usd']:.2f}</small></td>
 <td class="lt-origin">{esc(i['origin_name'])}</td>
 <td class="lt-date">{relative_date(i['posted_days_ago'])}</td></tr>"""
         for i in items
@@ -125,7 +132,7 @@ async def item(request: web.Request) -> web.Response:
 </tbody></table>
 <form action="/item/{info['native_id']}/queue" method="post" class="buyForm">
 <select name="shippingOption" class="marginShip">{options}</select>
-<p class="padp"><b>Purchase price:</b> <span class="price-xmr">{info['price_xmr']:.4f} XMR</span></p>
+<p class="padp"><b>Purchase price:</b> <span class="price-xmr">{xmr_price(info)}</span></p>
 <p class="price-secondary">&asymp; <span class="price-usd">USD {info['price_usd']:.2f}</span> / {info['price_btc']:.6f} BTC</p>
 Qty: <input value="1" type="number" min="1" name="Qty"><input type="submit" class="btnbuy" value="Buy Now" name="btnBuy_xmr"></form>
 <h4>Bulk pricing</h4><table class="bulkTbl">{bulk}</table>
