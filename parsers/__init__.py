@@ -5,6 +5,7 @@ raises on any str input (non-str input raises TypeError).  Each module documents
 """
 from __future__ import annotations
 
+from parsers.adapters import ListingPrice, listing_price, listing_tier, page_rate_table, tier_fields, usd_per_unit
 from parsers.dates import DateResult, parse_date
 from parsers.numbers import IntResult, parse_int
 from parsers.options import EscrowResult, ShippingOptionResult, parse_escrow, parse_shipping_option
@@ -18,9 +19,10 @@ from parsers.text import CleanText, clean_text, normalize_text
 from parsers.tiers import PriceTier, parse_price_tiers, price_per_unit, price_to_usd
 
 __all__ = [
-    "CleanText", "Conversion", "DateResult", "EscrowResult", "IntResult", "Price", "PriceTier", "Quantity",
-    "RateTable", "Shipping", "ShippingOptionResult",
-    "clean_text", "country_code", "format_price", "normalize_text", "parse_date", "parse_escrow", "parse_int",
+    "CleanText", "Conversion", "DateResult", "EscrowResult", "IntResult", "ListingPrice", "Price", "PriceTier",
+    "Quantity", "RateTable", "Shipping", "ShippingOptionResult",
+    "clean_text", "country_code", "format_price", "listing_price", "listing_tier", "normalize_text", "page_rate_table",
+    "parse_date", "parse_escrow", "parse_int",
     "parse_page_rates", "parse_price", "parse_price_tiers", "parse_quantity", "parse_shipping",
-    "parse_shipping_option", "price_per_unit", "price_to_usd", "to_usd",
+    "parse_shipping_option", "price_per_unit", "price_to_usd", "tier_fields", "to_usd", "usd_per_unit",
 ]

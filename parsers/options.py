@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
 from parsers._base import Result, require_str
 from parsers.price import parse_price
@@ -17,7 +18,8 @@ _FIXED_DAYS = (
     (re.compile(r"\bsame[\s-]day\b", re.I), 0, 0), (re.compile(r"\b(?:next[\s-]day|overnight|24\s*h(?:ours?)?)\b", re.I), 1, 1),
 )
 _UNTRACKED = re.compile(r"\b(?:untracked|un-tracked|no[\s-]track(?:ing)?|without[\s-]track(?:ing)?|not[\s-]tracked|non[\s-]tracked)\b", re.I)
-_TRACKED = re.compile(r"\b(?:tracked|tracking|track\s*(?:&|and|n)\s*trace|with\s+track|registered|signed\s+for|einschreiben|einwurfeinschreiben|recommand[eé])", re.I)
+_TRACKED = re.compile(r"\b(?:tracked|tracking|track\s*(?:&|and|n)\s*trace|with\s+track|registered|signed\s+for"
+                      r"|einschreiben|einwurfeinschreiben|recommand[eé])", re.I)
 _NO_STEALTH = re.compile(r"\b(?:no|without)\s+stealth\b", re.I)
 _STEALTH = re.compile(r"\bstealth", re.I)
 _FREE = re.compile(r"\bfree\b", re.I)
@@ -44,7 +46,7 @@ class ShippingOptionResult(Result):
     per: str | None = None  # "order" | "item" when the cost says so
     notes: list[str] = field(default_factory=list)
 
-    def to_model_kwargs(self) -> dict[str, object]:
+    def to_model_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for index.model.ShippingOption (cost_usd is the caller's job)."""
         return {"method": self.method, "cost": self.cost, "currency": self.currency, "days_min": self.days_min,
                 "days_max": self.days_max, "tracked": self.tracked, "stealth": self.stealth, "raw": self.raw}
@@ -62,7 +64,7 @@ def _days(text: str) -> tuple[int | None, int | None, tuple[int, int] | None]:
         if lo > hi:
             lo, hi = hi, lo
         if hi <= 365:
-            return int(lo) if factor >= 1 else max(0, round(lo)), int(round(hi)) if factor >= 1 else max(1, round(hi)), m.span()
+            return int(lo) if factor >= 1 else max(0, round(lo)), round(hi) if factor >= 1 else max(1, round(hi)), m.span()
     for rx, lo_i, hi_i in _FIXED_DAYS:
         if rx.search(text):
             return lo_i, hi_i, None
@@ -74,7 +76,7 @@ def parse_shipping_option(text: str, *, currency_hint: str | None = None, site_l
     raw = require_str(text)
     try:
         return _parse(raw, currency_hint, site_locale)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - hostile input never stops a crawl
         return ShippingOptionResult(raw=raw, error=f"internal error: {type(exc).__name__}")
 
 
@@ -124,10 +126,13 @@ class EscrowResult(Result):
 
 
 _STATE = r"(?:\s+(?:enabled|allowed|available|possible|supported|accepted))?\s*[:|]?\s*"
-_NO_ESCROW = re.compile(rf"\bno\s+escrow\b|\bescrow{_STATE}(?:no|none|disabled|off|false|not\s+(?:available|allowed|supported))\b|\bwithout\s+escrow\b|\bescrow\s+not\b", re.I)
+_NO_ESCROW = re.compile(rf"\bno\s+escrow\b|\bescrow{_STATE}(?:no|none|disabled|off|false|not\s+(?:available|allowed|supported))\b"
+                        r"|\bwithout\s+escrow\b|\bescrow\s+not\b", re.I)
 _ESCROW = re.compile(r"\bescrow\b", re.I)
 _MULTISIG = re.compile(r"\bmulti[\s-]?sig(?:nature)?\b|\b2[\s-]of[\s-]3\b", re.I)
-_NO_FE = re.compile(rf"\bno\s+(?:fe|finali[sz]e[\s-]early)\b|\b(?:fe|finali[sz]e[\s-]early){_STATE}(?:no|not\s+allowed|disabled|off|false|never)\b|\bnever\s+(?:fe|finali[sz]e[\s-]early)\b|\bfe\s+not\b", re.I)
+_NO_FE = re.compile(rf"\bno\s+(?:fe|finali[sz]e[\s-]early)\b"
+                    rf"|\b(?:fe|finali[sz]e[\s-]early){_STATE}(?:no|not\s+allowed|disabled|off|false|never)\b"
+                    r"|\bnever\s+(?:fe|finali[sz]e[\s-]early)\b|\bfe\s+not\b", re.I)
 _FE = re.compile(r"\bfe\b|\bfinali[sz]e[\s-]early\b|\bfinali[sz]ed?[\s-]early\b|\bearly\s+finali[sz]", re.I)
 _FE_FULL = re.compile(r"\bfe\s*\(?\s*100\s*%|\b100\s*%\s*(?:fe\b|finali[sz])|\bfe\s+only\b|\bfull\s+fe\b", re.I)
 
