@@ -241,3 +241,19 @@ def test_heads_are_posted_to_the_webhook_with_an_hmac(tmp_path: Path) -> None:
     assert dead.failures and dead.failures[0].startswith("webhook: ")
     assert len((home / "evidence" / "undelivered.jsonl").read_text().splitlines()) == 1
     assert json.loads((run_dir / "manifest.head").read_text())["state"] == "closed"
+
+
+def test_keys_cli_rotate_and_show(run: Path) -> None:
+    home = run.parent.parent
+    env = {**os.environ, "TRAWL_HOME": str(home), "PYTHONPATH": str(REPO)}
+    old = json.loads((run / "manifest.head").read_text())["key_id"]
+    rotated = subprocess.run([sys.executable, "-m", "dashboards.cli", "evidence", "keys", "rotate"],
+                             env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert rotated.returncode == 0, rotated.stderr
+    new = load_signing_key(home).key_id
+    assert rotated.stdout.strip().startswith(f"rotated: {old} -> {new}")
+    shown = subprocess.run([sys.executable, "-m", "dashboards.cli", "evidence", "keys", "show"],
+                           env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0 and f"# current signing key: {new}" in shown.stdout
+    assert f"# {old}\n" in shown.stdout and f"# {new}  (current)" in shown.stdout
+    assert shown.stdout.count("BEGIN PUBLIC KEY") == 2 and "PRIVATE" not in shown.stdout

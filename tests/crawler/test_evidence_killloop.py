@@ -106,6 +106,26 @@ def _segment(env: dict[str, str], home: Path, site: str, mode: str, rng: random.
             proc.wait(timeout=30)
 
 
+def _check_interrupted(home: Path, site: str, run_dir: Path) -> None:
+    """What `trawl runs` and `trawl evidence verify` say of a run killed before its first page."""
+    import os
+
+    from crawler.evidence_verify import verify_run
+    from crawler.run import list_runs
+
+    saved = os.environ.get("TRAWL_HOME")
+    os.environ["TRAWL_HOME"] = str(home)
+    try:
+        assert [r["status"] for r in list_runs(site)] == ["interrupted"]
+    finally:
+        if saved is None:
+            os.environ.pop("TRAWL_HOME")
+        else:
+            os.environ["TRAWL_HOME"] = saved
+    report = verify_run(run_dir)
+    assert report.status == "INTERRUPTED" and not report.problems, report.problems
+
+
 def _kill_and_resume(testbed: Any, home: Path, site: str, modes: list[str], seed: int,
                      max_delay: float = 6.0) -> dict[str, Any]:
     home.mkdir(parents=True, exist_ok=True)
@@ -122,10 +142,7 @@ def _kill_and_resume(testbed: Any, home: Path, site: str, modes: list[str], seed
             if stats_file is not None and stats_file.is_file():
                 killed_stats = json.loads(stats_file.read_text())
             if mode == "before-first-page" and run_dirs:
-                listed = json.loads(trawl(["runs", "--site", site, "--json"], env).stdout)
-                assert [r["status"] for r in listed] == ["interrupted"], listed
-                early = trawl(["evidence", "verify", run_dirs[0].name], env)
-                assert early.returncode == 1 and early.stdout.startswith("INTERRUPTED"), early.stdout
+                _check_interrupted(home, site, run_dirs[0])
         else:
             finished = True
             break
