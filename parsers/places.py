@@ -1,0 +1,144 @@
+"""Reading place words in free shipping text: "CANADA  USA  UK & EU", "WORLWIDE", "CZECHREPUBLIC".
+
+Market cells are often typed by hand without separators, misspelt or glued together. A list
+piece that is not one name is read word by word, longest name first (up to four words):
+    read_words("canada usa and uk") -> places CA, US, GB
+Named steps, each tried only when the previous one found nothing:
+1. `resolve_name`: the exact name / code / alias / region / worldwide word;
+2. glued or repeated names ("czechrepublic", "germanygermany");
+3. misspellings of worldwide words and of long names (edit distance 1-2, never on short words).
+Two-letter words that are also English ("in", "to", "me", "us", "no", "pm", "it", "at") count as
+codes only when every other word of the piece is a place too ("DE AT", "EU NO CH"), so "PM us for
+info" and "ships to" name nothing.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from rapidfuzz.distance import OSA
+
+from parsers.regions import REGIONS, WORLDWIDE, _names, country_code, normalise_name
+
+# words that carry no place and no meaning for the destination list
+FILLER = frozenset("""
+only and or & the of to in all any every single most parts part countries country we ship shipping ships from
+include including included incl etc others other more also plus + with free tracked registered mail post
+express priority ask for locations location contact inquire within please preferably preferrably
+massive states state continental mainland you are is it soon delivery deliver available
+""".split())
+# English words that are also ISO codes: places only inside a piece made of places alone
+AMBIGUOUS_CODES = frozenset({"in", "to", "me", "us", "no", "pm", "it", "at", "is", "be", "do", "so", "my", "am",
+                             "as", "by", "id", "an", "na", "ch", "dom"})
+# never places in shipping text: "PM" is a private message, "DOM"/"domestic" means the origin
+NOT_PLACES = frozenset({"pm", "dom"})
+DOMESTIC = frozenset({"domestic", "dom", "inland", "national", "nationwide", "local"})
+_WORLD_SPELLINGS = ("worldwide", "world", "wideworld", "global")
+_WORD = re.compile(r"[a-z$']+")
+_MAX_SPAN = 4
+
+
+def resolve_name(key: str) -> tuple[str, frozenset[str] | str | None]:
+    """("country", code) | ("region", codes) | ("world", None) | ("none", None) for one normalised name."""
+    if not key or key in NOT_PLACES:
+        return "none", None
+    if key in REGIONS:
+        return "region", REGIONS[key]
+    if key in WORLDWIDE:
+        return "world", None
+    code = country_code(key)
+    if code:
+        return "country", code
+    return "none", None
+
+
+@lru_cache(maxsize=1)
+def _glued() -> dict[str, tuple[str, frozenset[str] | str | None]]:
+    """Every multi-word name without its spaces ("czechrepublic"), and without a leading "the"."""
+    out: dict[str, tuple[str, frozenset[str] | str | None]] = {}
+    for name, code in _names().items():
+        if " " in name:
+            out.setdefault(name.replace(" ", ""), ("country", code))
+    for name, codes in REGIONS.items():
+        if " " in name:
+            out.setdefault(name.replace(" ", ""), ("region", codes))
+    for name in WORLDWIDE:
+        out.setdefault(name.replace(" ", "").replace("-", ""), ("world", None))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _long_names() -> list[tuple[str, tuple[str, frozenset[str] | str | None]]]:
+    """Names of six letters or more, the only ones a misspelling may be matched to."""
+    names: dict[str, tuple[str, frozenset[str] | str | None]] = {}
+    for name, code in _names().items():
+        if len(name) >= 6 and name.replace(" ", "").isalpha():
+            names[name] = ("country", code)
+    for name, codes in REGIONS.items():
+        if len(name) >= 6 and name.replace(" ", "").isalpha():
+            names[name] = ("region", codes)
+    return sorted(names.items())
+
+
+def _spelling(word: str) -> tuple[str, frozenset[str] | str | None]:
+    """A glued, repeated or misspelt name ("newzealand", "ukuk", "worlwide", "austrailia")."""
+    glued = _glued().get(word[4:] if word.startswith("the") and len(word) > 6 else word) or _glued().get(word)
+    if glued:
+        return glued
+    half = len(word) // 2
+    if len(word) >= 4 and len(word) % 2 == 0 and word[:half] == word[half:]:
+        kind, value = resolve_name(word[:half])
+        if kind != "none":
+            return kind, value
+    if len(word) >= 4 and word[0] == "w" and any(
+            OSA.distance(word, w) <= (1 if len(w) <= 5 else 2) for w in _WORLD_SPELLINGS):
+        return "world", None
+    if len(word) >= 5:
+        limit = 1 if len(word) < 8 else 2
+        best = None
+        for name, value in _long_names():
+            if abs(len(name) - len(word)) > limit:
+                continue
+            d = OSA.distance(word, name, score_cutoff=limit)
+            if d <= limit and (best is None or d < best[0]):
+                best = (d, value)
+        if best:
+            return best[1]
+        if len(word) >= 5:  # a truncated long name: "finlan", "europ"
+            starts = {value for name, value in _long_names() if name.startswith(word) and len(name) - len(word) <= 2}
+            if len(starts) == 1:
+                return starts.pop()
+    return "none", None
+
+
+def read_words(text: str) -> tuple[list[tuple[str, frozenset[str] | str | None]], list[str], bool]:
+    """(places read, words left unread, domestic named) from a piece written without separators."""
+    key = normalise_name(text).replace("'", "")
+    if re.fullmatch(r"(?:[a-z] ){3,}[a-z]", key):  # "w o r l d w i d e"
+        key = key.replace(" ", "")
+    words = _WORD.findall(key.replace("u$a", "usa"))
+    places: list[tuple[int, str, frozenset[str] | str | None]] = []
+    unread: list[str] = []
+    domestic = False
+    i = 0
+    while i < len(words):
+        for span in range(min(_MAX_SPAN, len(words) - i), 0, -1):
+            kind, value = resolve_name(" ".join(words[i:i + span]))
+            if kind != "none":
+                places.append((i, kind, value))
+                i += span
+                break
+        else:
+            word = words[i]
+            if word in DOMESTIC:
+                domestic = True
+            elif word not in FILLER:
+                kind, value = _spelling(word)
+                if kind != "none":
+                    places.append((i, kind, value))
+                else:
+                    unread.append(word)
+            i += 1
+    if unread:  # "PM us for info": English two-letter words are not codes beside other words
+        places = [p for p in places if words[p[0]] not in AMBIGUOUS_CODES]
+    return [(k, v) for _, k, v in places], unread, domestic
