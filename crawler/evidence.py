@@ -210,6 +210,9 @@ class EvidenceWriter:
     def pending(self) -> int:
         return len(self._pending_manifest)
 
+    def pending_entries(self) -> list[dict[str, Any]]:
+        return list(self._pending_manifest)
+
     def _sync_warc(self) -> None:
         if self._warc is not None:
             self._warc.flush()

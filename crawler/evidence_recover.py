@@ -131,6 +131,25 @@ def _manifest_torn_tail(writer: EvidenceWriter, report: RecoveryReport) -> dict[
     return _quarantine(writer, path, cut, report) if cut < len(data) else None
 
 
+def _chain_orphans(writer: EvidenceWriter, entries: list[dict[str, Any]],
+                   report: RecoveryReport) -> None:
+    """A quarantined file whose entry never reached the manifest (killed mid-recovery)."""
+    chained = {e.get("warc_file") for e in entries} | {
+        e.get("warc_file") for e in writer.pending_entries()}
+    for path in sorted((writer.run_dir / QUARANTINE_DIR).glob("*.torn")):
+        name = path.relative_to(writer.run_dir).as_posix()
+        if name in chained:
+            continue
+        source, _, offset = path.name.removesuffix(".torn").rpartition("@")
+        source = f"warc/{source}" if source.endswith(".warc.gz") else source
+        data = path.read_bytes()
+        report.torn.append(f"{name} (left by an interrupted recovery, {len(data)} bytes)")
+        writer.chain_entry({"type": "torn-tail", "warc_file": name, "offset": 0,
+                            "length": len(data), "record_id": "", "target_uri": "",
+                            "payload_sha256": "", "record_sha256": hashlib.sha256(data).hexdigest(),
+                            "source_file": source, "source_offset": int(offset or 0)})
+
+
 def recover_evidence(writer: EvidenceWriter) -> RecoveryReport:
     """Bring a killed run's WARC files and manifest back to one consistent chain."""
     report = RecoveryReport()
@@ -176,6 +195,7 @@ def recover_evidence(writer: EvidenceWriter) -> RecoveryReport:
         if path.stat().st_size == 0:  # opened, killed before its warcinfo record
             path.unlink()
             report.removed_empty.append(name)
+    _chain_orphans(writer, entries, report)
     if report.adopted:
         logger.warning("evidence recovery: %d WARC records written before the kill chained "
                        "into the manifest", report.adopted)

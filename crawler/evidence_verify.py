@@ -177,7 +177,7 @@ def _check_tiling(run_dir: Path, entries: list[dict[str, Any]], report: VerifyRe
     on_disk = {p.relative_to(run_dir).as_posix() for p in (run_dir / "warc").glob("*.warc.gz")}
     on_disk |= {p.relative_to(run_dir).as_posix() for p in (run_dir / "quarantine").glob("*")}
     for name in sorted(on_disk - set(by_file)):
-        if report.state == "open" and name.startswith("warc/"):
+        if report.state == "open":
             report.warnings.append(f"{name}: no record chained yet (crawl killed; chained or "
                                    f"quarantined when the run is resumed)")
         else:

@@ -139,3 +139,24 @@ def test_kill_before_the_first_record_is_interrupted_not_tampered(home: Path) ->
     exchange(resumed, "http://shop.example/p/0", b"<p>item 0</p>")
     resumed.close()
     assert verify_run(run).ok and not evidence_left_open(run)
+
+
+def test_recovery_killed_after_quarantining_is_finished_by_the_next_one(home: Path) -> None:
+    """Killed after a torn tail was moved aside but before its manifest entry was written."""
+    killed = _killed_run(home, pages=1)
+    run = killed.run_dir
+    warc = killed.warc_path
+    data = warc.read_bytes()
+    cut = len(data) - 20  # the half member written by _killed_run ends here
+    (run / "quarantine").mkdir()
+    (run / "quarantine" / f"{warc.name}@{cut}.torn").write_bytes(data[cut:])
+    warc.write_bytes(data[:cut])
+    resumed = writer_for(home, RUN_ID)
+    assert resumed.recovery is not None
+    assert any("left by an interrupted recovery" in t for t in resumed.recovery.torn)
+    resumed.close()
+    report = verify_run(run)
+    assert report.ok, report.problems
+    entries = [json.loads(x) for x in (run / "manifest.jsonl").read_text().splitlines()]
+    orphan = [e for e in entries if e["type"] == "torn-tail" and e["source_offset"] == cut]
+    assert len(orphan) == 1 and orphan[0]["source_file"] == f"warc/{warc.name}"
