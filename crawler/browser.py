@@ -15,7 +15,9 @@ isolation. Clear-web browser sites get resolver rules that map `.onion`, `.i2p` 
 Every browser: WebRTC may not send UDP that bypasses the proxy
 (`--webrtc-ip-handling-policy=disable_non_proxied_udp`; the `force-` spelling is what
 older builds read) and its JavaScript API is removed by an init script; V8's heap is
-capped. crawler.browser_guard holds the request-level guards (hidden-service requests,
+capped. For tor sites Chromium runs in a network namespace in which only the SOCKS port
+is reachable (crawler.browser_netns; TRAWL_BROWSER_NETNS=auto|require|off).
+crawler.browser_guard holds the request-level guards (hidden-service requests,
 response/DOM size, renderer memory) that `TrawlPlaywrightDownloadHandler` applies.
 
 Screenshots: a `screenshot` PageMethod runs after the wait; its PNG bytes come back in
@@ -44,6 +46,7 @@ from crawler.browser_guard import (
     RenderLimits,
     blocked_suffix,
 )
+from crawler.browser_netns import confine
 from crawler.tor import TorDownloadHandler, parse_socks_url, resolve_socks_url, tor_settings
 
 PLAYWRIGHT_HANDLER = "crawler.browser.TrawlPlaywrightDownloadHandler"
@@ -92,6 +95,8 @@ class TrawlPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self._watchdog = MemoryWatchdog.shared(self._limits, crawler.stats)
         self._watching = False
         self._watches: dict[int, PageWatch] = {}
+        if self._tor:  # 1: Chromium runs in a namespace where only the proxy is reachable
+            self.stats.set_value("trawl/browser/netns", int(crawler.settings.getbool("TRAWL_BROWSER_CONFINED")))
         self._user_abort: Any = getattr(self, "abort_request", None)  # PLAYWRIGHT_ABORT_REQUEST, honoured too
         self.abort_request = self._abort_request
 
@@ -224,6 +229,9 @@ def browser_settings(site: Any, socks_url: str | None = None, *, max_contexts: i
     }
     if tor:
         settings |= tor_settings(url, isolation=getattr(site, "name", None))
+        proxy = parse_socks_url(str(url))
+        settings["TRAWL_BROWSER_CONFINED"] = confine(settings["PLAYWRIGHT_LAUNCH_OPTIONS"],
+                                                  proxy.host, proxy.port)
         handler = TOR_PLAYWRIGHT_HANDLER
     else:
         handler = PLAYWRIGHT_HANDLER
