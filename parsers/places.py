@@ -24,16 +24,18 @@ from parsers.regions import REGIONS, WORLDWIDE, _names, country_code, normalise_
 FILLER = frozenset("""
 only and or & the of to in all any every single most parts part countries country we ship shipping ships from
 include including included incl etc others other more also plus + with free tracked registered mail post
-express priority ask for locations location contact inquire within please preferably preferrably
-massive states state continental mainland you are is it soon delivery deliver available
+express priority ask for locations location inquire within please preferably preferrably pref
+massive states state continental mainland you are is it delivery deliver available ok
 """.split())
 # English words that are also ISO codes: places only inside a piece made of places alone
 AMBIGUOUS_CODES = frozenset({"in", "to", "me", "us", "no", "pm", "it", "at", "is", "be", "do", "so", "my", "am",
-                             "as", "by", "id", "an", "na", "ch", "dom"})
+                             "as", "by", "id", "an", "na", "dom", "can", "and", "per"})
+# two-letter codes sellers really use as words; other two-letter words count only in a pure list
+SAFE_CODES = frozenset({"uk", "eu", "ww", "gb", "nl", "de", "nz", "au", "fr", "es", "se", "dk", "fi", "pl", "ca", "ie"})
 # never places in shipping text: "PM" is a private message, "DOM"/"domestic" means the origin
 NOT_PLACES = frozenset({"pm", "dom"})
 DOMESTIC = frozenset({"domestic", "dom", "inland", "national", "nationwide", "local"})
-_WORLD_SPELLINGS = ("worldwide", "world", "wideworld", "global")
+_WORLD_SPELLINGS = ("worldwide", "world", "wideworld", "global", "international")
 _WORD = re.compile(r"[a-z$']+")
 _MAX_SPAN = 4
 
@@ -82,7 +84,7 @@ def _long_names() -> list[tuple[str, tuple[str, frozenset[str] | str | None]]]:
 
 def _spelling(word: str) -> tuple[str, frozenset[str] | str | None]:
     """A glued, repeated or misspelt name ("newzealand", "ukuk", "worlwide", "austrailia")."""
-    glued = _glued().get(word[4:] if word.startswith("the") and len(word) > 6 else word) or _glued().get(word)
+    glued = _glued().get(word[3:] if word.startswith("the") and len(word) > 6 else word) or _glued().get(word)
     if glued:
         return glued
     half = len(word) // 2
@@ -90,22 +92,22 @@ def _spelling(word: str) -> tuple[str, frozenset[str] | str | None]:
         kind, value = resolve_name(word[:half])
         if kind != "none":
             return kind, value
-    if len(word) >= 4 and word[0] == "w" and any(
-            OSA.distance(word, w) <= (1 if len(w) <= 5 else 2) for w in _WORLD_SPELLINGS):
+    if word == "wide" or (len(word) >= 4 and any(
+            word[0] == w[0] and OSA.distance(word, w) <= 2 for w in _WORLD_SPELLINGS)):
         return "world", None
     if len(word) >= 5:
         limit = 1 if len(word) < 8 else 2
-        best = None
-        for name, value in _long_names():
+        best: tuple[int, tuple[str, frozenset[str] | str | None]] | None = None
+        for name, place in _long_names():
             if abs(len(name) - len(word)) > limit:
                 continue
             d = OSA.distance(word, name, score_cutoff=limit)
             if d <= limit and (best is None or d < best[0]):
-                best = (d, value)
+                best = (d, place)
         if best:
             return best[1]
-        if len(word) >= 5:  # a truncated long name: "finlan", "europ"
-            starts = {value for name, value in _long_names() if name.startswith(word) and len(name) - len(word) <= 2}
+        if " " not in word:  # a truncated long name: "finlan", "europ"
+            starts = {place for name, place in _long_names() if name.startswith(word) and len(name) - len(word) <= 2}
             if len(starts) == 1:
                 return starts.pop()
     return "none", None
@@ -122,23 +124,40 @@ def read_words(text: str) -> tuple[list[tuple[str, frozenset[str] | str | None]]
     domestic = False
     i = 0
     while i < len(words):
+        word = words[i]
+        if word in FILLER:
+            i += 1
+            continue
         for span in range(min(_MAX_SPAN, len(words) - i), 0, -1):
-            kind, value = resolve_name(" ".join(words[i:i + span]))
+            phrase = words[i:i + span]
+            kind, value = resolve_name(" ".join(phrase))
+            if kind == "none" and span > 1 and all(len(w) == 1 for w in phrase):
+                kind, value = resolve_name("".join(phrase))  # "e u", "every where" glued
+            elif kind == "none" and span == 2:
+                kind, value = resolve_name("".join(phrase))
             if kind != "none":
                 places.append((i, kind, value))
                 i += span
                 break
         else:
-            word = words[i]
             if word in DOMESTIC:
                 domestic = True
-            elif word not in FILLER:
-                kind, value = _spelling(word)
+                i += 1
+                continue
+            # a misspelt two-word name first ("new zeland", "latin amercia"), then the word alone
+            if i + 1 < len(words) and words[i + 1] not in FILLER:
+                kind, value = _spelling(f"{word} {words[i + 1]}")
                 if kind != "none":
                     places.append((i, kind, value))
-                else:
-                    unread.append(word)
+                    i += 2
+                    continue
+            kind, value = _spelling(word)
+            if kind != "none":
+                places.append((i, kind, value))
+            else:
+                unread.append(word)
             i += 1
     if unread:  # "PM us for info": English two-letter words are not codes beside other words
-        places = [p for p in places if words[p[0]] not in AMBIGUOUS_CODES]
+        places = [p for p in places if words[p[0]] not in AMBIGUOUS_CODES
+                  and (len(words[p[0]]) != 2 or words[p[0]] in SAFE_CODES or p[1] != "country")]
     return [(k, v) for _, k, v in places], unread, domestic

@@ -42,12 +42,13 @@ REGIONS: dict[str, frozenset[str]] = {
     "dach": frozenset({"DE", "AT", "CH"}), "balkans": BALKANS_WEST | {"HR", "SI", "BG", "GR", "RO"},
     "north america": NORTH_AMERICA, "south america": SOUTH_AMERICA, "latin america": SOUTH_AMERICA | CENTRAL_AMERICA | {"MX"},
     "central america": CENTRAL_AMERICA, "asia": ASIA, "africa": AFRICA, "oceania": OCEANIA,
-    "australia(c)": OCEANIA, "antarctica(c)": frozenset({"AQ"}), "middle east": MIDDLE_EAST,
+    "australia(c)": OCEANIA, "eur": EUROPE, "euro": EUROPE, "europ": EUROPE, "ue": EU27, "e u": EU27,
+    "europe union": EU27, "scandinavian countries": frozenset({"DK", "NO", "SE"}), "antarctica(c)": frozenset({"AQ"}), "middle east": MIDDLE_EAST,
 }
 WORLDWIDE = frozenset({
     "worldwide", "world wide", "world-wide", "ww", "world", "everywhere", "international", "global", "globally",
     "all countries", "any country", "anywhere", "whole world", "all over the world", "rest of the world",
-    "rest of world", "row", "earth", "planet earth",
+    "rest of world", "row", "earth", "planet earth", "every where", "int", "intl", "internationally", "wide",
 })
 UNKNOWN_ORIGIN = frozenset({"unknown", "undeclared", "not specified", "unspecified", "hidden", "n/a", "na", "none",
                             "secret", "internet", "digital", "online", "cyberspace", "-", "?", "tor"})
@@ -76,6 +77,20 @@ ALIASES: dict[str, str] = {
     "china": "CN", "prc": "CN", "india": "IN", "spain": "ES", "poland": "PL", "france": "FR", "belgium": "BE",
     "sweden": "SE", "australia": "AU", "netherlands": "NL", "pitcairn": "PN", "saint helena": "SH",
     "falkland islands": "FK", "falklands": "FK",
+    # seller shorthand, slang and other languages' spellings seen in ships-to cells
+    "ger": "DE", "aus": "AU", "can": "CA", "swe": "SE", "nor": "NO", "fin": "FI", "ire": "IE", "roi": "IE",
+    "irl": "IE", "po": "PL", "sp": "ES", "murica": "US", "straya": "AU", "brasil": "BR", "chine": "CN",
+    "japon": "JP", "singapour": "SG", "hongkong": "HK", "allemagne": "DE", "espagne": "ES", "suede": "SE",
+    "korea north": "KP", "korea south": "KR", "vatican city": "VA", "saint vincent": "VC", "st vincent": "VC",
+    "moldova republic": "MD", "republic of ireland": "IE", "swizz": "CH", "swiss": "CH",
+    # demonyms: "German" in a ships-from cell is Germany
+    "german": "DE", "french": "FR", "spanish": "ES", "british": "GB", "english": "GB", "american": "US",
+    "canadian": "CA", "australian": "AU", "italian": "IT", "polish": "PL", "belgian": "BE", "swedish": "SE",
+    "danish": "DK", "norwegian": "NO", "finnish": "FI", "irish": "IE", "austrian": "AT", "portuguese": "PT",
+    "chinese": "CN", "indian": "IN", "colombian": "CO", "mexican": "MX", "russian": "RU", "ukrainian": "UA",
+    "greek": "GR", "turkish": "TR", "thai": "TH", "japanese": "JP", "hungarian": "HU", "romanian": "RO",
+    "bulgarian": "BG", "slovak": "SK", "slovenian": "SI", "croatian": "HR", "serbian": "RS", "peruvian": "PE",
+    "brazilian": "BR", "argentinian": "AR", "south african": "ZA", "new zealander": "NZ", "kiwi": "NZ",
 }
 
 

@@ -35,8 +35,11 @@ _EXCEPT = re.compile(
     r"\s*(?:\bexc?ept?(?:\s+for)?\b|\bexcep\b|\bexpect\b|\bexp\.|\bexcluding\b|\bexc?lude[sd]?\b|\bbut not\b|\bbut\b"
     r"|\bwithout\b|\bbesides\b|\bbanned\b|\bsorry\b|\bnot to\b|\bnot\b|\bno delivery to\b|\bex\.|(?<=\s)-(?=[a-z])"
     r"|\*\s*no\b|(?<=\()\s*no\b|^\s*no\b|(?<=wide)\s*,?\s*no\b|(?<=world)\s*,?\s*no\b|(?<=\bww)\s*,?\s*no\b"
-    r"|(?<=\ball)\s+outside\b)\s*:?\s*", re.I)
-_SPLIT = re.compile(r"\s*(?:[,;/|+\n\u2022\[\]]|\s-\s|\.(?=\S)|=)\s*")
+    r"|(?<=\ball)\s+outside\b|\bdo not ship to\b|\bnot shipping to\b|\bno shipping to\b|\bother than\b|^\s*outside\b"
+    r"|\bno to\b|(?<=/)\s*no\b)\s*:?\s*", re.I)
+_SPLIT = re.compile(r"\s*(?:[,;/|+*\n\u2022\[\]]|\s-\s|\.(?=[^\W\d_]{2})|=)\s*")
+# a piece that names a condition, not a destination: "contact us for international", "WW soon"
+_CONDITION = re.compile(r"\b(?:contact|ask|inquire|message|pm|soon|see my|notes?)\b", re.I)
 _AND = re.compile(r"\s+(?:and|&|or)\s+|\s*&\s*", re.I)
 _FLAG = re.compile("[\U0001F1E6-\U0001F1FF]{2}")
 _LABEL = re.compile(r"^\s*(?:ships?\s+(?:from|to)|shipping\s+(?:from|to)|origin(?:\s+country)?|destinations?|delivery\s+to"
@@ -112,9 +115,10 @@ def split_one_string(text: str) -> tuple[str | None, str | None]:
             return None, None
         if frm is None and not colon and not before:
             return None, None
-        if frm is None and not colon:  # bare "USA TO USA, CANADA": only when the first part is a place
-            kinds = [k for k, _ in read_words(before)[0]]
-            if not kinds or read_words(before)[1]:
+        if frm is None and (not colon or re.search(r"\b(?:no|not|we|don'?t)\b", before, re.I)):
+            # bare "USA TO USA, CANADA": only when the first part is a place ("WE DO NOT SHIP TO" is not)
+            places, unread, _ = read_words(before)
+            if not places or unread:
                 return None, None
         return (before or None), after
     if frm is not None and frm.start() <= 1:
@@ -145,8 +149,12 @@ def _places(text: str) -> tuple[set[str], bool, list[str], bool]:
     world = domestic = False
     unresolved: list[str] = []
     text = _PARENS.sub(lambda m: f", {m.group(1)},", text)  # "UK (free!) & EU", "Europe (EU)"
+    text = re.sub(r"\banywhere\s+in\b|\ball\s+of\b", "", text, flags=re.I)  # "anywhere in Canada" is Canada
     for piece in _SPLIT.split(text):
         if not piece.strip(" ()!*?.-"):
+            continue
+        if _CONDITION.search(piece):
+            unresolved.append(piece.strip())
             continue
         kind, value = _resolve(piece)
         found: list[Place] = [(kind, value)] if kind != "none" else []
@@ -179,7 +187,7 @@ def parse_origin(text: str) -> tuple[str | None, list[str], str | None]:
     kind, value = _resolve(t)
     if kind == "none":
         places, _, _ = read_words(_PARENS.sub(r" \1 ", t))
-        countries = {v for k, v in places if k == "country"}
+        countries = {str(v) for k, v in places if k == "country"}
         if len(countries) == 1 and all(k == "country" for k, _ in places):
             return countries.pop(), [f"origin read from {t!r}"], None
         if places and not countries:

@@ -134,3 +134,122 @@ def test_listing_fields_use_xx_for_stated_unknown_origin() -> None:
     assert parse_shipping(None, "EU").to_listing_fields()["origin"] is None
     fields = parse_shipping("Holland", "Worldwide except USA").to_listing_fields()
     assert fields == {"origin": "NL", "destinations": [], "destinations_excluded": ["US"], "ships_worldwide": True}
+
+
+# issue 14, class 9: real-looking strings written to show each rule class (not copied from the data)
+ONE_STRING = [  # (ships-from cell, ships-to cell, origin, worldwide, destinations or a region name, excluded)
+    "@labelled",
+    (None, "Ships from: Belgium Ships to: Worldwide", "BE", True, [], []),
+    (None, "Origin: Canada | Destination: Canada, USA", "CA", False, ["CA", "US"], []),
+    (None, "Ships from Poland to EU", "PL", False, sorted(EU27), []),
+    (None, "Ships from: 🇧🇪 Ships to: 🇫🇷 🇱🇺", "BE", False, ["FR", "LU"], []),
+    ("Ships from: Slovakia", None, "SK", False, [], []),
+    (None, "Ships from: Slovakia", "SK", False, [], []),
+    "@agora-upper",
+    (None, "NZ TO: WORLD WIDE", "NZ", True, [], []),
+    (None, "/> CANADA TO: CANADA", "CA", False, ["CA"], []),
+    (None, "UK TO UK  IRELAND  EUROPE", "GB", False, sorted(EUROPE), []),
+]
+
+
+@pytest.mark.parametrize(("frm", "to", "origin", "worldwide", "dests", "excluded"), grouped(ONE_STRING))
+def test_one_string_forms_set_origin_and_destinations(frm: str | None, to: str | None, origin: str, worldwide: bool,
+                                                      dests: list[str], excluded: list[str]) -> None:
+    s = parse_shipping(frm, to)
+    assert s.ok, s.error
+    assert (s.origin, s.ships_worldwide, s.destinations, s.destinations_excluded) == (origin, worldwide, dests,
+                                                                                       excluded)
+
+
+FREE_TEXT = [  # (ships-to text, worldwide, destinations, excluded)
+    "@no-separators",  # upper-case cells whose separators were lost
+    ("CANADA  USA", False, ["CA", "US"], []),
+    ("EU UK", False, sorted(EU27 | {"GB"}), []),
+    ("USA CANADA AND UK", False, ["CA", "GB", "US"], []),
+    ("DE AT", False, ["AT", "DE"], []),
+    ("NL*BE*LU", False, ["BE", "LU", "NL"], []),
+    ("GERMANY  SWISS", False, ["CH", "DE"], []),
+    "@norway",  # NO in a list is Norway; after worldwide or a star it negates
+    ("SE, NO, DK, FI", False, ["DK", "FI", "NO", "SE"], []),
+    ("EU NO CH", False, sorted(EU27 | {"NO", "CH"}), []),
+    ("WORLDWIDE NO AUS NO BRAZIL", True, [], ["AU", "BR"]),
+    ("EUROPE *NO RUSSIA", False, sorted(EUROPE), ["RU"]),
+    ("Worldwide / no Finland", True, [], ["FI"]),
+    "@brackets",
+    ("Europe (EU)", False, sorted(EUROPE), []),
+    ("UK (free!) & EU", False, sorted(EU27 | {"GB"}), []),
+    ("EU (ask for other countries)", False, EU, []),
+    "@misspelt",
+    ("worlwide", True, [], []),
+    ("wolrdwide", True, [], []),
+    ("wordwide", True, [], []),
+    ("WORDLWIDE EXEPT CANADA", True, [], ["CA"]),
+    ("W O R L D W I D E", True, [], []),
+    ("EVERY WHERE", True, [], []),
+    ("AUSTRAILA ONLY", False, ["AU"], []),
+    ("NEW ZELAND", False, ["NZ"], []),
+    ("CZECHREPUBLIC", False, ["CZ"], []),
+    ("E.U.", False, EU, []),
+    "@exclusions",
+    ("WORLDWIDE EXCEPT USA NETHERLANDS AND AUSTRALIA", True, [], ["AU", "NL", "US"]),
+    ("WORLD -AUSTRALIA", True, [], ["AU"]),
+    ("we do not ship to USA / Canada", True, [], ["CA", "US"]),
+    ("anywhere besides Canada", True, [], ["CA"]),
+    ("USA only - not even Mexico", False, ["US"], ["MX"]),
+    "@not-places",  # PM is a private message, DOM domestic, 'contact us' a pronoun
+    ("Worldwide except USA/CA/DOM", True, [], ["CA", "US"]),
+    ("UK - contact us for international", False, ["GB"], []),
+    ("Worldwide except Germany (PM us for info)", True, [], ["DE"]),
+    ("anywhere in Canada", False, ["CA"], []),
+]
+
+
+@pytest.mark.parametrize(("text", "worldwide", "dests", "excluded"), grouped(FREE_TEXT))
+def test_free_text_destinations(text: str, worldwide: bool, dests: list[str], excluded: list[str]) -> None:
+    s = parse_shipping(None, text)
+    assert s.ok, s.error
+    assert (s.ships_worldwide, s.destinations, s.destinations_excluded) == (worldwide, dests, excluded)
+
+
+def test_pm_alone_is_no_destination() -> None:
+    s = parse_shipping(None, "PM")
+    assert s.destinations == [] and not s.ships_worldwide
+
+
+SPELLED_ORIGINS = [
+    "@agora-upper",
+    ("GERMAN", "DE"), ("Dutch", "NL"), ("NEWZEALAND", "NZ"), ("THENETHERLANDS", "NL"), ("UK UK", "GB"),
+    ("FRANCEFRANCE", "FR"), ("<img class=flag src=/images/flag/w13/can.png", "CA"), ("Korea North", "KP"),
+    ("Europe (EU)", None),
+]
+
+
+@pytest.mark.parametrize(("text", "code"), grouped(SPELLED_ORIGINS))
+def test_glued_repeated_and_demonym_origins(text: str, code: str | None) -> None:
+    s = parse_shipping(text, None)
+    assert s.ok and s.origin == code
+    assert s.to_listing_fields()["origin"] == (code or "XX")
+
+
+PARTIAL = [  # one unreadable part never discards the other
+    "@partial",
+    ("France", "United States and 43 more", "FR", ["US"]),
+    ("Germany", "Undeclared", "DE", []),
+    ("Canada", "and 2 more", "CA", []),
+    ("Germany", "Domestic only", "DE", ["DE"]),
+    ("Spain", "Gondor", "ES", []),
+]
+
+
+@pytest.mark.parametrize(("frm", "to", "origin", "dests"), grouped(PARTIAL))
+def test_partial_results_are_kept(frm: str, to: str, origin: str, dests: list[str]) -> None:
+    s = parse_shipping(frm, to)
+    assert s.ok and s.origin == origin and s.destinations == dests
+    assert s.notes  # says what was not read
+
+
+@pytest.mark.parametrize("to", ["76", "From:", "N/A"])
+def test_cells_that_state_nothing_store_nothing(to: str) -> None:
+    s = parse_shipping("From:", to)
+    assert s.ok and s.to_listing_fields() == {"origin": None, "destinations": [], "destinations_excluded": [],
+                                              "ships_worldwide": False}
