@@ -126,6 +126,16 @@ def _check_interrupted(home: Path, site: str, run_dir: Path) -> None:
     assert report.status == "INTERRUPTED" and not report.problems, report.problems
 
 
+def _check_killed(run_dir: Path) -> None:
+    """Right after a kill: nothing tampered, and every listing already stored cites a record
+    the chain holds (the store stage syncs the manifest before it writes a batch)."""
+    from crawler.evidence_verify import verify_run
+
+    report = verify_run(run_dir)
+    assert not report.problems, report.problems
+    assert not [w for w in report.warnings if "not a chained record" in w], report.warnings
+
+
 def _kill_and_resume(testbed: Any, home: Path, site: str, modes: list[str], seed: int,
                      max_delay: float = 6.0) -> dict[str, Any]:
     home.mkdir(parents=True, exist_ok=True)
@@ -143,6 +153,8 @@ def _kill_and_resume(testbed: Any, home: Path, site: str, modes: list[str], seed
                 killed_stats = json.loads(stats_file.read_text())
             if mode == "before-first-page" and run_dirs:
                 _check_interrupted(home, site, run_dirs[0])
+            elif run_dirs:
+                _check_killed(run_dirs[0])
         else:
             finished = True
             break
