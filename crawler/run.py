@@ -169,11 +169,13 @@ class _Watch(logging.Handler):
         super().__init__(logging.ERROR)
         self.opened = False
         self.last_error = ""
+        self.last_exc: BaseException | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
         self.last_error = record.getMessage().splitlines()[0] if record.getMessage() else self.last_error
-        if record.exc_info and record.exc_info[1] is not None:
-            self.last_error += f" ({describe(record.exc_info[1])})"
+        self.last_exc = record.exc_info[1] if record.exc_info else None
+        if self.last_exc is not None:
+            self.last_error += f" ({describe(self.last_exc)})"
 
     def spider_opened(self, spider: Any = None) -> None:
         self.opened = True
@@ -194,7 +196,7 @@ def _crawl(site: SiteConfig, frontier: Frontier, *, run_id: str, run_dir: Path, 
     settings["LOG_LEVEL"] = logging.getLevelName(logging.getLogger().level or logging.WARNING)
     settings["TRAWL_PROGRESS"] = progress
     watch = _Watch()
-    logging.getLogger().addHandler(watch)
+    logging.getLogger().handlers.insert(0, watch)  # first: the console's redaction folds exc_info away
     try:
         process = CrawlerProcess(settings)
         logsetup.capture_warnings()  # Scrapy's configure_logging replaced the warnings hook
@@ -210,6 +212,8 @@ def _crawl(site: SiteConfig, frontier: Frontier, *, run_id: str, run_dir: Path, 
         why = watch.last_error or "see the log (run with -v)"
         _try_write_stats(run_dir, {"run_id": run_id, "site": site.name, "status": "failed",
                                    "failure": f"could not start: {why}", "pid": os.getpid()})
+        if isinstance(watch.last_exc, TrawlError):  # a file or setting the user can fix: exit 2
+            raise TrawlError(f"crawl of {site.name} could not start (run {run_id}): {watch.last_exc}")
         raise CrawlFailed(f"crawl of {site.name} could not start (run {run_id}): {why}")
     if record is None:
         # the spider ran but its close could not be recorded (e.g. stats.json on a full disk)
