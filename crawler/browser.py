@@ -27,6 +27,7 @@ stays False), so scrapy-playwright closes every page itself.
 """
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from typing import Any
@@ -81,6 +82,17 @@ CHROMIUM_ARGS = (
 NO_LOCAL_DNS_RULE = "MAP * ~NOTFOUND"
 NO_HIDDEN_SERVICE_DNS_RULE = "MAP *.onion ~NOTFOUND , MAP *.i2p ~NOTFOUND , MAP *.exit ~NOTFOUND"
 DOM_LENGTH_JS = "document.documentElement ? document.documentElement.outerHTML.length : 0"
+
+
+class _QuietDrops(logging.Filter):
+    """scrapy-playwright logs every failed page as a warning with a traceback; a page the
+    guards dropped is counted (item_dropped_reasons/browser_*), not an error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], RenderDropped))
+
+
+logging.getLogger("scrapy-playwright").addFilter(_QuietDrops())
 
 
 class TrawlPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):

@@ -115,6 +115,7 @@ def test_webrtc_canary_and_the_guards_one_by_one(
         assert "webrtc ran" in dom
         assert canary.received, "the canary heard nothing from an unguarded browser"
         assert f"sendto 127.0.0.1:{canary.port}" in leaks
+        assert "sendto 224.0.0.251:5353" in leaks  # mDNS announcements of its candidates
     else:
         assert ("webrtc blocked" if guard == "script" else "webrtc ran") in dom
         assert canary.received == [], canary.received
