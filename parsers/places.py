@@ -38,6 +38,7 @@ DOMESTIC = frozenset({"domestic", "dom", "inland", "national", "nationwide", "lo
 _WORLD_SPELLINGS = ("worldwide", "world", "wideworld", "global", "international")
 _WORD = re.compile(r"[a-z$']+")
 _MAX_SPAN = 4
+_MAX_WORDS = 60
 
 
 def resolve_name(key: str) -> tuple[str, frozenset[str] | str | None]:
@@ -82,6 +83,7 @@ def _long_names() -> list[tuple[str, tuple[str, frozenset[str] | str | None]]]:
     return sorted(names.items())
 
 
+@lru_cache(maxsize=8192)
 def _spelling(word: str) -> tuple[str, frozenset[str] | str | None]:
     """A glued, repeated or misspelt name ("newzealand", "ukuk", "worlwide", "austrailia")."""
     glued = _glued().get(word[3:] if word.startswith("the") and len(word) > 6 else word) or _glued().get(word)
@@ -118,7 +120,7 @@ def read_words(text: str) -> tuple[list[tuple[str, frozenset[str] | str | None]]
     key = normalise_name(text).replace("'", "")
     if re.fullmatch(r"(?:[a-z] ){3,}[a-z]", key):  # "w o r l d w i d e"
         key = key.replace(" ", "")
-    words = _WORD.findall(key.replace("u$a", "usa"))
+    words = _WORD.findall(key.replace("u$a", "usa"))[:_MAX_WORDS]  # a longer cell is prose, not a list
     places: list[tuple[int, str, frozenset[str] | str | None]] = []
     unread: list[str] = []
     domestic = False

@@ -16,7 +16,8 @@ OUNCE_G = 28.349523125
 POUND_G = 453.59237
 MASS_G = {
     "mg": 0.001, "milligram": 0.001, "milligrams": 0.001,
-    "g": 1.0, "gr": 1.0, "grs": 1.0, "gs": 1.0, "gram": 1.0, "grams": 1.0, "gramm": 1.0, "gramos": 1.0, "grammes": 1.0, "gramme": 1.0,
+    "g": 1.0, "gr": 1.0, "grs": 1.0, "gs": 1.0, "gm": 1.0, "gms": 1.0, "grm": 1.0, "grms": 1.0,
+    "gram": 1.0, "grams": 1.0, "gramm": 1.0, "gramos": 1.0, "grammes": 1.0, "gramme": 1.0,
     "kg": 1000.0, "kgs": 1000.0, "kilo": 1000.0, "kilos": 1000.0, "kilogram": 1000.0, "kilograms": 1000.0,
     "oz": OUNCE_G, "ozs": OUNCE_G, "ounce": OUNCE_G, "ounces": OUNCE_G, "zip": OUNCE_G, "zips": OUNCE_G,
     "lb": POUND_G, "lbs": POUND_G, "pound": POUND_G, "pounds": POUND_G,
@@ -30,14 +31,15 @@ DOSE_MG = {"mg": 1.0, "mcg": 0.001, "ug": 0.001, "μg": 0.001, "µg": 0.001}
 COUNT_WORDS = (
     "pills?|tabs?|tablets?|tabl?ets|caps|capsules?|bars?|blotters?|pellets?|pcs|pieces?|units?|"
     "ampoules?|amps|vials?|hits?|squares?|strips?|softgels?|lozenges?|patch(?:es)?|doses?|"
-    "accounts?|x?tc pills?|stk|st[uü]ck|box(?:es)?|sets?|kits?|packs?"
+    "accounts?|x?tc pills?|stk|st[uü]ck|box(?:es)?|sets?|kits?|packs?|cap|sachets?|satchets?|drops|joints?|"
+    "gumm(?:y|ies)|pods?|cartridges?|carts?|syringes?|pre-?rolls?|films?|qty\\.?|pcs\\."
 )
 # atomic (no backtracking into a number) so that lists like "1,000/1,000/..." stay linear
 _NUM = r"(?>\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,])|\d+(?:[.,]\d+)?(?!\d))"
 _INT = r"(?>\d{1,3}(?:,\d{3})+(?![\d,])|\d+(?!\d))"
 # a number not glued to a word, decimal, code or fraction; "/" or "-" right after a unit
 # letter is fine ("1g/5g", "1g-5g") while "3-MMC", "1/4" and "LSD-25" stay out
-_LB = r"(?:(?<![\w.,#/\-])|(?<=[a-z][/\-]))"
+_LB = r"(?:(?<![\w.,#/\-$€£])|(?<=[a-z][/\-])|(?<=\s-))"
 _MASS_U = "|".join(sorted(MASS_G, key=len, reverse=True))
 _VOL_U = "|".join(sorted(VOLUME_ML, key=len, reverse=True))
 _DOSE_U = "mg|mcg|ug|μg|µg"
@@ -51,7 +53,7 @@ _PATTERN = re.compile(
         # "100 x 2mg", "10x250mg", "10 x 1g", "100 pills x 2mg", "10 tabs of 100ug", "90 x 50mg tablets"
         rf"(?P<NXD>{_LB}(?P<nxd_n>{_INT})(?:\s*(?:{COUNT_WORDS}))?(?:{_MULT}|\s*(?:{COUNT_WORDS})?\s*(?:of|@|at|a|à)\s+|\s*(?:{COUNT_WORDS})\s+)(?P<nxd_d>{_NUM})\s*(?P<nxd_u>{_DOSE_U}|{_MASS_U}|{_VOL_U}){_END})",
         # "20mg x10", "250mg x 10 pills"
-        rf"(?P<DXN>{_LB}(?P<dxn_d>{_NUM})\s*(?P<dxn_u>{_DOSE_U}|{_MASS_U}|{_VOL_U})(?:\s*(?:{COUNT_WORDS}))?{_MULT}(?P<dxn_n>{_INT}){_END})",
+        rf"(?P<DXN>{_LB}(?P<dxn_d>{_NUM})\s*(?P<dxn_u>{_DOSE_U}|{_MASS_U}|{_VOL_U})(?:\s*(?:{COUNT_WORDS}))?{_MULT}(?P<dxn_n>{_INT})(?![.,]\d){_END})",
         # "x10 pills 220mg", "x10 blotters 150ug"
         rf"(?P<XND>(?<![\w])x\s*(?P<xnd_n>{_INT})\s*(?:{COUNT_WORDS})\s*(?P<xnd_d>{_NUM})\s*(?P<xnd_u>{_DOSE_U}){_END})",
         # fractions of ounces/pounds: "1/4 oz", "1/2lb", "1/8th"
@@ -63,9 +65,9 @@ _PATTERN = re.compile(
         rf"(?P<WORD>(?<![\w])(?P<word_w>(?:an?\s+|one\s+)?(?:eighth|8th|1/8)(?:\s+(?:oz|ounce))?|(?:an?\s+)?(?:8|eight)[\s-]?ball|half\s+(?:a\s+)?(?:g|gr|gram|gramm?e?)|qp|quarter\s*(?:pound|lb|p)|hp|half\s*(?:pound|lb|p)|half\s*(?:an?\s+)?(?:oz|ounce|o)|quarter\s*(?:an?\s+)?(?:oz|ounce|o)|qo|ho|(?:an|one)\s+(?:ounce|oz)|(?:a|one)\s+(?:zip|kilo)){_END})",
         # counts: "10-20 pills", "25/50/100 tabs", "100 pills", "10 M30 pills", "pack of 90", "x10", "10x", "qty 250"
         rf"(?P<CLIST>(?<![\w.,#/\-])(?P<clist_v>(?:(?:{_INT})\s*(?:/|\||-|,\s)\s*)+(?:{_INT}))\s*(?:{COUNT_WORDS}){_END})",
-        rf"(?P<CNT>(?<![\w.,#/\-])(?P<cnt_n>{_INT})(?:\s*|\s+(?:(?!x\d)[a-z][a-z0-9\-]*\s+){{1,2}}?)(?:{COUNT_WORDS}){_END})",
+        rf"(?P<CNT>(?<![\w.,#/\-$€£])(?P<cnt_n>{_INT})(?:\s*|\s+(?:(?!x\d)[a-z][a-z0-9\-]*\s+){{1,2}}?)(?:{COUNT_WORDS}){_END})",
         rf"(?P<PACK>(?:pack|box|bottle|blister|strip)\s+of\s+(?P<pack_n>{_INT})|(?<![\w])(?P<pack_m>{_INT})\s*-?\s*(?:pack|pk|count|ct){_END})",
-        rf"(?P<XN>(?<![\w])x\s*(?P<xn_n>{_INT}){_END}(?!\s*(?:{_DOSE_U}|{_MASS_U}))|{_LB}(?P<xn_m>{_INT})\s*x(?![\w])(?!\s*\d))",
+        rf"(?P<XN>(?<![\w])x\s*(?P<xn_n>{_INT})(?![.,]\d){_END}(?!\s*(?:{_DOSE_U}|{_MASS_U}))|{_LB}(?P<xn_m>{_INT})\s*x(?![\w])(?!\s*\d))",
         rf"(?P<QTY>(?:qty|quantity|moq|min\.? order)\s*:?\s*(?P<qty_n>{_INT}){_END}(?!\s*(?:{_DOSE_U}|{_MASS_U}|{_VOL_U})))",
         # purity: "90%", "80+%", "99.7 %", ">99%"
         rf"(?P<PCT>{_LB}(?P<pct_v>{_NUM})\s*\+?\s*%\s*\+?(?!\s*(?:thc|cbd|off|discount|reship|refund|cash|bonus|extra|fe\b|escrow|free|more|less|of\s+(?:the|your|my)|positive|feedback|rating)))",
@@ -90,6 +92,17 @@ PILL_NAMES = (
 )
 _PILL_CONTEXT = re.compile(rf"(?<![a-z])(?:{COUNT_WORDS}|{PILL_NAMES})(?![a-z])", re.I)
 _BARE = re.compile(rf"^\s*(?P<n>{_NUM})\s*$")
+# a market's offer prefix: "10-500pls x Zopiclone 7.5mg", "3.5gr x ...", "x200pls Cialis 60mg"
+_OFFER = re.compile(r"^\W*(?:x\s*)?(?P<lo>\d+(?:[.,]\d+)?)(?:\s*-\s*(?P<hi>\d+(?:[.,]\d+)?))?\s*"
+                    r"(?P<u>pls|tbs?|pcs|pks|gr|ml)(?:\s*x\s+|\s+(?=[a-z]))", re.I)
+_OFFER_UNIT = {"gr": "g", "ml": "ml"}
+# "(1000) 30mg Adderall", "(14) grams", "x [10]": a bracketed count
+_BRACKETED = re.compile(r"[(\[](\d{1,5})[)\]]\s*")
+# "10 Percocet 7.5/325", "100 CIALIS 30MG": a leading count before a pill name
+_LEAD_COUNT = re.compile(rf"^\W*(?P<n>\d{{1,4}})\s+(?:{PILL_NAMES})(?![a-z])", re.I)
+_APAP = re.compile(r"^\d+(?:\.\d+)?\s*/\s*(?:300|325|500|650|750)$")
+_FIRST_DOSE = re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)?)\s*(mg|mcg|ug|μg|µg)(?![a-z])", re.I)
+_CONCENTRATION = re.compile(r"\s*/\s*(?:ml|l)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -180,6 +193,11 @@ def _parse(raw: str, default_unit: str | None) -> Quantity:
                             matched=bare.group("n"), span=bare.span("n"), notes=[f"bare number read in default unit {unit}"])
     if not _QUICK.search(s):
         return Quantity(raw=raw, error="no quantity found")
+    offer = _OFFER.match(s)
+    if offer is not None:
+        return _offer_prefix(raw, s, offer)
+    if "(" in s or "[" in s:
+        s = _BRACKETED.sub(lambda m: f"{m.group(1)} x " if s[m.end():m.end() + 1].isdigit() else f"{m.group(1)} ", s)
     masses: list[tuple[float, str, str, tuple[int, int]]] = []  # (amount, unit, matched, span)
     doses: list[tuple[float, str, str, tuple[int, int]]] = []  # (value, unit, matched, span)
     counted: dict[str, object] | None = None
@@ -214,6 +232,8 @@ def _parse(raw: str, default_unit: str | None) -> Quantity:
             u = m.group("amt_u").lower()
             if v is None:
                 continue
+            if _CONCENTRATION.match(s, span[1]):  # "250mg/ml" is a concentration, not an amount
+                continue
             if u in DOSE_MG:
                 doses.append((v, u, m.group(0), span))
             elif (based := _base(v, u)):
@@ -226,6 +246,8 @@ def _parse(raw: str, default_unit: str | None) -> Quantity:
             if w in _WORD_G:
                 masses.append((_WORD_G[w], "g", m.group(0), span))
         elif kind == "CLIST" and count is None:
+            if _APAP.match(m.group("clist_v")):  # "10/325": opioid / paracetamol strengths, not two counts
+                continue
             values = [_num(part) for part in re.split(r"\s*(?:/|\||-|,\s)\s*", m.group("clist_v"))]
             counts = [int(v) for v in values if v is not None and v.is_integer() and v > 0]
             if counts:
@@ -244,7 +266,33 @@ def _parse(raw: str, default_unit: str | None) -> Quantity:
             v = _num(m.group("pct_v"))
             if v is not None and 0 < v <= 100:
                 purity = v
+    if counted is None and count is None and (lead := _LEAD_COUNT.match(s)):
+        count = (int(lead.group("n")), lead.group(0), lead.span())
     return _assemble(raw, counted, count, masses, doses, purity, s, count_offers)
+
+
+def _offer_prefix(raw: str, s: str, offer: re.Match[str]) -> Quantity:
+    """The market's own offer size wins; the rest of the title gives strength and purity."""
+    unit = _OFFER_UNIT.get(offer.group("u").lower(), "unit")
+    values = [v for v in (_num(offer.group("lo")), _num(offer.group("hi") or "")) if v]
+    if not values or (unit == "unit" and not values[0].is_integer()):
+        return Quantity(raw=raw, error="no quantity found")
+    rest = _parse(s[offer.end():], None)
+    dose: dict[str, object] = {}
+    if unit == "unit":
+        dose = dict(dose_mg=rest.dose_mg, dose_unit=rest.dose_unit, dose_value=rest.dose_value)
+        first_dose = _FIRST_DOSE.search(s, offer.end()) if rest.dose_mg is None else None
+        if first_dose and (d := _num(first_dose.group(1))) is not None:  # counted pills: "50mg" is a strength
+            dose_mg, dose_unit, dose_value = _dose(d, first_dose.group(2))
+            dose = dict(dose_mg=_r(dose_mg) if dose_mg is not None else None, dose_unit=dose_unit, dose_value=dose_value)
+    kw = dict(matched=offer.group(0).strip(), span=offer.span(), purity_pct=rest.purity_pct, **dose)
+    def one(v: float) -> Quantity:
+        return Quantity(raw=raw, ok=True, amount=_r(v), unit=unit, count=int(v) if unit == "unit" else None,
+                        **kw)  # type: ignore[arg-type]
+    offers = [one(v) for v in values] if len(values) > 1 else []
+    first = one(values[0])
+    return Quantity(raw=raw, ok=True, amount=first.amount, unit=unit, count=first.count, offers=offers,
+                    notes=["offer size from the market's prefix"], **kw)  # type: ignore[arg-type]
 
 
 def _counted(n: int, d: float, unit: str, matched: str, span: tuple[int, int]) -> dict[str, object]:

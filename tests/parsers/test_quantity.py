@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from parsers import parse_quantity
+from tests.parsers.tables import grouped
 
 OZ = 28.349523125
 
@@ -289,3 +290,53 @@ KNOWN_FAILURES = [
 def test_known_failures(text: str, amount: float | None, dose: float | None) -> None:
     q = parse_quantity(text)
     assert q.amount == amount and q.dose_mg == dose
+
+
+# issue 14, class 10: strings written to show each rule class (not copied from the real data)
+ISSUE14: list[tuple[Any, ...]] = [  # (text, amount, unit, count, dose_mg)
+    "@offer-prefix",  # a market writes its own offer size before the title
+    ("25-400pls x Lorazepam 2,5mg GENERIC", 25, "unit", 25, 2.5),
+    ("60tb x sertraline 50mg (generic zoloft)", 60, "unit", 60, 50),
+    ("7gr x 7 Grams Amnesia Haze", 7, "g", None, None),
+    ("10-250ml x GBL pure", 10, "ml", None, None),
+    ("x90pls Tadalafil 20mg Tadacip-20", 90, "unit", 90, 20),
+    "@counts",
+    ("25 qty. Oxycodone 15 MG", 25, "unit", 25, 15),
+    ("(500) 10mg Valium Roche", 500, "unit", 500, 10),
+    ("(14) grams Lemon Haze", 14, "g", None, None),
+    ("Pregabalin 150mg 84 cap", 84, "unit", 84, 150),
+    ("CBD oil 30 drops", 30, "unit", 30, None),
+    ("5 joints pre-rolled", 5, "unit", 5, None),
+    ("10 tabs 1P-LSD", 10, "unit", 10, None),
+    ("20 Percocet 10/325 pills", 20, "unit", 20, None),
+    "@units",
+    ("3 gm Moroccan hash", 3, "g", None, None),
+    ("SPEED PASTE 1GRM", 1, "g", None, None),
+    ("Ice 99% -5gr-", 5, "g", None, None),
+    "@prices-are-not-sizes",  # a price before a size is not a list of sizes; "$12 per pill" is no count
+    ("$250 - 2 Oz Penis Envy", 2 * OZ, "g", None, None),
+    ("$90 - 28g Blue Meanies", 28, "g", None, None),
+    ("200 x MDMA 150mg pills x 1.20EU", 200, "unit", 200, 150),
+    "@concentration",  # mg/ml is a strength, the vial's ml the amount
+    ("Test Cyp 250mg/ml 10ml vial", 10, "ml", None, None),
+]
+
+
+@pytest.mark.parametrize(("text", "amount", "unit", "count", "dose_mg"), grouped(ISSUE14))
+def test_issue14_quantity_classes(text: str, amount: float, unit: str, count: int | None, dose_mg: float | None) -> None:
+    q = parse_quantity(text)
+    assert q.ok, q.error
+    assert (q.amount, q.unit, q.count) == (pytest.approx(amount, rel=1e-3), unit, count)
+    assert q.dose_mg == (pytest.approx(dose_mg) if dose_mg is not None else None)
+
+
+@pytest.mark.parametrize("text", [pytest.param(t, id=f"none: {t}") for t in [
+    "Trenbolone 200mg/ml", "Oxy 30mg only $12 per pill", "Roxy 30 mg - $25 each pill"]])
+def test_concentration_and_unit_prices_are_not_amounts(text: str) -> None:
+    q = parse_quantity(text)
+    assert not q.ok and q.amount is None
+
+
+def test_offer_prefix_range_keeps_both_offers() -> None:
+    q = parse_quantity("10-500pls x Zopiclone 7.5mg")
+    assert [o.amount for o in q.offers] == [10, 500] and q.dose_mg == 7.5
