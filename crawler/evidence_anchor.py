@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.evidence_keys import load_signing_key
+from index.errors import TrawlError
 
 logger = logging.getLogger(__name__)
 
@@ -151,6 +152,23 @@ class HeadAnchor:
         if self.config.webhook_url:
             self._try("webhook", lambda: self._post(line.rstrip(b"\n")))
         if self.config.tsa_url:
+            self._try("timestamp authority", lambda: self._timestamp(signed))
+        return signed
+
+    def republish(self) -> dict[str, Any]:
+        """Send the current signed head (not re-signed) to the sinks that missed it: the
+        heads log if its last head of this run differs, the webhook, and the TSA when the
+        head has no token yet.  For a sink that was down while the crawl ran."""
+        signed = self.previous()
+        if signed is None or not signed.get("signature"):
+            raise TrawlError(f"{self.run_dir / HEAD_FILE}: no signed head to publish")
+        line = canonical(signed) + b"\n"
+        published = published_heads(self.config.heads_log, self.run_id)
+        if not published or canonical(published[-1]) != canonical(signed):
+            self._try("heads log", lambda: _fsync_append(self.config.heads_log, line))
+        if self.config.webhook_url:
+            self._try("webhook", lambda: self._post(line.rstrip(b"\n")))
+        if self.config.tsa_url and not (self.run_dir / TOKEN_FILE).exists():
             self._try("timestamp authority", lambda: self._timestamp(signed))
         return signed
 

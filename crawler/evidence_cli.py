@@ -99,6 +99,33 @@ def verify_cmd(run: str, heads_log: Path | None, pubkeys: tuple[Path, ...],
         sys.exit(1)
 
 
+@evidence.command("publish")
+@click.argument("run")
+def publish_cmd(run: str) -> None:
+    """Send RUN's signed head again to the heads log, webhook and TSA that missed it.
+
+    For a sink that was down or misconfigured while the crawl ran (the run then fails
+    verify with "never published").  The head is not re-signed; exit 1 if a sink still fails.
+
+    \b
+    Example:
+      trawl evidence publish nightshade-20261123T100000Z-ab12
+    """
+    from crawler.evidence_anchor import AnchorConfig, HeadAnchor
+
+    run_dir = resolve_run(run)
+    anchor = HeadAnchor(AnchorConfig.from_env(trawl_home(create=False)), run_dir, run_dir.name)
+    signed = anchor.republish()
+    for failure in anchor.failures:
+        click.echo(f"not published: {failure}", err=True)
+    click.echo(f"{run_dir.name}: head {signed['head'][:16]}… ({signed['state']}, "
+               f"{signed['entries']} entries) published to {anchor.config.heads_log}"
+               + (", webhook" if anchor.config.webhook_url else "")
+               + (", timestamp authority" if anchor.config.tsa_url else ""))
+    if anchor.failures:
+        sys.exit(1)
+
+
 @evidence.group("keys")
 def keys_group() -> None:
     """The Ed25519 key that signs evidence heads ($TRAWL_HOME/keys/).

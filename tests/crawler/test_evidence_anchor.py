@@ -257,3 +257,25 @@ def test_keys_cli_rotate_and_show(run: Path) -> None:
     assert shown.returncode == 0 and f"# current signing key: {new}" in shown.stdout
     assert f"# {old}\n" in shown.stdout and f"# {new}  (current)" in shown.stdout
     assert shown.stdout.count("BEGIN PUBLIC KEY") == 2 and "PRIVATE" not in shown.stdout
+
+
+def test_head_missed_by_a_down_heads_log_is_published_later(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    monkeypatch.setenv("TRAWL_HOME", str(home))
+    monkeypatch.delenv("TRAWL_INDEX_URL", raising=False)
+    blocked = tmp_path / "not-a-dir"
+    blocked.write_text("a file where the heads log's directory should be\n")
+    monkeypatch.setenv("TRAWL_EVIDENCE_HEADS_LOG", str(blocked / "heads.jsonl"))
+    run = make_run(home, RUN_ID, pages=1)  # the crawl goes on without its heads log
+    assert (run / "manifest.head").is_file()
+    good_log = tmp_path / "anchor" / "heads.jsonl"
+    monkeypatch.setenv("TRAWL_EVIDENCE_HEADS_LOG", str(good_log))
+    report = verify_run(run)
+    assert any(p.startswith(f"heads log: run {RUN_ID} was never published") for p in report.problems)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    published = subprocess.run([sys.executable, "-m", "dashboards.cli", "evidence", "publish", RUN_ID],
+                               env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert published.returncode == 0, published.stderr
+    assert verify_run(run).ok
+    assert len(good_log.read_text().splitlines()) == 1
