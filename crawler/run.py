@@ -185,6 +185,7 @@ def _crawl(site: SiteConfig, frontier: Frontier, *, run_id: str, run_dir: Path, 
            clock: str | None, page_budget: int | None, day: int | None, progress: bool) -> RunResult:
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
+    from twisted.python.failure import Failure
 
     from crawler.settings import build_settings
     from crawler.spider import TrawlSpider
@@ -202,18 +203,25 @@ def _crawl(site: SiteConfig, frontier: Frontier, *, run_id: str, run_dir: Path, 
         logsetup.capture_warnings()  # Scrapy's configure_logging replaced the warnings hook
         crawler = process.create_crawler(TrawlSpider)
         crawler.signals.connect(watch.spider_opened, signal=signals.spider_opened)
-        process.crawl(crawler, site=site, frontier=frontier, run_id=run_id, resume=resume)
+        crashed: list[BaseException] = []  # the crawl itself failed (e.g. a stage could not open)
+
+        def keep_crash(failure: Failure) -> None:  # handled here: no "Unhandled error in Deferred"
+            crashed.append(failure.value or RuntimeError(failure.getErrorMessage()))
+
+        done: Any = process.crawl(crawler, site=site, frontier=frontier, run_id=run_id, resume=resume)
+        done.addErrback(keep_crash)
         process.start()
     finally:
         logging.getLogger().removeHandler(watch)
     record: dict[str, Any] | None = getattr(crawler, "trawl_result", None)
-    if record is None and not watch.opened:
-        # a component failed to start (the browser, the proxy settings...): nothing was crawled
-        why = watch.last_error or "see the log (run with -v)"
-        _try_write_stats(run_dir, {"run_id": run_id, "site": site.name, "status": "failed",
-                                   "failure": f"could not start: {why}", "pid": os.getpid()})
-        if isinstance(watch.last_exc, TrawlError):  # a file or setting the user can fix: exit 2
-            raise TrawlError(f"crawl of {site.name} could not start (run {run_id}): {watch.last_exc}")
+    if crashed or (record is None and not watch.opened):
+        # a component failed to start (the browser, the index, the proxy settings...)
+        exc = crashed[0] if crashed else watch.last_exc
+        why = describe(exc) if crashed and exc is not None else watch.last_error or "see the log (run with -v)"
+        _try_write_stats(run_dir, {**(record or {"run_id": run_id, "site": site.name, "pid": os.getpid()}),
+                                   "status": "failed", "failure": f"could not start: {why}"})
+        if isinstance(exc, TrawlError) and not isinstance(exc, CrawlFailed):  # the user's file or setting: exit 2
+            raise TrawlError(f"crawl of {site.name} could not start (run {run_id}): {exc}")
         raise CrawlFailed(f"crawl of {site.name} could not start (run {run_id}): {why}")
     if record is None:
         # the spider ran but its close could not be recorded (e.g. stats.json on a full disk)

@@ -278,3 +278,14 @@ def test_run_dir_not_writable_could_not_start_exits_4(testbed: Any, tmp_path: Pa
     assert run.returncode == EXIT_FAILED, run.stderr[-3000:]
     assert run.stdout == "" and len(run.stderr.strip().splitlines()) == 1, run.stderr
     assert run.stderr.startswith("error: crawl of vortex could not start: ") and "Read-only file system" in run.stderr
+
+
+def test_component_that_cannot_start_on_a_user_setting_exits_2(tmp_path: Path) -> None:
+    """The index URL is the user's to fix: one clear line, exit 2, not 'interrupted' (130)."""
+    env = crawl_env(tmp_path / "home", {"TRAWL_INDEX_URL": "bogus://nowhere", "TRAWL_TOR_SOCKS": "socks5h://127.0.0.1:9"})
+    run = trawl(["crawl", "vortex", "--json"], env)
+    assert run.returncode == 2, run.stderr[-2000:]
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: crawl of vortex could not start") and "bogus://nowhere" in last
+    assert "Traceback" not in run.stderr and "Unhandled error" not in run.stderr
+    assert json.loads((next((tmp_path / "home" / "runs").iterdir()) / "stats.json").read_text())["status"] == "failed"
