@@ -2,8 +2,9 @@
 
 Public API (imported lazily so `import enrich` stays cheap):
 
-    match(text, *, lists=None) -> list[SubstanceMatch]
-    match_batch(texts, *, lists=None) -> list[list[SubstanceMatch]]
+    match(text, *, hint=None, lists=None) -> list[SubstanceMatch]   (relation: offered | mentioned)
+    match_batch(texts, *, hints=None, lists=None) -> list[list[SubstanceMatch]]
+    analyse(text, *, hint=None, lists=None) -> Analysis(matches, candidates)
     new_substance_candidates(text, *, lists=None) -> list[Candidate]
     extract_identifiers(text) -> dict[str, list[str]]
     parse_pgp_key(armored) -> PgpKeyInfo
@@ -20,6 +21,8 @@ _EXPORTS = {
     "match": "enrich.matcher",
     "match_batch": "enrich.matcher",
     "match_reference": "enrich.matcher",
+    "analyse": "enrich.matcher",
+    "Analysis": "enrich.matcher",
     "SubstanceMatch": "enrich.matcher",
     "load_reference_lists": "enrich.lists",
     "ReferenceLists": "enrich.lists",

@@ -38,7 +38,7 @@ NEXT_BLOCK = {
     "board", "boarding", "limit", "bump", "bumps", "dial", "reader", "metal", "music", "house",
     "tea", "coffee", "cold", "water", "man", "muscle", "meat", "body", "mass", "exchange",
     "trading", "lending", "payment", "payments", "network", "transfer", "chains", "seed", "seeds",
-    "lawn", "mower", "cutter", "killer",
+    "lawn", "mower", "cutter", "killer", "reflux", "rate", "rates", "power",
 }
 OFFER_WORDS = {
     "tab", "tabs", "blotter", "blotters", "pill", "pills", "cap", "caps", "capsules", "shards", "shard",
@@ -71,6 +71,51 @@ def has_drug_context(norm: str, atom_texts: list[str], other_substance: bool) ->
     if _QTY_RE.search(norm) or _PRICE_RE.search(norm):
         return True
     return any(a in _PURITY_WORDS or a in _QUANTITY_WORDS for a in atom_texts)
+
+
+# Whole-title drug context (rule 5): a mass or dose ("7g", "(14grams)", "250 mgs", "1oz"), a
+# per-gram price, or words that only drug listings use ("indoor", "AAA", "strain", "uncut").
+_MASS_RE = re.compile(r"\d\s?(?:g|gr|grs|grams?|grammes?|grms|gm|kg|kilos?|mg|mgs|mcg|ug|oz|ounces?|lbs?|pounds?|qp|hp)\b")
+DRUG_WORDS = {
+    "pure", "purity", "uncut", "lab", "tested", "indoor", "outdoor", "hydro", "aaa", "aaaa", "aaaaa", "strain",
+    "indica", "sativa", "hybrid", "thc", "cbd", "kush", "haze", "skunk", "buds", "bud", "nugs", "flower", "flowers",
+    "shake", "trim", "pollen", "kief", "resin", "coffeeshop", "dispensary", "pharma", "pills", "tabs", "tablets",
+    "blotters", "pellets", "stealth", "reagent", "grams", "gram", "oz", "ounce", "eighth", "qp", "hp", "zip",
+    "moroccan", "afghan", "afghani", "colombian", "peruvian", "bolivian", "dutch", "cali", "premium", "organic",
+}
+# words of fraud / digital / guide listings: an ordinary word there is not a drug ("hash rate", "2fa")
+NON_DRUG_WORDS = {
+    "account", "accounts", "bank", "banks", "login", "logins", "card", "cards", "cc", "cvv", "fullz", "paypal",
+    "software", "hack", "hacking", "hacked", "bypass", "2fa", "method", "methods", "ebook", "pdf", "tutorial",
+    "guide", "netflix", "spotify", "crypter", "botnet", "sms", "ssn", "dob", "dumps", "logs", "template", "psd",
+    "passport", "license", "licence", "info", "cashout", "carding", "bitcoin", "wallet", "rate", "hashrate",
+    "mining", "miner", "gpu", "asic", "vpn", "proxy", "email", "emails", "database", "leak", "leaked", "script",
+    "coinbase", "binance", "selfie", "selfies", "documents", "counterfeit", "replica", "watch",
+    "dress", "shirt", "shoes", "game", "games", "key", "keys", "steam",
+}
+
+
+def has_title_context(norm: str, atom_texts: list[str]) -> bool:
+    """Whole-title drug context: a mass/dose, a price per weight or a drug-listing word."""
+    return bool(_MASS_RE.search(norm)) or any(a in DRUG_WORDS for a in atom_texts)
+
+
+def is_non_drug(atom_texts: list[str]) -> bool:
+    return any(a in NON_DRUG_WORDS for a in atom_texts)
+
+
+# Form and colour words: descriptors of a named substance ("champagne MDMA", "brown sugar
+# MDMA rocks", "25I-NBOMe blotters"); they name a substance only when none is named.
+DESCRIPTOR_WORDS = {
+    "crystal", "crystals", "cristal", "cristals", "xtal", "ice", "shards", "shard", "glass", "snow", "rock", "rocks",
+    "blotter", "blotters", "brown", "sugar", "white", "champagne", "pink", "blue", "golden", "tar", "base", "paste",
+    "powder", "pearls", "flake", "fishscale", "bars", "bar", "tabs", "crack", "needlepoint", "shardz", "moonrock",
+}
+
+
+def is_descriptor(name_atoms: list[str]) -> bool:
+    """A name made of form/colour words only ("crystal", "brown sugar", "blotters")."""
+    return all(a in DESCRIPTOR_WORDS for a in name_atoms)
 
 
 def blocked_by_neighbours(atom_texts: list[str], start: int, end: int) -> bool:

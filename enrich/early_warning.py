@@ -1,70 +1,40 @@
 """Early warning: substance-like tokens that match no reference list.
 
-A token is a candidate new substance when it has the shape of a designer-drug name
-(a positional code like "3-CMPVP", a known suffix like "-azolam", "-nitazene",
-"-fentanyl", a 2C-/NBOMe/LSD-prodrug/cannabinoid code) and its normalised key is
-not any name, synonym or code in the loaded lists.  The pipeline stores them as
-index.model.CandidateSubstance and raises an alert for new ones (enrich.alerts).
+A token is a candidate new substance when it has the shape of a designer-drug name of a
+known family (enrich.analogue.PATTERNS: positional codes like "3-CMPVP", "-azolam",
+"-nitazene", "-fentanyl", 2C-x, 25x-NBOMe/NBOH/NBF, *-PINACA/-INACA/-ICA and JWH/AM/UR/XLR/
+PB codes, DMXE-like arylcyclohexylamines, "-ylone"/"-edrone" cathinones, LSD prodrugs...)
+or is a listed name written with an analogue modifier ("3-Cl-PCP", "N-desethyl-
+protonitazene": pattern `modified-name`), and its key is no name in the loaded lists.
+
+The candidates come from the matcher's own reading of the text (enrich.matcher.analyse),
+so the two never contradict each other: a token the matcher resolved as a misspelt listed
+name ("alprozolam") is no candidate, a list hit inside a candidate ("AB-PINACA" inside
+"5F-AB-PINACA") is no match, and a quantity glued in front ("5xfentanyl") is not part of
+the token. The pipeline stores candidates as index.model.CandidateSubstance and raises an
+alert for new ones (enrich.alerts).
 """
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
-from enrich.lists import ReferenceLists, default_lists
-from enrich.normalize import name_key, normalise_with_offsets
+from enrich.analogue import PATTERNS
+from enrich.lists import ReferenceLists
+from enrich.matcher import Candidate, analyse, get_matcher
 from index.model import CandidateSubstance, Listing
 
-_T = r"[a-z0-9]"
-# (pattern name, regex over normalised text); token boundaries are non-[a-z0-9-]
-PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    (name, re.compile(rf"(?<![a-z0-9-]){rx}(?![a-z0-9-])"))
-    for name, rx in [
-        # a bare "pvp" is a gaming word: require a positional prefix or alpha-
-        ("pyrrolidinophenone", rf"(?:\d-{_T}{{1,5}}-?|(?:\d-{_T}{{1,5}}-)?(?:alpha|a)-)p(?:v|h|ih|b|p|ihe|e)p"),
-        ("cathinone-code", rf"\d(?:,\d)?-{_T}{{0,3}}(?:mc|ec|pc|mmc|cmc|fmc|bmc|emc)"),
-        ("azolam", rf"{_T}[a-z0-9-]*zolam"),
-        ("azepam", rf"{_T}[a-z0-9-]*azepam"),
-        ("nitazene", rf"{_T}[a-z0-9-]*nitaze(?:ne|pyne)"),
-        ("fentanyl", rf"{_T}[a-z0-9-]*fentan[yi]l"),
-        ("2c", r"2c-[a-z]{1,3}(?:-[a-z0-9]{1,4}){0,2}"),
-        ("nbome", r"\d{2}[a-z]{1,2}-nbo(?:me|h|f)"),
-        ("lsd-prodrug", r"\d?[a-z]{1,3}-lsd"),
-        ("tryptamine", r"\d-(?:ho|aco|meo|propo|f)-(?:[a-z]{2,6})"),
-        ("cannabinoid", rf"{_T}+(?:-{_T}+)*-(?:pinaca|binaca|pica|fubinaca|butinaca|chminaca|fubica|pegaclone)"),
-        ("amphetamine-code", r"\d-(?:f|cl|br|me|meo|mt)(?:a|ma|ea|pa)"),
-        ("phenidate", rf"{_T}[a-z0-9-]*phenidate"),
-        ("ketamine-analogue", rf"{_T}[a-z0-9-]*(?:dck|ketamine)"),
-        ("arylcyclohexylamine", r"\d-(?:meo|ho|f|cl|me)-(?:pcp|pce|pcpy|pcpr|dck)"),
-    ]
-]
-
-
-@dataclass(frozen=True)
-class Candidate:
-    token: str  # normalised, e.g. "3-cmpvp"
-    pattern: str
-    span: tuple[int, int]  # in the original text
+__all__ = ["PATTERNS", "Candidate", "candidate_records", "new_substance_candidates"]
 
 
 def new_substance_candidates(text: str, *, lists: ReferenceLists | None = None) -> list[Candidate]:
     """Substance-like tokens in `text` that match none of the reference names."""
-    lists = lists or default_lists()
-    norm, offsets = normalise_with_offsets(text)
     found: dict[str, Candidate] = {}
-    taken: list[tuple[int, int]] = []
-    for pattern, regex in PATTERNS:
-        for m in regex.finditer(norm):
-            start, end = m.span()
-            if any(start < e and s < end for s, e in taken):
-                continue  # one token, one pattern (the first, most specific, wins)
-            taken.append((start, end))
-            token = m.group()
-            if name_key(token) in lists.names or token in found:
-                continue
-            span = (start, end) if offsets is None else (offsets[start], offsets[end - 1] + 1)
-            found[token] = Candidate(token, pattern, span)
+    for cand in analyse(text, lists=lists).candidates:
+        found.setdefault(cand.token, cand)
     return sorted(found.values(), key=lambda c: c.span)
+
+
+def candidates_batch(texts: list[str], *, lists: ReferenceLists | None = None) -> list[list[Candidate]]:
+    """new_substance_candidates for many single-line texts, with one fuzzy pass."""
+    return [a.candidates for a in get_matcher(lists).analyse_many(list(texts))]
 
 
 def candidate_records(listing: Listing, *, lists: ReferenceLists | None = None) -> list[CandidateSubstance]:

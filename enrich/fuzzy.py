@@ -13,13 +13,25 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from enrich.lists import ReferenceLists
 from enrich.normalize import atoms, normalise_with_offsets, skeleton
 
-CUTOFF = 88.0  # best candidate must reach this (fuzz.ratio on spelling skeletons)
+CUTOFF = 88.0  # best candidate must reach this (fuzz.ratio on spelling skeletons) ...
 MARGIN = 3.0  # and beat the best OTHER substance by this much, else it is ambiguous
-FLOOR = CUTOFF - MARGIN  # scores below cannot affect a decision
+# ... or be within a few edits of it: fuzz.ratio is 100 * (1 - indel / (len_a + len_b)), and one
+# substitution or transposition costs 2 indels. Names up to 7 letters allow one edit, 8 one and a
+# half, 9+ two ("herion", "vigara", "suboxen", "alprozelam").
+EDITS = ((7, 2), (8, 3))  # (longest skeleton length, indels allowed); longer: 4
+LONG_EDITS = 4
+FLOOR = 100.0 * (1 - LONG_EDITS / (2 * 9)) - MARGIN  # scores below cannot affect a decision
+# family morphemes: a query and a name with different ones are different substances, however
+# close ("fluorexetamine" is not "fluoroketamine", "-zolam" is not "-zepam")
+# (in skeleton spelling, see normalize.skeleton: x -> ks, z -> s, y -> i)
+FAMILIES = ("ksetamine", "ketamine", "solam", "sepam", "nitasene", "nitasepine", "ilone", "edrone",
+            "fubinaka", "butinaka", "kminaka", "pinaka", "binaka")
+# modifiers in front of a name: "dimethylone" is not "methylone" (dealt with as a prefix, below)
 MIN_LEN = 6  # names and queries shorter than this are exact-only
 MAX_QUERY_ATOMS = 3
 LEN_RATIO = (0.8, 1.25)
@@ -53,7 +65,10 @@ def build_choices(lists: ReferenceLists) -> list[FuzzyChoice]:
         if entry.context_only or len(entry.key) < MIN_LEN or not entry.key.isalpha():
             continue
         norm, _ = normalise_with_offsets(entry.text)
-        text = fuzzy_string(a.text for a in atoms(norm))
+        parts = [a.text for a in atoms(norm)]
+        if len(parts) > 1 and any(len(p) <= 3 for p in parts):
+            continue  # a code in letters ("AB-PINACA", "alpha-PVP"): "ADB-PINACA" is another substance
+        text = fuzzy_string(parts)
         by_text.setdefault(text, set()).add(entry.canonical)
         origin.setdefault(text, entry.text)
     # a skeleton shared by two substances cannot tell them apart: exact-only
@@ -68,9 +83,30 @@ def english_words() -> frozenset[str]:
     return frozenset(get_english_words_set(["web2", "gcide"], lower=True, alpha=True))
 
 
+def cutoff(query: str, name: str) -> float:
+    """Lowest accepted score for this pair: CUTOFF, or the score of a few edits on long names."""
+    longest = max(len(query), len(name))
+    indels = next((n for limit, n in EDITS if longest <= limit), LONG_EDITS)
+    return min(CUTOFF, round(100.0 * (1 - indels / (len(query) + len(name))), 4) - 1e-6)
+
+
+def _family(text: str) -> str | None:
+    return next((f for f in FAMILIES if f in text), None)
+
+
+def analogue_of(query: str, name: str) -> bool:
+    """The query is the name with a modifier in front ("dimetilone" / "metilone") or of another
+    family ("fluoreksetamine" / "fluoroketamine"): a different substance, not a misspelling."""
+    q, n = query.replace(" ", ""), name.replace(" ", "")
+    if len(q) - len(n) >= 2 and (q.endswith(n) or q.startswith(n)):
+        return True
+    fq, fn = _family(q), _family(n)
+    return fq is not None and fn is not None and fq != fn
+
+
 def decide(query: str, scored: Iterable[tuple[int, float]], choices: list[FuzzyChoice]) -> tuple[str, float, str] | None:
     """(canonical, score, name) when one substance clearly wins, else None."""
-    best: dict[str, tuple[float, str]] = {}
+    best: dict[str, tuple[float, str, str]] = {}
     for idx, score in scored:
         choice = choices[idx]
         score = round(float(score), 4)
@@ -79,13 +115,16 @@ def decide(query: str, scored: Iterable[tuple[int, float]], choices: list[FuzzyC
         ratio = len(query) / len(choice.text)
         if not LEN_RATIO[0] <= ratio <= LEN_RATIO[1]:
             continue
-        if score > best.get(choice.canonical, (-1.0, ""))[0]:
-            best[choice.canonical] = (score, choice.name)
+        if score > best.get(choice.canonical, (-1.0, "", ""))[0]:
+            best[choice.canonical] = (score, choice.name, choice.text)
     if not best:
         return None
     ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))
-    canonical, (score, name) = ranked[0]
-    if score < CUTOFF:
+    canonical, (score, name, text) = ranked[0]
+    if score < cutoff(query, text) or analogue_of(query, text):
+        return None
+    # below CUTOFF only real edits count (a transposition is one): one on names up to 8 letters, two on longer
+    if score < CUTOFF and OSA.distance(query, text) > (1 if max(len(query), len(text)) <= 8 else 2):
         return None
     if len(ranked) > 1 and score - ranked[1][1][0] < MARGIN:
         return None

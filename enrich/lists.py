@@ -23,7 +23,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 ENV_VAR = "TRAWL_CONTROL_LISTS"
 
 HEADER_FIELDS = ("source", "source_url", "as_of", "version", "instrument")
-NAME_FIELDS = ("synonyms", "abbreviations", "street_names", "context_names")
+NAME_FIELDS = ("synonyms", "abbreviations", "street_names", "context_names", "descriptor_names")
 ENTRY_FIELDS = {"name", "class", "schedule", "cas", "year_added", "source", "note", *NAME_FIELDS}
 UN_INSTRUMENTS = {"1961", "1971", "1988"}
 ROMAN = {"I", "II", "III", "IV"}
@@ -56,6 +56,10 @@ class NameEntry:
     canonical: str
     reason: str  # exact | synonym | abbreviation | street
     context_only: bool  # ordinary-word street name: counts only with drug context
+    # a form or colour word ("crystal", "brown sugar", "blotters", "champagne"): names the
+    # substance only when no other substance is named (enrich.context.DESCRIPTOR_WORDS are
+    # descriptors whatever field lists them; `descriptor_names` adds others)
+    descriptor: bool = False
 
 
 @dataclass
@@ -251,6 +255,9 @@ def load_reference_lists(paths: list[str | Path] | None = None) -> ReferenceList
                 sub.notes.append(entry["note"])
             # a name also listed under context_names is context-only, even the canonical one ("DOB")
             context_keys = {name_key(n) for n in entry.get("context_names", [])}
+            # descriptors are context-only too: "crystal" alone needs drug context like "speed"
+            descriptor_keys = {name_key(n) for n in entry.get("descriptor_names", [])}
+            context_keys |= descriptor_keys
             for field_name, texts in [("name", [canonical]), *((f, entry.get(f, [])) for f in NAME_FIELDS)]:
                 if field_name != "name":
                     bucket = sub.names.setdefault(field_name, [])
@@ -263,7 +270,8 @@ def load_reference_lists(paths: list[str | Path] | None = None) -> ReferenceList
                         continue
                     if known:
                         continue
-                    names[key] = NameEntry(key, text, canonical, _reason(field_name, text, canonical), key in context_keys)
+                    names[key] = NameEntry(key, text, canonical, _reason(field_name, text, canonical), key in context_keys,
+                                           key in descriptor_keys)
     return ReferenceLists(substances, names, infos, warnings)
 
 

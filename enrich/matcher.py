@@ -4,8 +4,10 @@ Stages per text: normalise (offsets kept) -> atoms -> exact lookup of 1-5 atom
 n-grams, longest first (every name, code and synonym; separators ignored so
 "3 MMC" == "3-MMC" == "3mmc") -> leetspeak retry for mixed letter/digit tokens
 -> fuzzy for the remaining long alphabetic n-grams (see enrich.fuzzy) -> the
-context rule for ordinary-word street names (see enrich.context) -> one match per
-substance.  `match_batch` runs the fuzzy stage once for all texts with cdist.
+context rule for ordinary-word street names (see enrich.context) -> analogue tokens
+(enrich.analogue: a list hit inside "5F-AB-PINACA" is dropped, the token is an early-warning
+candidate) -> form/colour descriptors -> offered or mentioned (enrich.relation) -> one match
+per substance.  `match_batch` runs the fuzzy stage once for all texts with cdist.
 """
 from __future__ import annotations
 
@@ -16,9 +18,20 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
 from enrich import fuzzy
-from enrich.context import blocked_by_neighbours, has_drug_context, is_form_of_neighbour, next_to_offer
+from enrich.analogue import candidate_spans, is_prefix_modifier, is_suffix_modifier
+from enrich.context import (
+    blocked_by_neighbours,
+    has_drug_context,
+    has_title_context,
+    is_descriptor,
+    is_form_of_neighbour,
+    is_non_drug,
+    next_to_offer,
+)
+from enrich.hint import HintInfo, read_hint
 from enrich.lists import NameEntry, ReferenceLists, default_lists
-from enrich.normalize import Atom, atoms, leet_fold, normalise_with_offsets
+from enrich.normalize import Atom, atoms, leet_fold, name_key, normalise_with_offsets
+from enrich.relation import is_guide, mentioned_flags
 from index.model import SubstanceRef
 
 CAS_IN_TEXT = re.compile(r"(?<![\d-])\d{2,7}-\d{2}-\d(?![\d-])")
@@ -26,6 +39,10 @@ MAX_NGRAM = 8  # long systematic names: 'tert-butyl 4-anilinopiperidine-1-carbox
 SCORES = {"exact": 1.0, "synonym": 1.0, "abbreviation": 1.0, "street": 0.95}
 LEET_PENALTY = 0.05
 CONTEXT_SCORE = 0.85
+HINT_SCORE = 0.6
+TRANSPOSED_SCORE = 0.9
+# written exactly so, these codes are everyday tokens far more often than drugs ("no 2fa")
+COLLIDING_CODES = {"2fa"}
 
 
 @dataclass
@@ -36,10 +53,14 @@ class SubstanceMatch:
     score: float
     span: tuple[int, int]  # in the ORIGINAL text
     matched_text: str
-    reason: str  # exact | synonym | abbreviation | street | cas | fuzzy
+    reason: str  # exact | synonym | abbreviation | street | cas | fuzzy | hint
     matched_name: str = ""  # the reference name that matched
     cas: str | None = None
     notes: list[str] = field(default_factory=list)
+    # offered | mentioned ("no fent", "like Xanax", a guide's subject): kept, not an offer
+    relation: str = "offered"
+    synonyms: list[str] = field(default_factory=list)  # the substance's other names in the lists
+    source: str = "title"  # title | hint (span and matched_text then point into the hint)
 
     def to_ref(self) -> SubstanceRef:
         return SubstanceRef(
@@ -49,6 +70,7 @@ class SubstanceMatch:
             match_type=self.reason,
             score=self.score,
             matched_text=self.matched_text,
+            relation=self.relation,
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -68,6 +90,15 @@ class _Hit:
     context_only: bool = False
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """A designer-drug-shaped token that names no list substance (early warning)."""
+
+    token: str  # normalised, e.g. "3-cmpvp"
+    pattern: str
+    span: tuple[int, int]  # in the original text
+
+
 @dataclass
 class _Prepared:
     text: str
@@ -76,6 +107,15 @@ class _Prepared:
     atoms: list[Atom]
     hits: list[_Hit]
     queries: list[tuple[int, int, str]]  # (start, end, fuzzy string) for uncovered n-grams
+    candidates: list[tuple[int, int, str, str]]  # (first atom, end atom, token, pattern)
+
+
+@dataclass
+class Analysis:
+    """Everything the matcher read in one text: substances and early-warning candidates."""
+
+    matches: list[SubstanceMatch]
+    candidates: list[Candidate]
 
 
 class Matcher:
@@ -84,6 +124,9 @@ class Matcher:
         self.choices = fuzzy.build_choices(lists)
         self.by_cas = {s.cas: s.canonical for s in lists.substances.values() if s.cas}
         self.prefixes = {key[:n] for key in lists.names for n in range(1, len(key) + 1)}
+        self.descriptor_keys = {key for key, e in lists.names.items() if e.descriptor or is_descriptor(atom_texts(e.text))}
+        self.synonyms = {c: _other_names(s.canonical, s.names) for c, s in lists.substances.items()}
+        self.transposed = _transposed_codes(lists)
 
     # -- stage 1: exact ----------------------------------------------------------
     def prepare(self, text: str, lookup: Callable[[str], NameEntry | None] | None = None) -> _Prepared:
@@ -124,6 +167,8 @@ class Matcher:
                     if entry is not None:
                         hit = _Hit(i, i + k, entry.canonical, entry.reason, SCORES[entry.reason], entry.text, entry.context_only)
                         break
+            if hit is None and not texts[i].isalpha():
+                hit = self._transposed_hit(texts, i, run)
             if hit is None:
                 hit = self._leet_hit(toks[i].text, i)
             if hit is not None:
@@ -133,7 +178,36 @@ class Matcher:
                 i = hit.end
             else:
                 i += 1
-        return _Prepared(text, norm, offsets, toks, hits, self._fuzzy_queries(toks, covered))
+        candidates = self._candidates(norm, toks, hits)
+        for hit in hits:
+            if hit.reason != "cas" and "".join(texts[hit.start:hit.end]) in COLLIDING_CODES:
+                hit.context_only = True
+        return _Prepared(text, norm, offsets, toks, hits, self._fuzzy_queries(toks, covered), candidates)
+
+    def _candidates(self, norm: str, toks: list[Atom], hits: list[_Hit]) -> list[tuple[int, int, str, str]]:
+        """Designer-drug-shaped tokens (enrich.analogue) and list names written with an analogue
+        modifier ("3-Cl-PCP", "25B-NBOH"): the exact hits inside them are removed here."""
+        found: list[tuple[int, int, str, str]] = []
+        starts = {a.start: k for k, a in enumerate(toks)}
+        ends = {a.end: k for k, a in enumerate(toks)}
+        for start, end, token, pattern in candidate_spans(norm):
+            if start in starts and end in ends and name_key(token) not in self.lists.names:
+                found.append((starts[start], ends[end] + 1, token, pattern))
+        for hit in list(hits):
+            if hit.reason == "cas":
+                continue
+            first, last = hit.start, hit.end
+            while first > 0 and is_prefix_modifier(toks[first - 1].text, norm[toks[first - 1].end:toks[first].start]):
+                first -= 1
+            while last < len(toks) and is_suffix_modifier(toks[last].text, norm[toks[last - 1].end:toks[last].start]):
+                last += 1
+            inside = next((c for c in found if c[0] <= first and last <= c[1]), None)
+            if (first, last) == (hit.start, hit.end) and inside is None:
+                continue
+            hits.remove(hit)  # an analogue of the listed name, never the name itself
+            if inside is None:
+                found.append((first, last, norm[toks[first].start:toks[last - 1].end], "modified-name"))
+        return found
 
     def _cas_hits(self, norm: str, toks: list[Atom]) -> list[_Hit]:
         """A CAS number in the text names its substance (chemical B2B listings quote them)."""
@@ -146,6 +220,14 @@ class Matcher:
             if idx:
                 hits.append(_Hit(idx[0], idx[-1] + 1, canonical, "cas", 1.0, m.group()))
         return hits
+
+    def _transposed_hit(self, texts: list[str], i: int, run: int) -> _Hit | None:
+        """A code with two adjacent letters swapped ("25I-NBMOe"): longest n-gram first."""
+        for k in range(run, 0, -1):
+            entry = self.transposed.get("".join(texts[i:i + k]))
+            if entry is not None:
+                return _Hit(i, i + k, entry.canonical, "fuzzy", TRANSPOSED_SCORE, entry.text, entry.context_only)
+        return None
 
     def _leet_hit(self, token: str, i: int) -> _Hit | None:
         if not _leetable(token):
@@ -175,7 +257,8 @@ class Matcher:
         return queries
 
     # -- stage 3: decide and assemble ------------------------------------------------
-    def finish(self, prep: _Prepared, decisions: dict[str, tuple[str, float, str] | None]) -> list[SubstanceMatch]:
+    def _all_hits(self, prep: _Prepared, decisions: dict[str, tuple[str, float, str] | None]
+                  ) -> tuple[list[_Hit], list[tuple[int, int, str, str]]]:
         fuzzy_hits = []
         for start, end, query in prep.queries:
             decision = decisions.get(query)
@@ -189,33 +272,86 @@ class Matcher:
             if all(hit.end <= t.start or hit.start >= t.end for t in taken):
                 taken.append(hit)
         hits = sorted(prep.hits + taken, key=lambda h: h.start)
-        hits = self._apply_context_rule(prep, hits)
-        return self._one_per_substance(prep, hits)
+        return self._resolve_candidates(hits, prep.candidates)
 
-    def _apply_context_rule(self, prep: _Prepared, hits: list[_Hit]) -> list[_Hit]:
+    def category_hits(self, prep: _Prepared, decisions: dict[str, tuple[str, float, str] | None]) -> list[_Hit]:
+        """Hits in a category hint: street words count without context, descriptors do not."""
+        hits, _ = self._all_hits(prep, decisions)
+        texts = [a.text for a in prep.atoms]
+        return [h for h in hits if name_key(h.name) not in self.descriptor_keys
+                and not (h.context_only and blocked_by_neighbours(texts, h.start, h.end))]
+
+    def finish(self, prep: _Prepared, decisions: dict[str, tuple[str, float, str] | None],
+               hint: HintInfo | None = None) -> Analysis:
+        hits, candidates = self._all_hits(prep, decisions)
+        texts = [a.text for a in prep.atoms]
+        hits = self._apply_context_rule(prep, hits, texts, hint)
+        hits = self._drop_descriptors(hits, bool(candidates))
+        matches = self.one_per_substance(prep, hits, texts)
+        if hint is not None and hint.matches and not candidates and not is_guide(texts) \
+                and not any(m.relation == "offered" for m in matches):
+            matches += [self._from_hint(m) for m in hint.matches if m.canonical not in {x.canonical for x in matches}]
+        return Analysis(matches, [self._candidate(prep, c) for c in candidates])
+
+    def _resolve_candidates(self, hits: list[_Hit], candidates: list[tuple[int, int, str, str]]
+                            ) -> tuple[list[_Hit], list[tuple[int, int, str, str]]]:
+        """A hit covering a candidate token whole resolved it (a misspelt listed name): no
+        candidate. A hit strictly inside a candidate is a piece of an analogue: no hit."""
+        kept_candidates = []
+        for cand in candidates:
+            # a family-shaped token ("dimethylone") is read as a misspelling only within one edit
+            same = [h for h in hits if (h.start, h.end) == (cand[0], cand[1])]
+            if any(h.reason != "fuzzy" or h.score >= fuzzy.CUTOFF / 100 for h in same):
+                continue
+            kept_candidates.append(cand)
+            hits = [h for h in hits if not (cand[0] <= h.start and h.end <= cand[1])]
+        return hits, kept_candidates
+
+    def _apply_context_rule(self, prep: _Prepared, hits: list[_Hit], texts: list[str],
+                            hint: HintInfo | None) -> list[_Hit]:
         solid = [h for h in hits if not h.context_only]
         if len(solid) == len(hits):
             return hits
-        texts = [a.text for a in prep.atoms]
         context = has_drug_context(prep.norm, texts, bool(solid))
+        # rule 5: the whole title (a mass, a drug-listing word) or a drug category hint is
+        # context enough, without adjacency, unless the title reads as a fraud/digital listing
+        title_context = (has_title_context(prep.norm, texts) or (hint is not None and hint.is_drug)) \
+            and not is_non_drug(texts)
         solid_spans = [(h.start, h.end) for h in solid]
         kept = []
         for hit in hits:
             if hit.context_only:
-                if not context or blocked_by_neighbours(texts, hit.start, hit.end):
+                if not (context or title_context) or blocked_by_neighbours(texts, hit.start, hit.end):
                     continue
                 if is_form_of_neighbour(texts, hit.start, hit.end, solid_spans):
                     continue
-                if not solid and not next_to_offer(texts, hit.start, hit.end):
+                if not solid and not title_context and not next_to_offer(texts, hit.start, hit.end):
                     continue
                 hit.score = min(hit.score, CONTEXT_SCORE)
             kept.append(hit)
         return kept
 
-    def _one_per_substance(self, prep: _Prepared, hits: list[_Hit]) -> list[SubstanceMatch]:
+    def _drop_descriptors(self, hits: list[_Hit], has_candidate: bool) -> list[_Hit]:
+        """Form/colour words ("crystal", "brown sugar", "blotters") describe the named substance;
+        they name one only when nothing else is named (and no unlisted analogue is)."""
+        descriptors = [h for h in hits if name_key(h.name) in self.descriptor_keys and h.reason != "fuzzy"]
+        if not descriptors:
+            return hits
+        named = any(h not in descriptors for h in hits)
+        if not (named or has_candidate):
+            return hits
+        return [h for h in hits if h not in descriptors]
+
+    def one_per_substance(self, prep: _Prepared, hits: list[_Hit], texts: list[str]) -> list[SubstanceMatch]:
+        gaps = [prep.norm[(prep.atoms[k - 1].end if k else 0):a.start] for k, a in enumerate(prep.atoms)]
+        mentioned = mentioned_flags(texts, gaps, [(h.start, h.end) for h in hits], [h.canonical for h in hits])
+        offered = {h.canonical for h, m in zip(hits, mentioned, strict=True) if not m}
+        # a precursor named with a drug made from it is the synthesis route ("meth, 99% ephedrine")
+        products = {c for c in offered if not self._is_precursor(c)}
         seen: dict[str, SubstanceMatch] = {}
-        for hit in hits:
-            if hit.canonical in seen:
+        for hit, flag in zip(hits, mentioned, strict=True):
+            relation = "mentioned" if flag or (products and self._is_precursor(hit.canonical)) else "offered"
+            if hit.canonical in seen and not (seen[hit.canonical].relation == "mentioned" and relation == "offered"):
                 continue
             sub = self.lists.substances[hit.canonical]
             a, b = prep.atoms[hit.start], prep.atoms[hit.end - 1]
@@ -234,21 +370,82 @@ class Matcher:
                 matched_name=hit.name,
                 cas=sub.cas,
                 notes=list(sub.notes),
+                relation=relation,
+                synonyms=list(self.synonyms[sub.canonical]),
             )
-        return list(seen.values())
+        return sorted(seen.values(), key=lambda m: m.span[0])
 
-    def match_many(self, texts: list[str], scorer: str = "cdist") -> list[list[SubstanceMatch]]:
-        # re-crawls repeat titles: each distinct text is prepared once
-        prepared = {t: self.prepare(t) for t in dict.fromkeys(texts)}
+    def _is_precursor(self, canonical: str) -> bool:
+        controls = self.lists.substances[canonical].controls
+        return bool(controls) and all(c.startswith("1988:") for c in controls)
+
+    def _from_hint(self, found: SubstanceMatch) -> SubstanceMatch:
+        moved = copy.copy(found)
+        moved.reason, moved.score, moved.source, moved.relation = "hint", min(found.score, HINT_SCORE), "hint", "offered"
+        return moved
+
+    def _candidate(self, prep: _Prepared, cand: tuple[int, int, str, str]) -> Candidate:
+        a, b = prep.atoms[cand[0]], prep.atoms[cand[1] - 1]
+        span = (a.start, b.end) if prep.offsets is None else (prep.offsets[a.start], prep.offsets[b.end - 1] + 1)
+        return Candidate(cand[2], cand[3], span)
+
+    def analyse_many(self, texts: list[str], hints: list[str | None] | None = None,
+                     scorer: str = "cdist") -> list[Analysis]:
+        """Matches and candidates per text; `hints` (the listing's category, one per text) give
+        drug context and, when the title names nothing, the category's substance."""
+        hint_list = list(hints) if hints is not None else [None] * len(texts)
+        # re-crawls repeat titles and categories: each distinct text is prepared once
+        prepared = {t: self.prepare(t) for t in dict.fromkeys([*texts, *(h for h in hint_list if h)])}
         unique = sorted({q for p in prepared.values() for _, _, q in p.queries})
         decisions = fuzzy.SCORERS[scorer](unique, self.choices) if unique else {}
-        finished = {t: self.finish(p, decisions) for t, p in prepared.items()}
-        out: list[list[SubstanceMatch]] = []
-        seen: set[str] = set()
-        for text in texts:  # duplicates get their own copies: callers may mutate results
-            out.append(copy.deepcopy(finished[text]) if text in seen else finished[text])
-            seen.add(text)
+        hint_info = {h: read_hint(self, prepared[h], decisions) for h in dict.fromkeys(h for h in hint_list if h)}
+        finished: dict[tuple[str, str | None], Analysis] = {}
+        out: list[Analysis] = []
+        for text, hint in zip(texts, hint_list, strict=True):
+            key = (text, hint or None)
+            if key in finished:  # duplicates get their own copies: callers may mutate results
+                out.append(copy.deepcopy(finished[key]))
+                continue
+            finished[key] = self.finish(prepared[text], decisions, hint_info.get(hint) if hint else None)
+            out.append(finished[key])
         return out
+
+    def match_many(self, texts: list[str], scorer: str = "cdist", hints: list[str | None] | None = None
+                   ) -> list[list[SubstanceMatch]]:
+        return [a.matches for a in self.analyse_many(texts, hints, scorer)]
+
+
+def _transposed_codes(lists: ReferenceLists) -> dict[str, NameEntry]:
+    """Codes with digits, 6+ characters, with two adjacent LETTERS swapped ("25inbmoe" ->
+    25I-NBOMe). Digits never move (3-MMC / 4-MMC), and a variant that is a name itself or
+    comes from two substances is dropped."""
+    found: dict[str, NameEntry | None] = {}
+    for key, entry in lists.names.items():
+        if len(key) < 6 or key.isalpha() or entry.context_only:
+            continue
+        for j in range(len(key) - 1):
+            a, b = key[j], key[j + 1]
+            if a == b or not (a.isalpha() and b.isalpha()):
+                continue
+            variant = key[:j] + b + a + key[j + 2:]
+            if variant in lists.names:
+                continue
+            known = found.get(variant, entry)
+            found[variant] = entry if known is not None and known.canonical == entry.canonical else None
+    return {v: e for v, e in found.items() if e is not None}
+
+
+def atom_texts(text: str) -> list[str]:
+    return [a.text for a in atoms(normalise_with_offsets(text)[0])]
+
+
+def _other_names(canonical: str, names: dict[str, list[str]]) -> tuple[str, ...]:
+    out: dict[str, None] = {}
+    for field_name in ("synonyms", "abbreviations", "street_names", "context_names", "descriptor_names"):
+        for name in names.get(field_name, []):
+            if name != canonical:
+                out.setdefault(name, None)
+    return tuple(out)
 
 
 @lru_cache(maxsize=131072)
@@ -274,16 +471,24 @@ def get_matcher(lists: ReferenceLists | None = None) -> Matcher:
     return lists._matcher
 
 
-def match(text: str, *, lists: ReferenceLists | None = None) -> list[SubstanceMatch]:
-    """Every substance mentioned in `text`, one match each, in order of appearance."""
-    return get_matcher(lists).match_many([text])[0]
+def match(text: str, *, hint: str | None = None, lists: ReferenceLists | None = None) -> list[SubstanceMatch]:
+    """Every substance named in `text`, one match each, in order of appearance; `relation`
+    says whether it is offered or only mentioned. `hint`: the listing's category."""
+    return get_matcher(lists).match_many([text], hints=[hint])[0]
 
 
-def match_batch(texts: list[str], *, lists: ReferenceLists | None = None) -> list[list[SubstanceMatch]]:
+def analyse(text: str, *, hint: str | None = None, lists: ReferenceLists | None = None) -> Analysis:
+    """Matches and early-warning candidates of one text (they never contradict each other)."""
+    return get_matcher(lists).analyse_many([text], [hint])[0]
+
+
+def match_batch(texts: list[str], *, hints: list[str | None] | None = None,
+                lists: ReferenceLists | None = None) -> list[list[SubstanceMatch]]:
     """Same results as calling match() on each text; the fuzzy stage runs once (cdist)."""
-    return get_matcher(lists).match_many(list(texts))
+    return get_matcher(lists).match_many(list(texts), hints=hints)
 
 
-def match_reference(texts: list[str], *, lists: ReferenceLists | None = None) -> list[list[SubstanceMatch]]:
+def match_reference(texts: list[str], *, hints: list[str | None] | None = None,
+                    lists: ReferenceLists | None = None) -> list[list[SubstanceMatch]]:
     """Plain-loop reference implementation (fuzz.ratio in Python loops), for tests."""
-    return get_matcher(lists).match_many(list(texts), scorer="plain")
+    return get_matcher(lists).match_many(list(texts), scorer="plain", hints=hints)

@@ -85,13 +85,38 @@ class Atom(NamedTuple):  # a tuple: titles make many of these, creation must be 
     joinable: bool  # may join the previous atom into one n-gram
 
 
+# a name glued to a quantity ("rohypnol2mg", "viagra100") or a quantity / multiplier glued to a
+# name ("25mdma" from "0.25mdma", "5xfentanyl"): split, so the name is an atom of its own. The
+# trailing part must be a unit, so leetspeak ("her0in") is not split; the pieces stay joinable
+# with no gap, so codes written glued ("3mmc", "25inbome") still join back into their key.
+_GLUED_RE = re.compile(
+    r"^(?:([a-z]{3,})(\d+(?:mg|g|gr|ug|mcg|ml|x|pcs|tabs?|pills?)?)"
+    r"|(\d+(?:x|mg|g|gr|ug|mcg|ml)?)([a-z]{4,}))$"
+)
+
+
+def _split_glued(text: str, start: int) -> list[tuple[str, int, int]] | None:
+    m = _GLUED_RE.match(text)
+    if m is None:
+        return None
+    first = m.group(1) or m.group(3)
+    cut = start + len(first)
+    return [(first, start, cut), (text[len(first):], cut, start + len(text))]
+
+
 def atoms(norm: str) -> list[Atom]:
     result: list[Atom] = []
     prev_end = 0
     for m in _ATOM_RE.finditer(norm):
         gap = norm[prev_end:m.start()]
         joinable = bool(result) and len(gap) <= 3 and _BREAK_CHARS.isdisjoint(gap)
-        result.append(Atom(m.group(), m.start(), m.end(), joinable))
+        text = m.group()
+        pieces = _split_glued(text, m.start()) if not text.isalpha() and not text.isdigit() else None
+        if pieces is None:
+            result.append(Atom(text, m.start(), m.end(), joinable))
+        else:
+            result.append(Atom(pieces[0][0], pieces[0][1], pieces[0][2], joinable))
+            result.append(Atom(pieces[1][0], pieces[1][1], pieces[1][2], True))
         prev_end = m.end()
     # cheap pre-check: spelled-out words need three single-letter atoms
     if sum(1 for a in result if len(a.text) == 1) < 3:

@@ -28,6 +28,7 @@ class SubstanceRef:
     match_type: str = ""  # exact | synonym | abbreviation | fuzzy
     score: float = 0.0
     matched_text: str = ""
+    relation: str = "offered"  # offered | mentioned ("no fent", "like Xanax"; see Listing.mentioned_substances)
 
 
 @dataclass
@@ -66,7 +67,10 @@ class Listing:
     vendor: str | None = None
     vendor_id: str | None = None  # "<site>:<vendor name lowercased>"
     category: str | None = None
-    substances: list[SubstanceRef] = field(default_factory=list)
+    substances: list[SubstanceRef] = field(default_factory=list)  # offered: what facets and trends count
+    # named but not offered ("NO FENT", "similar to MDA", a guide's subject): kept and searchable,
+    # never counted as an offer (issue 14 rule 4)
+    mentioned_substances: list[SubstanceRef] = field(default_factory=list)
     # quantity of one offer, normalised to a base unit
     quantity_amount: float | None = None  # in quantity_unit
     quantity_unit: str | None = None  # "g" | "ml" | "unit"
@@ -164,6 +168,7 @@ _NESTED: dict[tuple[type, str], type] = {
 }
 _NESTED_LISTS: dict[tuple[type, str], type] = {
     (Listing, "substances"): SubstanceRef,
+    (Listing, "mentioned_substances"): SubstanceRef,
     (Listing, "shipping_options"): ShippingOption,
 }
 

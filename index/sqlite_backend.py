@@ -34,6 +34,7 @@ def _plain(record: Any) -> dict[str, Any]:
     if isinstance(record, Listing):
         d = dict(record.__dict__)
         d["substances"] = [dict(s.__dict__) for s in record.substances]
+        d["mentioned_substances"] = [dict(s.__dict__) for s in record.mentioned_substances]
         d["shipping_options"] = [dict(o.__dict__) for o in record.shipping_options]
         d["evidence"] = dict(record.evidence.__dict__)
         return d
@@ -72,6 +73,8 @@ def _listing_terms(listing: Listing) -> list[tuple[str, str]]:
         if ref.substance_class:
             terms.add(("class", ref.substance_class.lower()))
         terms.update(("control", c.lower()) for c in ref.controls)
+    # mentioned names get their own term kind: a substance filter (offered) never sees them
+    terms.update(("mentioned", ref.name.lower()) for ref in listing.mentioned_substances)
     terms.update(("dest", d) for d in listing.destinations)
     terms.update(("dest_ex", d) for d in listing.destinations_excluded)
     return sorted(terms)

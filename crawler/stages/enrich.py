@@ -1,7 +1,9 @@
 """Enrich: substances (enrich.match), early-warning candidates, identifiers, PGP keys.
 
-Substances are matched on the title and the page's substance hint first; the description
-is used only when those name nothing (descriptions mention unrelated things)."""
+Substances are matched on the title with the page's substance hint (its category) first;
+the description is used only when those offer nothing (descriptions mention unrelated
+things). Offered substances go to `Listing.substances` (what search facets and trends
+count), mentioned ones ("no fent", "like Xanax") to `Listing.mentioned_substances`."""
 from __future__ import annotations
 
 from typing import Any
@@ -48,8 +50,13 @@ class EnrichStage(Stage):
         hint = item["fields"].get("substance_hint") or ""
         hint = " ".join(hint) if isinstance(hint, list) else hint
         primary = f"{listing.title}\n{hint}".strip()
-        found = match(primary) or match(listing.description)
-        listing.substances = [m.to_ref() for m in found]
+        # the hint (the site's category) gives drug context and names the substance when the
+        # title does not; a `mentioned` substance ("NO FENT", "like Xanax") is kept apart
+        found = match(listing.title, hint=hint or None)
+        if not any(m.relation == "offered" for m in found):
+            found += [m for m in match(listing.description) if m.relation == "offered"]
+        listing.substances = [m.to_ref() for m in found if m.relation == "offered"]
+        listing.mentioned_substances = [m.to_ref() for m in found if m.relation == "mentioned"]
         item["candidates"] = [self._candidate(c, listing) for c in new_substance_candidates(f"{primary}\n{listing.description}")]
         _merge_ids(listing.identifiers, extract_identifiers(listing.description))
 
