@@ -43,7 +43,7 @@ _MAX_WORDS = 60
 
 def resolve_name(key: str) -> tuple[str, frozenset[str] | str | None]:
     """("country", code) | ("region", codes) | ("world", None) | ("none", None) for one normalised name."""
-    if not key or key in NOT_PLACES:
+    if not key:
         return "none", None
     if key in REGIONS:
         return "region", REGIONS[key]
@@ -128,6 +128,10 @@ def read_words(text: str) -> tuple[list[tuple[str, frozenset[str] | str | None]]
     while i < len(words):
         word = words[i]
         if word in FILLER:
+            i += 1
+            continue
+        if word in NOT_PLACES:
+            unread.append(word)
             i += 1
             continue
         for span in range(min(_MAX_SPAN, len(words) - i), 0, -1):

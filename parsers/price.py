@@ -14,6 +14,7 @@ from parsers._base import (
     DECIMAL_COMMA_CURRENCIES,
     NUMBER_PATTERN,
     Result,
+    fmt_num,
     locale_uses_decimal_comma,
     read_number,
     require_str,
@@ -23,7 +24,7 @@ CRYPTO = ("BTC", "XMR", "LTC", "BCH", "ETH")
 # written currency -> (code, multiplier to the code's unit)
 CURRENCY_WORDS: dict[str, tuple[str, float]] = {
     "usd": ("USD", 1), "us$": ("USD", 1), "$": ("USD", 1), "dollars": ("USD", 1), "dollar": ("USD", 1), "bucks": ("USD", 1),
-    "eur": ("EUR", 1), "€": ("EUR", 1), "euro": ("EUR", 1), "euros": ("EUR", 1), "gbp": ("GBP", 1), "£": ("GBP", 1),
+    "eur": ("EUR", 1), "eu": ("EUR", 1), "€": ("EUR", 1), "euro": ("EUR", 1), "euros": ("EUR", 1), "gbp": ("GBP", 1), "£": ("GBP", 1),
     "aud": ("AUD", 1), "a$": ("AUD", 1), "au$": ("AUD", 1), "cad": ("CAD", 1), "c$": ("CAD", 1), "ca$": ("CAD", 1),
     "chf": ("CHF", 1), "sek": ("SEK", 1), "nok": ("NOK", 1), "dkk": ("DKK", 1), "kr": ("SEK", 1), "pln": ("PLN", 1),
     "zł": ("PLN", 1), "zl": ("PLN", 1), "czk": ("CZK", 1), "kč": ("CZK", 1), "jpy": ("JPY", 1), "¥": ("JPY", 1),
@@ -36,16 +37,23 @@ CURRENCY_WORDS: dict[str, tuple[str, float]] = {
     "bch": ("BCH", 1), "mbch": ("BCH", 0.001), "eth": ("ETH", 1), "ether": ("ETH", 1), "ethereum": ("ETH", 1), "ξ": ("ETH", 1),
 }
 _SYMBOLS = sorted((w for w in CURRENCY_WORDS if not w.isalpha()), key=len, reverse=True)
-_CODES = sorted((w for w in CURRENCY_WORDS if w.isalpha()), key=len, reverse=True)
+# "EU" is the euro only right after a number ("60eu", "90EU/gr"); before one it is the region ("EU 2-3 days")
+SUFFIX_ONLY = frozenset({"eu"})
+_CODES = sorted((w for w in CURRENCY_WORDS if w.isalpha() and w not in SUFFIX_ONLY), key=len, reverse=True)
 _CUR = "(?:" + "|".join(re.escape(s) for s in _SYMBOLS) + r"|(?<![a-z])(?:" + "|".join(_CODES) + r")(?![a-z]))"
 _NUM = rf"(?<![\d.,])(?:{NUMBER_PATTERN})(?![\d])"
 _PRICE_RE = re.compile(
     rf"(?P<pre>{_CUR})\.?\s*(?:\+\s*)?(?P<pnum>{_NUM})(?:(?P<pk>k)(?![a-z]))?(?!\s*(?:%|mg|g\b|gr|kg|ml|oz|x\b|pills|tabs))"
-    rf"|(?P<snum>{_NUM})(?P<sk>k)?\s*(?P<suf>{_CUR})",
+    rf"|(?P<snum>{_NUM})(?P<sk>k)?\s*(?P<suf>{_CUR}|(?<![a-z])eu(?![a-z]))",
     re.I,
 )
+# "26-93 EUR": the number before a dash is the range's other end
+_RANGE_LOW = re.compile(rf"(?P<lo>{NUMBER_PATTERN})\s*[-\u2013]\s*$")
+_RANGE_GAP = re.compile(r"\s*[-\u2013]\s*$")
+# "4.5e-05 BTC": scientific notation, written out before reading
+_SCIENTIFIC = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)[eE]([-+]?\d{1,2})(?![\w.])")
 # a cell holding just a number (maybe labelled): priced only with a currency hint
-_HAS_CUR = re.compile(_CUR, re.I)  # cheap pre-scan: most titles name no currency at all
+_HAS_CUR = re.compile(_CUR + r"|(?<![a-z])eu(?![a-z])", re.I)  # cheap pre-scan: most titles name no currency at all
 _BARE_RE = re.compile(rf"^\W*(?:(?:price|cost|total|preis|prix)\s*:?\s*)?(?P<num>{_NUM})\s*(?:/\s*(?:order|item|unit|each|ea))?\W*$", re.I)
 _FREE_RE = re.compile(r"^\W*free\W*$", re.I)
 _DIGIT = re.compile(r"\d")
@@ -56,8 +64,9 @@ class Price(Result):
     raw: str
     ok: bool = False
     error: str | None = None
-    amount: float | None = None
+    amount: float | None = None  # the lower end of a range ("26-93 EUR" -> 26)
     currency: str | None = None  # ISO 4217, or BTC / XMR / LTC / BCH / ETH
+    amount_max: float | None = None  # the upper end of a range, else None
     equivalents: list[Price] = field(default_factory=list)  # other amounts stated with it
     ambiguity: str | None = None  # how an ambiguous separator was decided
     matched: str | None = None
@@ -71,12 +80,14 @@ def _norm(text: str) -> str:
     return unicodedata.normalize("NFKC", text.replace("\u00a0", " ")).translate({0x200B: None, 0x200C: None, 0x200D: None, 0xFEFF: None})
 
 
-def _decimal_comma(site_locale: str | None, code: str | None, suffix: bool) -> tuple[bool | None, str]:
+def _decimal_comma(site_locale: str | None, code: str | None, suffix: bool, word: str = "") -> tuple[bool | None, str]:
     by_locale = locale_uses_decimal_comma(site_locale)
     if by_locale is not None:
         return by_locale, f"site locale {site_locale}"
     if code in DECIMAL_COMMA_CURRENCIES and suffix:
         return True, f"{code} written after the amount (continental style), no locale hint"
+    if suffix and code not in CRYPTO and word and not word.isalpha():
+        return True, f"symbol {word} written after the amount (continental style, '12.000$'), no locale hint"
     return None, "no locale hint"
 
 
@@ -91,6 +102,8 @@ def parse_price(text: str, *, site_locale: str | None = None, currency_hint: str
 
 def _parse(raw: str, site_locale: str | None, currency_hint: str | None) -> Price:
     s = _norm(raw)
+    if "e" in s or "E" in s:
+        s = _SCIENTIFIC.sub(lambda m: fmt_num(float(m.group(0))), s)
     hint = currency_hint.upper() if currency_hint else None
     if hint and hint.lower() in CURRENCY_WORDS:
         hint = CURRENCY_WORDS[hint.lower()][0]
@@ -102,11 +115,26 @@ def _parse(raw: str, site_locale: str | None, currency_hint: str | None) -> Pric
             if code is None:
                 continue
             token = m.group("pnum") or m.group("snum")
-            dc, why = _decimal_comma(site_locale, code, m.group("suf") is not None)
-            value, note = read_number(token, decimal_comma=dc)
+            dc, why = _decimal_comma(site_locale, code, m.group("suf") is not None, word)
+            value, note = _read_amount(token, code, dc, site_locale)
             if value is None:
                 continue
             notes = []
+            low = _RANGE_LOW.search(s, max(0, m.start() - 40), m.start()) if m.group("snum") else None
+            if low is not None:
+                lo, _ = _read_amount(low.group("lo"), code, dc, site_locale)
+                if lo is not None and lo != value:
+                    found.append(dict(amount=round(min(lo, value) * mult, 12), amount_max=round(max(lo, value) * mult, 12),
+                                      currency=code, ambiguity=None, matched=s[low.start():m.end()],
+                                      span=(low.start(), m.end()), notes=["range: the lower amount is the price"]))
+                    continue
+            if found and m.group("pnum") and found[-1]["currency"] == code and found[-1].get("amount_max") is None \
+                    and _RANGE_GAP.match(s, found[-1]["span"][1], m.start()):
+                prev = found.pop()  # "$170.00 - $90.00"
+                lo, hi = sorted((prev["amount"], round(value * mult, 12)))
+                found.append(dict(prev, amount=lo, amount_max=hi, matched=s[prev["span"][0]:m.end()],
+                                  span=(prev["span"][0], m.end()), notes=["range: the lower amount is the price"]))
+                continue
             if word in ("kr",):
                 notes.append("'kr' read as SEK (also NOK/DKK)")
             if mult != 1:
@@ -135,6 +163,10 @@ def _parse(raw: str, site_locale: str | None, currency_hint: str | None) -> Pric
         return Price(raw=raw, amount=value, error="number without currency (give currency_hint)", matched=bare.group("num"))
     return Price(raw=raw, ok=True, amount=value, currency=hint, ambiguity=f"{note} ({why})" if note else None,
                  matched=bare.group("num"), notes=[f"currency {hint} from hint"])
+
+
+def _read_amount(token: str, code: str, dc: bool | None, site_locale: str | None) -> tuple[float | None, str | None]:
+    return read_number(token, decimal_comma=dc)
 
 
 def _dedupe(prices: list[dict[str, Any]]) -> list[dict[str, Any]]:

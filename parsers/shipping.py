@@ -26,7 +26,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from parsers._base import Result
-from parsers.places import read_words, resolve_name
+from parsers.places import NOT_PLACES, read_words, resolve_name
 from parsers.regions import REGIONS, UNKNOWN_ORIGIN, normalise_name
 
 # "no" negates only at the start, after a worldwide word or after "*" / "(" ("WORLDWIDE NO AUS",
@@ -156,7 +156,7 @@ def _places(text: str) -> tuple[set[str], bool, list[str], bool]:
         if _CONDITION.search(piece):
             unresolved.append(piece.strip())
             continue
-        kind, value = _resolve(piece)
+        kind, value = _resolve(piece) if normalise_name(piece) not in NOT_PLACES else ("none", None)
         found: list[Place] = [(kind, value)] if kind != "none" else []
         if not found:
             parts = [_resolve(p) for p in _AND.split(piece)]

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from parsers import RateTable, parse_price, parse_price_tiers, parse_quantity, price_per_unit
+from tests.parsers.tables import grouped
 
 NIGHTSHADE: list[tuple[Any, ...]] = [  # USD first, BTC/XMR in brackets
     ("$85.40", 85.40, "USD", []),
@@ -236,3 +237,34 @@ def test_known_failures(text: str, amount: float | None, currency: str | None) -
         assert not p.equivalents
     else:
         assert (p.amount, p.currency) == (amount, currency)
+
+
+# issue 14, class 11: strings written to show each rule class (not copied from the real data)
+ISSUE14_PRICES = [  # (text, currency_hint, amount, amount_max, currency)
+    "@eu-suffix",  # "EU" right after a number is the euro
+    ("75EU/gr", None, 75.0, None, "EUR"),
+    ("150eu/5gr", None, 150.0, None, "EUR"),
+    ("45eu", None, 45.0, None, "EUR"),
+    "@scientific",  # BTC amounts exported as floats
+    ("3.2e-05 BTC", None, 3.2e-05, None, "BTC"),
+    ("7.1e-4", "BTC", 0.00071, None, "BTC"),
+    "@ranges",  # a range price is its lower amount; the upper one is kept
+    ("14-120 EUR", None, 14.0, 120.0, "EUR"),
+    ("9.5-310 GBP / from 6 GBP for 1gr", None, 9.5, 310.0, "GBP"),
+    ("$140.00 - $60.00", None, 60.0, 140.0, "USD"),
+    "@thousands",
+    ("15.000$", None, 15000.0, None, "USD"),
+]
+
+
+@pytest.mark.parametrize(("text", "hint", "amount", "amount_max", "currency"), grouped(ISSUE14_PRICES))
+def test_issue14_price_classes(text: str, hint: str | None, amount: float, amount_max: float | None,
+                               currency: str) -> None:
+    p = parse_price(text, currency_hint=hint)
+    assert p.ok, p.error
+    assert (p.amount, p.currency) == (pytest.approx(amount), currency)
+    assert p.amount_max == (pytest.approx(amount_max) if amount_max is not None else None)
+
+
+def test_eu_before_a_number_is_not_a_price() -> None:
+    assert not parse_price("Ships EU 2-3 days").ok
