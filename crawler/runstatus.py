@@ -166,6 +166,8 @@ def exit_code_for(status: str) -> int:
         return EXIT_OK
     if status == "paused":
         return EXIT_PAUSED
+    if status == "degraded":  # reserved for the index-unavailable/spooled case (issue 16)
+        return EXIT_DEGRADED
     if status in ("shutdown", "interrupted"):
         return EXIT_INTERRUPTED
     if status == "login_refused":  # the site YAML must change (login by GET): the user's to fix
