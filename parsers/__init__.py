@@ -5,7 +5,15 @@ raises on any str input (non-str input raises TypeError).  Each module documents
 """
 from __future__ import annotations
 
-from parsers.adapters import ListingPrice, listing_price, listing_tier, page_rate_table, tier_fields, usd_per_unit
+from parsers.adapters import (
+    ListingPrice,
+    listing_price,
+    listing_tier,
+    offer_quantity,
+    page_rate_table,
+    tier_fields,
+    usd_per_unit,
+)
 from parsers.dates import DateResult, parse_date
 from parsers.numbers import IntResult, parse_int
 from parsers.options import EscrowResult, ShippingOptionResult, parse_escrow, parse_shipping_option
@@ -21,7 +29,7 @@ from parsers.tiers import PriceTier, parse_price_tiers, price_per_unit, price_to
 __all__ = [
     "CleanText", "Conversion", "DateResult", "EscrowResult", "IntResult", "ListingPrice", "Price", "PriceTier",
     "Quantity", "RateTable", "Shipping", "ShippingOptionResult",
-    "clean_text", "country_code", "format_price", "listing_price", "listing_tier", "normalize_text", "page_rate_table",
+    "clean_text", "country_code", "format_price", "listing_price", "listing_tier", "normalize_text", "offer_quantity", "page_rate_table",
     "parse_date", "parse_escrow", "parse_int",
     "parse_page_rates", "parse_price", "parse_price_tiers", "parse_quantity", "parse_shipping",
     "parse_shipping_option", "price_per_unit", "price_to_usd", "tier_fields", "to_usd", "usd_per_unit",

@@ -52,6 +52,8 @@ class ListingPrice(Result):
     usd: float | None = None  # to the cent
     rate_source: str | None = None  # "page:stated", "page:<site>", "table:<name>:<date>", "identity"
     usd_error: str | None = None  # why a read price has no USD value (no rate for its currency)
+    per_unit: str | None = None  # "g" | "ml" | "unit" when the price is a unit price ("3.10 USD/gram")
+    per_amount: float | None = None  # how much of `per_unit` the price buys
 
     def to_listing_fields(self) -> dict[str, Any]:
         """`index.model.Listing` price fields."""
@@ -83,9 +85,35 @@ def listing_price(text: str, *, rates: RateTable, when: When = None, currency_hi
     conv = price_to_usd(price, rates=rates, when=when)
     if not conv.ok or conv.usd is None:
         return ListingPrice(raw=text, ok=True, amount=price.amount, currency=price.currency,
-                            usd_error=conv.error or "not converted")
+                            usd_error=conv.error or "not converted", per_unit=price.per_unit,
+                            per_amount=price.per_amount)
     return ListingPrice(raw=text, ok=True, amount=price.amount, currency=price.currency, usd=round(conv.usd, 2),
-                        rate_source=conv.rate_source)
+                        rate_source=conv.rate_source, per_unit=price.per_unit, per_amount=price.per_amount)
+
+
+def offer_quantity(price: ListingPrice | None, quantity: Quantity | None) -> Quantity | None:
+    """The size the stored price buys: a unit price ("3.10 USD/gram") buys its own unit, whatever
+    size the title names ("1 OZ" there is a tier or the stock, and dividing by it would make the
+    per-gram price 28x too low); otherwise the title's quantity.  The strength read from the title
+    is kept.
+
+    >>> p = listing_price("3.10 USD/gram", rates=RateTable.default())
+    >>> q = offer_quantity(p, parse_quantity("Lemon Haze 1 OZ"))
+    >>> (q.amount, q.unit, usd_per_unit(p.usd, q))
+    (1.0, 'g', 3.1)
+    >>> offer_quantity(listing_price("$90", rates=RateTable.default()), parse_quantity("1 OZ")).amount
+    28.349523
+    """
+    if price is None or not price.ok or price.per_unit is None or not price.per_amount:
+        return quantity
+    title = quantity.raw if quantity is not None else ""
+    unit, amount = price.per_unit, price.per_amount
+    return Quantity(raw=title, ok=True, amount=amount, unit=unit,
+                    count=int(amount) if unit == "unit" and float(amount).is_integer() else None,
+                    dose_mg=quantity.dose_mg if quantity else None, dose_unit=quantity.dose_unit if quantity else None,
+                    dose_value=quantity.dose_value if quantity else None,
+                    purity_pct=quantity.purity_pct if quantity else None,
+                    matched=price.raw, notes=[f"offer size from the unit price {price.raw!r}"])
 
 
 def listing_tier(text: str, *, rates: RateTable, when: When = None, currency_hint: str | None = None) -> PriceTier:

@@ -49,6 +49,10 @@ _PRICE_RE = re.compile(
 )
 # "26-93 EUR": the number before a dash is the range's other end
 _RANGE_LOW = re.compile(rf"(?P<lo>{NUMBER_PATTERN})\s*[-\u2013]\s*$")
+# "/gram", "per g", "P/G", "/5gr", "each", "p/piece": the amount is a unit price
+_PER = re.compile(r"\s*(?:(?:/|per\b|p/|a\b)\s*(?P<n>\d+(?:[.,]\d+)?)?\s*(?P<u>grams?|gr|gm|g|ml|oz|pills?|tabs?|pieces?|pcs|pc|"
+                  r"units?|caps?|items?)(?![a-z])|\s(?P<each>each|ea)(?![a-z]))", re.I)
+_PER_UNIT = {"oz": ("g", 28.349523125)}
 _RANGE_GAP = re.compile(r"\s*[-\u2013]\s*$")
 # "4.5e-05 BTC": scientific notation, written out before reading
 _SCIENTIFIC = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)[eE]([-+]?\d{1,2})(?![\w.])")
@@ -67,6 +71,8 @@ class Price(Result):
     amount: float | None = None  # the lower end of a range ("26-93 EUR" -> 26)
     currency: str | None = None  # ISO 4217, or BTC / XMR / LTC / BCH / ETH
     amount_max: float | None = None  # the upper end of a range, else None
+    per_unit: str | None = None  # "g" | "ml" | "unit" when the amount is a unit price ("3.10 USD/gram")
+    per_amount: float | None = None  # how many of `per_unit` the amount buys ("180eu/5gr" -> 5)
     equivalents: list[Price] = field(default_factory=list)  # other amounts stated with it
     ambiguity: str | None = None  # how an ambiguous separator was decided
     matched: str | None = None
@@ -146,6 +152,7 @@ def _parse(raw: str, site_locale: str | None, currency_hint: str | None) -> Pric
             found.append(dict(amount=round(value * mult, 12), currency=code, ambiguity=ambiguity,
                               matched=m.group(0), span=m.span(), notes=notes))
     if found:
+        _unit_price(s, found[0])
         # one result object per amount, built once (frozen dataclasses are not free)
         rest = [Price(raw=raw, ok=True, **f) for f in _dedupe(found[1:])]
         return Price(raw=raw, ok=True, equivalents=rest, **found[0])
@@ -163,6 +170,21 @@ def _parse(raw: str, site_locale: str | None, currency_hint: str | None) -> Pric
         return Price(raw=raw, amount=value, error="number without currency (give currency_hint)", matched=bare.group("num"))
     return Price(raw=raw, ok=True, amount=value, currency=hint, ambiguity=f"{note} ({why})" if note else None,
                  matched=bare.group("num"), notes=[f"currency {hint} from hint"])
+
+
+def _unit_price(s: str, price: dict[str, Any]) -> None:
+    """Mark a unit price ("3.10 USD/gram", "180eu/5gr", "$25 each") with the unit it buys."""
+    per = _PER.match(s, price["span"][1])
+    if per is None:
+        return
+    if per.group("each"):
+        price.update(per_unit="unit", per_amount=1.0)
+    else:
+        word = per.group("u").lower()
+        unit, factor = _PER_UNIT.get(word, ("g" if word.startswith("g") else "ml" if word == "ml" else "unit", 1.0))
+        n = read_number(per.group("n"))[0] if per.group("n") else 1.0
+        price.update(per_unit=unit, per_amount=round((n or 1.0) * factor, 6))
+    price["notes"] = [*price["notes"], f"unit price: {price['per_amount']:g} {price['per_unit']} for the amount"]
 
 
 def _read_amount(token: str, code: str, dc: bool | None, site_locale: str | None) -> tuple[float | None, str | None]:

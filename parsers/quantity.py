@@ -62,7 +62,7 @@ _PATTERN = re.compile(
         rf"(?P<LIST>{_LB}(?P<list_v>(?:(?:{_NUM})\s*(?:/|\||-|,\s)\s*)+(?:{_NUM}))\s*(?P<list_u>{_MASS_U}|{_VOL_U}){_END})",
         rf"(?P<AMT>{_LB}(?P<amt_v>{_NUM})\s*(?P<amt_u>{_MASS_U}|{_VOL_U}|{_DOSE_U}){_END})",
         # slang sizes
-        rf"(?P<WORD>(?<![\w])(?P<word_w>(?:an?\s+|one\s+)?(?:eighth|8th|1/8)(?:\s+(?:oz|ounce))?|(?:an?\s+)?(?:8|eight)[\s-]?ball|half\s+(?:a\s+)?(?:g|gr|gram|gramm?e?)|qp|quarter\s*(?:pound|lb|p)|hp|half\s*(?:pound|lb|p)|half\s*(?:an?\s+)?(?:oz|ounce|o)|quarter\s*(?:an?\s+)?(?:oz|ounce|o)|qo|ho|(?:an|one)\s+(?:ounce|oz)|(?:a|one)\s+(?:zip|kilo)){_END})",
+        rf"(?P<WORD>(?<![\w])(?P<word_w>per\s+(?:gram|gr|g)|(?:an?\s+|one\s+)?(?:eighth|8th|1/8)(?:\s+(?:oz|ounce))?|(?:an?\s+)?(?:8|eight)[\s-]?ball|half\s+(?:a\s+)?(?:g|gr|gram|gramm?e?)|qp|quarter\s*(?:pound|lb|p)|hp|half\s*(?:pound|lb|p)|half\s*(?:an?\s+)?(?:oz|ounce|o)|quarter\s*(?:an?\s+)?(?:oz|ounce|o)|qo|ho|(?:an|one)\s+(?:ounce|oz)|(?:a|one)\s+(?:zip|kilo)){_END})",
         # counts: "10-20 pills", "25/50/100 tabs", "100 pills", "10 M30 pills", "pack of 90", "x10", "10x", "qty 250"
         rf"(?P<CLIST>(?<![\w.,#/\-])(?P<clist_v>(?:(?:{_INT})\s*(?:/|\||-|,\s)\s*)+(?:{_INT}))\s*(?:{COUNT_WORDS}){_END})",
         rf"(?P<CNT>(?<![\w.,#/\-$€£])(?P<cnt_n>{_INT})(?:\s*|\s+(?:(?!x\d)[a-z][a-z0-9\-]*\s+){{1,2}}?)(?:{COUNT_WORDS}){_END})",
@@ -74,13 +74,13 @@ _PATTERN = re.compile(
     )) + ")",
     re.I,
 )
-_QUICK = re.compile(r"\d|eight|quarter|half|qp|ounce|oz|zip|kilo|\bho\b|\bqo\b|\bhp\b", re.I)
+_QUICK = re.compile(r"\d|per\s+g|eight|quarter|half|qp|ounce|oz|zip|kilo|\bho\b|\bqo\b|\bhp\b", re.I)
 _WORD_G = {
     "eighth": OUNCE_G / 8, "8th": OUNCE_G / 8, "1/8": OUNCE_G / 8, "qp": POUND_G / 4, "quarter pound": POUND_G / 4,
     "quarter lb": POUND_G / 4, "quarter p": POUND_G / 4, "hp": POUND_G / 2, "half pound": POUND_G / 2, "half lb": POUND_G / 2,
     "half p": POUND_G / 2, "half oz": OUNCE_G / 2, "half ounce": OUNCE_G / 2, "half o": OUNCE_G / 2, "ho": OUNCE_G / 2,
     "quarter oz": OUNCE_G / 4, "quarter ounce": OUNCE_G / 4, "quarter o": OUNCE_G / 4, "qo": OUNCE_G / 4,
-    "ounce": OUNCE_G, "oz": OUNCE_G, "zip": OUNCE_G, "kilo": 1000.0, "half gram": 0.5,
+    "ounce": OUNCE_G, "oz": OUNCE_G, "zip": OUNCE_G, "kilo": 1000.0, "half gram": 0.5, "gram": 1.0,
 }
 # brand and generic names sold as pills: "Modafinil 200mg" is a strength, "MDMA 500mg" a mass
 PILL_NAMES = (
@@ -242,6 +242,7 @@ def _parse(raw: str, default_unit: str | None) -> Quantity:
             w = re.sub(r"^(?:an?|one)\s+", "", m.group("word_w").lower())
             w = re.sub(r"\s+", " ", re.sub(r"\s+(?:an?)\s+", " ", w))
             w = re.sub(r"\s+(?:oz|ounce)$", "", w) if w.startswith(("eighth", "8th", "1/8")) else w
+            w = "gram" if w.startswith("per") else w
             w = "eighth" if "ball" in w else "half gram" if w.startswith("half ") and w.split()[-1].startswith("g") else w
             if w in _WORD_G:
                 masses.append((_WORD_G[w], "g", m.group(0), span))

@@ -87,7 +87,8 @@ def parse_listing(item: dict[str, Any], when: str) -> Listing:
             _assign(listing, price.to_listing_fields())
             if price.usd_error:
                 errors.add("price_usd", price.usd_error, price.amount)
-    qty = _quantity([clean(f.get("quantity")), title], errors)
+    # a unit price ("3.10 USD/gram") buys its own unit, not the title's size (parsers.offer_quantity)
+    qty = parsers.offer_quantity(price if f.get("price") else None, _quantity([clean(f.get("quantity")), title], errors))
     if qty is not None:
         listing.quantity_amount, listing.quantity_unit = qty.amount, qty.unit
         listing.dose_mg, listing.purity_pct = qty.dose_mg, qty.purity_pct

@@ -11,7 +11,17 @@ from typing import Any
 import pytest
 
 import parsers.adapters
-from parsers import listing_price, listing_tier, page_rate_table, parse_shipping, tier_fields
+from parsers import (
+    RateTable,
+    listing_price,
+    listing_tier,
+    offer_quantity,
+    page_rate_table,
+    parse_quantity,
+    parse_shipping,
+    tier_fields,
+    usd_per_unit,
+)
 from tests.parsers.tables import grouped
 
 WHEN = "2026-03-02"
@@ -158,3 +168,29 @@ def test_no_ships_from_stores_no_origin() -> None:
 def test_doctest_examples_hold() -> None:
     result = doctest.testmod(parsers.adapters, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 10 and result.failed == 0
+
+
+# issue 14, class 10: a unit price buys its own unit, whatever size the title names
+UNIT_PRICES = [  # (price cell, title, stored amount, unit, usd per unit)
+    "@unit-price",
+    ("3.10 USD/gram", "Super Lemon Haze 1 OZ", 1.0, "g", 3.1),
+    ("$40/5g", "Golden Teacher shrooms 28g", 5.0, "g", 8.0),
+    ("$2.50 each", "Xanax 2mg bars 100 pills", 1.0, "unit", 2.5),
+    ("$12 per pill", "Oxy 30mg", 1.0, "unit", 12.0),
+    "@plain-price",  # no unit in the price: the title's size stays
+    ("$90", "Amnesia 1 OZ", 28.349523, "g", 3.1747),
+]
+
+
+@pytest.mark.parametrize(("cell", "title", "amount", "unit", "per_unit"), grouped(UNIT_PRICES))
+def test_unit_price_sets_the_offer_size(cell: str, title: str, amount: float, unit: str, per_unit: float) -> None:
+    price = listing_price(cell, rates=RateTable.default())
+    qty = offer_quantity(price, parse_quantity(title))
+    assert qty is not None and qty.ok
+    assert (qty.amount, qty.unit) == (pytest.approx(amount), unit)
+    assert usd_per_unit(price.usd, qty) == pytest.approx(per_unit, rel=1e-3)
+
+
+def test_unit_price_keeps_the_title_strength() -> None:
+    qty = offer_quantity(listing_price("$3 each", rates=RateTable.default()), parse_quantity("Xanax 2mg"))
+    assert qty is not None and qty.dose_mg == 2.0 and qty.count == 1
