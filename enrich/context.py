@@ -29,7 +29,7 @@ _QUANTITY_WORDS = {"qp", "hp", "oz", "zip", "eighth", "8th", "ounce", "gram", "g
 PREV_BLOCK = {
     "high", "fast", "full", "top", "max", "low", "express", "light", "super", "diet", "warp",
     "internet", "download", "upload", "connection", "shipping", "delivery", "black", "thin",
-    "gold", "silver", "chocolate", "protein", "granola", "candy", "energy", "bath", "snack",
+    "gold", "silver", "chocolate", "protein", "granola", "candy", "energy", "bath", "snack", "dry",
 }
 NEXT_BLOCK = {
     "shipping", "ship", "delivery", "deliveries", "post", "posting", "dispatch", "service", "services",

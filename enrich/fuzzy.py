@@ -15,6 +15,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from enrich.context import DESCRIPTOR_WORDS
 from enrich.lists import ReferenceLists
 from enrich.normalize import atoms, normalise_with_offsets, skeleton
 
@@ -68,6 +69,8 @@ def build_choices(lists: ReferenceLists) -> list[FuzzyChoice]:
         parts = [a.text for a in atoms(norm)]
         if len(parts) > 1 and any(len(p) <= 3 for p in parts):
             continue  # a code in letters ("AB-PINACA", "alpha-PVP"): "ADB-PINACA" is another substance
+        if len(parts) > 1 and any(p in DESCRIPTOR_WORDS for p in parts):
+            continue  # "meth crystals": "made crystals" is close, but only in its form word
         text = fuzzy_string(parts)
         by_text.setdefault(text, set()).add(entry.canonical)
         origin.setdefault(text, entry.text)

@@ -7,9 +7,11 @@ things (enrich.matcher):
 1. drug context: a category naming a substance or a drug family ("Stimulants", "Benzos")
    lets street words in the title count anywhere in the title ("7g premium thai weed");
 2. fallback: when the title names no substance, no unlisted analogue and is no guide, the
-   substances named by the most specific level of the category are reported, with reason
+   substance named by the most specific level of the category is reported, with reason
    `hint`, `source="hint"` and a lower score. Only the last level counts, or its parent
-   when the last level is a form of the same thing ("Cannabis > Buds/Flowers", "Shake").
+   when the last level is a form of the same thing ("Cannabis > Buds/Flowers"); a level naming
+   two substances ("Cannabis & Hash") names none, and a custom listing ("custom listing for
+   X") is a reservation, not an offer of the category's substance.
 """
 from __future__ import annotations
 
@@ -56,4 +58,5 @@ def read_hint(matcher: Matcher, prep: Any, decisions: dict[str, Any]) -> HintInf
         wanted.add(last - 1)
     chosen = [h for h in hits if level[h.start] in wanted]
     matches = [m for m in matcher.one_per_substance(prep, chosen, texts) if m.relation == "offered"]
-    return HintInfo(is_drug, matches)
+    # a level naming two substances ("Cannabis & Hash", "Coke and Speed") is a family: no fallback
+    return HintInfo(is_drug, matches if len(matches) == 1 else [])

@@ -31,6 +31,7 @@ from enrich.context import (
 from enrich.hint import HintInfo, read_hint
 from enrich.lists import NameEntry, ReferenceLists, default_lists
 from enrich.normalize import Atom, atoms, leet_fold, name_key, normalise_with_offsets
+from enrich.refine import THC, is_potency, refine
 from enrich.relation import is_guide, mentioned_flags
 from index.model import SubstanceRef
 
@@ -286,9 +287,10 @@ class Matcher:
         hits, candidates = self._all_hits(prep, decisions)
         texts = [a.text for a in prep.atoms]
         hits = self._apply_context_rule(prep, hits, texts, hint)
-        hits = self._drop_descriptors(hits, bool(candidates))
-        matches = self.one_per_substance(prep, hits, texts)
-        if hint is not None and hint.matches and not candidates and not is_guide(texts) \
+        hits = self._drop_descriptors(hits, bool(candidates), texts)
+        matches = refine(self.one_per_substance(prep, hits, texts), self.lists, self._potency(prep, hits, texts),
+                         set(texts))
+        if hint is not None and hint.matches and not candidates and not is_guide(texts) and "custom" not in texts \
                 and not any(m.relation == "offered" for m in matches):
             matches += [self._from_hint(m) for m in hint.matches if m.canonical not in {x.canonical for x in matches}]
         return Analysis(matches, [self._candidate(prep, c) for c in candidates])
@@ -331,7 +333,14 @@ class Matcher:
             kept.append(hit)
         return kept
 
-    def _drop_descriptors(self, hits: list[_Hit], has_candidate: bool) -> list[_Hit]:
+    def _potency(self, prep: _Prepared, hits: list[_Hit], texts: list[str]) -> set[str]:
+        thc = [h for h in hits if h.canonical == THC]
+        if thc and all(is_potency(prep.norm, prep.atoms[h.start].start, prep.atoms[h.end - 1].end,
+                                  texts[h.start - 1] if h.start else "") for h in thc):
+            return {THC}
+        return set()
+
+    def _drop_descriptors(self, hits: list[_Hit], has_candidate: bool, texts: list[str]) -> list[_Hit]:
         """Form/colour words ("crystal", "brown sugar", "blotters") describe the named substance;
         they name one only when nothing else is named (and no unlisted analogue is)."""
         descriptors = [h for h in hits if name_key(h.name) in self.descriptor_keys and h.reason != "fuzzy"]
@@ -339,7 +348,8 @@ class Matcher:
             return hits
         named = any(h not in descriptors for h in hits)
         if not (named or has_candidate):
-            return hits
+            # a colour in a list of colours ("C-stamp grey/brown") is a colour
+            return [h for h in hits if h not in descriptors or not _next_to_colour(texts, h)]
         return [h for h in hits if h not in descriptors]
 
     def one_per_substance(self, prep: _Prepared, hits: list[_Hit], texts: list[str]) -> list[SubstanceMatch]:
@@ -413,6 +423,16 @@ class Matcher:
     def match_many(self, texts: list[str], scorer: str = "cdist", hints: list[str | None] | None = None
                    ) -> list[list[SubstanceMatch]]:
         return [a.matches for a in self.analyse_many(texts, hints, scorer)]
+
+
+COLOURS = {"grey", "gray", "white", "yellow", "pink", "blue", "green", "red", "orange", "purple", "black", "beige",
+           "brown", "golden", "gold", "silver"}
+
+
+def _next_to_colour(texts: list[str], hit: _Hit) -> bool:
+    prev = texts[hit.start - 1] if hit.start else ""
+    nxt = texts[hit.end] if hit.end < len(texts) else ""
+    return prev in COLOURS or nxt in COLOURS
 
 
 def _transposed_codes(lists: ReferenceLists) -> dict[str, NameEntry]:

@@ -1,0 +1,118 @@
+"""Rules over a title's matched substances as a whole (after the per-name rules).
+
+1. Cannabis product type: "24% THC" / "high THC" is the potency of the flower or hash, not
+   a THC product: it is dropped next to another cannabis product, else it names the flower;
+   a strain or street name ("Kush", "White Widow") next to a named product ("hash", "THC
+   vape oil") describes that product; herb words in a synthetic-cannabinoid title ("K2 /
+   spice herb") are the carrier, not cannabis.
+2. Combinations: when every component of a listed mixture is named ("promethazine +
+   codeine solution"), the mixture is offered instead of its parts; a mixture's street name
+   next to one of its components ("codeine linctus lean") is that component's descriptor.
+3. Pill style: a brand or street name of a classic drug next to the exact name of a newer
+   analogue of the same class ("Blue Xanax B707 ... bromazolam", "pressed Roxy M30 ...
+   protonitazene") names the style of the pill: mentioned, the analogue is offered.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from enrich.normalize import name_key
+
+if TYPE_CHECKING:
+    from enrich.lists import ReferenceLists
+    from enrich.matcher import SubstanceMatch
+
+CANNABIS, RESIN, THC, CBD = "cannabis", "cannabis resin", "THC", "CBD"
+CANNABIS_PRODUCTS = {RESIN, THC, CBD}
+SYNTHETIC_CANNABINOID_WORDS = {"spice", "k2", "cannabinoid", "cannabinoids", "cannibinoid", "cannabionid", "noid",
+                               "noids", "synthetic"}
+# names of the plant itself; any other name of cannabis (a strain, a product word) is a descriptor
+# when a cannabis product is named too
+CANNABIS_CORE = {"cannabis", "weed", "marijuana", "marihuana", "ganja", "bud", "buds", "flower", "flowers", "grass",
+                 "pot"}
+POTENCY_BEFORE = {"high", "low", "max", "thc", "potency"}
+
+
+def is_potency(norm: str, start: int, end: int, prev_atom: str) -> bool:
+    """'24% THC', '22 % THC', 'HIGH THC', 'THC: 25%', 'THC 29%'."""
+    before = norm[max(0, start - 6):start].rstrip()
+    after = norm[end:end + 8].lstrip(" :-")
+    return before.endswith("%") or prev_atom in POTENCY_BEFORE or (after[:1].isdigit() and "%" in after[:6])
+
+
+def refine(matches: list[SubstanceMatch], lists: ReferenceLists, potency: set[str], atom_texts: set[str]
+           ) -> list[SubstanceMatch]:
+    """`potency`: canonicals whose every hit was a potency figure."""
+    offered = {m.canonical for m in matches if m.relation == "offered"}
+    out = []
+    for m in matches:
+        if m.relation != "offered":
+            out.append(m)
+            continue
+        if m.canonical == THC and THC in potency:
+            if offered & {CANNABIS, RESIN}:
+                continue
+            if CANNABIS in lists.substances:
+                _rename(m, lists, CANNABIS)
+        elif m.canonical == CANNABIS and name_key(m.matched_name) not in CANNABIS_CORE and (
+                offered & CANNABIS_PRODUCTS - potency or atom_texts & SYNTHETIC_CANNABINOID_WORDS):
+            continue  # a strain name describing the hash / oil / cart, or the herb of a spice blend
+        out.append(m)
+    out = _combinations(out, lists)
+    return _pill_style(out)
+
+
+def _rename(m: SubstanceMatch, lists: ReferenceLists, canonical: str) -> None:
+    sub = lists.substances[canonical]
+    m.canonical, m.substance_class, m.controls, m.cas = canonical, sub.substance_class, list(sub.controls), sub.cas
+    m.notes = [*sub.notes, "read from a potency figure"]
+
+
+def _combinations(matches: list[SubstanceMatch], lists: ReferenceLists) -> list[SubstanceMatch]:
+    offered = {m.canonical: m for m in matches if m.relation == "offered"}
+    for mixture, parts in _mixtures(lists).items():
+        if mixture in offered and any(p in offered for p in parts):
+            drop = {mixture} if offered[mixture].reason == "street" else set(parts)  # "lean" next to codeine
+            matches = [m for m in matches if m.canonical not in drop]
+        elif mixture not in offered and all(p in offered for p in parts):
+            first = offered[parts[0]]
+            _rename_to(first, lists, mixture)
+            matches = [m for m in matches if m.canonical not in parts[1:]]
+    return matches
+
+
+def _rename_to(m: SubstanceMatch, lists: ReferenceLists, canonical: str) -> None:
+    sub = lists.substances[canonical]
+    m.canonical, m.substance_class, m.controls, m.cas, m.notes = (
+        canonical, sub.substance_class, list(sub.controls), sub.cas, [*sub.notes, "all components named"])
+
+
+_MIXTURES: dict[int, dict[str, list[str]]] = {}
+
+
+def _mixtures(lists: ReferenceLists) -> dict[str, list[str]]:
+    """Listed substances whose canonical name is made of two or more other canonical names."""
+    key = id(lists)
+    if key not in _MIXTURES:
+        found = {}
+        for canonical in lists.substances:
+            words = canonical.replace("-", " ").split()
+            parts = [w for w in words if w in lists.substances and w != canonical]
+            if len(parts) >= 2:
+                found[canonical] = parts
+        _MIXTURES[key] = found
+    return _MIXTURES[key]
+
+
+def _pill_style(matches: list[SubstanceMatch]) -> list[SubstanceMatch]:
+    exact = [m for m in matches if m.relation == "offered" and m.reason == "exact"]
+    for m in matches:
+        if m.relation != "offered" or m.reason not in ("synonym", "street") or m.canonical in m.matched_name:
+            continue
+        own = m.substance_class.split()
+        for other in exact:
+            theirs = other.substance_class.split()
+            if other.canonical != m.canonical and len(theirs) > len(own) and theirs[-len(own):] == own:
+                m.relation = "mentioned"
+                break
+    return matches
