@@ -10,6 +10,7 @@ import hashlib
 import re
 
 from enrich.crypto import classify_address
+from enrich.fuzzy import english_words
 from enrich.pgp import PUBLIC, find_blocks, parse_pgp_key
 
 _B58 = "1-9A-HJ-NP-Za-km-z"
@@ -42,6 +43,53 @@ def onion_v3_is_valid(host: str) -> bool:
     if version != b"\x03":
         return False
     return hashlib.sha3_256(b".onion checksum" + pubkey + version).digest()[:2] == checksum
+
+
+# words sellers write after a contact label that are never the handle ("Wickr: message us first")
+_NOT_HANDLES = frozenset("""me id us here only message msg first ask contact please available soon none no not n/a
+    only pm dm inbox above below same address username user handle name via""".split())
+_NEGATED = re.compile(r"\b(?:no|not|don'?t|never|without)\s+(?:\w+\s+)?$", re.I)
+
+
+def looks_like_handle(token: str, text: str, start: int, label_end: int) -> bool:
+    """A contact handle after a label: not a plain dictionary word ("Regards", "message", "only")
+    unless written as an explicit handle ("@pharmacy", "t.me/pharmacy"), nor after a negated
+    label ("NO WICKR HERE").
+
+    >>> looks_like_handle("chem_king", "wickr: chem_king", 7, 7)
+    True
+    >>> looks_like_handle("message", "Wickr: message us first", 7, 7)
+    False
+    >>> looks_like_handle("pharmacy", "telegram @pharmacy", 10, 9)
+    True
+    """
+    label_start = _label_start(text, label_end)
+    if _NEGATED.search(text[max(0, label_start - 30):label_start]):
+        return False
+    lower = token.lower()
+    if lower in _NOT_HANDLES:
+        return False
+    explicit = start > 0 and text[start - 1] in "@/"
+    handle_shaped = bool(re.search(r"[\d_.\-]", token)) or bool(re.search(r"[a-z][A-Z]", token))
+    if explicit or handle_shaped:
+        return True
+    return not _is_word(lower)
+
+
+def _is_word(lower: str) -> bool:
+    """A dictionary word or a plain inflection of one ("regards", "messaged", "shipping")."""
+    words = english_words()
+    stems = [lower]
+    for suffix in ("s", "es", "ed", "d", "ing", "ly"):
+        if lower.endswith(suffix) and len(lower) - len(suffix) >= 3:
+            stems.append(lower[:-len(suffix)])
+    return any(stem in words for stem in stems)
+
+
+def _label_start(text: str, label_end: int) -> int:
+    """Where the contact label ("wickr", "telegram", "tg") before `label_end` begins."""
+    m = re.search(r"(?:wickr|telegram|t\.me|tg|threema)\W*(?:me|id|handle)?\W*$", text[:label_end], re.I)
+    return m.start() if m else label_end
 
 
 def _add(result: dict[str, list[str]], key: str, value: str) -> None:
@@ -78,7 +126,8 @@ def extract_identifiers(text: str) -> dict[str, list[str]]:
         _add(result, "email", m.group().lower())
     for key, regex in (("telegram", TELEGRAM_RE), ("wickr", WICKR_RE), ("threema", THREEMA_RE)):
         for m in regex.finditer(text):
-            _add(result, key, m.group(1))
+            if key == "threema" or looks_like_handle(m.group(1), text, m.start(1), m.start(1)):
+                _add(result, key, m.group(1))
     for key, regex in (("whatsapp", WHATSAPP_RE), ("signal", SIGNAL_RE)):
         for m in regex.finditer(text):
             _add(result, key, re.sub(r"[ \-]", "", m.group(1)))

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from enrich import extract_identifiers
 from tests.enrich.test_crypto import GENESIS, P2WPKH, XMR
 
@@ -39,3 +41,37 @@ def test_real_vendor_page(real_data_dir: Path) -> None:
     assert ids["pgp"] == ["A3B3D2911307854FF9F1EF26023A978295E3F02E"]
     # armour base64 never leaks out as fake addresses or handles
     assert all(len(a) < 60 for a in ids.get("btc", []))
+
+
+# issue 14, class 12: a handle must look like one (strings written to show the class)
+CONTACTS: list[tuple[str, str | None, list[str] | None]] = [  # (vendor-page text, kind, handles)
+    ("@not-handles", None, None),
+    ("NO WICKR HERE, dont ask. Regards", "wickr", []),
+    ("Wickr: message us first on the market", "wickr", []),
+    ("telegram: only ask here", "telegram", []),
+    ("Wickr: Regards", "wickr", []),
+    ("no telegram - scammers use it", "telegram", []),
+    ("Wickr: shipping", "wickr", []),
+    ("@handles", None, None),
+    ("wickr: frostykings", "wickr", ["frostykings"]),
+    ("Wickr ID: DutchQueen", "wickr", ["DutchQueen"]),
+    ("telegram: @pharmacy", "telegram", ["pharmacy"]),
+    ("t.me/greenline", "telegram", ["greenline"]),
+    ("wickr: pills4u", "wickr", ["pills4u"]),
+    ("we have no telegram. wickr: nordicplug", "wickr", ["nordicplug"]),
+]
+
+
+def _contact_params() -> list[object]:
+    group, out = "", []
+    for text, kind, handles in CONTACTS:
+        if text.startswith("@"):
+            group = text[1:]
+            continue
+        out.append(pytest.param(text, kind, handles, id=f"{group}: {text}"))
+    return out
+
+
+@pytest.mark.parametrize(("text", "kind", "handles"), _contact_params())
+def test_contact_handles_look_like_handles(text: str, kind: str, handles: list[str]) -> None:
+    assert extract_identifiers(text).get(kind, []) == handles
