@@ -12,19 +12,27 @@ from parsers.price import parse_price
 
 _RANGE = r"(?P<a>(?>\d+(?:\.\d+)?))\s*(?:-|–|—|to|~)\s*(?P<b>(?>\d+(?:\.\d+)?))"
 _DAYS_RE = re.compile(
-    rf"(?<![\d.])(?:{_RANGE}|(?P<n>\d+(?:\.\d+)?))\s*\+?\s*(?:working\s+|business\s+|bus\.?\s+|work\s+)?(?P<u>days?|d|weeks?|wks?|hours?|hrs?|h)(?![a-z])",
+    rf"(?<![\d.])(?:{_RANGE}|(?P<n>\d+(?:\.\d+)?))\s*\+?\s*(?:working\s+|business\s+|bus\.?\s+|work\s+)?(?P<u>days?|d|tage?n?|dni|jours?|d[ií]as|giorni|dagen|dagar|weeks?|wks?|wochen|hours?|hrs?|h|std)(?![a-z])",
     re.I)
 _FIXED_DAYS = (
     (re.compile(r"\bsame[\s-]day\b", re.I), 0, 0), (re.compile(r"\b(?:next[\s-]day|overnight|24\s*h(?:ours?)?)\b", re.I), 1, 1),
 )
-_UNTRACKED = re.compile(r"\b(?:untracked|un-tracked|no[\s-]track(?:ing)?|without[\s-]track(?:ing)?|not[\s-]tracked|non[\s-]tracked)\b", re.I)
+_UNTRACKED = re.compile(r"\b(?:untracked|un-tracked|no[\s-]track(?:ing)?|without[\s-]track(?:ing)?|not[\s-]tracked|non[\s-]tracked"
+                        r"|(?:kein|keine|ohne)[\s-]+(?:tracking|sendungsverfolgung)|non[\s-]?regist(?:e)?red|unregist(?:e)?red"
+                        r"|sans[\s-]suivi|sin[\s-]seguimiento)\b", re.I)
+# market shorthand for delivery days: "NDD" next day, "3DD" third day, "NDD-3DD" one to three days
+_DD = re.compile(r"\b(?P<a>N|\d{1,2})DD(?:\s*-\s*(?P<b>N|\d{1,2})DD)?\b", re.I)
+_NEXT_DAY_OR_HOURS = re.compile(r"\bnext[\s-]day\b.*?\b(?P<h>\d{2,3})\s*(?:hrs?|hours?|h)\b", re.I)
+_AT_MOST = re.compile(r"\b(?:max(?:imum)?|up\s+to|at\s+most|within)\b", re.I)
+# a destination tag before the method: "[UK] ...", "(AT) ...", "CA- ..."
+_LEAD_TAG = re.compile(r"^(?:\s*(?:[\[(][^\])]{1,20}[\])]|[A-Z]{2,3}\s*-(?=\s)))+\s*")
 _TRACKED = re.compile(r"\b(?:tracked|tracking|track\s*(?:&|and|n)\s*trace|with\s+track|registered|signed\s+for"
                       r"|einschreiben|einwurfeinschreiben|recommand[eé])", re.I)
 _NO_STEALTH = re.compile(r"\b(?:no|without)\s+stealth\b", re.I)
 _STEALTH = re.compile(r"\bstealth", re.I)
 _FREE = re.compile(r"\bfree\b", re.I)
 _PER = re.compile(r"/\s*(?P<per>order|item|unit|package|pack)\b", re.I)
-_METHOD_SPLIT = re.compile(r"\s+[-–]\s+|\s*\(|,\s*|\s+\+|\s*:\s+|\s*\|\s*")
+_METHOD_SPLIT = re.compile(r"\s+[-–]\s+|\s*\(|\s+\[|,\s*|\s+\+|\s*:\s+|\s*\|\s*")
 # a cost at the end of the method text; numbers are atomic and start where digits start,
 # so a long run of digits cannot make this quadratic
 _TRAILING_COST = re.compile(r"\s*[+]?\s*(?:[$€£₿฿]\s*(?>[\d.,]+)|(?<![\d.,])(?>[\d.,]+)\s*(?:usd|eur|gbp|btc|xmr|ltc)\b)\s*$", re.I)
@@ -52,7 +60,25 @@ class ShippingOptionResult(Result):
                 "days_max": self.days_max, "tracked": self.tracked, "stealth": self.stealth, "raw": self.raw}
 
 
+def _stated_in_name(text: str) -> tuple[int, int] | None:
+    """Days the method's own name states ("NDD-3DD", "next day or in 48hrs max"); they win over a
+    market's single-number field ("[3 days]")."""
+    dd = _DD.search(text)
+    if dd:
+        lo = 1 if dd.group("a").upper() == "N" else int(dd.group("a"))
+        b = dd.group("b")
+        hi = lo if b is None else 1 if b.upper() == "N" else int(b)
+        return min(lo, hi), max(lo, hi)
+    both = _NEXT_DAY_OR_HOURS.search(text)
+    if both:
+        return 1, max(1, round(int(both.group("h")) / 24))
+    return None
+
+
 def _days(text: str) -> tuple[int | None, int | None, tuple[int, int] | None]:
+    named = _stated_in_name(text)
+    if named:
+        return named[0], named[1], None
     m = _DAYS_RE.search(text)
     if m:
         unit = m.group("u").lower()
@@ -87,6 +113,9 @@ def _parse(raw: str, currency_hint: str | None, site_locale: str | None) -> Ship
         return ShippingOptionResult(raw=raw, error="empty shipping option")
     notes: list[str] = []
     days_min, days_max, days_span = _days(s)
+    if days_span is not None and days_min == days_max and _AT_MOST.search(s[max(0, days_span[0] - 12):days_span[1] + 12]):
+        days_min = None  # "7 Day Maximum": no minimum stated
+        notes.append("days are a maximum")
     without_days = s if days_span is None else s[: days_span[0]] + " " + s[days_span[1]:]
     price = parse_price(without_days, site_locale=site_locale)
     cost, currency = (price.amount, price.currency) if price.ok else (None, None)
@@ -105,7 +134,9 @@ def _parse(raw: str, currency_hint: str | None, site_locale: str | None) -> Ship
 
 def _method(s: str) -> str:
     body = _COST_LEAD.sub("", s)
-    first = _METHOD_SPLIT.split(body, maxsplit=1)[0].strip()
+    tag = _LEAD_TAG.match(body)
+    lead = tag.group(0) if tag else ""
+    first = lead + _METHOD_SPLIT.split(body[len(lead):], maxsplit=1)[0].strip()
     first = _TRAILING_COST.sub("", first)
     m = _DAYS_RE.search(first)
     if m and m.end() >= len(first.rstrip()) and m.start() > 0:

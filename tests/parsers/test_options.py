@@ -35,7 +35,7 @@ OPTIONS = [
     ("POSTAL SERVICES  FROM GERMANY TO EUROPE WITHOUT TRACK  -  8 days  - EUR + 10.50 / item",
      "POSTAL SERVICES FROM GERMANY TO EUROPE WITHOUT TRACK", 10.5, "EUR", 8, 8, False, None),
     ("7 Day Maximum Tracked post Uk To World Wide  -  7 days  - USD + 19.20 / order",
-     "7 Day Maximum Tracked post Uk To World Wide", 19.2, "USD", 7, 7, True, None),
+     "7 Day Maximum Tracked post Uk To World Wide", 19.2, "USD", None, 7, True, None),  # a maximum: no minimum
     ("FREE SHIPPING WITHIN EUROPE  -  7 days  - USD + 0.00 / item", "FREE SHIPPING WITHIN EUROPE", 0.0, "USD", 7, 7, None, None),
     "@dream",  # real: cost cell + label
     ("$25 EMS-12 to 14 Working Days", "EMS", 25.0, "USD", 12, 14, None, None),
@@ -115,3 +115,30 @@ def test_escrow(text: str, escrow: bool | None, fe: bool | None) -> None:
 def test_no_escrow_terms(text: str) -> None:
     r = parse_escrow(text)
     assert not r.ok and r.escrow is None and r.finalize_early is None
+
+
+# issue 14, class 9 (options): strings written to show each rule class
+ISSUE14_OPTIONS = [  # (text, method, cost, currency, days_min, days_max, tracked)
+    "@other-languages",
+    ("(DE) Inland nur (KEIN Tracking), 1-3 Tage (3.90 EUR)", "(DE) Inland nur", 3.9, "EUR", 1, 3, False),
+    ("Einschreiben 2-3 Tage 6 EUR", "Einschreiben", 6.0, "EUR", 2, 3, True),
+    "@destination-tag",  # a leading country tag is part of the method, not the method
+    ("US- (Domestic) Free Shipping - 4 Day/s", "US- (Domestic) Free Shipping", 0.0, None, 4, 4, None),
+    "@day-codes",  # NDD = next-day delivery, 3DD = third day: the name's range wins over the market's field
+    ("[UK] 2nd Class Non-Registered (NDD-3DD) [5 days] [+ USD 2.50]", "[UK] 2nd Class Non-Registered", 2.5, "USD", 1, 3,
+     False),
+    ("[EU] Airmail Tracked (3DD-10DD) [7 days] [+ USD 12.00]", "[EU] Airmail Tracked", 12.0, "USD", 3, 10, True),
+    ("priority next day or in 48hrs max [4 days] [+ USD 15.00]", "priority next day or in 48hrs max", 15.0, "USD", 1, 2,
+     None),
+    "@maximum",
+    ("Tracked post - 10 days max - USD + 9.00 / order", "Tracked post", 9.0, "USD", None, 10, True),
+]
+
+
+@pytest.mark.parametrize(("text", "method", "cost", "currency", "dmin", "dmax", "tracked"), grouped(ISSUE14_OPTIONS))
+def test_issue14_option_classes(text: str, method: str, cost: float, currency: str | None, dmin: int | None,
+                                dmax: int, tracked: bool | None) -> None:
+    o = parse_shipping_option(text)
+    assert o.ok, o.error
+    assert (o.method, o.cost, o.currency) == (method, pytest.approx(cost), currency)
+    assert (o.days_min, o.days_max, o.tracked) == (dmin, dmax, tracked)
