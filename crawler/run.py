@@ -90,11 +90,13 @@ def _normalise_clock(clock: str | None) -> str | None:
 
 def resumable_run(site: str) -> Path:
     """The newest run of `site` with unfinished pages in its frontier."""
-    candidates = sorted((p for p in runs_dir().glob(f"{site}-*") if (p / FRONTIER_FILE).is_file()), reverse=True)
+    candidates = sorted((p for p in runs_dir().glob(f"{site}-*") if p.is_dir()), reverse=True)
     for run_dir in candidates:
         stats = read_stats(run_dir) or {}
         if evidence_left_open(run_dir) and not (stats.get("status") == "running" and _alive(stats.get("pid"))):
             return run_dir  # killed before its first page, or before its evidence was closed
+        if not (run_dir / FRONTIER_FILE).is_file():
+            continue
         frontier = Frontier(run_dir / FRONTIER_FILE)
         try:
             counts = frontier.counts()
@@ -143,12 +145,14 @@ def run_crawl(site_name: str, *, resume: bool = False, clock: str | None = None,
         else:
             run_id = new_run_id(site.name)
             run_dir = runs_dir() / run_id
-            run_dir.mkdir(parents=True)
-            # before anything else: a run killed before its spider opens stays resumable
-            # ("running", its pid dead) and keeps the clock it was started with
+            # the run dir appears with its stats in it ("running", pid, clock): a run killed
+            # at any moment before its spider opens is resumable and keeps its clock
+            staging = runs_dir() / f".{run_id}.new"
+            staging.mkdir(parents=True)
             clock = clock or datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-            write_stats(run_dir, {"run_id": run_id, "site": site.name, "status": "running", "pid": os.getpid(),
+            write_stats(staging, {"run_id": run_id, "site": site.name, "status": "running", "pid": os.getpid(),
                                   "clock": clock})
+            staging.rename(run_dir)
         frontier = Frontier(run_dir / FRONTIER_FILE)
     except (OSError, sqlite3.Error) as exc:
         if not is_local_failure(exc):
@@ -264,7 +268,7 @@ def _alive(pid: Any) -> bool:
 def list_runs(site: str | None = None) -> list[dict[str, Any]]:
     out = []
     for run_dir in sorted(runs_dir().iterdir(), reverse=True):
-        if not run_dir.is_dir() or (site and not run_dir.name.startswith(f"{site}-")):
+        if not run_dir.is_dir() or run_dir.name.startswith(".") or (site and not run_dir.name.startswith(f"{site}-")):
             continue
         # no stats yet: killed (or failed) before the spider opened; `--resume` picks it up
         stats = read_stats(run_dir) or {"run_id": run_dir.name, "status": "interrupted"}
