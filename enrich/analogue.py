@@ -46,7 +46,13 @@ PATTERNS: list[tuple[str, str]] = [
                             rf"[a-z]*xetamine|{_T}[a-z0-9-]*(?:dck|ketamine))"),
     ("cathinone", r"(?:n-ethyl|di|tri|nor|iso)?-?[a-z]{0,12}(?:ylone|edrone|ylhexedrone|pentedrone)"),
 ]
-CANDIDATE_RE = re.compile("|".join(f"(?P<p{i}>(?<![a-z0-9-]){rx}(?![a-z0-9-]))" for i, (_, rx) in enumerate(PATTERNS)))
+# every pattern is bounded by non-[a-z0-9-] on both sides, so a candidate is always a whole
+# hyphen-joined token: tokens are cut first and matched whole (much faster than a search)
+CANDIDATE_RE = re.compile("|".join(f"(?P<p{i}>{rx})" for i, (_, rx) in enumerate(PATTERNS)))
+_TOKEN_RE = re.compile(r"(?<![a-z0-9-])[a-z0-9]+(?:-+[a-z0-9]+)*")
+# an all-letter token can only be a candidate with one of these endings
+_ALPHA_ENDINGS = ("zolam", "azepam", "nitazene", "nitazepyne", "fentanyl", "fentanil", "phenidate", "xetamine", "dck",
+                  "ketamine", "mxe", "ylone", "edrone", "pentedrone")
 PATTERN_NAMES = {f"p{i}": name for i, (name, _) in enumerate(PATTERNS)}
 # a quantity or multiplier glued in front of a name is not part of it ("5xfentanyl", "10-fentanyl")
 # nor is a market word ("non-fentanyl", "buy-")
@@ -76,9 +82,15 @@ def strip_multiplier(token: str) -> tuple[str, int]:
 def candidate_spans(norm: str) -> list[tuple[int, int, str, str]]:
     """(start, end, token, pattern) of designer-drug-shaped tokens in normalised text."""
     found = []
-    for m in CANDIDATE_RE.finditer(norm):
-        start, end = m.span()
-        token, cut = strip_multiplier(m.group())
+    for tok in _TOKEN_RE.finditer(norm):
+        text = tok.group()
+        if len(text) < 3 or (text.isalpha() and not text.endswith(_ALPHA_ENDINGS)):
+            continue
+        m = CANDIDATE_RE.fullmatch(text)
+        if m is None:
+            continue
+        start, end = tok.span()
+        token, cut = strip_multiplier(text)
         if len(token) < 3:
             continue
         found.append((start + cut, end, token, PATTERN_NAMES[m.lastgroup or ""]))
@@ -97,3 +109,8 @@ def is_prefix_modifier(atom: str, gap: str) -> bool:
 
 def is_suffix_modifier(atom: str, gap: str) -> bool:
     return gap == "-" and _SUFFIX_MODIFIER_RE.match(atom) is not None
+
+
+def is_ring_position(atom: str, modifier: str, gap: str) -> bool:
+    """A single digit written apart before a spaced ring substituent ("4 AcO DET")."""
+    return gap == " " and len(atom) == 1 and atom.isdigit() and modifier in _SPACED_MODIFIERS

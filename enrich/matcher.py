@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
 from enrich import fuzzy
-from enrich.analogue import candidate_spans, is_prefix_modifier, is_suffix_modifier
+from enrich.analogue import candidate_spans, is_prefix_modifier, is_ring_position, is_suffix_modifier
 from enrich.context import (
     blocked_by_neighbours,
     has_drug_context,
@@ -60,7 +60,7 @@ class SubstanceMatch:
     notes: list[str] = field(default_factory=list)
     # offered | mentioned ("no fent", "like Xanax", a guide's subject): kept, not an offer
     relation: str = "offered"
-    synonyms: list[str] = field(default_factory=list)  # the substance's other names in the lists
+    synonyms: tuple[str, ...] = ()  # the substance's other names in the lists (shared, immutable)
     source: str = "title"  # title | hint (span and matched_text then point into the hint)
 
     def to_ref(self) -> SubstanceRef:
@@ -126,8 +126,11 @@ class Matcher:
         self.by_cas = {s.cas: s.canonical for s in lists.substances.values() if s.cas}
         self.prefixes = {key[:n] for key in lists.names for n in range(1, len(key) + 1)}
         self.descriptor_keys = {key for key, e in lists.names.items() if e.descriptor or is_descriptor(atom_texts(e.text))}
+        self.descriptor_names = {e.text for key, e in lists.names.items() if key in self.descriptor_keys}
+        self.precursors = {c for c, s in lists.substances.items() if s.controls and all(x.startswith("1988:") for x in s.controls)}
         self.synonyms = {c: _other_names(s.canonical, s.names) for c, s in lists.substances.items()}
         self.transposed = _transposed_codes(lists)
+        self.transposed_starts = {v[:n] for v in self.transposed for n in range(1, len(v) + 1)}
 
     # -- stage 1: exact ----------------------------------------------------------
     def prepare(self, text: str, lookup: Callable[[str], NameEntry | None] | None = None) -> _Prepared:
@@ -168,7 +171,7 @@ class Matcher:
                     if entry is not None:
                         hit = _Hit(i, i + k, entry.canonical, entry.reason, SCORES[entry.reason], entry.text, entry.context_only)
                         break
-            if hit is None and not texts[i].isalpha():
+            if hit is None and texts[i] in self.transposed_starts and not texts[i].isalpha():
                 hit = self._transposed_hit(texts, i, run)
             if hit is None:
                 hit = self._leet_hit(toks[i].text, i)
@@ -189,17 +192,22 @@ class Matcher:
         """Designer-drug-shaped tokens (enrich.analogue) and list names written with an analogue
         modifier ("3-Cl-PCP", "25B-NBOH"): the exact hits inside them are removed here."""
         found: list[tuple[int, int, str, str]] = []
-        starts = {a.start: k for k, a in enumerate(toks)}
-        ends = {a.end: k for k, a in enumerate(toks)}
-        for start, end, token, pattern in candidate_spans(norm):
-            if start in starts and end in ends and name_key(token) not in self.lists.names:
-                found.append((starts[start], ends[end] + 1, token, pattern))
+        spans = candidate_spans(norm)
+        if spans:
+            starts = {a.start: k for k, a in enumerate(toks)}
+            ends = {a.end: k for k, a in enumerate(toks)}
+            for start, end, token, pattern in spans:
+                if start in starts and end in ends and name_key(token) not in self.lists.names:
+                    found.append((starts[start], ends[end] + 1, token, pattern))
         for hit in list(hits):
             if hit.reason == "cas":
                 continue
             first, last = hit.start, hit.end
             while first > 0 and is_prefix_modifier(toks[first - 1].text, norm[toks[first - 1].end:toks[first].start]):
                 first -= 1
+            if first < hit.start and first > 0 and is_ring_position(toks[first - 1].text, toks[first].text,
+                                                                   norm[toks[first - 1].end:toks[first].start]):
+                first -= 1  # "4 AcO DET": the ring position of a spaced substituent
             while last < len(toks) and is_suffix_modifier(toks[last].text, norm[toks[last - 1].end:toks[last].start]):
                 last += 1
             inside = next((c for c in found if c[0] <= first and last <= c[1]), None)
@@ -279,11 +287,16 @@ class Matcher:
         """Hits in a category hint: street words count without context, descriptors do not."""
         hits, _ = self._all_hits(prep, decisions)
         texts = [a.text for a in prep.atoms]
-        return [h for h in hits if name_key(h.name) not in self.descriptor_keys
+        return [h for h in hits if h.name not in self.descriptor_names
                 and not (h.context_only and blocked_by_neighbours(texts, h.start, h.end))]
 
     def finish(self, prep: _Prepared, decisions: dict[str, tuple[str, float, str] | None],
-               hint: HintInfo | None = None) -> Analysis:
+               hint: HintInfo | None = None) -> list[SubstanceMatch]:
+        """The matches of one prepared text (bench/match.py's naive path calls this)."""
+        return self.conclude(prep, decisions, hint).matches
+
+    def conclude(self, prep: _Prepared, decisions: dict[str, tuple[str, float, str] | None],
+                 hint: HintInfo | None = None) -> Analysis:
         hits, candidates = self._all_hits(prep, decisions)
         texts = [a.text for a in prep.atoms]
         hits = self._apply_context_rule(prep, hits, texts, hint)
@@ -343,7 +356,7 @@ class Matcher:
     def _drop_descriptors(self, hits: list[_Hit], has_candidate: bool, texts: list[str]) -> list[_Hit]:
         """Form/colour words ("crystal", "brown sugar", "blotters") describe the named substance;
         they name one only when nothing else is named (and no unlisted analogue is)."""
-        descriptors = [h for h in hits if name_key(h.name) in self.descriptor_keys and h.reason != "fuzzy"]
+        descriptors = [h for h in hits if h.name in self.descriptor_names and h.reason != "fuzzy"]
         if not descriptors:
             return hits
         named = any(h not in descriptors for h in hits)
@@ -353,8 +366,10 @@ class Matcher:
         return [h for h in hits if h not in descriptors]
 
     def one_per_substance(self, prep: _Prepared, hits: list[_Hit], texts: list[str]) -> list[SubstanceMatch]:
-        gaps = [prep.norm[(prep.atoms[k - 1].end if k else 0):a.start] for k, a in enumerate(prep.atoms)]
-        mentioned = mentioned_flags(texts, gaps, [(h.start, h.end) for h in hits], [h.canonical for h in hits])
+        if not hits:
+            return []
+        mentioned = mentioned_flags(texts, prep.norm, prep.atoms, [(h.start, h.end) for h in hits],
+                                    [h.canonical for h in hits])
         offered = {h.canonical for h, m in zip(hits, mentioned, strict=True) if not m}
         # a precursor named with a drug made from it is the synthesis route ("meth, 99% ephedrine")
         products = {c for c in offered if not self._is_precursor(c)}
@@ -381,13 +396,12 @@ class Matcher:
                 cas=sub.cas,
                 notes=list(sub.notes),
                 relation=relation,
-                synonyms=list(self.synonyms[sub.canonical]),
+                synonyms=self.synonyms[sub.canonical],
             )
         return sorted(seen.values(), key=lambda m: m.span[0])
 
     def _is_precursor(self, canonical: str) -> bool:
-        controls = self.lists.substances[canonical].controls
-        return bool(controls) and all(c.startswith("1988:") for c in controls)
+        return canonical in self.precursors
 
     def _from_hint(self, found: SubstanceMatch) -> SubstanceMatch:
         moved = copy.copy(found)
@@ -416,7 +430,7 @@ class Matcher:
             if key in finished:  # duplicates get their own copies: callers may mutate results
                 out.append(copy.deepcopy(finished[key]))
                 continue
-            finished[key] = self.finish(prepared[text], decisions, hint_info.get(hint) if hint else None)
+            finished[key] = self.conclude(prepared[text], decisions, hint_info.get(hint) if hint else None)
             out.append(finished[key])
         return out
 

@@ -142,6 +142,7 @@ def _collapse_spelled_out(toks: list[Atom]) -> list[Atom]:
     return out
 
 
+@lru_cache(maxsize=65536)
 def name_key(name: str) -> str:
     """Key of a reference name: folded, separators dropped ("3-MMC" -> "3mmc")."""
     norm, _ = normalise_with_offsets(name)

@@ -15,7 +15,10 @@ fent free", "ritalin / methylphenidate analogue", "like Adderall Speed").
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import pairwise
+
+from enrich.normalize import Atom
 
 NEGATION_BEFORE = {"no", "non", "not", "without", "zero", "nothing", "never", "like", "natural", "unlike", "vs"}
 # two-word markers: (first, second) right before the name
@@ -45,9 +48,10 @@ _JOINING = set(" /,&-")  # a '+', '|', '!', '(' or '.' between two names ends th
 
 def _coordinated(gap_atoms: list[str], gap_text: str) -> bool:
     """Two names joined by a conjunction, a slash, '&' or a comma, or written side by side."""
+    marks = {c for c in gap_text if not c.isalnum()}
     if not gap_atoms:
-        return set(gap_text) <= _JOINING
-    return len(gap_atoms) == 1 and gap_atoms[0] in CONJUNCTIONS and set(gap_text) <= _JOINING
+        return marks <= _JOINING
+    return len(gap_atoms) == 1 and gap_atoms[0] in CONJUNCTIONS and marks <= _JOINING
 
 
 def is_guide(atom_texts: list[str]) -> bool:
@@ -56,11 +60,13 @@ def is_guide(atom_texts: list[str]) -> bool:
     return any(pair in GUIDE_PAIRS for pair in pairwise(atom_texts))
 
 
-def mentioned_flags(atom_texts: list[str], gaps: list[str], spans: list[tuple[int, int]],
+def mentioned_flags(atom_texts: list[str], norm: str, atoms: Sequence[Atom], spans: list[tuple[int, int]],
                     canonicals: list[str]) -> list[bool]:
-    """For each hit (atom span, sorted by start), True when it is only mentioned.
+    """For each hit (atom span, sorted by start), True when it is only mentioned."""
 
-    `gaps[i]` is the text between atom i-1 and atom i."""
+    def between(end: int, start: int) -> tuple[list[str], str]:  # words and text between two hits
+        return atom_texts[end:start], norm[atoms[end - 1].end:atoms[start].start]
+
     n = len(spans)
     if n == 0:
         return []
@@ -74,19 +80,18 @@ def mentioned_flags(atom_texts: list[str], gaps: list[str], spans: list[tuple[in
         nxt2 = atom_texts[end + 1] if end + 1 < len(atom_texts) else ""
         before = (prev in NEGATION_BEFORE or (prev2, prev) in PAIRS_BEFORE
                   or canonicals[k] in RESTRICTED_BEFORE.get(prev, ()))
-        after = nxt in AFTER and not (nxt == "free" and nxt2 in FREE_OFFERS)
+        # "X free shipping" is an offer; "X analog of Y" points forward, at Y
+        after = nxt in AFTER and not (nxt == "free" and nxt2 in FREE_OFFERS) and nxt2 not in {"of", "to", "for"}
         if before:
             flags[k] = True
             j = k  # forward: "no meth or fent", "like Adderall Speed"
-            while j + 1 < n and _coordinated(atom_texts[spans[j][1]:spans[j + 1][0]],
-                                              "".join(gaps[spans[j][1]:spans[j + 1][0] + 1])):
+            while j + 1 < n and _coordinated(*between(spans[j][1], spans[j + 1][0])):
                 j += 1
                 flags[j] = True
         if after:
             flags[k] = True
             j = k  # backward: "meth and fent free", "ritalin / methylphenidate analogue"
-            while j > 0 and _coordinated(atom_texts[spans[j - 1][1]:spans[j][0]],
-                                         "".join(gaps[spans[j - 1][1]:spans[j][0] + 1])):
+            while j > 0 and _coordinated(*between(spans[j - 1][1], spans[j][0])):
                 j -= 1
                 flags[j] = True
     return flags
