@@ -32,7 +32,7 @@ COUNT_WORDS = (
     "pills?|tabs?|tablets?|tabl?ets|caps|capsules?|bars?|blotters?|pellets?|pcs|pieces?|units?|"
     "ampoules?|amps|vials?|hits?|squares?|strips?|softgels?|lozenges?|patch(?:es)?|doses?|"
     "accounts?|x?tc pills?|stk|st[uü]ck|box(?:es)?|sets?|kits?|packs?|cap|sachets?|satchets?|drops|joints?|"
-    "gumm(?:y|ies)|pods?|cartridges?|carts?|syringes?|pre-?rolls?|films?|qty\\.?|pcs\\."
+    "tb|tbs|gumm(?:y|ies)|pods?|cartridges?|carts?|syringes?|pre-?rolls?|films?|qty\\.?|pcs\\."
 )
 # atomic (no backtracking into a number) so that lists like "1,000/1,000/..." stay linear
 _NUM = r"(?>\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,])|\d+(?:[.,]\d+)?(?!\d))"
@@ -102,7 +102,8 @@ _BRACKETED = re.compile(r"[(\[](\d{1,5})[)\]]\s*")
 _LEAD_COUNT = re.compile(rf"^\W*(?P<n>\d{{1,4}})\s+(?:{PILL_NAMES})(?![a-z])", re.I)
 _APAP = re.compile(r"^\d+(?:\.\d+)?\s*/\s*(?:300|325|500|650|750)$")
 _FIRST_DOSE = re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)?)\s*(mg|mcg|ug|μg|µg)(?![a-z])", re.I)
-_CONCENTRATION = re.compile(r"\s*/\s*(?:ml|l)\b", re.I)
+_CONCENTRATION = re.compile(r"\s*/\s*1?\s*(?:ml|l)\b", re.I)
+_PER_VOLUME = re.compile(r"(?:mg|mcg|ug|µg|μg|g)\s*/\s*$", re.I)  # the "1mL" of "10 mg / 1mL"
 
 
 @dataclass(frozen=True)
@@ -232,8 +233,8 @@ def _parse(raw: str, default_unit: str | None) -> Quantity:
             u = m.group("amt_u").lower()
             if v is None:
                 continue
-            if _CONCENTRATION.match(s, span[1]):  # "250mg/ml" is a concentration, not an amount
-                continue
+            if (u not in VOLUME_ML and _CONCENTRATION.match(s, span[1])) or (u in VOLUME_ML and _PER_VOLUME.search(s, max(0, span[0] - 6), span[0])):
+                continue  # "250mg/ml", "10 mg / 1mL": a concentration, not an amount
             if u in DOSE_MG:
                 doses.append((v, u, m.group(0), span))
             elif (based := _base(v, u)):
@@ -279,6 +280,8 @@ def _offer_prefix(raw: str, s: str, offer: re.Match[str]) -> Quantity:
     if not values or (unit == "unit" and not values[0].is_integer()):
         return Quantity(raw=raw, error="no quantity found")
     rest = _parse(s[offer.end():], None)
+    if values == [1.0] and rest.ok and rest.unit in ("unit", "ml"):  # "1pks x ... 5 tabs": one pack of five
+        return rest
     dose: dict[str, object] = {}
     if unit == "unit":
         dose = dict(dose_mg=rest.dose_mg, dose_unit=rest.dose_unit, dose_value=rest.dose_value)

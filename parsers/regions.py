@@ -94,6 +94,7 @@ ALIASES: dict[str, str] = {
 }
 
 
+@lru_cache(maxsize=16384)
 def normalise_name(text: str) -> str:
     t = unicodedata.normalize("NFKD", text)
     t = "".join(c for c in t if not unicodedata.combining(c)).lower()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from parsers._base import Result
 from parsers.places import NOT_PLACES, read_words, resolve_name
@@ -50,6 +51,11 @@ _TO_LABEL = re.compile(r"(?:\b(?:ships?|shipping|shipped|delivery|deliver(?:s|in
 _MORE = re.compile(r"\s*(?:\band\s+)?\d+\s+more\b\.?", re.I)
 _IMAGE = re.compile(r"/([a-z]{2,3})\.(?:png|gif|jpe?g|svg|webp)\b", re.I)
 _PARENS = re.compile(r"\(([^()]*)\)")
+_LETTER = re.compile(r"[^\W\d_]")
+_ONLY = re.compile(r"\s*\(c\)$|\s+only$|\s+countries$")
+_ANYWHERE_IN = re.compile(r"\banywhere\s+in\b|\ball\s+of\b", re.I)
+# cheap pre-check: most cells hold no exclusion word at all
+_EXCEPT_GATE = re.compile(r"ex|but|with|besid|bann|sorr|\bno|-|outside|other", re.I)
 
 Place = tuple[str, "frozenset[str] | str | None"]
 
@@ -84,8 +90,8 @@ def _states_nothing(text: str) -> bool:
     """A lone label ("From:"), a bare number (a misaligned cell) or punctuation."""
     if _FLAG.search(text):
         return False
-    rest = _LABEL.sub("", text.strip()) if re.search(r":\s*$", text) else text
-    return not re.search(r"[^\W\d_]", rest)
+    rest = _LABEL.sub("", text.strip()) if text.rstrip().endswith(":") else text
+    return not _LETTER.search(rest)
 
 
 def split_one_string(text: str) -> tuple[str | None, str | None]:
@@ -137,7 +143,7 @@ def _resolve(piece: str) -> Place:
         key = key.strip("() ")  # a bracket left over from splitting "Worldwide (except USA)"
     if key.startswith(("worldwide", "world wide")):
         return "world", None
-    bare = re.sub(r"\s*\(c\)$|\s+only$|\s+countries$", "", key)
+    bare = _ONLY.sub("", key)
     if bare in REGIONS:
         return "region", REGIONS[bare]
     return resolve_name(bare)
@@ -149,7 +155,7 @@ def _places(text: str) -> tuple[set[str], bool, list[str], bool]:
     world = domestic = False
     unresolved: list[str] = []
     text = _PARENS.sub(lambda m: f", {m.group(1)},", text)  # "UK (free!) & EU", "Europe (EU)"
-    text = re.sub(r"\banywhere\s+in\b|\ball\s+of\b", "", text, flags=re.I)  # "anywhere in Canada" is Canada
+    text = _ANYWHERE_IN.sub("", text)  # "anywhere in Canada" is Canada
     for piece in _SPLIT.split(text):
         if not piece.strip(" ()!*?.-"):
             continue
@@ -173,7 +179,19 @@ def _places(text: str) -> tuple[set[str], bool, list[str], bool]:
     return codes, world, unresolved, domestic
 
 
+@lru_cache(maxsize=4096)
+def _origin(text: str) -> tuple[str | None, tuple[str, ...], str | None]:
+    code, notes, error = _parse_origin(text)
+    return code, tuple(notes), error
+
+
 def parse_origin(text: str) -> tuple[str | None, list[str], str | None]:
+    """(alpha-2 or None, notes, error) for a ships-from field."""
+    code, notes, error = _origin(text)
+    return code, list(notes), error
+
+
+def _parse_origin(text: str) -> tuple[str | None, list[str], str | None]:
     """(alpha-2 or None, notes, error) for a ships-from field."""
     t = _strip_label(text)
     image = _IMAGE.search(t)  # a flag image's file name: ".../flag/w13/aus.png"
@@ -285,7 +303,7 @@ def _parse(ships_from: str | None, ships_to: str | None) -> Shipping:
 
 
 def _read_destinations(text: str, origin: str | None, notes: list[str]) -> tuple[set[str], bool, list[str], set[str]]:
-    parts = _EXCEPT.split(text, maxsplit=1)
+    parts = _EXCEPT.split(text, maxsplit=1) if _EXCEPT_GATE.search(text) else [text]
     main = parts[0]
     destinations, world, unresolved, domestic = _places(main)
     if domestic and origin:
