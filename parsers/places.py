@@ -151,7 +151,7 @@ def read_words(text: str) -> tuple[list[tuple[str, frozenset[str] | str | None]]
                 i += 1
                 continue
             # a misspelt two-word name first ("new zeland", "latin amercia"), then the word alone
-            if i + 1 < len(words) and words[i + 1] not in FILLER:
+            if i + 1 < len(words) and (words[i + 1] not in FILLER or len(word) >= 5):
                 kind, value = _spelling(f"{word} {words[i + 1]}")
                 if kind != "none":
                     places.append((i, kind, value))

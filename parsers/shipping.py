@@ -26,6 +26,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from rapidfuzz.distance import OSA
+
 from parsers._base import Result
 from parsers.places import NOT_PLACES, read_words, resolve_name
 from parsers.regions import REGIONS, UNKNOWN_ORIGIN, normalise_name
@@ -37,7 +39,8 @@ _EXCEPT = re.compile(
     r"|\bwithout\b|\bbesides\b|\bbanned\b|\bsorry\b|\bnot to\b|\bnot\b|\bno delivery to\b|\bex\.|(?<=\s)-(?=[a-z])"
     r"|\*\s*no\b|(?<=\()\s*no\b|^\s*no\b|(?<=wide)\s*,?\s*no\b|(?<=world)\s*,?\s*no\b|(?<=\bww)\s*,?\s*no\b"
     r"|(?<=\ball)\s+outside\b|\bdo not ship to\b|\bnot shipping to\b|\bno shipping to\b|\bother than\b|^\s*outside\b"
-    r"|\bno to\b|(?<=/)\s*no\b)\s*:?\s*", re.I)
+    r"|\bno to\b|(?<=/)\s*no\s+(?=[a-z]))\s*:?\s*", re.I)
+_NEGATION = re.compile(r"\b(?:no|not|don'?t|never)\b", re.I)
 _SPLIT = re.compile(r"\s*(?:[,;/|+*\n\u2022\[\]]|\s-\s|\.(?=[^\W\d_]{2})|=)\s*")
 # a piece that names a condition, not a destination: "contact us for international", "WW soon"
 _CONDITION = re.compile(r"\b(?:contact|ask|inquire|message|pm|soon|see my|notes?)\b", re.I)
@@ -121,7 +124,9 @@ def split_one_string(text: str) -> tuple[str | None, str | None]:
             return None, None
         if frm is None and not colon and not before:
             return None, None
-        if frm is None and (not colon or re.search(r"\b(?:no|not|we|don'?t)\b", before, re.I)):
+        if frm is None and _NEGATION.search(before):
+            return None, None  # "NO DELIVERY TO RUSSIA", "WORLDWIDE NO TO FINLAND": an exclusion
+        if frm is None and (not colon or re.search(r"\bwe\b", before, re.I)):
             # bare "USA TO USA, CANADA": only when the first part is a place ("WE DO NOT SHIP TO" is not)
             places, unread, _ = read_words(before)
             if not places or unread:
@@ -200,7 +205,7 @@ def _parse_origin(text: str) -> tuple[str | None, list[str], str | None]:
     key = normalise_name(t)
     if not key:
         return None, [], "empty origin"
-    if key in UNKNOWN_ORIGIN or key.strip("() ") in UNKNOWN_ORIGIN:
+    if key in UNKNOWN_ORIGIN or key.strip("() ") in UNKNOWN_ORIGIN or _misspelt_unknown(key):
         return None, [f"origin {t!r} is unknown/undeclared"], None
     kind, value = _resolve(t)
     if kind == "none":
@@ -217,6 +222,11 @@ def _parse_origin(text: str) -> tuple[str | None, list[str], str | None]:
     if kind == "region":
         return None, [f"origin {t!r} is a region, not a country"], None
     return None, [], f"unknown origin {t!r}"
+
+
+def _misspelt_unknown(key: str) -> bool:
+    """"undelcared", "unknwon": a misspelt word for an undeclared origin."""
+    return len(key) >= 6 and any(len(w) >= 6 and OSA.distance(key, w, score_cutoff=1) <= 1 for w in UNKNOWN_ORIGIN)
 
 
 def parse_shipping(ships_from: str | None, ships_to: str | None) -> Shipping:

@@ -253,3 +253,18 @@ def test_cells_that_state_nothing_store_nothing(to: str) -> None:
     s = parse_shipping("From:", to)
     assert s.ok and s.to_listing_fields() == {"origin": None, "destinations": [], "destinations_excluded": [],
                                               "ships_worldwide": False}
+
+
+@pytest.mark.parametrize(("text", "excluded"), [
+    pytest.param("NO DELIVERY TO RUSSIA AND USA", ["RU", "US"], id="negated: NO DELIVERY TO RUSSIA AND USA"),
+    pytest.param("Worldwide, no to Finland", ["FI"], id="negated: Worldwide, no to Finland"),
+    pytest.param("not shipping to Canada", ["CA"], id="negated: not shipping to Canada"),
+])
+def test_negated_shipping_phrase_is_an_exclusion_not_an_origin(text: str, excluded: list[str]) -> None:
+    s = parse_shipping(None, text)
+    assert s.ok and s.origin is None and s.ships_worldwide and s.destinations_excluded == excluded
+
+
+def test_misspelt_undeclared_origin_is_stated_unknown() -> None:
+    s = parse_shipping("UNDECLAERD", None)
+    assert s.ok and s.origin is None and s.to_listing_fields()["origin"] == "XX"
