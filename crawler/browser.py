@@ -27,11 +27,13 @@ stays False), so scrapy-playwright closes every page itself.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shutil
 from typing import Any
 
+from playwright.async_api import Error as PlaywrightError
 from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
@@ -81,6 +83,7 @@ CHROMIUM_ARGS = (
 )
 NO_LOCAL_DNS_RULE = "MAP * ~NOTFOUND"
 NO_HIDDEN_SERVICE_DNS_RULE = "MAP *.onion ~NOTFOUND , MAP *.i2p ~NOTFOUND , MAP *.exit ~NOTFOUND"
+CDP_TIMEOUT = 20.0  # seconds for a DevTools command of ours: generous under load
 DOM_LENGTH_JS = "document.documentElement ? document.documentElement.outerHTML.length : 0"
 
 
@@ -145,12 +148,18 @@ class TrawlPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
                     self._limits.max_response_bytes)
         watch = PageWatch(page, limit, kills_at_start=self._watchdog.kills)
         self._watches[id(request)] = watch
-        await watch.attach()
+        try:  # a renderer busy with another hostile page may not answer: do not wait on it
+            await asyncio.wait_for(watch.attach(), CDP_TIMEOUT)
+        except (asyncio.TimeoutError, PlaywrightError):
+            self.stats.inc_value("trawl/browser/watch_unavailable")
         return page
 
     async def _apply_page_methods(self, page: Any, request: Request, spider: Any) -> None:
         await super()._apply_page_methods(page, request, spider)
-        length = int(await page.evaluate(DOM_LENGTH_JS) or 0)
+        try:
+            length = int(await asyncio.wait_for(page.evaluate(DOM_LENGTH_JS), CDP_TIMEOUT) or 0)
+        except asyncio.TimeoutError:
+            raise RenderDropped("render_timeout", request.url, "DOM size check") from None
         if length > self._limits.max_dom_chars:
             raise RenderDropped("dom_too_large", request.url, f"{length} characters")
 

@@ -66,6 +66,7 @@ def test_oversize_pages_and_bombs_are_dropped_with_chromium_bounded(
     assert peak < PEAK_BOUND, f"Chromium tree peaked at {peak // MB} MB"
 
 
+@pytest.mark.slow
 def test_renderer_over_its_memory_cap_is_killed_and_the_page_dropped(
         tmp_path: Path, hostile: HostilePages) -> None:
     """Dense markup grows the renderer far faster than its bytes: with the size limit

@@ -98,7 +98,8 @@ def test_detector_sees_a_request_that_bypasses_the_proxy(
     assert f"connect 127.0.0.1:{hostile.port}" in recorder.read().leaks(gateway.port)
 
 
-@pytest.mark.parametrize("guard", ["none", "flags", "script"])
+@pytest.mark.parametrize("guard", ["none", pytest.param("flags", marks=pytest.mark.slow),
+                                   pytest.param("script", marks=pytest.mark.slow)])
 def test_webrtc_canary_and_the_guards_one_by_one(
         tmp_path: Path, hostile: HostilePages, gateway: Socks5Gateway, guard: str) -> None:
     """A proxied browser without the guards sends STUN straight to the canary; the
