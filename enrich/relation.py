@@ -46,11 +46,12 @@ CONJUNCTIONS = {"and", "or", "nor", "und", "et", "y"}
 _JOINING = set(" /,&-")  # a '+', '|', '!', '(' or '.' between two names ends the marker's reach
 
 
-def _coordinated(gap_atoms: list[str], gap_text: str) -> bool:
-    """Two names joined by a conjunction, a slash, '&' or a comma, or written side by side."""
+def _coordinated(gap_atoms: list[str], gap_text: str, side_by_side: bool = True) -> bool:
+    """Two names joined by a conjunction, a slash, '&' or a comma, or (forward only) written side
+    by side: "like Adderall Speed", but "Oxycodone M30 fent-free" offers the oxycodone."""
     marks = {c for c in gap_text if not c.isalnum()}
     if not gap_atoms:
-        return marks <= _JOINING
+        return marks <= _JOINING and (side_by_side or bool(marks - {" "}))
     return len(gap_atoms) == 1 and gap_atoms[0] in CONJUNCTIONS and marks <= _JOINING
 
 
@@ -91,7 +92,7 @@ def mentioned_flags(atom_texts: list[str], norm: str, atoms: Sequence[Atom], spa
         if after:
             flags[k] = True
             j = k  # backward: "meth and fent free", "ritalin / methylphenidate analogue"
-            while j > 0 and _coordinated(*between(spans[j - 1][1], spans[j][0])):
+            while j > 0 and _coordinated(*between(spans[j - 1][1], spans[j][0]), side_by_side=False):
                 j -= 1
                 flags[j] = True
     return flags
