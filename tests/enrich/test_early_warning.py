@@ -23,7 +23,7 @@ from index.model import CandidateSubstance
         ("2C-Z research chemical", [("2c-z", "2c")]),
         ("1S-LSD blotters", [("1s-lsd", "lsd-prodrug")]),
         ("ADB-6F-PINACA 1g", [("adb-6f-pinaca", "cannabinoid")]),
-        ("3-Cl-PCP 1g", [("3-cl-pcp", "arylcyclohexylamine")]),
+        ("3-Br-PCP 1g", [("3-br-pcp", "arylcyclohexylamine")]),  # 3-Cl-PCP is listed now (issue 14)
         ("3-FEA 1g", [("3-fea", "amphetamine-code")]),
     ],
 )
