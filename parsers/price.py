@@ -57,7 +57,8 @@ _RANGE_GAP = re.compile(r"\s*[-\u2013]\s*$")
 # "4.5e-05 BTC": scientific notation, written out before reading
 _SCIENTIFIC = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)[eE]([-+]?\d{1,2})(?![\w.])")
 # a cell holding just a number (maybe labelled): priced only with a currency hint
-_HAS_CUR = re.compile(_CUR + r"|(?<![a-z])eu(?![a-z])", re.I)  # cheap pre-scan: most titles name no currency at all
+_HAS_CUR = re.compile(_CUR, re.I)
+_HAS_EU = re.compile(r"\deu|\d\s+eu(?![a-z])", re.I)  # cheap pre-scan: most titles name no currency at all
 _BARE_RE = re.compile(rf"^\W*(?:(?:price|cost|total|preis|prix)\s*:?\s*)?(?P<num>{_NUM})\s*(?:/\s*(?:order|item|unit|each|ea))?\W*$", re.I)
 _FREE_RE = re.compile(r"^\W*free\W*$", re.I)
 _DIGIT = re.compile(r"\d")
@@ -108,13 +109,13 @@ def parse_price(text: str, *, site_locale: str | None = None, currency_hint: str
 
 def _parse(raw: str, site_locale: str | None, currency_hint: str | None) -> Price:
     s = _norm(raw)
-    if "e" in s or "E" in s:
+    if "e-" in s or "E-" in s or "e+" in s:
         s = _SCIENTIFIC.sub(lambda m: fmt_num(float(m.group(0))), s)
     hint = currency_hint.upper() if currency_hint else None
     if hint and hint.lower() in CURRENCY_WORDS:
         hint = CURRENCY_WORDS[hint.lower()][0]
     found: list[dict[str, Any]] = []
-    if _DIGIT.search(s) and _HAS_CUR.search(s):
+    if _DIGIT.search(s) and (_HAS_CUR.search(s) or _HAS_EU.search(s)):
         for m in _PRICE_RE.finditer(s):
             word = (m.group("pre") or m.group("suf")).lower()
             code, mult = CURRENCY_WORDS.get(word, (None, 1.0))

@@ -197,7 +197,7 @@ def _parse(raw: str, default_unit: str | None) -> Quantity:
     offer = _OFFER.match(s)
     if offer is not None:
         return _offer_prefix(raw, s, offer)
-    if "(" in s or "[" in s:
+    if ("(" in s or "[" in s) and _BRACKETED.search(s):
         s = _BRACKETED.sub(lambda m: f"{m.group(1)} x " if s[m.end():m.end() + 1].isdigit() else f"{m.group(1)} ", s)
     masses: list[tuple[float, str, str, tuple[int, int]]] = []  # (amount, unit, matched, span)
     doses: list[tuple[float, str, str, tuple[int, int]]] = []  # (value, unit, matched, span)
