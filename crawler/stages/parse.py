@@ -53,15 +53,18 @@ def _assign(record: Listing, fields: dict[str, Any]) -> None:
 
 
 def _quantity(texts: list[str], errors: ParseErrors) -> parsers.Quantity | None:
-    """The first text that states the offer's size (the quantity field, then the title)."""
+    """The first text that states the offer's size (the quantity field, then the title); failing
+    that, a strength without a count ("Xanax 2mg"), so the dose is stored without an amount."""
+    dose_only = None
     for text in texts:
         if not text:
             continue
         quantity = parsers.parse_quantity(text)
         if quantity.ok:
             return quantity
+        dose_only = dose_only or (quantity if quantity.dose_mg is not None else None)
         errors.add("quantity", quantity.error, text)
-    return None
+    return dose_only
 
 
 def parse_listing(item: dict[str, Any], when: str) -> Listing:

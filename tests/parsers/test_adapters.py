@@ -194,3 +194,27 @@ def test_unit_price_sets_the_offer_size(cell: str, title: str, amount: float, un
 def test_unit_price_keeps_the_title_strength() -> None:
     qty = offer_quantity(listing_price("$3 each", rates=RateTable.default()), parse_quantity("Xanax 2mg"))
     assert qty is not None and qty.dose_mg == 2.0 and qty.count == 1
+
+
+def _stage_listing(**fields: Any) -> Any:
+    """One listing through the crawl's parse stage, as the pipeline calls it."""
+    from crawler.stages.parse import parse_listing
+
+    item = {"site": "testsite", "market_kind": "darknet", "url": "http://x.onion/l/1",
+            "fields": {"native_id": "1", **fields}}
+    return parse_listing(item, "2026-03-02T12:00:00Z")
+
+
+def test_stage_stores_what_the_adapters_decide() -> None:
+    # a unit price buys its own unit, not the title's ounce
+    listing = _stage_listing(title="Lemon Haze 1 OZ", price="3.10 USD/gram")
+    assert (listing.quantity_amount, listing.quantity_unit, listing.usd_per_unit) == (1.0, "g", 3.1)
+    # a strength without a count still stores the dose
+    listing = _stage_listing(title="Xanax 2mg bars", price="$4")
+    assert listing.dose_mg == 2.0 and listing.quantity_amount is None and listing.usd_per_unit is None
+    # an unreadable ships-to part keeps the origin that was read
+    listing = _stage_listing(title="Speed 5g", price="$20", ships_from="France", ships_to="United States and 43 more")
+    assert listing.origin == "FR" and listing.destinations == ["US"]
+    # a ships-from cell holding only its label states no origin
+    listing = _stage_listing(title="Speed 5g", price="$20", ships_from="From:", ships_to="Worldwide")
+    assert listing.origin is None and listing.ships_worldwide
