@@ -281,6 +281,10 @@ KNOWN_FAILURES = [
     ("Two grams", 2.0, None),
     # a count separated from its count word by three or more words
     ("100 Pfizer Xanax 2mg bars", 100, 2.0),
+    # the offer counts boxes, the inner "28 x 30mg" is the box content
+    ("3 boxes of DHC 28 x 30mg", 3, 30.0),
+    # punctuation stripped by the market: "3 5g" is 3.5 g
+    ("3 5g Peruvian flake", 3.5, None),
 ]
 
 

@@ -268,3 +268,26 @@ def test_negated_shipping_phrase_is_an_exclusion_not_an_origin(text: str, exclud
 def test_misspelt_undeclared_origin_is_stated_unknown() -> None:
     s = parse_shipping("UNDECLAERD", None)
     assert s.ok and s.origin is None and s.to_listing_fields()["origin"] == "XX"
+
+
+KNOWN_SHIPPING_FAILURES = [  # (ships-from, ships-to, origin, worldwide, destinations or None for "any")
+    # a city names its country
+    ("BANGKOK", None, "TH", False, []),
+    # a truncated name shorter than five letters
+    ("HONG", None, "HK", False, []),
+    # 'outside X = FE' means worldwide with finalize-early, read today as X only
+    (None, "ALL OF EU/OUTSIDE EU = FE", None, True, []),
+    # 'S.AM' (South America) abbreviation
+    (None, "WW EXCEPT RU & S.AM", None, True, []),
+]
+
+
+@pytest.mark.parametrize(("frm", "to", "origin", "worldwide", "dests"),
+                         [pytest.param(*r, id=f"xfail: {r[0] or r[1]}", marks=pytest.mark.xfail(strict=True))
+                          for r in KNOWN_SHIPPING_FAILURES])
+def test_known_shipping_failures(frm: str | None, to: str | None, origin: str | None, worldwide: bool,
+                                 dests: list[str]) -> None:
+    s = parse_shipping(frm, to)
+    assert s.ok and s.origin == origin and s.ships_worldwide is worldwide and s.destinations == dests
+    if to and "S.AM" in to:
+        assert "BR" in s.destinations_excluded
