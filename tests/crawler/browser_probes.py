@@ -199,10 +199,44 @@ class UdpCanary:
         self.close()
 
 
-def stun_page(port: int, onion: str) -> str:
+class TcpCanary:
+    """Records every connection accepted on 127.0.0.1:<port> until closed."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.1)
+        self.port = int(self.sock.getsockname()[1])
+        self.accepted: list[tuple[str, int]] = []
+        self._open = True
+        self._thread = threading.Thread(target=self._listen, daemon=True)
+        self._thread.start()
+
+    def _listen(self) -> None:
+        while self._open:
+            try:
+                conn, peer = self.sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            self.accepted.append(peer)
+            conn.close()
+
+    def __enter__(self) -> TcpCanary:
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self._open = False
+        self._thread.join(2)
+        self.sock.close()
+
+
+def stun_page(port: int, onion: str, tcp_port: int = 0) -> str:
     """A page that tries WebRTC to a STUN server on 127.0.0.1:port, loads an image from a
-    hidden service, and reports what it could do in <h2> elements."""
-    return f"""<html><body><h1>shop</h1><img src="http://{onion}/pixel.png">
+    hidden service (and one from 127.0.0.1:tcp_port), and reports what it could do in
+    <h2> elements."""
+    local = f'<img src="http://127.0.0.1:{tcp_port}/canary.png">' if tcp_port else ""
+    return f"""<html><body><h1>shop</h1><img src="http://{onion}/pixel.png">{local}
 <div id="out"></div><script>
 function say(text) {{ const h = document.createElement('h2'); h.textContent = text;
                       document.getElementById('out').appendChild(h); }}
@@ -274,7 +308,8 @@ class HostilePages:
 
     async def _stun(self, request: web.Request) -> web.Response:
         self.hits.append(request.path)
-        page = stun_page(int(request.query["port"]), request.query["onion"])
+        page = stun_page(int(request.query["port"]), request.query["onion"],
+                         int(request.query.get("tcp", 0)))
         return web.Response(text=page, content_type="text/html")
 
     async def _send(self, request: web.Request, body: bytes, encoding: str | None) -> web.Response:

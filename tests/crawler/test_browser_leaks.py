@@ -19,6 +19,7 @@ from tests.crawler.browser_probes import (
     STRACE,
     HostilePages,
     SyscallRecorder,
+    TcpCanary,
     UdpCanary,
     render_directly,
 )
@@ -56,8 +57,8 @@ def gateway(hostile: HostilePages) -> Iterator[Socks5Gateway]:
     hostile.loop.run(proxy.stop())
 
 
-def _stun_path(canary: UdpCanary) -> str:
-    return f"/stun?port={canary.port}&onion={ELSEWHERE_ONION}"
+def _stun_path(canary: UdpCanary, tcp: TcpCanary | None = None) -> str:
+    return f"/stun?port={canary.port}&onion={ELSEWHERE_ONION}&tcp={tcp.port if tcp else 0}"
 
 
 def _crawl(tmp_path: Path, site: dict, url: str,
@@ -133,20 +134,21 @@ def test_tor_site_page_with_webrtc_sends_nothing_outside_the_proxy(
     allows), everything together."""
     monkeypatch.setenv("TRAWL_BROWSER_NETNS", netns)
     site = {"name": "hostile", "render": "browser", "network": "tor"}
-    with UdpCanary() as canary:
+    with UdpCanary() as canary, TcpCanary() as tcp:
         names, stats, recorder = _crawl(
-            tmp_path, site, f"http://{HOSTILE_ONION}{_stun_path(canary)}", gateway.url)
+            tmp_path, site, f"http://{HOSTILE_ONION}{_stun_path(canary, tcp)}", gateway.url)
     assert names == ["webrtc blocked"]  # the page ran, without RTCPeerConnection
+    assert tcp.accepted == []  # its <img> of 127.0.0.1:<canary> went to the proxy
     assert stats.get("trawl/browser/netns") == int(netns == "auto" and netns_available())
     assert canary.received == []
     log = recorder.read()
     assert ("127.0.0.1", gateway.port) in log.inet()
     assert log.leaks(gateway.port) == []  # no UDP, no mDNS, no DNS, no direct TCP
-    # both onions went to the proxy by name (besides Chromium's .invalid services);
-    # only the one it knows was served
+    # both onions and the loopback image went to the proxy (besides Chromium's .invalid
+    # services); only the onion it knows was served
     hosts = {e["host"] for e in gateway.gateway_log}
-    assert {HOSTILE_ONION, ELSEWHERE_ONION} <= hosts
-    assert all(h.endswith((".onion", ".invalid")) for h in hosts), hosts
+    assert {HOSTILE_ONION, ELSEWHERE_ONION, "127.0.0.1"} <= hosts
+    assert all(h.endswith((".onion", ".invalid")) or h == "127.0.0.1" for h in hosts), hosts
     assert hostile.hits == ["/stun"]
 
 
