@@ -141,6 +141,19 @@ def test_launch_options_shape(monkeypatch: pytest.MonkeyPatch) -> None:
     assert options["proxy"] == {"server": "socks5://127.0.0.1:9050"}
     assert "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1" in options["args"]
     assert "--disable-background-networking" in options["args"]
+    assert "--webrtc-ip-handling-policy=disable_non_proxied_udp" in options["args"]
+    clear = launch_options(None)["args"]
+    assert "--host-resolver-rules=MAP *.onion ~NOTFOUND , MAP *.i2p ~NOTFOUND , " \
+           "MAP *.exit ~NOTFOUND" in clear
+    assert "--webrtc-ip-handling-policy=disable_non_proxied_udp" in clear
+    from crawler.browser_guard import blocked_suffix
+
+    assert blocked_suffix("http://abc.onion/x", tor=False) == "onion"
+    assert blocked_suffix("http://ABC.ONION./x", tor=False) == "onion"
+    assert blocked_suffix("http://abc.onion/x", tor=True) is None
+    assert blocked_suffix("http://x.i2p/", tor=True) == "i2p"
+    assert blocked_suffix("http://x.exit/", tor=True) == "exit"
+    assert blocked_suffix("http://onion.example/", tor=False) is None
     from types import SimpleNamespace
 
     assert browser_settings(SimpleNamespace(render="http", network="tor")) == {}
