@@ -82,6 +82,7 @@ DRUG_WORDS = {
     "shake", "trim", "pollen", "kief", "resin", "coffeeshop", "dispensary", "pharma", "pills", "tabs", "tablets",
     "blotters", "pellets", "stealth", "reagent", "grams", "gram", "oz", "ounce", "eighth", "qp", "hp", "zip",
     "moroccan", "afghan", "afghani", "colombian", "peruvian", "bolivian", "dutch", "cali", "premium", "organic",
+    "stimulant", "stimulants", "partypack", "drugs", "psychedelics", "edibles", "vape", "carts",
 }
 # words of fraud / digital / guide listings: an ordinary word there is not a drug ("hash rate", "2fa")
 NON_DRUG_WORDS = {
@@ -110,6 +111,7 @@ DESCRIPTOR_WORDS = {
     "crystal", "crystals", "cristal", "cristals", "xtal", "ice", "shards", "shard", "glass", "snow", "rock", "rocks",
     "blotter", "blotters", "brown", "sugar", "white", "champagne", "pink", "blue", "golden", "tar", "base", "paste",
     "powder", "pearls", "flake", "fishscale", "bars", "bar", "tabs", "crack", "needlepoint", "shardz", "moonrock",
+    "cart", "carts", "cartridge", "cartridges", "vape", "vapes", "disposable", "pen", "gummies", "edibles",
 }
 
 

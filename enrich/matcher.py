@@ -31,10 +31,11 @@ from enrich.context import (
 from enrich.hint import HintInfo, read_hint
 from enrich.lists import NameEntry, ReferenceLists, default_lists
 from enrich.normalize import Atom, atoms, leet_fold, name_key, normalise_with_offsets
-from enrich.refine import THC, is_potency, refine
+from enrich.refine import CANNABIS_FAMILY, THC, is_potency, refine
 from enrich.relation import is_guide, mentioned_flags
 from index.model import SubstanceRef
 
+_BARE_CODE = re.compile(r"^\d{1,2}[a-z]{1,3}$")  # "25b", "2c"
 CAS_IN_TEXT = re.compile(r"(?<![\d-])\d{2,7}-\d{2}-\d(?![\d-])")
 MAX_NGRAM = 8  # long systematic names: 'tert-butyl 4-anilinopiperidine-1-carboxylate'
 SCORES = {"exact": 1.0, "synonym": 1.0, "abbreviation": 1.0, "street": 0.95}
@@ -182,11 +183,31 @@ class Matcher:
                 i = hit.end
             else:
                 i += 1
+        hits += self._shared_suffix_hits(norm, texts, toks, hits, covered)
         candidates = self._candidates(norm, toks, hits)
         for hit in hits:
             if hit.reason != "cas" and "".join(texts[hit.start:hit.end]) in COLLIDING_CODES:
                 hit.context_only = True
         return _Prepared(text, norm, offsets, toks, hits, self._fuzzy_queries(toks, covered), candidates)
+
+    def _shared_suffix_hits(self, norm: str, texts: list[str], toks: list[Atom], hits: list[_Hit],
+                            covered: list[bool]) -> list[_Hit]:
+        """Codes sharing one family suffix: "25b 25c NBOMe", "25B/25C-NBOMe" name both."""
+        extra = []
+        for hit in hits:
+            if hit.end - hit.start < 2 or not _BARE_CODE.match(texts[hit.start]):
+                continue
+            suffix = "".join(texts[hit.start + 1:hit.end])
+            j = hit.start - 1
+            while j >= 0 and not covered[j] and _BARE_CODE.match(texts[j]) \
+                    and norm[toks[j].end:toks[j + 1].start].strip(" /,&+") == "":
+                entry = self.lists.names.get(texts[j] + suffix)
+                if entry is None:
+                    break
+                extra.append(_Hit(j, j + 1, entry.canonical, entry.reason, SCORES[entry.reason], entry.text))
+                covered[j] = True
+                j -= 1
+        return extra
 
     def _candidates(self, norm: str, toks: list[Atom], hits: list[_Hit]) -> list[tuple[int, int, str, str]]:
         """Designer-drug-shaped tokens (enrich.analogue) and list names written with an analogue
@@ -359,11 +380,14 @@ class Matcher:
         descriptors = [h for h in hits if h.name in self.descriptor_names and h.reason != "fuzzy"]
         if not descriptors:
             return hits
-        named = any(h not in descriptors for h in hits)
-        if not (named or has_candidate):
-            # a colour in a list of colours ("C-stamp grey/brown") is a colour
-            return [h for h in hits if h not in descriptors or not _next_to_colour(texts, h)]
-        return [h for h in hits if h not in descriptors]
+        others = [h for h in hits if h not in descriptors]
+
+        def described(d: _Hit) -> bool:  # another substance is named; within cannabis the product word decides
+            return has_candidate or any(not (d.canonical in CANNABIS_FAMILY and h.canonical in CANNABIS_FAMILY)
+                                        for h in others)
+
+        # a colour in a list of colours ("C-stamp grey/brown") is a colour
+        return [h for h in hits if h not in descriptors or not (described(h) or _next_to_colour(texts, h))]
 
     def one_per_substance(self, prep: _Prepared, hits: list[_Hit], texts: list[str]) -> list[SubstanceMatch]:
         if not hits:

@@ -91,7 +91,8 @@ class Atom(NamedTuple):  # a tuple: titles make many of these, creation must be 
 # with no gap, so codes written glued ("3mmc", "25inbome") still join back into their key.
 _GLUED_RE = re.compile(
     r"^(?:([a-z]{3,})(\d+(?:mg|g|gr|ug|mcg|ml|x|pcs|tabs?|pills?)?)"
-    r"|(\d+(?:x|mg|g|gr|ug|mcg|ml)?)([a-z]{4,}))$"
+    r"|(\d+(?:x|mg|g|gr|ug|mcg|ml)?)([a-z]{4,})"
+    r"|(\d+x)(\d{1,2}[a-z]{1,3}))$"  # a multiplier glued to a code: "50x25i NBOMe"
 )
 
 
@@ -99,7 +100,7 @@ def _split_glued(text: str, start: int) -> list[tuple[str, int, int]] | None:
     m = _GLUED_RE.match(text)
     if m is None:
         return None
-    first = m.group(1) or m.group(3)
+    first = m.group(1) or m.group(3) or m.group(5)
     cut = start + len(first)
     return [(first, start, cut), (text[len(first):], cut, start + len(text))]
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 CANNABIS, RESIN, THC, CBD = "cannabis", "cannabis resin", "THC", "CBD"
 CANNABIS_PRODUCTS = {RESIN, THC, CBD}
+CANNABIS_FAMILY = {CANNABIS, *CANNABIS_PRODUCTS}
 SYNTHETIC_CANNABINOID_WORDS = {"spice", "k2", "cannabinoid", "cannabinoids", "cannibinoid", "cannabionid", "noid",
                                "noids", "synthetic"}
 # names of the plant itself; any other name of cannabis (a strain, a product word) is a descriptor

@@ -34,7 +34,8 @@ AFTER = {"free", "subs", "sub", "substitute", "analog", "analogue", "alternative
 # "MDMA FREE shipping": free followed by an offer word is not a negation
 FREE_OFFERS = {"shipping", "ship", "delivery", "post", "postage", "sample", "samples", "next", "express", "gift",
                "bonus", "tracking", "tracked", "uk", "eu", "us", "usa", "worldwide", "ww", "with", "for", "reship",
-               "test", "tester", "extra", "bag", "bags", "pills", "tabs", "bar", "bars", "1", "2", "3", "5", "10"}
+               "test", "tester", "extra", "bag", "bags", "pills", "tabs", "bar", "bars", "1", "2", "3", "5", "10",
+               "nd", "ndd", "dispatch", "domestic", "returns", "refill"}
 GUIDE_WORDS = {
     "guide", "guides", "tutorial", "tutorials", "book", "books", "ebook", "magazine", "manual", "synthesis",
     "manufacture", "manufacturing", "recipe", "recipes", "course", "pipe", "pipes", "bong", "bongs", "grinder",
@@ -82,7 +83,9 @@ def mentioned_flags(atom_texts: list[str], norm: str, atoms: Sequence[Atom], spa
         before = (prev in NEGATION_BEFORE or (prev2, prev) in PAIRS_BEFORE
                   or canonicals[k] in RESTRICTED_BEFORE.get(prev, ()))
         # "X free shipping" is an offer; "X analog of Y" points forward, at Y
-        after = nxt in AFTER and not (nxt == "free" and nxt2 in FREE_OFFERS) and nxt2 not in {"of", "to", "for"}
+        after = (nxt in AFTER and not (nxt == "free" and nxt2 in FREE_OFFERS) and nxt2 not in {"of", "to", "for"}
+                 # "fent free", "fent-free"; "COCAINE - FREE next day" starts another clause
+                 and norm[atoms[end - 1].end:atoms[end].start] in (" ", "-", "- "))
         if before:
             flags[k] = True
             j = k  # forward: "no meth or fent", "like Adderall Speed"
