@@ -100,6 +100,7 @@ _OFFER_UNIT = {"gr": "g", "ml": "ml"}
 _BRACKETED = re.compile(r"[(\[](\d{1,5})[)\]]\s*")
 # "10 Percocet 7.5/325", "100 CIALIS 30MG": a leading count before a pill name
 _LEAD_COUNT = re.compile(rf"^\W*(?P<n>\d{{1,4}})\s+(?:{PILL_NAMES})(?![a-z])", re.I)
+_STOCK = re.compile(r"\s+(?:left|remaining)\b", re.I)
 _APAP = re.compile(r"^\d+(?:\.\d+)?\s*/\s*(?:300|325|500|650|750)$")
 _FIRST_DOSE = re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)?)\s*(mg|mcg|ug|μg|µg)(?![a-z])", re.I)
 _CONCENTRATION = re.compile(r"\s*/\s*1?\s*(?:ml|l)\b", re.I)
@@ -233,6 +234,8 @@ def _parse(raw: str, default_unit: str | None) -> Quantity:
             u = m.group("amt_u").lower()
             if v is None:
                 continue
+            if _STOCK.match(s, span[1]):
+                continue  # "50 grams left": the stock, not the offer size
             if (u not in VOLUME_ML and _CONCENTRATION.match(s, span[1])) or (u in VOLUME_ML and _PER_VOLUME.search(s, max(0, span[0] - 6), span[0])):
                 continue  # "250mg/ml", "10 mg / 1mL": a concentration, not an amount
             if u in DOSE_MG:

@@ -335,7 +335,8 @@ def test_issue14_quantity_classes(text: str, amount: float, unit: str, count: in
 
 
 @pytest.mark.parametrize("text", [pytest.param(t, id=f"none: {t}") for t in [
-    "Trenbolone 200mg/ml", "Oxy 30mg only $12 per pill", "Roxy 30 mg - $25 each pill"]])
+    "Trenbolone 200mg/ml", "Oxy 30mg only $12 per pill", "Roxy 30 mg - $25 each pill",
+    "CLEARANCE Blue Dream only 40 grams left"]])
 def test_concentration_and_unit_prices_are_not_amounts(text: str) -> None:
     q = parse_quantity(text)
     assert not q.ok and q.amount is None
