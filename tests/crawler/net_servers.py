@@ -149,6 +149,7 @@ class Socks5Gateway:
                 await writer.drain()
                 writer.close()
                 return
+            assert target is not None  # accepted implies a route
             up_reader, up_writer = await asyncio.open_connection(*target)
             self.upstream_ports.add(up_writer.get_extra_info("sockname")[1])
             writer.write(b"\x05\x00\x00\x01" + socket.inet_aton("127.0.0.1") + struct.pack("!H", 0))
