@@ -91,3 +91,45 @@ def test_flat_records_from_other_stages_are_read(trawl_home: Path) -> None:
     append_alert({"kind": "site_paused", "site": "nightshade", "message": "nightshade paused: 403"})
     events = read_alerts(kind="site_paused")
     assert [(e.summary, e.data["site"]) for e in events] == [("vortex paused: captcha", "vortex"), ("nightshade paused: 403", "nightshade")]
+
+
+# issue 14, class 8: the analogue families, each as an unlisted made-up member (so the rows stay
+# candidates as the lists grow) and the pattern that catches it
+FAMILIES = [
+    ("27Q-NBOMe blotters", "nbome"),
+    ("29Z-NBOH 1mg", "nbome"),
+    ("MDMB-7XQ-PINACA 1g", "cannabinoid"),
+    ("QRX-FUBINACA 5g", "cannabinoid"),
+    ("ZX-INACA powder", "cannabinoid"),
+    ("JWH-999 herbal blend", "cannabinoid-code"),
+    ("quinonitazene 100mg", "nitazene"),
+    ("zorbazolam pellets", "azolam"),
+    ("qubrazepam 5mg", "azepam"),
+    ("2C-QZ 10 pills", "2c"),
+    ("QXE ketamine-like, qoxetamine 1g", "arylcyclohexylamine"),
+    ("trimethylqylone 10g", "cathinone"),
+    ("4-QMC crystals", "cathinone-code"),
+]
+
+
+@pytest.mark.parametrize(("text", "pattern"), FAMILIES, ids=[t for t, _ in FAMILIES])
+def test_analogue_families_are_candidates(text: str, pattern: str) -> None:
+    found = new_substance_candidates(text)
+    assert pattern in [c.pattern for c in found], found
+
+
+@pytest.mark.parametrize("text", ["5xfentanyl 10g", "alprozolam 2mg", "non-fentanyl pills", "10x-etizolam",
+                                  "Bromazolam 1mg analog of etizolam", "25b 25c NBOMe mix"])
+def test_noise_is_no_candidate(text: str) -> None:
+    assert new_substance_candidates(text) == []
+
+
+def test_matcher_and_early_warning_agree() -> None:
+    from enrich import analyse
+
+    for text in ("5F-AB-PINACA 1g", "3-Cl-PCP 1g", "N-desethyl-isotonitazene 1g", "2C-B-FLY 10 pills", "3D-MXE 1g"):
+        result = analyse(text)
+        tokens = {c.token for c in result.candidates}
+        assert tokens == {c.token for c in new_substance_candidates(text)}
+        for cand in result.candidates:  # no list match inside a candidate, ever
+            assert not any(cand.span[0] <= m.span[0] and m.span[1] <= cand.span[1] for m in result.matches), text
