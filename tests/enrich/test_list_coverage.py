@@ -76,13 +76,15 @@ def test_name_files_point_at_defined_substances_with_the_same_class() -> None:
             assert "schedule" not in entry and "year_added" not in entry and "cas" not in entry
 
 
-def test_context_names_stay_context_only() -> None:
-    """A word listed as context-only anywhere is context-only after merging (no solid twin)."""
+def test_context_and_descriptor_names_keep_their_kind() -> None:
+    """A word listed as context-only (or descriptor) anywhere stays so after merging: no solid twin."""
     lists = default_lists()
     for doc in _docs().values():
         for entry in doc["entries"]:
-            for text in entry.get("context_names", []):
+            for text in [*entry.get("context_names", []), *entry.get("descriptor_names", [])]:
                 assert lists.names[name_key(text)].context_only, text
+            for text in entry.get("descriptor_names", []):
+                assert lists.names[name_key(text)].descriptor, text
 
 
 @pytest.mark.parametrize(
