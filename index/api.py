@@ -18,6 +18,9 @@ from index.model import CandidateSubstance, Listing, Snapshot, Vendor
 class SearchQuery:
     text: str = ""  # full text over title, description, vendor, substances
     substance: str | None = None  # canonical name (or any synonym the backend can resolve)
+    # the substance filter also finds listings that only mention it ("no fent"); SQLite only:
+    # the ES mapping does not index Listing.mentioned_substances (kept in _source)
+    include_mentioned: bool = False
     control: str | None = None  # e.g. "1971:II", "1988:I", "nps-ews"
     substance_class: str | None = None
     site: str | None = None

@@ -30,7 +30,11 @@ def listing_filters(q: SearchQuery) -> tuple[list[str], list[Any]]:
     params: list[Any] = []
     if q.substance:
         names = synonyms(q.substance)
-        clauses.append(_term_exists("substance", names))
+        if q.include_mentioned:  # offered or only mentioned ("no fent", "like Xanax")
+            clauses.append(f"({_term_exists('substance', names)} OR {_term_exists('mentioned', names)})")
+            params += names
+        else:
+            clauses.append(_term_exists("substance", names))
         params += names
     if q.control:
         control = q.control.strip().lower()

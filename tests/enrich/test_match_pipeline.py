@@ -31,6 +31,8 @@ def test_mentioned_is_stored_apart_and_not_found_by_the_substance_filter(tmp_pat
         assert backend.search(SearchQuery(substance="fentanyl")).total == 0
         hits = backend.search(SearchQuery(substance="oxycodone")).hits
         assert [h.listing.mentioned_substances[0].name for h in hits] == ["fentanyl"]  # kept in the record
+        flagged = backend.search(SearchQuery(substance="fentanyl", include_mentioned=True)).hits
+        assert [h.listing.listing_id for h in flagged] == [oxy.listing_id]
 
 
 def test_category_hint_names_the_substance_and_gives_context() -> None:
