@@ -98,7 +98,7 @@ def _spelling(word: str) -> tuple[str, frozenset[str] | str | None]:
             word[0] == w[0] and OSA.distance(word, w) <= 2 for w in _WORLD_SPELLINGS)):
         return "world", None
     if len(word) >= 5:
-        limit = 1 if len(word) < 8 else 2
+        limit = 1 if len(word) < 9 else 2
         best: tuple[int, tuple[str, frozenset[str] | str | None]] | None = None
         for name, place in _long_names():
             if abs(len(name) - len(word)) > limit:

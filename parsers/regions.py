@@ -49,6 +49,7 @@ WORLDWIDE = frozenset({
     "worldwide", "world wide", "world-wide", "ww", "world", "everywhere", "international", "global", "globally",
     "all countries", "any country", "anywhere", "whole world", "all over the world", "rest of the world",
     "rest of world", "row", "earth", "planet earth", "every where", "int", "intl", "internationally", "wide",
+    "any where", "anwhere", "wherever", "where ever",
 })
 UNKNOWN_ORIGIN = frozenset({"unknown", "undeclared", "not specified", "unspecified", "hidden", "n/a", "na", "none",
                             "secret", "internet", "digital", "online", "cyberspace", "-", "?", "tor"})

@@ -209,9 +209,9 @@ def _parse_origin(text: str) -> tuple[str | None, list[str], str | None]:
         return None, [f"origin {t!r} is unknown/undeclared"], None
     kind, value = _resolve(t)
     if kind == "none":
-        places, _, _ = read_words(_PARENS.sub(r" \1 ", t))
+        places, unread, _ = read_words(_PARENS.sub(r" \1 ", t))
         countries = {str(v) for k, v in places if k == "country"}
-        if len(countries) == 1 and all(k == "country" for k, _ in places):
+        if len(countries) == 1 and all(k == "country" for k, _ in places) and not unread:
             return countries.pop(), [f"origin read from {t!r}"], None
         if places and not countries:
             kind = places[0][0]

@@ -291,3 +291,14 @@ def test_known_shipping_failures(frm: str | None, to: str | None, origin: str | 
     assert s.ok and s.origin == origin and s.ships_worldwide is worldwide and s.destinations == dests
     if to and "S.AM" in to:
         assert "BR" in s.destinations_excluded
+
+
+@pytest.mark.parametrize("text", [pytest.param(t, id=f"not-one-origin: {t}") for t in [
+    "EXCEPT CANADA", "CANADAUS", "FRANCEGERMANY SPAIN", "GERMANY MARS & JUPITER"]])
+def test_an_origin_is_one_country_read_whole(text: str) -> None:
+    """A ships-from cell naming several places, or a place among other words, is no single origin."""
+    assert parse_shipping(text, None).origin is None
+
+
+def test_anywhere_spelt_apart_is_worldwide() -> None:
+    assert parse_shipping(None, "ANY WHERE").ships_worldwide
