@@ -32,7 +32,8 @@ COUNT_WORDS = (
     "pills?|tabs?|tablets?|tabl?ets|caps|capsules?|bars?|blotters?|pellets?|pcs|pieces?|units?|"
     "ampoules?|amps|vials?|hits?|squares?|strips?|softgels?|lozenges?|patch(?:es)?|doses?|"
     "accounts?|x?tc pills?|stk|st[uü]ck|box(?:es)?|sets?|kits?|packs?|cap|sachets?|satchets?|drops|joints?|"
-    "tb|tbs|gumm(?:y|ies)|pods?|cartridges?|carts?|syringes?|pre-?rolls?|films?|qty\\.?|pcs\\."
+    # (not carts/pods/gummies: "500MG THC PODS" is the pod's mass, not a strength per counted unit)
+    "tb|tbs|syringes?|pre-?rolls?|films?|qty\\.?|pcs\\."
 )
 # atomic (no backtracking into a number) so that lists like "1,000/1,000/..." stay linear
 _NUM = r"(?>\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,])|\d+(?:[.,]\d+)?(?!\d))"
