@@ -50,6 +50,7 @@ PATTERNS: list[tuple[str, str]] = [
 # hyphen-joined token: tokens are cut first and matched whole (much faster than a search)
 CANDIDATE_RE = re.compile("|".join(f"(?P<p{i}>{rx})" for i, (_, rx) in enumerate(PATTERNS)))
 _TOKEN_RE = re.compile(r"(?<![a-z0-9-])[a-z0-9]+(?:-+[a-z0-9]+)*")
+_QUANTITY_TOKEN = re.compile(r"^\d+[a-z]{0,3}$")
 # an all-letter token can only be a candidate with one of these endings
 _ALPHA_ENDINGS = ("zolam", "azepam", "nitazene", "nitazepyne", "fentanyl", "fentanil", "phenidate", "xetamine", "dck",
                   "ketamine", "mxe", "ylone", "edrone", "pentedrone")
@@ -86,6 +87,8 @@ def candidate_spans(norm: str) -> list[tuple[int, int, str, str]]:
         text = tok.group()
         if len(text) < 3 or (text.isalpha() and not text.endswith(_ALPHA_ENDINGS)):
             continue
+        if "-" not in text and (text.isdigit() or _QUANTITY_TOKEN.match(text)):
+            continue  # "10g", "250mg", "5x": most tokens with digits are quantities
         m = CANDIDATE_RE.fullmatch(text)
         if m is None:
             continue

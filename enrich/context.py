@@ -98,11 +98,11 @@ NON_DRUG_WORDS = {
 
 def has_title_context(norm: str, atom_texts: list[str]) -> bool:
     """Whole-title drug context: a mass/dose, a price per weight or a drug-listing word."""
-    return bool(_MASS_RE.search(norm)) or any(a in DRUG_WORDS for a in atom_texts)
+    return not DRUG_WORDS.isdisjoint(atom_texts) or bool(_MASS_RE.search(norm))
 
 
 def is_non_drug(atom_texts: list[str]) -> bool:
-    return any(a in NON_DRUG_WORDS for a in atom_texts)
+    return not NON_DRUG_WORDS.isdisjoint(atom_texts)
 
 
 # Form and colour words: descriptors of a named substance ("champagne MDMA", "brown sugar

@@ -71,7 +71,11 @@ def _rename(m: SubstanceMatch, lists: ReferenceLists, canonical: str) -> None:
 
 def _combinations(matches: list[SubstanceMatch], lists: ReferenceLists) -> list[SubstanceMatch]:
     offered = {m.canonical: m for m in matches if m.relation == "offered"}
-    for mixture, parts in _mixtures(lists).items():
+    mixtures = _mixtures(lists)
+    parts_of_any = _PARTS.get(id(lists), set())
+    if not any(c in mixtures or c in parts_of_any for c in offered):
+        return matches  # most titles: no mixture and no component of one
+    for mixture, parts in mixtures.items():
         if mixture in offered and any(p in offered for p in parts):
             drop = {mixture} if offered[mixture].reason == "street" else set(parts)  # "lean" next to codeine
             matches = [m for m in matches if m.canonical not in drop]
@@ -89,6 +93,7 @@ def _rename_to(m: SubstanceMatch, lists: ReferenceLists, canonical: str) -> None
 
 
 _MIXTURES: dict[int, dict[str, list[str]]] = {}
+_PARTS: dict[int, set[str]] = {}
 
 
 def _mixtures(lists: ReferenceLists) -> dict[str, list[str]]:
@@ -102,6 +107,7 @@ def _mixtures(lists: ReferenceLists) -> dict[str, list[str]]:
             if len(parts) >= 2:
                 found[canonical] = parts
         _MIXTURES[key] = found
+        _PARTS[key] = {p for parts in found.values() for p in parts}
     return _MIXTURES[key]
 
 

@@ -57,7 +57,7 @@ def _coordinated(gap_atoms: list[str], gap_text: str, side_by_side: bool = True)
 
 
 def is_guide(atom_texts: list[str]) -> bool:
-    if any(a in GUIDE_WORDS for a in atom_texts):
+    if not GUIDE_WORDS.isdisjoint(atom_texts):
         return True
     return any(pair in GUIDE_PAIRS for pair in pairwise(atom_texts))
 
