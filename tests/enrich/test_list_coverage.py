@@ -188,3 +188,19 @@ def test_shipped_name_count_grew() -> None:
     lists = default_lists()
     assert len(lists.names) >= 2500
     assert {"tadalafil", "JWH-073", "5Cl-AKB48", "mexedrone", "25B-NBOH", "escaline", "HDEP-28"} <= set(lists.substances)
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Mastering Python networking ebook",  # 'masteron' is context-only: no fuzzy reading
+        "Trados Studio 2022 license key",  # 'tradol'
+        "SpellForce game key",  # 'cenforce'
+        "Steezy Studio premium account",  # 'stiiizy'
+        "Dezyred account with credits",  # 'desyrel'
+        "aged account with cookies for login",  # a strain name must not be read out of ordinary words
+        "autologger 1.6 private",  # 'autoflower'
+    ],
+)
+def test_brand_and_strain_names_do_not_fuzz_into_ordinary_words(title: str) -> None:
+    assert match(title) == []
