@@ -119,8 +119,8 @@ def _parse(raw: str, site_locale: str | None, currency_hint: str | None) -> Pric
         for m in _PRICE_RE.finditer(s):
             word = (m.group("pre") or m.group("suf")).lower()
             code, mult = CURRENCY_WORDS.get(word, (None, 1.0))
-            if code is None:
-                continue
+            if code is None or (word in SUFFIX_ONLY and m.start() > 0 and s[m.start() - 1].isalpha()):
+                continue  # "DE2EU" is Germany to the EU, not 2 euros
             token = m.group("pnum") or m.group("snum")
             dc, why = _decimal_comma(site_locale, code, m.group("suf") is not None, word)
             value, note = _read_amount(token, code, dc, site_locale)

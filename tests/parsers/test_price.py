@@ -268,3 +268,4 @@ def test_issue14_price_classes(text: str, hint: str | None, amount: float, amoun
 
 def test_eu_before_a_number_is_not_a_price() -> None:
     assert not parse_price("Ships EU 2-3 days").ok
+    assert not parse_price("1g flake 94% DE2EU").ok  # Germany to the EU
