@@ -204,3 +204,17 @@ def test_shipped_name_count_grew() -> None:
 )
 def test_brand_and_strain_names_do_not_fuzz_into_ordinary_words(title: str) -> None:
     assert match(title) == []
+
+
+@pytest.mark.parametrize(
+    ("title", "not_expected"),
+    [
+        ("purest quality 5g", "methaqualone"),  # 'parest' (a historic brand) is not listed: it fuzzed 'purest'
+        ("duloxetine 60mg x 28", "dapoxetine"),  # listed itself, so never read as its neighbour
+        ("trestolone acetate 50mg", "testolone"),
+        ("tamodex 20mg", "tramadol"),
+        ("use cookies to log in, 1 account $5", "cannabis"),
+    ],
+)
+def test_lookalike_words_keep_their_own_reading(title: str, not_expected: str) -> None:
+    assert not_expected not in [m.canonical for m in match(title)]
