@@ -218,3 +218,14 @@ def test_brand_and_strain_names_do_not_fuzz_into_ordinary_words(title: str) -> N
 )
 def test_lookalike_words_keep_their_own_reading(title: str, not_expected: str) -> None:
     assert not_expected not in [m.canonical for m in match(title)]
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("1G Bolivian Free Base 91%", ["cocaine"]),  # 'free base' alone: cocaine freebase
+        ("DMT free base 1g", ["DMT"]),  # a descriptor of the named drug, not a second one
+    ],
+)
+def test_free_base_is_a_descriptor(title: str, expected: list[str]) -> None:
+    assert [m.canonical for m in match(title)] == expected
