@@ -2,7 +2,12 @@
 
 Market cells are often typed by hand without separators, misspelt or glued together. A list
 piece that is not one name is read word by word, longest name first (up to four words):
-    read_words("canada usa and uk") -> places CA, US, GB
+
+>>> [code for _, code in read_words("CANADA  USA  AND UK")[0]]
+['CA', 'US', 'GB']
+>>> read_words("PM us for info")  # no places: 'us' is a pronoun beside other words
+([], ['pm', 'info'], False)
+
 Named steps, each tried only when the previous one found nothing:
 1. `resolve_name`: the exact name / code / alias / region / worldwide word;
 2. glued or repeated names ("czechrepublic", "germanygermany");

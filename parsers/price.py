@@ -115,7 +115,7 @@ def _parse(raw: str, site_locale: str | None, currency_hint: str | None) -> Pric
     if hint and hint.lower() in CURRENCY_WORDS:
         hint = CURRENCY_WORDS[hint.lower()][0]
     found: list[dict[str, Any]] = []
-    if _DIGIT.search(s) and (_HAS_CUR.search(s) or _HAS_EU.search(s)):
+    if _DIGIT.search(s) and (_HAS_CUR.search(s) or (("eu" in s or "EU" in s or "Eu" in s) and _HAS_EU.search(s))):
         for m in _PRICE_RE.finditer(s):
             word = (m.group("pre") or m.group("suf")).lower()
             code, mult = CURRENCY_WORDS.get(word, (None, 1.0))

@@ -218,3 +218,12 @@ def test_stage_stores_what_the_adapters_decide() -> None:
     # a ships-from cell holding only its label states no origin
     listing = _stage_listing(title="Speed 5g", price="$20", ships_from="From:", ships_to="Worldwide")
     assert listing.origin is None and listing.ships_worldwide
+
+
+@pytest.mark.parametrize("module", ["parsers.shipping", "parsers.places", "parsers.price", "parsers.quantity",
+                                    "enrich.identifiers"])
+def test_module_doctests_hold(module: str) -> None:
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
