@@ -327,10 +327,11 @@ def _assemble(raw: str, counted: dict[str, object] | None, count: tuple[int, str
         offers = [Quantity(raw=raw, ok=True, amount=float(c), unit="unit", count=c, matched=matched, span=span, **dose_kw)  # type: ignore[arg-type]
                   for c in count_offers or []]
         return Quantity(raw=raw, ok=True, amount=float(n), unit="unit", count=n, offers=offers, matched=matched, span=span, **dose_kw)  # type: ignore[arg-type]
-    if doses and (not masses or _PILL_CONTEXT.search(s)):
+    pills = bool(doses) and _PILL_CONTEXT.search(s) is not None  # scanned once: it is the slowest regex here
+    if doses and (not masses or pills):
         v, u, matched, span = doses[0]
         dose_mg, dose_unit, dose_value = _dose(v, u)
-        if _PILL_CONTEXT.search(s) or u != "mg":
+        if pills or u != "mg":
             return Quantity(raw=raw, error=f"per-unit strength {matched.strip()} without a count", dose_mg=_r(dose_mg) if dose_mg else None,
                             dose_unit=dose_unit, dose_value=dose_value, purity_pct=purity, matched=matched, span=span)
         masses = [(v / 1000.0, "g", matched, span)]  # "MDMA 500mg" of powder is a mass
