@@ -297,7 +297,7 @@ def test_known_failures(text: str, amount: float | None, dose: float | None) -> 
 
 
 # issue 14, class 10: strings written to show each rule class (not copied from the real data)
-ISSUE14: list[tuple[Any, ...]] = [  # (text, amount, unit, count, dose_mg)
+ISSUE14: list[Any] = [  # (text, amount, unit, count, dose_mg) rows and "@section" markers
     "@offer-prefix",  # a market writes its own offer size before the title
     ("25-400pls x Lorazepam 2,5mg GENERIC", 25, "unit", 25, 2.5),
     ("60tb x sertraline 50mg (generic zoloft)", 60, "unit", 60, 50),

@@ -1,6 +1,8 @@
 """Shipping tables: origin, destinations (regions expanded), exclusions, worldwide flag."""
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from parsers import country_code, parse_shipping
@@ -270,7 +272,7 @@ def test_misspelt_undeclared_origin_is_stated_unknown() -> None:
     assert s.ok and s.origin is None and s.to_listing_fields()["origin"] == "XX"
 
 
-KNOWN_SHIPPING_FAILURES = [  # (ships-from, ships-to, origin, worldwide, destinations or None for "any")
+KNOWN_SHIPPING_FAILURES: list[tuple[Any, ...]] = [  # (ships-from, ships-to, origin, worldwide, destinations or None for "any")
     # a city names its country
     ("BANGKOK", None, "TH", False, []),
     # a truncated name shorter than five letters
