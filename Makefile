@@ -7,11 +7,13 @@ PYTEST_ARGS ?=
 .PHONY: setup system-deps demo test test-slow test-es test-all lint bench clean
 
 # System packages the crawler and its tests use: Chromium (browser-rendered sites),
-# redis-server (distributed mode), tor (control-port tests). Installed with apt where
-# we can; otherwise Playwright downloads its own Chromium.
+# redis-server (distributed mode), tor (control-port tests), strace (the browser leak
+# detector), openssl (timestamp-authority tests). Installed with apt where we can;
+# otherwise Playwright downloads its own Chromium and the tests needing the rest skip.
 system-deps:
 	@missing=""; \
-	for pair in chromium:/usr/bin/chromium redis-server:/usr/bin/redis-server tor:/usr/sbin/tor; do \
+	for pair in chromium:/usr/bin/chromium redis-server:/usr/bin/redis-server tor:/usr/sbin/tor \
+	            strace:/usr/bin/strace openssl:/usr/bin/openssl; do \
 	  pkg=$${pair%%:*}; bin=$${pair#*:}; [ -x "$$bin" ] || missing="$$missing $$pkg"; \
 	done; \
 	if [ -n "$$missing" ]; then \
