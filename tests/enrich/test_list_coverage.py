@@ -229,3 +229,15 @@ def test_lookalike_words_keep_their_own_reading(title: str, not_expected: str) -
 )
 def test_free_base_is_a_descriptor(title: str, expected: list[str]) -> None:
     assert [m.canonical for m in match(title)] == expected
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "K9 proof smell proof bags 100 pcs",  # 'K9' (an oxycodone imprint) is a descriptor: not alone
+        "Samsung Galaxy M30 unlocked $120",  # nor 'M30'
+        "MENT account settings",  # 'MENT' (trestolone) is context-only
+    ],
+)
+def test_ambiguous_imprints_need_drug_context(title: str) -> None:
+    assert match(title) == []
