@@ -13,6 +13,14 @@ others are still working on. `FrontierIdleExtension` keeps an idle worker alive 
 the shared queue has requests or another worker is busy, so work that a busy worker
 discovers later is shared rather than left to it alone.
 
+Taking a page is the reliable-queue pattern: one Lua script moves it from the shared queue
+to the worker's processing list `<prefix>:processing:<worker id>` (the id is stored in the
+worker's frontier, so it survives a restart); the worker then claims it in its own frontier
+and only then drops it from that list. A worker killed in between finds the page there on
+`--resume` and claims it then: no page is lost between the queue and the claim. Offering
+a page (dupefilter SADD + queue ZADD) is one script too, so no page is marked seen but left
+unqueued.
+
 Requests are pickled into Redis (scrapy-redis's serializer): the Redis server must be
 one you trust (loopback or ACL-protected), as anyone who can write the queue can make
 a worker unpickle data.
@@ -21,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import time
 import uuid
@@ -34,6 +43,7 @@ from scrapy.exceptions import DontCloseSpider, NotConfigured
 from scrapy.utils.misc import load_object
 from scrapy_redis.scheduler import Scheduler
 
+from crawler.frontier import PENDING
 from index.errors import TrawlError
 
 if TYPE_CHECKING:
@@ -82,13 +92,33 @@ def reset_frontier(url: str, site: str, frontier: str | None = None) -> int:
 
     prefix = frontier_prefix(site, frontier)
     client = redis.Redis.from_url(url)
-    keys = [f"{prefix}:requests", f"{prefix}:dupefilter", f"{prefix}:workers"]
+    keys = [f"{prefix}:requests", f"{prefix}:dupefilter", f"{prefix}:workers",
+            *client.scan_iter(match=f"{prefix}:processing:*")]
     return int(client.delete(*keys))
 
 
 # meta keys that mark a repeat of a request on purpose (retry, rate-limit wait, other
 # mirror): those must pass even though their trawl_key was already admitted
 _RETRY_MARKERS = ("retry_times", "trawl_rate_limited", "trawl_mirror_tries")
+
+# KEYS: queue, processing list; ARGV: ttl of the processing list. Returns the request or nil.
+_TAKE_SCRIPT = """
+local taken = redis.call('ZRANGE', KEYS[1], 0, 0)
+if #taken == 0 then return false end
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, 0)
+redis.call('RPUSH', KEYS[2], taken[1])
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+return taken[1]
+"""
+# KEYS: dupefilter, queue; ARGV: member, score, request. Returns 1 if queued, 0 if seen before.
+_OFFER_SCRIPT = """
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+return 1
+"""
+# test hook: SIGKILL this worker right after its Nth take, before the claim (the window
+# the processing list covers); tests/crawler/test_redis_frontier.py
+KILL_AFTER_TAKE_ENV = "TRAWL_TEST_KILL_AFTER_TAKE"
 
 
 class SharedFrontierScheduler(Scheduler):
@@ -111,6 +141,12 @@ class SharedFrontierScheduler(Scheduler):
     dupefilter_key: str
     df: Any
     local: deque[Any]
+    processing_key: str  # this worker's taken-but-not-yet-claimed pages
+    _recovered_keys: set[str]
+    _takes: int
+    _kill_after_take: int
+    _take: Any  # redis-py Script objects
+    _offer: Any
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SharedFrontierScheduler:
@@ -119,6 +155,9 @@ class SharedFrontierScheduler(Scheduler):
         # a resumed worker's own unfinished pages: it holds their bodies and claims, so it
         # redoes them itself instead of offering them to the shared queue
         instance.local = deque()
+        instance._recovered_keys = set()  # taken pages found in the processing list at open
+        instance._takes = 0
+        instance._kill_after_take = int(os.environ.get(KILL_AFTER_TAKE_ENV) or 0)
         return instance
 
     def __len__(self) -> int:
@@ -132,20 +171,58 @@ class SharedFrontierScheduler(Scheduler):
             self.df = load_object(self.dupefilter_cls)(
                 server=self.server, key=self.dupefilter_key,
                 debug=spider.settings.getbool("DUPEFILTER_DEBUG"))
-        return super().open(spider)
+        opened = super().open(spider)
+        frontier = getattr(spider, "frontier", None)
+        worker = frontier.worker_id if frontier is not None else uuid.uuid4().hex
+        self.processing_key = f"{self.queue_key.rsplit(':', 1)[0]}:processing:{worker}"
+        self._take = self.server.register_script(_TAKE_SCRIPT)
+        self._offer = self.server.register_script(_OFFER_SCRIPT)
+        self._recover_taken()
+        return opened
+
+    def _recover_taken(self) -> None:
+        """Pages this worker took but had not claimed when it was killed: claim them now
+        and redo them here (the shared dupefilter would drop them if offered again)."""
+        frontier = getattr(self.spider, "frontier", None)
+        for data in self.server.lrange(self.processing_key, 0, -1):
+            request = self.queue._decode_request(data)
+            key = request.meta.get("trawl_key")
+            # claimed already (killed after the claim): the spider's resume redoes it
+            if frontier is not None and key is not None and frontier.status(key) in (None, PENDING):
+                self._claim(request)
+                request.meta["trawl_resumed"] = True
+                self.local.append(request)
+                self._recovered_keys.add(key)
+                self._count("scheduler/recovered/processing")
+            self.server.lrem(self.processing_key, 1, data)
+
+    def _claim(self, request: Any) -> None:
+        frontier = getattr(self.spider, "frontier", None)
+        key = request.meta.get("trawl_key")
+        if frontier is not None and key is not None:
+            frontier.claim(key, request.meta.get("trawl_kind", "nav"), request.meta.get("trawl_depth", 0))
 
     def enqueue_request(self, request: Any) -> bool:
+        key = request.meta.get("trawl_key")
+        repeat = any(request.meta.get(marker) for marker in _RETRY_MARKERS)
         if request.meta.get("trawl_resumed"):
+            if key in self._recovered_keys and not repeat:
+                self._recovered_keys.discard(key)
+                return False  # the spider's resume of a page already queued from the processing list
             self.local.append(request)
             self._count("scheduler/enqueued/local")
             return True
-        key = request.meta.get("trawl_key")
-        repeat = any(request.meta.get(marker) for marker in _RETRY_MARKERS)
         if key is not None and not repeat:
-            if self.server.sadd(self.df.key, f"key:{key}") == 0:
+            # seen-mark and queueing in one step: a kill in between must not leave the
+            # page marked seen but queued nowhere
+            data = self.queue._encode_request(request)
+            if not self._offer(keys=[self.df.key, self.queue.key],
+                               args=[f"key:{key}", -request.priority, data]):
                 self._count("trawl/redis/duplicate_key")
                 return False
-        elif not request.dont_filter and self.df.request_seen(request):
+            self._count("scheduler/enqueued/redis")
+            return True
+        if not request.dont_filter and self.df.request_seen(request):
             self.df.log(request, self.spider)
             return False
         self.queue.push(request)
@@ -156,15 +233,18 @@ class SharedFrontierScheduler(Scheduler):
         if self.local:
             self._count("scheduler/dequeued/local")
             return self.local.popleft()
-        request = self.queue.pop(self.idle_before_close)
-        if request is not None:
-            self._count("scheduler/dequeued/redis")
-            # record the page as this worker's in the same call that took it from the
-            # queue: if the worker is killed, its --resume redoes exactly these
-            frontier = getattr(self.spider, "frontier", None)
-            key = request.meta.get("trawl_key")
-            if frontier is not None and key is not None:
-                frontier.claim(key, request.meta.get("trawl_kind", "nav"), request.meta.get("trawl_depth", 0))
+        data = self._take(keys=[self.queue.key, self.processing_key], args=[KEY_TTL_SECONDS])
+        if data is None:
+            return None
+        request = self.queue._decode_request(data)
+        self._count("scheduler/dequeued/redis")
+        self._takes += 1
+        if self._takes == self._kill_after_take:
+            os.kill(os.getpid(), signal.SIGKILL)
+        # record the page as this worker's before it leaves the processing list: killed
+        # at any point, the page is either there or claimed, and --resume redoes it
+        self._claim(request)
+        self.server.lrem(self.processing_key, 1, data)
         return request
 
     def _count(self, stat: str) -> None:

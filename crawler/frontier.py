@@ -9,8 +9,9 @@ Keys are mirror-independent (canonical path + query), so a resumed crawl may use
 
 In distributed mode a worker writes to its own frontier every page it discovers, but the
 shared Redis queue decides who fetches it; a page this worker took from the queue is
-`claimed` as it is taken (crawler.distributed).  A resumed worker redoes what it had claimed,
-fetched or failed itself, and offers its pending pages to the shared queue again, whose
+`claimed` as it is taken (crawler.distributed; a page taken but not yet claimed when the
+worker died waits in the worker's processing list in Redis, see `worker_id`).  A resumed
+worker redoes what it had claimed, fetched or failed itself, and offers its pending pages to the shared queue again, whose
 dupefilter drops those that reached it before the kill (queued, or done by another worker).
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -43,6 +45,7 @@ CREATE TABLE IF NOT EXISTS frontier (
     seq INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS frontier_status ON frontier(status, seq);
+CREATE TABLE IF NOT EXISTS frontier_info (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -81,6 +84,16 @@ class Frontier:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+    @property
+    def worker_id(self) -> str:
+        """This run's identity towards a shared queue, the same after a restart (`--resume`):
+        Redis keeps the pages a worker has taken but not yet claimed under it."""
+        with self._lock:
+            self._conn.execute("INSERT OR IGNORE INTO frontier_info(name, value) VALUES ('worker_id', ?)",
+                               (uuid.uuid4().hex,))
+            row = self._conn.execute("SELECT value FROM frontier_info WHERE name='worker_id'").fetchone()
+        return str(row[0])
 
     def add(self, key: str, kind: str, depth: int = 0, meta: dict[str, Any] | None = None) -> bool:
         """Record a request as pending; False if the page is already known to this run."""

@@ -210,3 +210,50 @@ def test_killed_worker_resumes_only_the_pages_it_had_taken(tmp_path: Path, redis
     assert twice <= {key for key, status in at_kill.items() if status == "claimed"}, sorted(twice)
     print(f"\nkilled worker: {len(settled)} pages settled, "
           f"{sum(1 for s in at_kill.values() if s == 'claimed')} in flight; fetched twice: {len(twice)}")
+
+
+def test_worker_killed_between_take_and_claim_redoes_the_page_on_resume(tmp_path: Path, redis_url: str) -> None:
+    """The window the processing list covers: a real SIGKILL (test hook) right after the
+    worker took a page from the shared queue, before it claimed it in its own frontier.
+    The page waits in Redis under the worker's id and `--resume` fetches it: nothing lost."""
+    import json
+    import os
+    import pickle
+    import signal
+
+    import redis
+
+    from crawler.distributed import KILL_AFTER_TAKE_ENV
+    from testbed.server import run_testbed
+
+    home = tmp_path / "w0"
+    with run_testbed(rate_limit=False, faults=False) as tb:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TRAWL_")} | tb.env()
+        env |= {"TRAWL_PROFILE": "test", "TRAWL_REDIS_URL": redis_url, "TRAWL_REDIS_FRONTIER": "round-take",
+                "TRAWL_HOME": str(home)}
+        command = [*TRAWL, "crawl", "pillhub", "--json"]
+        killed = subprocess.run(command, env=env | {KILL_AFTER_TAKE_ENV: "6"},
+                                capture_output=True, text=True, timeout=120)
+        assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+        client = redis.Redis.from_url(redis_url)
+        processing = list(client.scan_iter(match="trawl:pillhub:round-take:processing:*"))
+        assert len(processing) == 1, processing
+        # (the test's own loopback redis-server, written by scrapy-redis's pickle serializer)
+        taken = [pickle.loads(data) for data in client.lrange(processing[0], 0, -1)]  # noqa: S301
+        assert len(taken) == 1, taken  # the page it was killed holding
+        taken_key = taken[0]["meta"]["trawl_key"]
+        at_kill = _frontier_status(home)
+        assert at_kill.get(taken_key) in (None, "pending"), at_kill.get(taken_key)  # not claimed
+        log_at_kill = len(tb.request_log)
+
+        resumed = subprocess.run([*command, "--resume"], env=env, capture_output=True, text=True, timeout=120)
+        resume_log = [entry for entry in tb.request_log[log_at_kill:] if entry[0] == "pillhub"]
+        truth = {f"pillhub:{t['native_id']}" for t in tb.truth("pillhub")}
+
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert json.loads(resumed.stdout.strip().splitlines()[-1])["status"] == "finished"
+    assert (taken_key.split("?")[0] in {path.split("?")[0] for _, method, path, _ in resume_log
+                                        if method == "GET"}), taken_key
+    assert _frontier_status(home)[taken_key] == "done"
+    assert not client.exists(processing[0])  # drained
+    assert _stored_ids(home) == truth
