@@ -12,6 +12,7 @@ per substance.  `match_batch` runs the fuzzy stage once for all texts with cdist
 from __future__ import annotations
 
 import copy
+import gc
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -260,10 +261,8 @@ class Matcher:
         return None
 
     def _leet_hit(self, token: str, i: int) -> _Hit | None:
-        if not _leetable(token):
-            return None
-        folded = leet_fold(token)
-        if not folded.isalpha():
+        folded = _leet_folded(token)
+        if folded is None:
             return None
         entry = self.lists.names.get(folded)
         if entry is None:
@@ -274,14 +273,24 @@ class Matcher:
     def _fuzzy_queries(self, toks: list[Atom], covered: list[bool]) -> list[tuple[int, int, str]]:
         words = [_fuzzy_word(t.text) for t in toks]  # (letters-only form or None, is English)
         queries = []
-        for i in range(len(toks)):
+        count = len(toks)
+        for i in range(count):
+            # the n-gram grows one atom at a time: its letters, length and "all English" are
+            # carried along instead of recomputed from the slice
+            letters: list[str] = []
+            total = 0
+            all_english = True
             for k in range(1, fuzzy.MAX_QUERY_ATOMS + 1):
                 j = i + k
-                if j > len(toks) or covered[j - 1] or words[j - 1][0] is None or (k > 1 and not toks[j - 1].joinable):
+                if j > count or covered[j - 1]:
                     break
-                parts = words[i:j]
-                letters = [w for w, _ in parts if w is not None]  # all of them: the loop stops at the first None
-                if sum(map(len, letters)) < fuzzy.MIN_LEN or all(english for _, english in parts):
+                word, english = words[j - 1]
+                if word is None or (k > 1 and not toks[j - 1].joinable):
+                    break
+                letters.append(word)
+                total += len(word)
+                all_english = all_english and english
+                if total < fuzzy.MIN_LEN or all_english:
                     continue
                 queries.append((i, j, fuzzy.fuzzy_string(letters)))
         return queries
@@ -441,6 +450,18 @@ class Matcher:
                      scorer: str = "cdist") -> list[Analysis]:
         """Matches and candidates per text; `hints` (the listing's category, one per text) give
         drug context and, when the title names nothing, the category's substance."""
+        # a batch allocates many small acyclic objects; the cyclic collector would walk the
+        # large reference lists again and again (about a fifth of the batch time): paused
+        # for the batch, collected as usual afterwards
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            return self._analyse_many(texts, hints, scorer)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _analyse_many(self, texts: list[str], hints: list[str | None] | None, scorer: str) -> list[Analysis]:
         hint_list = list(hints) if hints is not None else [None] * len(texts)
         # re-crawls repeat titles and categories: each distinct text is prepared once
         prepared = {t: self.prepare(t) for t in dict.fromkeys([*texts, *(h for h in hint_list if h)])}
@@ -514,6 +535,16 @@ def _fuzzy_word(token: str) -> tuple[str | None, bool]:
     if not (text.isalpha() and text.isascii()):
         return None, False
     return text, text in fuzzy.english_words()
+
+
+@lru_cache(maxsize=131072)
+def _leet_folded(token: str) -> str | None:
+    """The leetspeak-folded form of a token when it is all letters then, else None
+    (cached: every untouched token of every title asks)."""
+    if not _leetable(token):
+        return None
+    folded = leet_fold(token)
+    return folded if folded.isalpha() else None
 
 
 def _leetable(token: str) -> bool:

@@ -72,10 +72,14 @@ def _rename(m: SubstanceMatch, lists: ReferenceLists, canonical: str) -> None:
 def _combinations(matches: list[SubstanceMatch], lists: ReferenceLists) -> list[SubstanceMatch]:
     offered = {m.canonical: m for m in matches if m.relation == "offered"}
     mixtures = _mixtures(lists)
-    parts_of_any = _PARTS.get(id(lists), set())
-    if not any(c in mixtures or c in parts_of_any for c in offered):
+    involved = _INVOLVED[id(lists)]
+    relevant = {mx for c in offered for mx in involved.get(c, ())}
+    if not relevant:
         return matches  # most titles: no mixture and no component of one
-    for mixture, parts in mixtures.items():
+    order = _ORDER[id(lists)]
+    # only mixtures named or with a part named can change anything; list order kept
+    for mixture in sorted(relevant, key=order.__getitem__):
+        parts = mixtures[mixture]
         if mixture in offered and any(p in offered for p in parts):
             drop = {mixture} if offered[mixture].reason == "street" else set(parts)  # "lean" next to codeine
             matches = [m for m in matches if m.canonical not in drop]
@@ -94,6 +98,8 @@ def _rename_to(m: SubstanceMatch, lists: ReferenceLists, canonical: str) -> None
 
 _MIXTURES: dict[int, dict[str, list[str]]] = {}
 _PARTS: dict[int, set[str]] = {}
+_INVOLVED: dict[int, dict[str, set[str]]] = {}  # canonical -> mixtures it is, or is a part of
+_ORDER: dict[int, dict[str, int]] = {}  # mixture -> position in the list order
 
 
 def _mixtures(lists: ReferenceLists) -> dict[str, list[str]]:
@@ -108,6 +114,12 @@ def _mixtures(lists: ReferenceLists) -> dict[str, list[str]]:
                 found[canonical] = parts
         _MIXTURES[key] = found
         _PARTS[key] = {p for parts in found.values() for p in parts}
+        involved: dict[str, set[str]] = {}
+        for mixture, parts in found.items():
+            for name in (mixture, *parts):
+                involved.setdefault(name, set()).add(mixture)
+        _INVOLVED[key] = involved
+        _ORDER[key] = {mixture: k for k, mixture in enumerate(found)}
     return _MIXTURES[key]
 
 

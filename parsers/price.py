@@ -42,9 +42,15 @@ SUFFIX_ONLY = frozenset({"eu"})
 _CODES = sorted((w for w in CURRENCY_WORDS if w.isalpha() and w not in SUFFIX_ONLY), key=len, reverse=True)
 _CUR = "(?:" + "|".join(re.escape(s) for s in _SYMBOLS) + r"|(?<![a-z])(?:" + "|".join(_CODES) + r")(?![a-z]))"
 _NUM = rf"(?<![\d.,])(?:{NUMBER_PATTERN})(?![\d])"
+# first-character gate: a match starts with a digit / "." / ",", a currency symbol (letter
+# ones: "us$", "a$"...), or a letter not inside a word; other positions are skipped at once
+_PRICE_GATE = (
+    r"(?=[\d.,]|[" + "".join(sorted({re.escape(s[0]) for s in _SYMBOLS if not s[0].isalpha()})) + "]"
+    + "".join(f"|{re.escape(s)}" for s in _SYMBOLS if s[0].isalpha()) + r"|(?<![a-z])[^\W\d_])"
+)
 _PRICE_RE = re.compile(
-    rf"(?P<pre>{_CUR})\.?\s*(?:\+\s*)?(?P<pnum>{_NUM})(?:(?P<pk>k)(?![a-z]))?(?!\s*(?:%|mg|g\b|gr|kg|ml|oz|x\b|pills|tabs))"
-    rf"|(?P<snum>{_NUM})(?P<sk>k)?\s*(?P<suf>{_CUR}|(?<![a-z])eu(?![a-z]))",
+    _PRICE_GATE + rf"(?:(?P<pre>{_CUR})\.?\s*(?:\+\s*)?(?P<pnum>{_NUM})(?:(?P<pk>k)(?![a-z]))?(?!\s*(?:%|mg|g\b|gr|kg|ml|oz|x\b|pills|tabs))"
+    rf"|(?P<snum>{_NUM})(?P<sk>k)?\s*(?P<suf>{_CUR}|(?<![a-z])eu(?![a-z])))",
     re.I,
 )
 # "26-93 EUR": the number before a dash is the range's other end

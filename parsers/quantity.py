@@ -49,8 +49,11 @@ _MULT = r"\s*(?:x|×|\*)\s*"
 
 _PATTERN = re.compile(
     # cheap first-character gate: every alternative starts with one of these, and the
-    # engine skips all other positions without trying twelve alternatives at each
-    r"(?=[0-9×]|(?<![a-z0-9])[xaoeqhzkbpsm])(?:" + "|".join((
+    # engine skips all other positions without trying twelve alternatives at each; a letter
+    # passes only where a word alternative can start (x, a/an/one, per, eighth, half, hp/ho,
+    # qp/qo/quarter/qty/quantity, pack/box/bottle/blister/strip, moq/min)
+    # digit not preceded by a digit (every alternative's look-behind rules that out anyway)
+    r"(?=(?<![0-9])[0-9]|×|(?<![a-z0-9])(?:[xaq]|one|pe|pa|ei|h[apo]|bo|bl|st|mo|mi))(?:" + "|".join((
         # "100 x 2mg", "10x250mg", "10 x 1g", "100 pills x 2mg", "10 tabs of 100ug", "90 x 50mg tablets"
         rf"(?P<NXD>{_LB}(?P<nxd_n>{_INT})(?:\s*(?:{COUNT_WORDS}))?(?:{_MULT}|\s*(?:{COUNT_WORDS})?\s*(?:of|@|at|a|à)\s+|\s*(?:{COUNT_WORDS})\s+)(?P<nxd_d>{_NUM})\s*(?P<nxd_u>{_DOSE_U}|{_MASS_U}|{_VOL_U}){_END})",
         # "20mg x10", "250mg x 10 pills"
