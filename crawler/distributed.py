@@ -300,6 +300,11 @@ class FrontierIdleExtension:
     def opened(self, spider: Any) -> None:
         # the default site part is scrapy-redis's "%(spider)s" placeholder
         self.prefix = self.config.prefix % {"spider": spider.name}
+        frontier = getattr(spider, "frontier", None)
+        if frontier is not None:
+            # the id survives --resume: a restarted worker takes over its killed self's
+            # entry instead of waiting `linger` for that dead "busy" peer
+            self.worker = f"{socket.gethostname()}:{frontier.worker_id}"
         self.busy()
 
     def _mark(self, state: str) -> None:

@@ -225,12 +225,19 @@ def test_worker_killed_between_take_and_claim_redoes_the_page_on_resume(tmp_path
 
     from crawler.distributed import KILL_AFTER_TAKE_ENV
     from testbed.server import run_testbed
+    from tests.crawler.net_crawl import REPO
 
     home = tmp_path / "w0"
+    # the shipped pillhub without its politeness delay: the kill point is a count, not a time
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    shipped = (REPO / "crawler/sites/pillhub.yaml").read_text()
+    assert "  delay: 0.1\n" in shipped
+    (sites / "pillhub.yaml").write_text(shipped.replace("  delay: 0.1\n", "  delay: 0\n"))
     with run_testbed(rate_limit=False, faults=False) as tb:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRAWL_")} | tb.env()
         env |= {"TRAWL_PROFILE": "test", "TRAWL_REDIS_URL": redis_url, "TRAWL_REDIS_FRONTIER": "round-take",
-                "TRAWL_HOME": str(home)}
+                "TRAWL_HOME": str(home), "TRAWL_SITES_DIR": str(sites)}
         command = [*TRAWL, "crawl", "pillhub", "--json"]
         killed = subprocess.run(command, env=env | {KILL_AFTER_TAKE_ENV: "6"},
                                 capture_output=True, text=True, timeout=120)
