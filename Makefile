@@ -3,6 +3,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 TRAWL := $(VENV)/bin/trawl
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist). Most tests wait on real subprocesses, sockets and Chromium,
+# so two workers keep both cores busy; files stay whole per worker (--dist loadfile).
+TEST_WORKERS ?= 2
+PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 .PHONY: setup system-deps demo test test-slow test-es test-all lint bench clean
 
@@ -38,18 +42,18 @@ demo: setup
 	$(TRAWL) demo
 
 test: setup
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 test-slow: setup
-	$(PY) -m pytest -m slow $(PYTEST_ARGS)
+	$(PYTEST) -m slow $(PYTEST_ARGS)
 
 # Elasticsearch suite: needs a server, e.g. TRAWL_TEST_ES_URL=http://127.0.0.1:9200 make test-es
 test-es: setup
-	$(PY) -m pytest -m es $(PYTEST_ARGS)
+	$(PYTEST) -m es $(PYTEST_ARGS)
 
 # every marker at once except es (which needs a server)
 test-all: setup
-	$(PY) -m pytest -m 'not es' $(PYTEST_ARGS)
+	$(PYTEST) -m 'not es' $(PYTEST_ARGS)
 
 # zero findings expected; configuration in pyproject.toml ([tool.ruff], [tool.mypy])
 lint: setup
