@@ -19,6 +19,9 @@ capped. For tor sites Chromium runs in a network namespace in which only the SOC
 is reachable (crawler.browser_netns; TRAWL_BROWSER_NETNS=auto|require|off).
 crawler.browser_guard holds the request-level guards (hidden-service requests,
 response/DOM size, renderer memory) that `TrawlPlaywrightDownloadHandler` applies.
+`NavigationGuard` applies the HTTP redirect guard's rule (`SiteConfig.redirect_allowed`) to
+the main frame: an off-site 302 or script navigation is refused and counted as
+trawl/redirects/offsite.
 
 Screenshots: a `screenshot` PageMethod runs after the wait; its PNG bytes come back in
 the PageMethod's `result`, which the evidence middleware stores as a WARC `resource`
@@ -28,10 +31,12 @@ stays False), so scrapy-playwright closes every page itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
 from typing import Any
+from urllib.parse import urlsplit
 
 from playwright.async_api import Error as PlaywrightError
 from scrapy.crawler import Crawler
@@ -50,6 +55,7 @@ from crawler.browser_guard import (
     blocked_suffix,
 )
 from crawler.browser_netns import confine
+from crawler.middlewares import OffsiteRedirect
 from crawler.tor import TorDownloadHandler, parse_socks_url, resolve_socks_url, tor_settings
 
 PLAYWRIGHT_HANDLER = "crawler.browser.TrawlPlaywrightDownloadHandler"
@@ -96,6 +102,64 @@ class _QuietDrops(logging.Filter):
 
 
 logging.getLogger("scrapy-playwright").addFilter(_QuietDrops())
+logger = logging.getLogger(__name__)
+OFFSITE_STAT = "trawl/redirects/offsite"  # the name the HTTP-mode redirect guard counts under
+
+
+class NavigationGuard:
+    """Chromium's half of the redirect guard (crawler.middlewares.SiteRedirectGuardMiddleware):
+    the main frame may navigate only to the site's mirrors or `redirect_domains`.
+
+    Chromium follows a 302 itself and Playwright's routing never sees the hop ("the handler
+    will only be called for the first url if the response is a redirect"), so this uses its
+    own CDP session with Fetch interception of documents, which pauses every hop. An
+    off-site hop of the page's own navigation fails with ERR_BLOCKED_BY_CLIENT (the page
+    then ends as OffsiteRedirect: finished, no mirror rotated); a script's `location = ...`
+    is failed with ERR_ABORTED (no error page is committed; a page whose own load it
+    interrupts also ends as OffsiteRedirect)."""
+
+    def __init__(self, page: Any, site: Any, request_url: str, stats: Any) -> None:
+        self.page, self.site, self.stats = page, site, stats
+        self.own_netloc = urlsplit(request_url).netloc
+        self.offsite: str | None = None
+        self.session: Any = None
+        self.main_frame = ""
+        self._deciding: set[asyncio.Future[None]] = set()
+
+    async def attach(self) -> None:
+        session = self.session = await self.page.context.new_cdp_session(self.page)
+        tree = await session.send("Page.getFrameTree")
+        self.main_frame = tree["frameTree"]["frame"]["id"]
+        session.on("Fetch.requestPaused", self._on_paused)
+        await session.send("Fetch.enable", {"patterns": [
+            {"urlPattern": "*", "resourceType": "Document", "requestStage": "Request"}]})
+
+    def allowed(self, url: str) -> bool:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or parts.netloc == self.own_netloc:
+            return True
+        return bool(self.site.redirect_allowed(url))
+
+    def _on_paused(self, event: dict[str, Any]) -> None:
+        decision = asyncio.ensure_future(self._decide(event))
+        self._deciding.add(decision)  # a reference until it is done: tasks are weakly held
+        decision.add_done_callback(self._deciding.discard)
+
+    async def _decide(self, event: dict[str, Any]) -> None:
+        url = str((event.get("request") or {}).get("url", ""))
+        params: dict[str, Any] = {"requestId": event["requestId"]}
+        if event.get("frameId") != self.main_frame or self.allowed(url):
+            command = "Fetch.continueRequest"
+        else:
+            command = "Fetch.failRequest"
+            hop = bool(event.get("redirectedRequestId"))  # a server redirect, not a script
+            params["errorReason"] = "BlockedByClient" if hop else "Aborted"
+            self.offsite = self.offsite or url
+            self.stats.inc_value(OFFSITE_STAT)
+            logger.warning("browser: not following a navigation to another host (%s): not a mirror of %s",
+                           urlsplit(url).netloc, getattr(self.site, "name", "?"))
+        with contextlib.suppress(Exception):  # the page may be closing: nothing left to let through
+            await asyncio.wait_for(self.session.send(command, params), CDP_TIMEOUT)
 
 
 class TrawlPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
@@ -110,6 +174,7 @@ class TrawlPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self._watchdog = MemoryWatchdog.shared(self._limits, crawler.stats)
         self._watching = False
         self._watches: dict[int, PageWatch] = {}
+        self._guards: dict[int, NavigationGuard] = {}
         if self._tor:  # 1: Chromium runs in a namespace where only the proxy is reachable
             self.stats.set_value("trawl/browser/netns", int(crawler.settings.getbool("TRAWL_BROWSER_CONFINED")))
         self._user_abort: Any = getattr(self, "abort_request", None)  # PLAYWRIGHT_ABORT_REQUEST, honoured too
@@ -152,6 +217,14 @@ class TrawlPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
             await asyncio.wait_for(watch.attach(), CDP_TIMEOUT)
         except (asyncio.TimeoutError, PlaywrightError):
             self.stats.inc_value("trawl/browser/watch_unavailable")
+        site = getattr(spider, "site", None)
+        if getattr(site, "redirect_allowed", None) is not None:
+            guard = NavigationGuard(page, site, request.url, self.stats)
+            self._guards[id(request)] = guard
+            try:
+                await asyncio.wait_for(guard.attach(), CDP_TIMEOUT)
+            except (asyncio.TimeoutError, PlaywrightError):
+                self.stats.inc_value("trawl/browser/redirect_guard_unavailable")
         return page
 
     async def _apply_page_methods(self, page: Any, request: Request, spider: Any) -> None:
@@ -169,12 +242,16 @@ class TrawlPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
         except RenderDropped as exc:
             raise self._count(exc) from None
         except Exception as exc:
+            guard = self._guards.get(id(request))
+            if guard is not None and guard.offsite is not None:  # counted by the guard
+                raise OffsiteRedirect(f"redirect to {urlsplit(guard.offsite).netloc} is off-site") from None
             reason = self._drop_reason(self._watches.get(id(request)))
             if reason is None:
                 raise
             raise self._count(RenderDropped(reason, request.url)) from exc
         finally:
             watch = self._watches.pop(id(request), None)
+            self._guards.pop(id(request), None)
         reason = self._drop_reason(watch)
         if reason is not None:  # a subresource went over the limit while the page loaded
             raise self._count(RenderDropped(reason, request.url))
