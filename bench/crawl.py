@@ -90,7 +90,7 @@ def _run(cmd: list[str], env: dict[str, str], timeout: float) -> tuple[str, str,
 
 
 def trawl_crawl(site: str, env: dict[str, str], timeout: float) -> tuple[dict[str, Any], float, float]:
-    stdout, _, wall, rss = _run([PYTHON, "-m", "dashboards.cli", "crawl", site, "--json"],
+    stdout, _, wall, rss = _run([PYTHON, "-m", "trawl.cli", "crawl", site, "--json"],
                                 env, timeout)
     return json.loads(stdout.strip().splitlines()[-1]), wall, rss
 
@@ -103,8 +103,8 @@ def fetch_crawl(site: str, env: dict[str, str], timeout: float) -> tuple[dict[st
 
 
 def fetch_worker(site: str) -> None:
-    import crawler.settings as trawl_settings
-    from crawler.run import run_crawl
+    import crawler.engine.settings as trawl_settings
+    from crawler.engine.run import run_crawl
 
     # bench-only: items are extracted and then discarded, nothing reaches the index
     off = {stage: None for stage in trawl_settings.ITEM_PIPELINES}
@@ -131,9 +131,9 @@ def bare_worker(config_path: str) -> None:
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
-    from crawler.settings import site_settings
-    from crawler.siteconfig import load_site
-    from crawler.tor import tor_settings
+    from crawler.engine.settings import site_settings
+    from crawler.net.tor import tor_settings
+    from crawler.sitedef.siteconfig import load_site
 
     config = json.loads(Path(config_path).read_text())
     site = load_site(config["site"])
@@ -152,8 +152,8 @@ def bare_worker(config_path: str) -> None:
         run_dir.mkdir(parents=True)
         settings |= {"TRAWL_RUN_ID": run_dir.name, "TRAWL_RUN_DIR": str(run_dir),
                      "TRAWL_HOME": str(run_dir.parent),
-                     "DOWNLOADER_MIDDLEWARES": {"crawler.tor.OnionGuardMiddleware": 10,
-                                                "crawler.evidence.WarcEvidenceMiddleware": 950}}
+                     "DOWNLOADER_MIDDLEWARES": {"crawler.net.tor.OnionGuardMiddleware": 10,
+                                                "crawler.evidence.writer.WarcEvidenceMiddleware": 950}}
     times: dict[str, float] = {}
 
     class Bare(scrapy.Spider):
@@ -187,7 +187,7 @@ def bare_worker(config_path: str) -> None:
 
 
 def bench(sites: list[str], repeat: int, timeout: float) -> dict[str, Any]:
-    from crawler.siteconfig import list_site_names
+    from crawler.sitedef.siteconfig import list_site_names
     from testbed.server import run_testbed
 
     known = list_site_names()

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from index.api import TrendQuery
 from index.sqlite_backend import SqliteBackend, snapshot_row
 from index.sqlite_schema import SNAPSHOT_FIELDS, migrate
-from index.synthetic import iter_snapshot_batches
+from testbed.synthetic_index import iter_snapshot_batches
 
 TREND_ONE = TrendQuery(metric="usd_per_unit", interval="month", group_by=["substance"], substance="mephedrone", unit="g")
 TREND_ALL = TrendQuery(metric="usd_per_unit", interval="month", group_by=["substance"], unit="g")

@@ -43,10 +43,10 @@ from bench.quality_report import (
     score_title,
     table,
 )
+from core.errors import TrawlError
 from enrich.lists import ReferenceLists, default_lists
 from enrich.matcher import SubstanceMatch, get_matcher
 from enrich.normalize import name_key
-from index.errors import TrawlError
 
 REPO = Path(__file__).resolve().parents[1]
 GOLD_DIR = REPO / "tests" / "data" / "gold"

@@ -1,13 +1,13 @@
 """Field half of bench/quality.py: shipping, quantity, dose, price and per-unit price vs the gold sets.
 
-Each parser is called the way crawler/stages/parse.py calls it: whitespace-cleaned text,
+Each parser is called the way pipeline/parse.py calls it: whitespace-cleaned text,
 ships-from / ships-to cells to the `ships_from` / `ships_to` arguments, the title to
 `parse_quantity`, the price cell to `parse_price` with the source's currency as
 `currency_hint` (a site config's `currency` field), and a result with `ok=False` stores
 nothing (the pipeline's `Parsed.call` drops it). Two choices that differ from the pipeline
 today, stated so the figures are read right:
 - origin is taken from `Shipping.to_listing_fields()` (the parser's documented mapping of a
-  stated-but-unknown origin to "XX"); crawler/stages/parse.py stores `Shipping.origin`
+  stated-but-unknown origin to "XX"); pipeline/parse.py stores `Shipping.origin`
   and so never writes "XX";
 - a label whose price is only in the title (no price cell referenced) is priced from the title.
 """
@@ -35,7 +35,7 @@ _SPACE = re.compile(r"[ \t\r\f\v]+")
 
 
 def clean(text: str | None) -> str:
-    """crawler.stages.parse.clean, copied: importing it would load Scrapy for three lines."""
+    """pipeline.parse.clean, copied: importing it would load Scrapy for three lines."""
     if text is None:
         return ""
     return "\n".join(_SPACE.sub(" ", line).strip() for line in str(text).splitlines()).strip()

@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from index.errors import TrawlError
+from core.errors import TrawlError
 
 # (dataset, file) -> (encoding, delimiter) for CSV sources whose reading differs from UTF-8 ","
 CSV_READING: dict[tuple[str, str], tuple[str, str]] = {

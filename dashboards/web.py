@@ -34,10 +34,10 @@ from typing import Any
 
 from aiohttp import web
 
+from core.errors import TrawlError
+from core.home import trawl_home
+from core.records import to_dict
 from index.api import SearchQuery, TrendQuery
-from index.errors import TrawlError
-from index.home import trawl_home
-from index.model import to_dict
 
 _SEARCH_PARAMS = {
     "q": "text", "substance": "substance", "control": "control", "class": "substance_class", "site": "site",
@@ -154,7 +154,7 @@ def bearer_token(request: web.Request) -> str:
 
 def check_site_name(body: Any) -> str:
     """The site of a crawl request, which must be a known site (never an option-like string)."""
-    from crawler.siteconfig import NAME_RE, list_site_names
+    from crawler.sitedef.siteconfig import NAME_RE, list_site_names
 
     if not isinstance(body, dict):
         raise web.HTTPUnprocessableEntity(text='expected a JSON object like {"site": "nightshade"}')
@@ -239,7 +239,7 @@ def build_app(index: Any, *, token: str, python: str = sys.executable, hosts: It
             raise web.HTTPConflict(text=f"a crawl of {site} is already running")
         # "--" ends options: even a validated name is passed as an argument, never as an option
         running[site] = await asyncio.create_subprocess_exec(
-            python, "-m", "dashboards.cli", "crawl", "--", site,
+            python, "-m", "trawl.cli", "crawl", "--", site,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         return web.json_response({"site": site, "pid": running[site].pid, "status": "started"}, status=202)
 

@@ -22,9 +22,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from index.errors import TrawlError
-from index.home import trawl_home
-from index.model import CandidateSubstance
+from core.errors import TrawlError
+from core.home import trawl_home
+from core.records import CandidateSubstance
 
 NEW_SUBSTANCE = "new-substance"
 

@@ -11,15 +11,15 @@ The candidates come from the matcher's own reading of the text (enrich.matcher.a
 so the two never contradict each other: a token the matcher resolved as a misspelt listed
 name ("alprozolam") is no candidate, a list hit inside a candidate ("AB-PINACA" inside
 "5F-AB-PINACA") is no match, and a quantity glued in front ("5xfentanyl") is not part of
-the token. The pipeline stores candidates as index.model.CandidateSubstance and raises an
+the token. The pipeline stores candidates as core.records.CandidateSubstance and raises an
 alert for new ones (enrich.alerts).
 """
 from __future__ import annotations
 
+from core.records import CandidateSubstance, Listing
 from enrich.analogue import PATTERNS
 from enrich.lists import ReferenceLists
 from enrich.matcher import Candidate, analyse, get_matcher
-from index.model import CandidateSubstance, Listing
 
 __all__ = ["PATTERNS", "Candidate", "candidate_records", "new_substance_candidates"]
 

@@ -16,8 +16,8 @@ from typing import Any, cast
 
 import yaml
 
+from core.errors import TrawlError
 from enrich.normalize import name_key
-from index.errors import TrawlError
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 ENV_VAR = "TRAWL_CONTROL_LISTS"

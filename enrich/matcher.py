@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
+from core.records import SubstanceRef
 from enrich import fuzzy
 from enrich.analogue import candidate_spans, is_prefix_modifier, is_ring_position, is_suffix_modifier
 from enrich.context import (
@@ -34,7 +35,6 @@ from enrich.lists import NameEntry, ReferenceLists, default_lists
 from enrich.normalize import Atom, atoms, leet_fold, name_key, normalise_with_offsets
 from enrich.refine import CANNABIS_FAMILY, THC, is_potency, refine
 from enrich.relation import is_guide, mentioned_flags
-from index.model import SubstanceRef
 
 _BARE_CODE = re.compile(r"^\d{1,2}[a-z]{1,3}$")  # "25b", "2c"
 CAS_IN_TEXT = re.compile(r"(?<![\d-])\d{2,7}-\d{2}-\d(?![\d-])")

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from itertools import pairwise
 
-from index.model import Snapshot
+from core.records import Snapshot
 
 METHOD = "feedback-delta (Soska & Christin 2015): new feedback between snapshots as a proxy for sales"
 LABEL = "estimate"

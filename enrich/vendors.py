@@ -18,8 +18,8 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from core.records import Listing, Vendor
 from enrich.pgp import parse_pgp_key
-from index.model import Listing, Vendor
 
 NAME_SIMILARITY_MIN = 85.0
 WEAK_SCORE_MIN = 0.6

@@ -11,9 +11,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from core.errors import TrawlError
+from core.home import trawl_home
 from index.api import IndexBackend
-from index.errors import TrawlError
-from index.home import trawl_home
 
 __all__ = ["IndexBackend", "default_sqlite_path", "open_index"]
 

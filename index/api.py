@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from index.model import CandidateSubstance, Listing, Snapshot, Vendor
+from core.records import CandidateSubstance, Listing, Snapshot, Vendor
 
 
 @dataclass

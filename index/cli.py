@@ -14,11 +14,11 @@ from typing import Any
 
 import click
 
+from core.errors import TrawlError
+from core.records import to_dict
+from core.timeutil import bound_from, bound_to
 from index import open_index
 from index.api import SearchQuery, SearchResult, TrendQuery, TrendRow
-from index.errors import TrawlError
-from index.model import to_dict
-from index.timeutil import bound_from, bound_to
 
 MAX_COUNT = 1_000_000_000  # --limit/--offset above this are typos, and SQLite integers overflow far beyond it
 

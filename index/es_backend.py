@@ -15,16 +15,16 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
+from core.errors import TrawlError
+from core.records import CandidateSubstance, Listing, Snapshot, Vendor, from_dict, to_dict
+from core.timeutil import bound_from, bound_to
 from index import merge
 from index.api import IndexBackend, SearchHit, SearchQuery, SearchResult, TrendQuery, TrendRow
-from index.errors import TrawlError
 from index.es_client import EsSettings, make_client, pin_compatibility, server_major, settings_from
 from index.es_mappings import MAPPING_VERSION, Names
 from index.es_query import has_listing_filters, search_query, search_sort
-from index.model import CandidateSubstance, Listing, Snapshot, Vendor, from_dict, to_dict
 from index.spool import Spool, default_spool_dir
 from index.sqlite_query import check_paging
-from index.timeutil import bound_from, bound_to
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

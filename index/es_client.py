@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from index.errors import TrawlError
+from core.errors import TrawlError
 
 
 @dataclass

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.timeutil import bound_from, bound_to
 from index.api import SearchQuery, TrendQuery
 from index.querytext import parse_text, synonyms
 from index.sqlite_query import parse_sort
-from index.timeutil import bound_from, bound_to
 from index.trends import time_bounds
 
 TEXT_FIELDS = ["title", "description", "vendor", "substances_text"]

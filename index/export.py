@@ -25,11 +25,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from core.errors import TrawlError
+from core.records import SCHEMA_VERSION, Listing, Snapshot, to_dict
+from core.timeutil import now_utc
 from index.api import IndexBackend, SearchQuery, TrendQuery, TrendRow
-from index.errors import TrawlError
-from index.model import SCHEMA_VERSION, Listing, Snapshot, to_dict
 from index.outfile import STDOUT, check_target, publish, staged
-from index.timeutil import now_utc
 
 FORMATS = ("csv", "parquet", "jsonl")
 KINDS = ("listings", "snapshots", "trends")

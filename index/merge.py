@@ -8,8 +8,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from index.model import CandidateSubstance, Listing, Snapshot, Vendor
-from index.timeutil import CANONICAL_TIME, norm_time
+from core.records import CandidateSubstance, Listing, Snapshot, Vendor
+from core.timeutil import CANONICAL_TIME, norm_time
 
 # stored candidates keep this many example listing ids; the full set is kept apart
 MAX_EXAMPLES = 20

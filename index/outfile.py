@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from index.errors import TrawlError
+from core.errors import TrawlError
 
 STDOUT = "-"
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from index.home import trawl_home
-from index.model import CandidateSubstance, Listing, Snapshot, Vendor, from_dict, to_dict
+from core.home import trawl_home
+from core.records import CandidateSubstance, Listing, Snapshot, Vendor, from_dict, to_dict
 
 log = logging.getLogger(__name__)
 KINDS: dict[str, type] = {"listings": Listing, "snapshots": Snapshot, "vendors": Vendor, "candidates": CandidateSubstance}

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from core.errors import TrawlError
+from core.records import CandidateSubstance, Listing, Snapshot, Vendor, from_dict, to_dict
+from core.timeutil import bound_from, bound_to
 from index import merge
 from index.api import IndexBackend, SearchHit, SearchQuery, SearchResult, TrendQuery, TrendRow
-from index.errors import TrawlError
-from index.model import CandidateSubstance, Listing, Snapshot, Vendor, from_dict, to_dict
 from index.sqlite_query import build_search, check_paging, has_text_terms, listing_filters, order_by
 from index.sqlite_schema import SNAPSHOT_FIELDS, connect, migrate
-from index.timeutil import bound_from, bound_to
 
 R = TypeVar("R", Listing, Vendor)
 

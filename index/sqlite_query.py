@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.errors import TrawlError
+from core.timeutil import bound_from, bound_to
 from index.api import SearchQuery
-from index.errors import TrawlError
 from index.querytext import fts5_match, parse_text, synonyms
-from index.timeutil import bound_from, bound_to
 
 SORT_FIELDS = ("price_usd", "usd_per_unit", "first_seen", "last_seen")
 

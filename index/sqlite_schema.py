@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from index.errors import TrawlError
+from core.errors import TrawlError
 
 SCHEMA_VERSION = 6
 

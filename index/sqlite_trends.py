@@ -6,10 +6,10 @@ import sqlite3
 from datetime import date, timedelta
 from typing import Any
 
+from core.records import CandidateSubstance, from_dict
+from core.timeutil import period_start
 from index.api import TrendQuery, TrendRow
-from index.model import CandidateSubstance, from_dict
 from index.querytext import synonyms
-from index.timeutil import period_start
 from index.trends import ActivityTrend, DistinctTrend, ValueTrend, new_substance_rows, time_bounds, validate
 
 PERIOD_FUNCTIONS = {

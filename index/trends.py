@@ -16,10 +16,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from core.errors import TrawlError
+from core.records import CandidateSubstance
+from core.timeutil import bound_from, bound_to, check_interval, period_start
 from index.api import TrendQuery, TrendRow
-from index.errors import TrawlError
-from index.model import CandidateSubstance
-from index.timeutil import bound_from, bound_to, check_interval, period_start
 
 METRICS = ("usd_per_unit", "listings", "vendors", "new_substances", "activity")
 GROUP_FIELDS = ("substance", "site", "origin")

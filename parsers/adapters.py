@@ -8,7 +8,7 @@ decide a stored value live here, next to the parsers, and are tested here:
 - a stated but unknown/worldwide origin is "XX" (`Shipping.to_listing_fields()`).
 
 Every result keeps the raw text beside the clean values; `to_listing_fields()` names them as
-`index.model.Listing` does (parsers import nothing of the index).
+`core.records.Listing` does (parsers import nothing of the index).
 """
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ class ListingPrice(Result):
     per_amount: float | None = None  # how much of `per_unit` the price buys
 
     def to_listing_fields(self) -> dict[str, Any]:
-        """`index.model.Listing` price fields."""
+        """`core.records.Listing` price fields."""
         return {"price_amount": self.amount, "price_currency": self.currency, "price_usd": self.usd,
                 "rate_source": self.rate_source}
 

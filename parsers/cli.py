@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from index.errors import TrawlError
+from core.errors import TrawlError
 
 _LOCALE = click.option("--site-locale", default=None, metavar="LOCALE", help="Site locale hint, e.g. de, en_US (decides '1.000' and 04/03/2019).")
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")

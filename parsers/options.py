@@ -55,7 +55,7 @@ class ShippingOptionResult(Result):
     notes: list[str] = field(default_factory=list)
 
     def to_model_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for index.model.ShippingOption (cost_usd is the caller's job)."""
+        """Keyword arguments for core.records.ShippingOption (cost_usd is the caller's job)."""
         return {"method": self.method, "cost": self.cost, "currency": self.currency, "days_min": self.days_min,
                 "days_max": self.days_max, "tracked": self.tracked, "stealth": self.stealth, "raw": self.raw}
 

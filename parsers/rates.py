@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from index.errors import TrawlError
+from core.errors import TrawlError
 from parsers._base import Result
 
 DEFAULT_RATES_FILE = Path(__file__).with_name("data") / "rates_default.csv"

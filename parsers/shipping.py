@@ -78,7 +78,7 @@ class Shipping(Result):
     origin_stated: bool = False  # the text names an origin, known or not (a lone "From:" label does not)
 
     def to_listing_fields(self) -> dict[str, object]:
-        """index.model.Listing fields; the model writes "XX" for a stated but unknown/worldwide origin."""
+        """core.records.Listing fields; the model writes "XX" for a stated but unknown/worldwide origin."""
         origin = self.origin or ("XX" if self.origin_stated else None)
         return {"origin": origin, "destinations": list(self.destinations),
                 "destinations_excluded": list(self.destinations_excluded), "ships_worldwide": self.ships_worldwide}

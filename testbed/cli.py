@@ -7,7 +7,7 @@ import time
 
 import click
 
-from index.errors import TrawlError
+from core.errors import TrawlError
 from testbed.catalogue import catalogue, truth_record, vendor_truth_record
 from testbed.server import SITE_ORDER, run_testbed
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from index.errors import TrawlError
+from core.errors import TrawlError
 from testbed.catalogue import SITE_KIND, catalogue, truth_record, vendor_truth_record
 from testbed.onion import onion_address
 from testbed.sites import chemtrade, common, nightshade, pillhub, rcshop, vortex

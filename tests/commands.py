@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 PYTHON = sys.executable
-# `trawl` is the console script for dashboards.cli:main; running the module needs no script on PATH
-TRAWL = [PYTHON, "-m", "dashboards.cli"]
+# `trawl` is the console script for trawl.cli:main; running the module needs no script on PATH
+TRAWL = [PYTHON, "-m", "trawl.cli"]
 # warcio ships no __main__ module, only a console script: call its entry function directly
 WARCIO = [PYTHON, "-c", "import sys; from warcio.cli import main; sys.exit(main())"]

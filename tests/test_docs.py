@@ -9,7 +9,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from dashboards.cli import COMMANDS, cli
+from trawl.cli import COMMANDS, cli
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 _FENCE = re.compile(r"```(?:bash|sh|console|shell)?\n(.*?)```", re.S)

@@ -340,7 +340,7 @@ class HostilePages:
 
 
 def chromium_pids(root: int) -> list[int]:
-    from crawler.browser_guard import _is_chromium, descendants
+    from crawler.net.browser_guard import _is_chromium, descendants
 
     return [pid for pid in descendants(root) if _is_chromium(pid)]
 
@@ -356,7 +356,7 @@ class PeakMemory:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        from crawler.browser_guard import _status_bytes
+        from crawler.net.browser_guard import _status_bytes
 
         while self._running:
             total = sum(_status_bytes(pid, "VmRSS") for pid in chromium_pids(os.getpid()))

@@ -29,7 +29,7 @@ def crawl_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]
 
 
 def trawl(args: list[str], env: dict[str, str], timeout: float = 180) -> CrawlRun:
-    proc = subprocess.run([sys.executable, "-m", "dashboards.cli", *args], env=env, cwd=REPO, capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "trawl.cli", *args], env=env, cwd=REPO, capture_output=True,
                           text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     return CrawlRun(proc.returncode, proc.stdout, proc.stderr)
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from warcio.statusandheaders import StatusAndHeaders
 
-from crawler.evidence import EvidenceWriter
-from crawler.evidence_anchor import AnchorConfig, HeadAnchor
+from crawler.evidence.anchor import AnchorConfig, HeadAnchor
+from crawler.evidence.writer import EvidenceWriter
 
 
 def anchor_for(home: Path, run_dir: Path, **config: object) -> HeadAnchor:

@@ -33,7 +33,7 @@ class NetSpider(scrapy.Spider):
         if browser:  # PageMethods are objects: build them here, fresh per request
             from types import SimpleNamespace
 
-            from crawler.browser import playwright_request_meta
+            from crawler.net.browser import playwright_request_meta
 
             meta |= playwright_request_meta(SimpleNamespace(**browser["site"]),
                                             browser.get("wait_for"),
@@ -80,7 +80,7 @@ def main(config_path: str) -> None:
         "TELNETCONSOLE_ENABLED": False,
         "RETRY_TIMES": 1,
         "DOWNLOAD_TIMEOUT": 15,
-        "DOWNLOADER_MIDDLEWARES": {"crawler.tor.OnionGuardMiddleware": 50},
+        "DOWNLOADER_MIDDLEWARES": {"crawler.net.tor.OnionGuardMiddleware": 50},
     }
     for key, value in config.get("settings", {}).items():
         if isinstance(value, dict) and isinstance(settings.get(key), dict):

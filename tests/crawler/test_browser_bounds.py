@@ -10,8 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from crawler.browser import browser_settings, chromium_executable
-from crawler.settings import BASE
+from crawler.engine.settings import BASE
+from crawler.net.browser import browser_settings, chromium_executable
 from tests.crawler.browser_probes import MB, HostilePages, PeakMemory
 from tests.crawler.net_crawl import run_net_spider
 

@@ -11,9 +11,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from crawler.browser import CHROMIUM_ARGS, browser_settings, chromium_executable
-from crawler.browser_guard import WEBRTC_OFF_SCRIPT
-from crawler.browser_netns import confine, launcher_script, netns_available
+from crawler.net.browser import CHROMIUM_ARGS, browser_settings, chromium_executable
+from crawler.net.browser_guard import WEBRTC_OFF_SCRIPT
+from crawler.net.browser_netns import confine, launcher_script, netns_available
 from testbed.onion import onion_address
 from tests.crawler.browser_probes import (
     STRACE,
@@ -196,7 +196,7 @@ def test_namespace_confines_even_an_unguarded_browser(
 
 
 def test_namespace_modes(monkeypatch: pytest.MonkeyPatch) -> None:
-    from index.errors import TrawlError
+    from core.errors import TrawlError
 
     chromium = {"executable_path": str(chromium_executable())}
     monkeypatch.setenv("TRAWL_BROWSER_NETNS", "off")

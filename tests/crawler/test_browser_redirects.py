@@ -1,5 +1,5 @@
 """In `render: browser` mode Chromium follows redirects itself: the navigation guard of
-crawler.browser keeps the main frame on the site's mirrors. A real `trawl crawl` of a
+crawler.net.browser keeps the main frame on the site's mirrors. A real `trawl crawl` of a
 loopback site in Chromium whose item pages send the browser to another loopback server,
 by a 302 and by a script's `location = ...`."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from crawler.browser import chromium_executable
+from crawler.net.browser import chromium_executable
 from tests.crawler.conftest import crawl_env, trawl
 from tests.crawler.loopback_site import LoopbackSite, html
 

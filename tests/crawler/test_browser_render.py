@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.browser import browser_settings, chromium_executable, launch_options
-from crawler.evidence_verify import verify_run
+from crawler.evidence.verify import verify_run
+from crawler.net.browser import browser_settings, chromium_executable, launch_options
 from tests.crawler.browser_probes import STRACE, SyscallRecorder
 from tests.crawler.net_crawl import run_net_spider
 from tests.crawler.net_servers import onion_range
@@ -47,7 +47,7 @@ def test_browser_sees_products_plain_http_cannot(tmp_path: Path) -> None:
         plain = run_net_spider(tmp_path, common | {"settings": {}}, name="plain")
         evidence = {"TRAWL_RUN_ID": run_dir.name, "TRAWL_RUN_DIR": str(run_dir),
                     "TRAWL_HOME": str(home),
-                    "DOWNLOADER_MIDDLEWARES": {"crawler.evidence.WarcEvidenceMiddleware": 950}}
+                    "DOWNLOADER_MIDDLEWARES": {"crawler.evidence.writer.WarcEvidenceMiddleware": 950}}
         rendered = run_net_spider(
             tmp_path, common | {"settings": _settings(RC_SITE) | evidence,
                                 "browser": {"site": RC_SITE, "wait_for": ".product-card",
@@ -146,7 +146,7 @@ def test_launch_options_shape(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "--host-resolver-rules=MAP *.onion ~NOTFOUND , MAP *.i2p ~NOTFOUND , " \
            "MAP *.exit ~NOTFOUND" in clear
     assert "--webrtc-ip-handling-policy=disable_non_proxied_udp" in clear
-    from crawler.browser_guard import blocked_suffix
+    from crawler.net.browser_guard import blocked_suffix
 
     assert blocked_suffix("http://abc.onion/x", tor=False) == "onion"
     assert blocked_suffix("http://ABC.ONION./x", tor=False) == "onion"
@@ -159,7 +159,7 @@ def test_launch_options_shape(monkeypatch: pytest.MonkeyPatch) -> None:
     assert browser_settings(SimpleNamespace(render="http", network="tor")) == {}
     tor = browser_settings(SimpleNamespace(name="x", render="browser", network="tor"),
                            "socks5h://127.0.0.1:9050")
-    assert tor["DOWNLOAD_HANDLERS"]["http"] == "crawler.browser.TorPlaywrightDownloadHandler"
+    assert tor["DOWNLOAD_HANDLERS"]["http"] == "crawler.net.browser.TorPlaywrightDownloadHandler"
     assert json.dumps(tor)  # plain data only
 
 
@@ -189,7 +189,7 @@ def test_trawl_crawl_rcshop_in_chromium(tmp_path: Path) -> None:
     with run_testbed(rate_limit=False, faults=False) as tb:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRAWL_")} | tb.env()
         env |= {"TRAWL_HOME": str(tmp_path / "home"), "TRAWL_PROFILE": "test"}
-        proc = subprocess.run([sys.executable, "-m", "dashboards.cli", "crawl", "rcshop", "--json"],
+        proc = subprocess.run([sys.executable, "-m", "trawl.cli", "crawl", "rcshop", "--json"],
                               env=env, capture_output=True, text=True, timeout=300)
         truth = tb.truth("rcshop")
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from crawler.runstatus import EXIT_FAILED, EXIT_PAUSED, exit_code_for, is_local_failure, settle_status
+from crawler.engine.runstatus import EXIT_FAILED, EXIT_PAUSED, exit_code_for, is_local_failure, settle_status
 from tests.crawler.conftest import REPO, crawl_env, trawl
 
 CONSOLE_EXTENSIONS = ("RemoteControl", "TelnetConsole")
@@ -114,7 +114,7 @@ def test_status_rules_and_local_failures() -> None:
 
 
 def test_log_file_and_console_redact_login_secrets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from crawler import logsetup
+    from crawler.engine import logsetup
 
     secret = "hunter2-s3cret!"
     log_file = tmp_path / "crawl.log"
@@ -141,7 +141,7 @@ def test_default_crawl_is_quiet_and_runs_no_console_listener(testbed: Any, tmp_p
     env = crawl_env(tmp_path / "home", testbed.env())
     log_file = tmp_path / "logs" / "vortex.log"
     before = set(_listening_inodes())
-    proc = subprocess.Popen([sys.executable, "-m", "dashboards.cli", "crawl", "vortex", "--budget", "8",
+    proc = subprocess.Popen([sys.executable, "-m", "trawl.cli", "crawl", "vortex", "--budget", "8",
                              "--log-file", str(log_file)], env=env, cwd=REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
     listening: dict[str, str] = {}
@@ -162,7 +162,7 @@ def test_default_crawl_is_quiet_and_runs_no_console_listener(testbed: Any, tmp_p
     log = log_file.read_text(encoding="utf-8")
     assert "Spider opened" in log and "Enabled extensions" in log  # the file gets INFO anyway
     enabled = log.split("Enabled extensions:", 1)[1].split("\n2", 1)[0]
-    assert "crawler.runstats.RunStatsExtension" in enabled
+    assert "crawler.engine.runstats.RunStatsExtension" in enabled
     assert not [name for name in CONSOLE_EXTENSIONS if name in enabled], enabled
     assert "Remote control" not in log and "Telnet console listening" not in log
 
@@ -170,7 +170,7 @@ def test_default_crawl_is_quiet_and_runs_no_console_listener(testbed: Any, tmp_p
 def test_progress_line_only_on_a_terminal(testbed: Any, tmp_path: Path) -> None:
     env = crawl_env(tmp_path / "home", {**testbed.env(), "TERM": "xterm", "COLUMNS": "160"})
     master, slave = os.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "dashboards.cli", "crawl", "vortex", "--budget", "8"],
+    proc = subprocess.Popen([sys.executable, "-m", "trawl.cli", "crawl", "vortex", "--budget", "8"],
                             env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL)
     os.close(slave)
     chunks: list[bytes] = []
@@ -244,7 +244,7 @@ def _crawl_on_tmpfs(env: dict[str, str], runs: Path, options: str, args: list[st
     the index ($TRAWL_HOME/index.sqlite) stays on the real disk."""
     script = 'mount -t tmpfs -o "$1" tmpfs "$2" || exit 99; shift 2; exec "$@"'
     argv = [str(shutil.which("unshare")), "-rm", "sh", "-c", script, "sh", options, str(runs),
-            sys.executable, "-m", "dashboards.cli", *args]
+            sys.executable, "-m", "trawl.cli", *args]
     return subprocess.run(argv, env=env, cwd=REPO, capture_output=True, text=True, timeout=240,
                           stdin=subprocess.DEVNULL)
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from dashboards.accuracy import compare, format_table
 from tests.crawler.conftest import crawl_env, trawl
+from trawl.accuracy import compare, format_table
 
 SITES = ("nightshade", "vortex", "chemtrade", "pillhub", "rcshop")
 SERVER_RENDERED = ("nightshade", "vortex", "chemtrade", "pillhub")

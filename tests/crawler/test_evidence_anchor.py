@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.evidence import _Sha256WARCWriter, canonical_entry_hash, genesis_hash, sha256_hex
-from crawler.evidence_anchor import AnchorConfig, HeadAnchor
-from crawler.evidence_keys import load_signing_key, rotate_signing_key
-from crawler.evidence_verify import verify_run
-from index.model import Evidence, Listing
+from core.records import Evidence, Listing
+from crawler.evidence.anchor import AnchorConfig, HeadAnchor
+from crawler.evidence.keys import load_signing_key, rotate_signing_key
+from crawler.evidence.verify import verify_run
+from crawler.evidence.writer import _Sha256WARCWriter, canonical_entry_hash, genesis_hash, sha256_hex
 from tests.crawler.conftest import REPO
 from tests.crawler.evidence_util import make_run
 
@@ -84,7 +84,7 @@ def test_cut_last_six_records_and_delete_head_fails(run: Path) -> None:
     assert not report.ok and report.status == "TAMPERED"
     assert any(p.startswith("manifest.head missing") for p in report.problems), report.problems
     env = {**os.environ, "TRAWL_HOME": str(run.parent.parent), "PYTHONPATH": str(REPO)}
-    cli = subprocess.run([sys.executable, "-m", "dashboards.cli", "evidence", "verify", RUN_ID],
+    cli = subprocess.run([sys.executable, "-m", "trawl.cli", "evidence", "verify", RUN_ID],
                          env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert cli.returncode == 1 and cli.stdout.startswith("TAMPERED"), cli.stdout + cli.stderr
     assert "manifest.head missing" in cli.stdout
@@ -247,12 +247,12 @@ def test_keys_cli_rotate_and_show(run: Path) -> None:
     home = run.parent.parent
     env = {**os.environ, "TRAWL_HOME": str(home), "PYTHONPATH": str(REPO)}
     old = json.loads((run / "manifest.head").read_text())["key_id"]
-    rotated = subprocess.run([sys.executable, "-m", "dashboards.cli", "evidence", "keys", "rotate"],
+    rotated = subprocess.run([sys.executable, "-m", "trawl.cli", "evidence", "keys", "rotate"],
                              env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert rotated.returncode == 0, rotated.stderr
     new = load_signing_key(home).key_id
     assert rotated.stdout.strip().startswith(f"rotated: {old} -> {new}")
-    shown = subprocess.run([sys.executable, "-m", "dashboards.cli", "evidence", "keys", "show"],
+    shown = subprocess.run([sys.executable, "-m", "trawl.cli", "evidence", "keys", "show"],
                            env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert shown.returncode == 0 and f"# current signing key: {new}" in shown.stdout
     assert f"# {old}\n" in shown.stdout and f"# {new}  (current)" in shown.stdout
@@ -274,7 +274,7 @@ def test_head_missed_by_a_down_heads_log_is_published_later(tmp_path: Path,
     report = verify_run(run)
     assert any(p.startswith(f"heads log: run {RUN_ID} was never published") for p in report.problems)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    published = subprocess.run([sys.executable, "-m", "dashboards.cli", "evidence", "publish", RUN_ID],
+    published = subprocess.run([sys.executable, "-m", "trawl.cli", "evidence", "publish", RUN_ID],
                                env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert published.returncode == 0, published.stderr
     assert verify_run(run).ok

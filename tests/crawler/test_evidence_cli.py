@@ -10,7 +10,7 @@ from pathlib import Path
 
 from warcio.statusandheaders import StatusAndHeaders
 
-from crawler.evidence import EvidenceWriter
+from crawler.evidence.writer import EvidenceWriter
 from tests.commands import TRAWL
 from tests.crawler.evidence_util import anchor_for
 from tests.crawler.net_crawl import REPO

@@ -77,7 +77,7 @@ def _segment(env: dict[str, str], home: Path, site: str, mode: str, rng: random.
     args = ["crawl", site, "--clock", CLOCK] if fresh else ["crawl", site, "--resume"]
     log = home / f"segment-{time.monotonic_ns()}.log"
     with log.open("wb") as sink:  # a file, not a pipe: a chatty crawl must never block on it
-        proc = subprocess.Popen([sys.executable, "-m", "dashboards.cli", *args], env=env, cwd=REPO,
+        proc = subprocess.Popen([sys.executable, "-m", "trawl.cli", *args], env=env, cwd=REPO,
                                 stdout=subprocess.DEVNULL, stderr=sink)
     start, stored_before = time.monotonic(), _stored(home, site)
     delay = rng.uniform(0.2, max_delay)
@@ -110,8 +110,8 @@ def _check_interrupted(home: Path, site: str, run_dir: Path) -> None:
     """What `trawl runs` and `trawl evidence verify` say of a run killed before its first page."""
     import os
 
-    from crawler.evidence_verify import verify_run
-    from crawler.run import list_runs
+    from crawler.engine.run import list_runs
+    from crawler.evidence.verify import verify_run
 
     saved = os.environ.get("TRAWL_HOME")
     os.environ["TRAWL_HOME"] = str(home)
@@ -129,7 +129,7 @@ def _check_interrupted(home: Path, site: str, run_dir: Path) -> None:
 def _check_killed(run_dir: Path) -> None:
     """Right after a kill: nothing tampered, and every listing already stored cites a record
     the chain holds (the store stage syncs the manifest before it writes a batch)."""
-    from crawler.evidence_verify import verify_run
+    from crawler.evidence.verify import verify_run
 
     report = verify_run(run_dir)
     assert not report.problems, report.problems

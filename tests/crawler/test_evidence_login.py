@@ -12,7 +12,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from crawler.evidence_verify import verify_run
+from crawler.evidence.verify import verify_run
 from tests.commands import TRAWL
 from tests.crawler.net_crawl import REPO
 

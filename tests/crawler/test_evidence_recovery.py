@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.evidence import EvidenceWriter
-from crawler.evidence_recover import evidence_left_open
-from crawler.evidence_verify import verify_run
-from index.model import Evidence, Listing
+from core.records import Evidence, Listing
+from crawler.evidence.recover import evidence_left_open
+from crawler.evidence.verify import verify_run
+from crawler.evidence.writer import EvidenceWriter
 from tests.crawler.evidence_util import exchange, writer_for
 
 RUN_ID = "shop-20261123T100000Z-0bad"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from warcio.statusandheaders import StatusAndHeaders
 
-from crawler.evidence import EvidenceWriter
-from crawler.evidence_verify import verify_run
+from crawler.evidence.verify import verify_run
+from crawler.evidence.writer import EvidenceWriter
 from tests.crawler.evidence_util import anchor_for
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.evidence_anchor import TOKEN_FILE, statement_digest
-from crawler.evidence_verify import verify_run
-from crawler.tsa import TimestampError, request_timestamp, verify_token
+from crawler.evidence.anchor import TOKEN_FILE, statement_digest
+from crawler.evidence.tsa import TimestampError, request_timestamp, verify_token
+from crawler.evidence.verify import verify_run
 from tests.crawler.evidence_util import anchor_for, exchange, writer_for
 
 OPENSSL = shutil.which("openssl")

@@ -15,7 +15,7 @@ from lxml import etree
 from parsel import Selector
 from scrapy.http import HtmlResponse
 
-from crawler.selectors import (
+from crawler.sitedef.selectors import (
     Expression,
     FieldSelector,
     _compiled,
@@ -26,7 +26,7 @@ from crawler.selectors import (
     evaluate,
     parse_expression,
 )
-from crawler.siteconfig import SiteConfig, list_site_names, load_site, load_site_file
+from crawler.sitedef.siteconfig import SiteConfig, list_site_names, load_site, load_site_file
 from testbed.server import run_testbed
 from tests.conftest import REAL_DATA
 from tests.testbed.socks_http import OnionSession

@@ -30,7 +30,7 @@ listing:
 
 def _check(path: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     """`trawl sites check PATH` in a subprocess, bounded: a hang fails the test."""
-    return subprocess.run([sys.executable, "-m", "dashboards.cli", "sites", "check", str(path)],
+    return subprocess.run([sys.executable, "-m", "trawl.cli", "sites", "check", str(path)],
                           env=crawl_env(tmp_path / "home"), cwd=REPO, capture_output=True, text=True,
                           timeout=60, stdin=subprocess.DEVNULL)
 
@@ -92,8 +92,8 @@ def test_unsupported_regex_syntax_names_the_field(tmp_path: Path) -> None:
 CATASTROPHIC = """\
 import time
 from parsel import Selector
-from crawler.siteconfig import load_site_file
-from crawler.pages import PageInput, SelectorPage
+from crawler.sitedef.siteconfig import load_site_file
+from crawler.sitedef.pages import PageInput, SelectorPage
 site = load_site_file({path!r})
 text = "a" * 200_000 + "b"
 page = PageInput("http://127.0.0.1:9/item/1", "<html><body><h1>" + text + "</h1><p>" + text + "</p></body></html>")
@@ -162,9 +162,9 @@ def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
 
 
 def test_secrets_file_has_the_same_bounds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from crawler.session import load_credentials
-    from crawler.siteconfig import LoginConfig
-    from index.errors import TrawlError
+    from core.errors import TrawlError
+    from crawler.engine.session import load_credentials
+    from crawler.sitedef.siteconfig import LoginConfig
 
     secrets = tmp_path / "secrets.yaml"
     monkeypatch.setenv("TRAWL_HOME", str(tmp_path / "home"))

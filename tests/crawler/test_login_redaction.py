@@ -124,7 +124,7 @@ def test_get_login_allowed_is_redacted_everywhere(getlogin: tuple[LoopbackSite, 
     warc = b"".join(gzip.decompress(p.read_bytes()) for p in (run_dir / "warc").glob("*.warc.gz"))
     assert b"GET /do-login?user=[REDACTED]&pw=[REDACTED] HTTP/1.1" in warc
     assert b"Referer: " + site.url.encode() + b"/do-login?user=[REDACTED]&pw=[REDACTED]" in warc
-    verify = subprocess.run([sys.executable, "-m", "dashboards.cli", "evidence", "verify", run_dir.name],
+    verify = subprocess.run([sys.executable, "-m", "trawl.cli", "evidence", "verify", run_dir.name],
                             env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert verify.returncode == 0, verify.stdout + verify.stderr
 

@@ -14,8 +14,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from dashboards.accuracy import compare, format_table
 from tests.crawler.conftest import REPO, crawl_env, trawl
+from trawl.accuracy import compare, format_table
 
 RENAMES = {'class="product-name"': 'class="med-title"', 'pack-price price': 'pkg-cost price'}
 
@@ -90,7 +90,7 @@ def test_changed_markup_is_fixed_in_yaml_only(testbed: Any, variant: str, tmp_pa
     assert stats["fields_missing"]["listing/title"] == len(truth)
     assert stats["fields_missing"]["listing/price"] == len(truth)
     assert _listings(tmp_path / "home") == []
-    from crawler.run import RunResult
+    from crawler.engine.run import RunResult
 
     line = RunResult(stats["run_id"], "pillhub", Path(stats["run_dir"]), stats["status"], stats).summary_line()
     assert f"missing_title={len(truth)}" in line and f"listing/price={len(truth)}" in line

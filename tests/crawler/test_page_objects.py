@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from crawler.pages import PageInput
-from crawler.pages.base import SelectorPage
-from crawler.siteconfig import load_site_file
-from crawler.sitetest import extract_page
+from crawler.sitedef.pages import PageInput
+from crawler.sitedef.pages.base import SelectorPage
+from crawler.sitedef.siteconfig import load_site_file
+from crawler.sitedef.sitetest import extract_page
 
 
 class OfferJsonPage(SelectorPage):
@@ -53,7 +53,7 @@ def test_page_object_overrides_one_field(tmp_path: Path) -> None:
 
 
 def test_nightshade_page_object_states_the_rate_unit() -> None:
-    from crawler.siteconfig import load_site
+    from crawler.sitedef.siteconfig import load_site
 
     site = load_site("nightshade", env={})
     html = ('<h1 class="title">x</h1><table class="exchangeRateListing"><tr><td class="cur">BTC</td>'

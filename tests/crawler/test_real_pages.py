@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import parsers
-from crawler.pages import PageInput, SelectorPage
-from crawler.siteconfig import load_site_file
+from crawler.sitedef.pages import PageInput, SelectorPage
+from crawler.sitedef.siteconfig import load_site_file
 
 YAML = Path(__file__).parent / "data" / "dream.yaml"
 # listing_2 shows "฿0.000272 ($3.11)"; the derived expectation of 50.96 USD does not match the page

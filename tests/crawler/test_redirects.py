@@ -92,7 +92,7 @@ def test_redirect_domains_allow_a_named_host(hopper: tuple[LoopbackSite, Loopbac
 
 
 def test_redirect_allowed_rules() -> None:
-    from crawler.siteconfig import SiteConfig
+    from crawler.sitedef.siteconfig import SiteConfig
 
     site = SiteConfig.__new__(SiteConfig)
     object.__setattr__(site, "mirrors", ("http://abc.onion", "https://shop.example:8443"))

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crawler.distributed import redis_settings, reset_frontier
+from crawler.engine.distributed import redis_settings, reset_frontier
 from tests.commands import TRAWL
 from tests.crawler.net_crawl import run_net_spider
 from tests.crawler.net_servers import free_port
@@ -223,7 +223,7 @@ def test_worker_killed_between_take_and_claim_redoes_the_page_on_resume(tmp_path
 
     import redis
 
-    from crawler.distributed import KILL_AFTER_TAKE_ENV
+    from crawler.engine.distributed import KILL_AFTER_TAKE_ENV
     from testbed.server import run_testbed
     from tests.crawler.net_crawl import REPO
 

@@ -48,7 +48,7 @@ def test_sigkill_then_resume_stores_every_listing_once(testbed: Any, tmp_path: P
     home = tmp_path / "home"
     env = crawl_env(home, testbed.env())
     log_start = len(testbed.request_log)
-    proc = subprocess.Popen([sys.executable, "-m", "dashboards.cli", "crawl", "nightshade", "--clock", "2026-08-03T12:00:00Z"],
+    proc = subprocess.Popen([sys.executable, "-m", "trawl.cli", "crawl", "nightshade", "--clock", "2026-08-03T12:00:00Z"],
                             env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 90
     try:
@@ -114,7 +114,7 @@ def test_downloaded_but_unstored_page_is_replayed_not_refetched(testbed: Any, tm
     """The state a SIGKILL between download and index commit leaves: body in the frontier."""
     import urllib.request
 
-    from crawler.frontier import Frontier
+    from crawler.engine.frontier import Frontier
 
     home = tmp_path / "home"
     item = testbed.truth("pillhub")[0]

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler import session
-from crawler.frontier import Frontier, page_key
-from crawler.siteconfig import LoginConfig
-from index.errors import TrawlError
+from core.errors import TrawlError
+from crawler.engine import session
+from crawler.engine.frontier import Frontier, page_key
+from crawler.sitedef.siteconfig import LoginConfig
 
 LOGIN = LoginConfig(url="/login", username_env="T_USER", password_env="T_PASS")
 

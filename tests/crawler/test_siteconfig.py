@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.pages import PageInput, SelectorPage
-from crawler.siteconfig import SiteConfigError, find_site_file, load_site, load_site_file
-from index.errors import TrawlError
+from core.errors import TrawlError
+from crawler.sitedef.pages import PageInput, SelectorPage
+from crawler.sitedef.siteconfig import SiteConfigError, find_site_file, load_site, load_site_file
 
 MINIMAL = """\
 name: demo
@@ -95,9 +95,9 @@ def test_onion_mirror_needs_tor(tmp_path: Path) -> None:
 
 
 def test_page_object_must_resolve(tmp_path: Path) -> None:
-    text = MINIMAL.replace("  fields:", "  page_object: crawler.pages.nosuch.Page\n  fields:")
+    text = MINIMAL.replace("  fields:", "  page_object: crawler.sitedef.pages.nosuch.Page\n  fields:")
     (problem,) = problems(write(tmp_path, text))
-    assert "listing.page_object: cannot load crawler.pages.nosuch.Page" in problem
+    assert "listing.page_object: cannot load crawler.sitedef.pages.nosuch.Page" in problem
 
 
 def test_search_path_prefers_trawl_sites_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trawl_home: Path) -> None:
@@ -130,7 +130,7 @@ def test_selector_page_extracts_with_snippets(tmp_path: Path) -> None:
 
 
 def test_links_a_monitor_never_follows() -> None:
-    from crawler.spider import ALWAYS_DENY
+    from crawler.engine.spider import ALWAYS_DENY
 
     for path in ("/logout", "/index/logout", "/account/sign-out", "/cart", "/order/1", "/listing/1/buy", "/messages/new"):
         assert ALWAYS_DENY.search(path), path

@@ -17,17 +17,17 @@ import pytest
 from scrapy.crawler import Crawler
 from scrapy.utils.test import get_crawler
 
-from crawler.frontier import Frontier, page_key
-from crawler.settings import BASE
-from crawler.stages.enrich import EnrichStage
-from crawler.stages.parse import ParseStage
-from crawler.stages.store import StoreStage
-from crawler.stages.unchanged import UnchangedStage
-from crawler.stages.validate import ValidateStage
+from core.errors import TrawlError
+from core.records import Vendor
+from crawler.engine.frontier import Frontier, page_key
+from crawler.engine.settings import BASE
 from index import open_index
 from index.api import SearchQuery
-from index.errors import TrawlError
-from index.model import Vendor
+from pipeline.enrich import EnrichStage
+from pipeline.parse import ParseStage
+from pipeline.store import StoreStage
+from pipeline.unchanged import UnchangedStage
+from pipeline.validate import ValidateStage
 
 SITE, KIND = "nightshade", "darknet-market"
 MIRROR = "http://lk2r3qhkh2nlbtkwndg45jtuowgav2t4dbaj4fknxqomeu5nt2hai4qd.onion"
@@ -35,7 +35,7 @@ CLOCK = "2024-05-01T12:00:00Z"
 NEVER = 3600.0  # TRAWL_STORE_BATCH_SECONDS that no test outlives
 
 
-# --- raw items, as crawler/spider.py extract() yields them ----------------------------
+# --- raw items, as crawler/engine/spider.py extract() yields them ----------------------------
 
 def raw_item(kind: str, path: str, fields: dict[str, Any]) -> dict[str, Any]:
     url = MIRROR + path

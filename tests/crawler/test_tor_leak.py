@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.tor import tor_settings
+from crawler.net.tor import tor_settings
 from tests.crawler.net_crawl import run_net_spider
 from tests.crawler.net_servers import free_port, onion_range
 
@@ -93,7 +93,7 @@ def test_guard_refuses_when_tor_handler_not_active(tmp_path: Path) -> None:
 @pytest.mark.parametrize("url", ["socks5://127.0.0.1:9050", "http://127.0.0.1:9050",
                                  "socks5h://127.0.0.1", "127.0.0.1:9050"])
 def test_non_socks5h_urls_are_rejected(url: str) -> None:
-    from index.errors import TrawlError
+    from core.errors import TrawlError
 
     with pytest.raises(TrawlError, match="TRAWL_TOR_SOCKS"):
         tor_settings(url)
@@ -153,7 +153,7 @@ def test_full_trawl_crawl_of_onion_site_does_not_leak(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from crawler.evidence_verify import verify_run
+    from crawler.evidence.verify import verify_run
     from testbed.server import run_testbed
     from tests.crawler.net_crawl import HERE, REPO
 
@@ -169,7 +169,7 @@ def test_full_trawl_crawl_of_onion_site_does_not_leak(tmp_path: Path) -> None:
         env |= {"TRAWL_HOME": str(tmp_path / "home"), "TRAWL_PROFILE": "test",
                 "TRAWL_NET_LEAK_LOG": str(leak_log),
                 "PYTHONPATH": os.pathsep.join([str(site_dir), str(REPO)])}
-        proc = subprocess.run([sys.executable, "-m", "dashboards.cli", "crawl", "vortex", "--json",
+        proc = subprocess.run([sys.executable, "-m", "trawl.cli", "crawl", "vortex", "--json",
                                "--budget", "40"],
                               env=env, capture_output=True, text=True, timeout=180, cwd=tmp_path)
         gateway = [g for g in tb.gateway_log if g.outcome == "connected"]

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.tor import renew_circuit, tor_settings
-from index.errors import TrawlError
+from core.errors import TrawlError
+from crawler.net.tor import renew_circuit, tor_settings
 from tests.crawler.net_crawl import run_net_spider
 from tests.crawler.net_servers import free_port
 
@@ -89,7 +89,7 @@ def test_extension_renews_after_consecutive_failures(tor: dict, tmp_path: Path) 
     closed = f"socks5h://127.0.0.1:{free_port()}"
     urls = [f"http://{c * 56}.onion/" for c in "abcdefg"]
     settings = tor_settings(closed) | {
-        "EXTENSIONS": {"crawler.tor.CircuitRenewalExtension": 500},
+        "EXTENSIONS": {"crawler.net.tor.CircuitRenewalExtension": 500},
         "TRAWL_TOR_CONTROL": tor["control"], "TRAWL_TOR_CONTROL_PASSWORD": PASSWORD,
         "TRAWL_TOR_RENEW_AFTER_FAILURES": 3, "RETRY_TIMES": 0, "CONCURRENT_REQUESTS": 1}
     result = run_net_spider(tmp_path, {"start_urls": urls, "settings": settings})

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboards.demo import DEMO_SITES, run_demo
+from trawl.demo import DEMO_SITES, run_demo
 
 
 def test_demo_crawls_indexes_and_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,7 +42,7 @@ def test_demo_crawl_shows_the_progress_line_on_a_terminal(tmp_path: Path) -> Non
     shipped = (repo / "crawler" / "sites" / "vortex.yaml").read_text(encoding="utf-8")
     assert "  page_budget: 1000\n" in shipped
     (sites / "vortex.yaml").write_text(shipped.replace("  page_budget: 1000\n", "  page_budget: 6\n"), encoding="utf-8")
-    code = ("import json, os; from dashboards.demo import crawl_site; "
+    code = ("import json, os; from trawl.demo import crawl_site; "
             "s = crawl_site('vortex', day=0, env=dict(os.environ), progress=True); "
             "print(json.dumps([s.exit_code, s.stats.get('status'), s.stats.get('pages'), s.error, s.stats.get('failure')]))")
     with run_testbed(port=0, day=0, seed=1) as tb:

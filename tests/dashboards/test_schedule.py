@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboards.schedule import ScheduleError, load_jobs, parse_every, run_scheduler
+from trawl.schedule import ScheduleError, load_jobs, parse_every, run_scheduler
 
 
 def write(tmp_path: Path, text: str) -> Path:

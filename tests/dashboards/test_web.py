@@ -13,8 +13,8 @@ from urllib.request import Request, urlopen
 import pytest
 from aiohttp import web
 
+from core.records import Listing, SubstanceRef
 from dashboards.web import build_app, dashboard_token
-from index.model import Listing, SubstanceRef
 
 TOKEN = "test-token-not-secret"
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from core.records import Listing, SubstanceRef
 from index import open_index
-from index.model import Listing, SubstanceRef
 
 TOKEN = "security-test-token-0123456789abcdef"
 REPO = Path(__file__).resolve().parents[2]
@@ -76,7 +76,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     env = {**os.environ, "TRAWL_HOME": str(home), "TRAWL_DASHBOARD_TOKEN": TOKEN,
            "TRAWL_DASHBOARD_HOSTS": "dash.internal", "PYTHONUNBUFFERED": "1"}
     env.pop("TRAWL_INDEX_URL", None)
-    process = subprocess.Popen([sys.executable, "-m", "dashboards.cli", "serve", "--port", "0",
+    process = subprocess.Popen([sys.executable, "-m", "trawl.cli", "serve", "--port", "0",
                                 "--allow-host", "trawl.lan"],
                                cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
@@ -243,7 +243,7 @@ def test_known_site_reaches_the_command_line_after_double_dash(tmp_path: Path) -
         deadline = time.monotonic() + 30
         while not record.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert json.loads(record.read_text()) == ["-m", "dashboards.cli", "crawl", "--", "nightshade"]
+        assert json.loads(record.read_text()) == ["-m", "trawl.cli", "crawl", "--", "nightshade"]
     finally:
         asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)

@@ -19,16 +19,16 @@ from typing import Any
 import pytest
 from scrapy.utils.test import get_crawler
 
-from crawler.frontier import Frontier, page_key
-from crawler.settings import BASE
-from crawler.stages.enrich import EnrichStage
-from crawler.stages.parse import ParseStage
-from crawler.stages.store import StoreStage
-from crawler.stages.unchanged import UnchangedStage
-from crawler.stages.validate import ValidateStage
+from core.records import CandidateSubstance
+from crawler.engine.frontier import Frontier, page_key
+from crawler.engine.settings import BASE
 from enrich.alerts import NEW_SUBSTANCE, JsonlSink, alert_new_candidates, read_alerts
 from index import open_index
-from index.model import CandidateSubstance
+from pipeline.enrich import EnrichStage
+from pipeline.parse import ParseStage
+from pipeline.store import StoreStage
+from pipeline.unchanged import UnchangedStage
+from pipeline.validate import ValidateStage
 
 MIRROR = "http://lk2r3qhkh2nlbtkwndg45jtuowgav2t4dbaj4fknxqomeu5nt2hai4qd.onion"
 TOKEN = "3-cmpvp"  # a pyrrolidinophenone-shaped name on no reference list
@@ -117,7 +117,7 @@ def test_concurrent_crawls_raise_one_alert(tmp_path: Path) -> None:
     script = f"""
 import os, sys, time
 from enrich.alerts import JsonlSink, alert_new_candidates
-from index.model import CandidateSubstance
+from core.records import CandidateSubstance
 c = CandidateSubstance(token="5-race-pvp", first_seen="2026-11-20T10:00:00Z", last_seen="2026-11-20T10:00:00Z",
                        site=sys.argv[1], example_listing_ids=[], pattern="pyrrolidinophenone")
 deadline = time.monotonic() + 60

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from enrich.cli import lists
 from enrich.lists import DATA_DIR
 from tests.conftest import REPO_ROOT
+from trawl.enrich_cli import lists
 
 
 def test_lists_show_json() -> None:
@@ -28,7 +28,7 @@ def test_lists_check_ok_and_bad(tmp_path: Path) -> None:
     assert ok.exit_code == 0 and "ok" in ok.output
     bad = tmp_path / "bad.yaml"
     bad.write_text('source: s\nsource_url: u\nas_of: "2025-13"\nversion: "1"\ninstrument: "1971"\nentries:\n  - {name: x, class: y, schedule: VII}\n')
-    proc = subprocess.run([sys.executable, "-m", "dashboards.cli", "lists", "check", str(bad)], cwd=REPO_ROOT,
+    proc = subprocess.run([sys.executable, "-m", "trawl.cli", "lists", "check", str(bad)], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert f"{bad}:1: header field 'as_of' must be YYYY-MM-DD" in proc.stderr

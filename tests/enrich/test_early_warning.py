@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from core.records import CandidateSubstance
 from enrich import new_substance_candidates
 from enrich.alerts import MemorySink, alert_new_candidates, read_alerts
-from enrich.cli import alerts as alerts_cmd
-from index.model import CandidateSubstance
+from trawl.enrich_cli import alerts as alerts_cmd
 
 
 @pytest.mark.parametrize(
@@ -71,8 +71,8 @@ def test_cli_new_substances_reads_the_index(trawl_home: Path) -> None:
 
 
 def test_candidate_records_for_pipeline() -> None:
+    from core.records import Listing
     from enrich import candidate_records
-    from index.model import Listing
 
     listing = Listing(listing_id="vortex:9", site="vortex", market_kind="darknet-market", url="", title="3-CMPVP 1g",
                       description="also fluetizolam and 3-MMC", crawled_at="2026-11-23T10:00:00Z")

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import TrawlError
 from enrich.lists import DATA_DIR, cas_is_valid, check_file, default_lists, load_reference_lists
 from enrich.matcher import match
-from index.errors import TrawlError
 
 SHIPPED = sorted(DATA_DIR.glob("*.yaml"))
 

@@ -7,8 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from enrich import match, match_batch, match_reference
-from enrich.cli import match as match_cmd
 from tests.enrich.test_gold import load_gold
+from trawl.enrich_cli import match as match_cmd
 
 
 def names(text: str) -> list[str]:

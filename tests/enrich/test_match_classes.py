@@ -189,7 +189,7 @@ def test_negation_and_comparison(text: str, expected: list[str], named: list[str
 
 
 def test_mentioned_goes_to_its_own_record_field() -> None:
-    from index.model import Listing
+    from core.records import Listing
 
     found = match("Oxycodone M30 NON Fentanyl pills")
     listing = Listing(listing_id="x:1", site="x", market_kind="darknet-market", url="", title="t",

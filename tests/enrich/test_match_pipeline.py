@@ -5,11 +5,11 @@ from typing import Any
 
 from scrapy.utils.test import get_crawler
 
-from crawler.settings import BASE
-from crawler.stages.enrich import EnrichStage
+from core.records import Listing
+from crawler.engine.settings import BASE
 from index import open_index
 from index.api import SearchQuery
-from index.model import Listing
+from pipeline.enrich import EnrichStage
 
 
 def enriched(title: str, hint: str = "", description: str = "") -> Listing:

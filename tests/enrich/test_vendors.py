@@ -6,11 +6,11 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from core.records import Listing, Snapshot, SubstanceRef, Vendor
 from enrich import estimate_sales, link_vendors
-from enrich.cli import vendors as vendors_cmd
 from enrich.sales import total_sales
-from index.model import Listing, Snapshot, SubstanceRef, Vendor
 from tests.enrich.test_crypto import GENESIS, XMR
+from trawl.enrich_cli import vendors as vendors_cmd
 
 
 def _vendor(site: str, name: str, **kw: object) -> Vendor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 from index.sqlite_backend import SqliteBackend
-from index.synthetic import iter_snapshot_batches
+from testbed.synthetic_index import iter_snapshot_batches
 
 
 def main(path: str, n: int, batch: int) -> None:

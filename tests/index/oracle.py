@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.records import Listing, Snapshot
+from core.timeutil import bound_from, bound_to
 from index import merge
 from index.api import SearchQuery, TrendQuery, TrendRow
-from index.model import Listing, Snapshot
 from index.querytext import parse_text, synonyms, tokens
 from index.sqlite_backend import fts_substances
-from index.timeutil import bound_from, bound_to
 from index.trends import ActivityTrend, DistinctTrend, ValueTrend
 
 

@@ -1,7 +1,7 @@
 """Hand-made records whose expected query results are obvious by reading them."""
 from __future__ import annotations
 
-from index.model import CandidateSubstance, Listing, Snapshot, SubstanceRef, Vendor
+from core.records import CandidateSubstance, Listing, Snapshot, SubstanceRef, Vendor
 
 
 def listing(listing_id: str, **fields: object) -> Listing:

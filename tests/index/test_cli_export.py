@@ -9,9 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from dashboards.cli import cli
 from index import open_index
-from index.synthetic import generate
+from testbed.synthetic_index import generate
+from trawl.cli import cli
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def test_export_trends_and_snapshots(home: Path, tmp_path: Path) -> None:
 
 
 def test_user_errors_are_one_line(home: Path) -> None:
-    from dashboards.cli import main
+    from trawl.cli import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(["search", "--sort", "colour"])

@@ -19,10 +19,10 @@ import pytest
 from index import es_admin, open_index
 from index.api import SearchQuery, TrendQuery
 from index.es_backend import EsBackend
-from index.query_suite import run_suite
 from index.spool import Spool
 from index.sqlite_backend import SqliteBackend
-from index.synthetic import SyntheticData, generate
+from testbed.synthetic_index import SyntheticData, generate
+from tests.index.query_suite import run_suite
 
 ES_URL = os.environ.get("TRAWL_TEST_ES_URL", "")
 pytestmark = [

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from index.errors import TrawlError
+from core.errors import TrawlError
 from index.es_client import make_client, pin_compatibility, settings_from
 from index.es_mappings import Names, synonym_rules, template_body
 

@@ -1,6 +1,6 @@
 """`trawl export --out`: never clobbers by surprise, never replaces a device, '-' is stdout.
 
-The CLI runs for real (`python -m dashboards.cli`, so exit codes and stdout are the
+The CLI runs for real (`python -m trawl.cli`, so exit codes and stdout are the
 user's) over a real SQLite index."""
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from index import open_index
-from index.synthetic import generate
+from testbed.synthetic_index import generate
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,7 +33,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def trawl(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([sys.executable, "-m", "dashboards.cli", *args], cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "trawl.cli", *args], cwd=cwd,
                           env={**env, "PYTHONPATH": str(REPO)},
                           capture_output=True, timeout=120, check=False)
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from index.sqlite_backend import SqliteBackend
-from index.synthetic import iter_snapshot_batches
+from testbed.synthetic_index import iter_snapshot_batches
 
 REPO = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("kill_writer.py")

@@ -18,11 +18,11 @@ import pytest
 from aiohttp import web
 from click.testing import CliRunner
 
-from dashboards.cli import cli, main
 from dashboards.web import build_app
 from index import open_index
 from index.api import SearchQuery
-from index.synthetic import generate
+from testbed.synthetic_index import generate
+from trawl.cli import cli, main
 
 N_LISTINGS = 40
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from index.api import TrendQuery
-from index.query_suite import SEARCHES, TRENDS, run_suite
 from index.sqlite_backend import SqliteBackend
-from index.synthetic import SyntheticData, generate
+from testbed.synthetic_index import SyntheticData, generate
+from tests.index.query_suite import SEARCHES, TRENDS, run_suite
 
 from . import oracle
 
@@ -39,7 +39,7 @@ def test_search_matches_oracle(backend: SqliteBackend, data: SyntheticData, name
 
 
 def run_suite_search(backend: SqliteBackend, name: str) -> dict[str, object]:
-    from index.query_suite import _search_answer
+    from tests.index.query_suite import _search_answer
 
     return _search_answer(backend, SEARCHES[name])
 
@@ -90,7 +90,7 @@ def test_ranked_month_quantiles_edge_cases(tmp_path: Path) -> None:
     either end of the index must give exactly what sorting all values gives."""
     import random
 
-    from index.model import Snapshot
+    from core.records import Snapshot
     from index.sqlite_trends import sqlite_trends
 
     rng = random.Random(5)

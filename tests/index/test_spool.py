@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import TrawlError
 from index import open_index
-from index.errors import TrawlError
 from index.es_backend import EsBackend
 from index.spool import Spool
 from index.sqlite_backend import SqliteBackend

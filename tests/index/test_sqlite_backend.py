@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import TrawlError
+from core.records import CandidateSubstance, Vendor
 from index import open_index
 from index.api import SearchQuery
-from index.errors import TrawlError
-from index.model import CandidateSubstance, Vendor
 from index.sqlite_backend import SqliteBackend
 
 from .records import CANDIDATES, LISTINGS, SNAPSHOTS, VENDORS
@@ -150,8 +150,8 @@ def test_failed_batch_leaves_nothing(backend: SqliteBackend) -> None:
 
 def test_substance_filter_resolves_reference_list_names(tmp_path: Path) -> None:
     """A name only enrich/'s reference lists know still finds the canonical substance."""
+    from core.records import SubstanceRef
     from enrich.lists import default_lists
-    from index.model import SubstanceRef
     from index.querytext import _SYNONYMS, _key
 
     lists = default_lists()

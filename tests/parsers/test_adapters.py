@@ -198,7 +198,7 @@ def test_unit_price_keeps_the_title_strength() -> None:
 
 def _stage_listing(**fields: Any) -> Any:
     """One listing through the crawl's parse stage, as the pipeline calls it."""
-    from crawler.stages.parse import parse_listing
+    from pipeline.parse import parse_listing
 
     item = {"site": "testsite", "market_kind": "darknet", "url": "http://x.onion/l/1",
             "fields": {"native_id": "1", **fields}}

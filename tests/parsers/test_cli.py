@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dashboards.cli import cli, main
+from trawl.cli import cli, main
 
 
 def _run(*args: str) -> tuple[int, str]:
@@ -16,7 +16,7 @@ def _run(*args: str) -> tuple[int, str]:
 
 
 def _run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    """Through dashboards.cli.main, which turns TrawlError into one line and exit code 2."""
+    """Through trawl.cli.main, which turns TrawlError into one line and exit code 2."""
     try:
         main(["parse", *args])
         code = 0

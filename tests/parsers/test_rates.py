@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from index.errors import TrawlError
+from core.errors import TrawlError
 from parsers import RateTable, parse_page_rates, parse_price, price_to_usd, to_usd
 from parsers.rates import DEFAULT_RATES_FILE
 

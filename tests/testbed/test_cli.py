@@ -27,7 +27,7 @@ def test_busy_port_is_one_clear_line() -> None:
     busy = blocker.getsockname()[1]
     try:
         # the gateway takes P itself; a busy P must fail fast with exit 2, no traceback
-        proc = subprocess.run([sys.executable, "-c", "from dashboards.cli import main; main()", "testbed", "serve",
+        proc = subprocess.run([sys.executable, "-c", "from trawl.cli import main; main()", "testbed", "serve",
                                "--port", str(busy)], capture_output=True, text=True, timeout=30)
     finally:
         blocker.close()
@@ -41,7 +41,7 @@ def test_serve_prints_env_and_stops_on_ctrl_c() -> None:
     import signal
     import time
 
-    proc = subprocess.Popen([sys.executable, "-c", "from dashboards.cli import main; main()", "testbed", "serve",
+    proc = subprocess.Popen([sys.executable, "-c", "from trawl.cli import main; main()", "testbed", "serve",
                              "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         lines = []

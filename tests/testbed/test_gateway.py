@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.errors import TrawlError
+from core.errors import TrawlError
 from testbed.onion import onion_address
 from tests.testbed.socks_http import SocksRefused, http_over, socks_connect
 

@@ -1,0 +1,226 @@
+"""`trawl crawl`, `trawl sites ...`, `trawl runs`: thin click layers over crawler.engine.run,
+crawler.sitedef.siteconfig, crawler.engine.session and crawler.sitedef.sitetest."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from core.errors import TrawlError
+from crawler.engine.runstatus import EXIT_CODES_HELP
+
+
+@click.command("crawl", epilog=EXIT_CODES_HELP)
+@click.argument("site")
+@click.option("--resume", is_flag=True, help="Continue the newest interrupted run of SITE (no page fetched twice).")
+@click.option("--clock", metavar="ISO", help="Time recorded on listings/snapshots (default: now, UTC).")
+@click.option("--budget", type=click.IntRange(min=1), help="Page budget for this run (default: the site YAML's).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as one JSON line (no progress line).")
+@click.option("-v", "--verbose", count=True,
+              help="Log on stderr: -v info, -vv debug (default: warnings and errors only).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors; the exit code tells how it ended.")
+@click.option("--progress/--no-progress", default=None,
+              help="Live progress line on stderr (default: on a terminal, unless --json or --quiet).")
+@click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
+              help="Also write the log to PATH (appended; at least INFO, whatever -v/-q say).")
+def crawl(site: str, resume: bool, clock: str | None, budget: int | None, as_json: bool, verbose: int, quiet: bool,
+          progress: bool | None, log_file: Path | None) -> None:
+    """Crawl SITE (a site YAML name) into the index; prints a one-line summary.
+
+    On a terminal a progress line (pages, listings, errors, pages/s, ETA against the page
+    budget) shows on stderr while it runs; nothing else is printed unless something is
+    wrong. Login secrets never reach a log. $TRAWL_LOG_LEVEL sets the console level when
+    neither -v nor -q is given.
+
+    \b
+    Example:
+      trawl crawl nightshade
+      trawl crawl nightshade --resume
+      trawl crawl vortex --clock 2026-08-03T12:00:00Z --budget 200 --json
+      trawl crawl vortex -v --log-file vortex.log; echo "exit $?"
+    """
+    import os
+    import sys
+
+    from crawler.engine.logsetup import LogOptions
+    from crawler.engine.run import run_crawl
+
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose contradict each other")
+    log = LogOptions(verbosity=-1 if quiet else verbose, log_file=log_file,
+                     level_override=os.environ.get("TRAWL_LOG_LEVEL"))
+    # a live line only makes sense on a terminal; --progress keeps it with --json (trawl demo)
+    progress = sys.stderr.isatty() and (progress if progress is not None else not (as_json or quiet))
+    result = run_crawl(site, resume=resume, clock=clock, page_budget=budget, log=log, progress=progress)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), sort_keys=True, default=str))
+    elif not quiet:
+        click.echo(result.summary_line())
+    if result.exit_code:
+        sys.exit(result.exit_code)  # the status in a form scripts read: see the exit codes below
+
+
+@click.group("sites")
+def sites() -> None:
+    """Site definitions (YAML): list, check, test, cookies, unpause.
+
+    \b
+    Example:
+      trawl sites list
+      trawl sites check crawler/sites/nightshade.yaml
+    """
+
+
+@sites.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def sites_list(as_json: bool) -> None:
+    """List the sites found on the search path ($TRAWL_SITES_DIR, $TRAWL_HOME/sites, shipped).
+
+    \b
+    Example:
+      trawl sites list --json
+    """
+    from crawler.engine.session import paused_reason
+    from crawler.sitedef.siteconfig import list_site_names
+
+    rows = [{"site": name, "file": str(path), "paused": paused_reason(name)}
+            for name, path in list_site_names().items()]
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    for row in rows:
+        click.echo(f"{row['site']:<14} {row['file']}" + (f"  [PAUSED: {row['paused']}]" if row["paused"] else ""))
+
+
+@sites.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+def sites_check(files: tuple[Path, ...]) -> None:
+    """Validate site YAML FILES; every problem is printed as FILE:LINE: field: problem.
+
+    Environment variables the YAML uses (${VAR}) must be set, or have a :-default.
+
+    \b
+    Example:
+      trawl sites check crawler/sites/*.yaml
+    """
+    from crawler.sitedef.siteconfig import SiteConfigError, load_site_file
+
+    problems: list[str] = []
+    for file in files:
+        try:
+            site = load_site_file(file)
+        except SiteConfigError as exc:
+            problems.extend(exc.problems)
+            continue
+        click.echo(f"{file}: ok (site {site.name}, {site.kind}, {site.network}, "
+                   f"{len(site.listing.fields)} listing fields)")
+    if problems:
+        for problem in problems:
+            click.echo(problem, err=True)
+        raise TrawlError(f"{len(problems)} problem(s) in site definitions")
+
+
+@sites.command("test")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("url")
+@click.option("--kind", type=click.Choice(["listing", "vendor", "nav"]),
+              help="Treat the page as this kind (default: by url_pattern).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def sites_test(file: Path, url: str, kind: str | None, as_json: bool) -> None:
+    """Fetch URL with the site in FILE and show each extracted field beside its HTML.
+
+    URL may be absolute, a path on the first mirror (/listing/1), or a saved HTML file.
+
+    \b
+    Example:
+      trawl sites test crawler/sites/pillhub.yaml /product/xanax-2mg
+      trawl sites test mysite.yaml saved-page.html --kind listing
+    """
+    from crawler.sitedef.siteconfig import load_site_file
+    from crawler.sitedef.sitetest import extract_page, fetch_page, render_report
+
+    site = load_site_file(file)
+    page = fetch_page(site, url)
+    page_kind, result, links = extract_page(site, page, kind)
+    if as_json:
+        click.echo(json.dumps({"url": page.url, "status": page.status, "kind": page_kind,
+                               "fields": result.fields if result else None,
+                               "missing": result.missing if result else None,
+                               "snippets": result.snippets if result else None, "links": links}, default=str))
+    else:
+        click.echo(render_report(site, page, page_kind, result, links))
+
+
+@sites.group("cookies")
+def cookies() -> None:
+    """Session cookies of a site.
+
+    \b
+    Example:
+      trawl sites cookies import nightshade cookies.txt
+    """
+
+
+@cookies.command("import")
+@click.argument("site")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def cookies_import(site: str, file: Path) -> None:
+    """Import cookies a human captured (e.g. after solving a captcha) for SITE.
+
+    FILE is a Netscape cookies.txt or a JSON list of {name, value, domain, path, expires}.
+    They are merged into $TRAWL_HOME/sessions/SITE.json (mode 0600) and used by the next crawl.
+
+    \b
+    Example:
+      trawl sites cookies import nightshade ~/Downloads/cookies.txt
+      trawl sites unpause nightshade && trawl crawl nightshade --resume
+    """
+    from crawler.engine.session import import_cookies, session_file
+    from crawler.sitedef.siteconfig import load_site
+
+    load_site(site)  # an unknown site is an error, not a stray cookie file
+    count = import_cookies(site, file)
+    click.echo(f"imported {count} cookie(s) into {session_file(site)}")
+
+
+@sites.command("unpause")
+@click.argument("site")
+def sites_unpause(site: str) -> None:
+    """Clear the pause a gate/captcha put on SITE so it can be crawled again.
+
+    \b
+    Example:
+      trawl sites unpause nightshade
+    """
+    from crawler.engine.session import unpause_site
+
+    click.echo(f"{site}: unpaused" if unpause_site(site) else f"{site}: was not paused")
+
+
+@click.command("runs")
+@click.option("--site", help="Only runs of this site.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (a list of run summaries).")
+def runs(site: str | None, as_json: bool) -> None:
+    """List crawl runs with their stats ($TRAWL_HOME/runs/<run_id>/stats.json).
+
+    \b
+    Example:
+      trawl runs
+      trawl runs --site nightshade --json
+    """
+    from crawler.engine.run import list_runs
+
+    rows = list_runs(site)
+    if as_json:
+        click.echo(json.dumps(rows, default=str, sort_keys=True))
+        return
+    if not rows:
+        click.echo("no runs yet (start one with: trawl crawl SITE)")
+        return
+    click.echo(f"{'run_id':<40} {'status':<15} {'pages':>6} {'listings':>8} {'drops':>5} {'errors':>6} "
+               f"{'gates':>5} {'secs':>7}")
+    for r in rows:
+        click.echo(f"{r['run_id']:<40} {r.get('status')!s:<15} {r.get('pages', 0):>6} {r.get('listings', 0):>8} "
+                   f"{r.get('drops', 0):>5} {r.get('errors', 0):>6} {r.get('gate_hits', 0):>5} "
+                   f"{r.get('duration_s', 0):>7.1f}")

@@ -1,0 +1,208 @@
+"""trawl's Scrapy settings: defaults, profiles and the per-site settings built from a SiteConfig.
+
+This is the ONE place settings and their defaults live.  Components read what they need
+once in `from_crawler` (into a small dataclass) and raise NotConfigured when switched off.
+Network parts (Tor, browser, evidence, Redis) come from their modules by contract:
+`crawler.net.tor.tor_settings`, `crawler.net.browser.browser_settings`, `crawler.evidence.writer`,
+`crawler.engine.distributed.redis_settings`; a part that is not installed yet is simply left out,
+except Tor, without which a tor site must not be crawled at all.
+
+Scrapy's consoles are off in every crawl: RemoteControl (an HTTP endpoint that executes
+Python in the crawl process, with a token in a job file left behind by a SIGKILL) and the
+telnet console.  `TRAWL_REMOTE_CONTROL=1` turns both back on, for debugging on a trusted
+machine only.  Logging is configured by crawler.engine.logsetup, not by LOG_LEVEL here.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from typing import Any
+
+from core.errors import TrawlError
+from crawler.sitedef.siteconfig import SiteConfig
+
+USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; rv:128.0) Gecko/20100101 Firefox/128.0"  # Tor Browser's UA
+
+BASE: dict[str, Any] = {
+    "BOT_NAME": "trawl",
+    "USER_AGENT": USER_AGENT,
+    "ROBOTSTXT_OBEY": False,  # a monitor reads what a visitor reads; deny rules live in the site YAML
+    "COOKIES_ENABLED": True,
+    "TELNETCONSOLE_ENABLED": False,
+    "REMOTE_CONTROL_ENABLED": False,
+    "LOG_LEVEL": "INFO",  # run.py sets it to the level the handlers of crawler.engine.logsetup need
+    "RETRY_ENABLED": True,
+    # 429 is not here: PoliteRetryMiddleware waits the Retry-After the site asks for
+    "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408],
+    "HTTPERROR_ALLOWED_CODES": [],
+    "REDIRECT_ENABLED": True,
+    "METAREFRESH_ENABLED": False,  # meta-refresh gates are passed explicitly, per site YAML
+    "DEPTH_LIMIT": 0,
+    "DOWNLOAD_MAXSIZE": 20 * 2**20,
+    "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
+    "TRAWL_EVIDENCE_ENABLED": True,
+    "TRAWL_MAX_RATE_LIMITED": 20,
+    # Scrapy reads a callback's source on every response to warn about `return value` in
+    # generators; for bound methods its cache never hits (a fresh object each time), and it
+    # cost ~1.5 ms a page.  The spider is ours and has no such return.
+    "WARN_ON_GENERATOR_RETURN_VALUE": False,
+    # Scrapy starts this many asyncio tasks for EVERY response with output; our stages are
+    # synchronous, so 100 (the default) only buys task overhead (~2 ms a page).
+    "CONCURRENT_ITEMS": 8,
+    # stored items are written per batch (one transaction / one bulk request), see stages.store
+    "TRAWL_STORE_BATCH": 50,
+    "TRAWL_STORE_BATCH_SECONDS": 1.0,
+}
+
+# Scrapy's own retry and cookie middlewares are replaced by ours (same slots).
+DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+    # first: an off-site redirect (even to an onion from a clear-web site) is counted as such
+    "crawler.engine.middlewares.SiteRedirectGuardMiddleware": 5,  # redirects only to the site's mirrors
+    "crawler.net.tor.OnionGuardMiddleware": 10,  # always on: refuses .onion outside tor sites
+    "crawler.engine.middlewares.FrontierReplayMiddleware": 20,
+    "crawler.engine.middlewares.GateWaitMiddleware": 30,
+    "crawler.engine.middlewares.PoliteRetryMiddleware": 550,
+    "crawler.engine.session.SessionCookiesMiddleware": 700,
+    "crawler.evidence.writer.WarcEvidenceMiddleware": 950,
+}
+
+ITEM_PIPELINES: dict[str, int] = {
+    "pipeline.validate.ValidateStage": 100,
+    "pipeline.unchanged.UnchangedStage": 200,
+    "pipeline.parse.ParseStage": 300,
+    "pipeline.enrich.EnrichStage": 400,
+    "pipeline.store.StoreStage": 900,
+}
+
+EXTENSIONS: dict[str, int | None] = {
+    "crawler.engine.runstats.RunStatsExtension": 100,
+    "crawler.engine.runstatus.LocalFailureGuard": 110,
+    "crawler.engine.progress.ProgressExtension": 120,  # NotConfigured unless TRAWL_PROGRESS
+}
+
+# Scrapy extensions that open a listener in the crawl process; off unless TRAWL_REMOTE_CONTROL=1.
+CONSOLE_EXTENSIONS = ("scrapy.extensions.remote_control.RemoteControl", "scrapy.extensions.telnet.TelnetConsole")
+
+
+def console_settings() -> dict[str, Any]:
+    """Settings that keep Scrapy's remote-control and telnet consoles off (or, with
+    TRAWL_REMOTE_CONTROL=1, on).  Every CrawlerProcess of trawl merges them in."""
+    enabled = os.environ.get("TRAWL_REMOTE_CONTROL", "0") == "1"
+    return {"REMOTE_CONTROL_ENABLED": enabled, "TELNETCONSOLE_ENABLED": enabled,
+            "EXTENSIONS": {} if enabled else {name: None for name in CONSOLE_EXTENSIONS}}
+
+# Profiles: named overrides for the environment a crawl runs in (TRAWL_PROFILE).
+PROFILES: dict[str, dict[str, Any]] = {
+    "default": {},
+    # the local testbed: no artificial delays beyond what the site YAML asks for
+    # (small store batches: kill-and-resume tests stop crawls of a few dozen listings midway)
+    "test": {"TRAWL_EVIDENCE_FSYNC": False, "TRAWL_STORE_BATCH": 10,
+             # a killed test worker stays "busy" in Redis: its peers need not wait for it long
+             "TRAWL_REDIS_LINGER": 5.0},
+    "production": {"DOWNLOAD_DELAY_JITTER": 0.5, "AUTOTHROTTLE_DEBUG": False},
+}
+
+
+def _optional(module: str) -> Any | None:
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name == module:
+            return None
+        raise
+
+
+def site_settings(site: SiteConfig) -> dict[str, Any]:
+    """Throttling, retries, budget and timeouts a site YAML asks for."""
+    t = site.throttle
+    return {
+        "TRAWL_SITE": site.name,
+        "TRAWL_NETWORK": site.network,
+        "CONCURRENT_REQUESTS": t.concurrency,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": t.concurrency,
+        "DOWNLOAD_DELAY": t.delay,
+        "DOWNLOAD_DELAY_JITTER": 0.5,
+        "AUTOTHROTTLE_ENABLED": t.autothrottle,
+        "AUTOTHROTTLE_START_DELAY": max(t.delay, 0.1),
+        "AUTOTHROTTLE_MAX_DELAY": max(t.retry_after_max, 10.0),
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": t.autothrottle_target,
+        "RETRY_TIMES": t.retries,
+        "TRAWL_RETRY_BACKOFF": t.backoff,
+        "TRAWL_RETRY_AFTER_MAX": t.retry_after_max,
+        "CLOSESPIDER_PAGECOUNT": t.page_budget,
+        "DOWNLOAD_TIMEOUT": t.timeout,
+    }
+
+
+def network_settings(site: SiteConfig, socks_url: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    socks = socks_url or os.environ.get("TRAWL_TOR_SOCKS")
+    if site.network == "tor":
+        from crawler.net.tor import tor_settings
+
+        out.update(tor_settings(socks, isolation=site.name))
+    else:
+        out["TRAWL_NETWORK"] = "clearnet"
+    if site.render == "browser":
+        browser = _optional("crawler.net.browser")
+        if browser is None:
+            raise TrawlError(f"{site.source}: render: browser needs crawler.net.browser (scrapy-playwright), "
+                             "which is not installed")
+        out.update(browser.browser_settings(site, socks_url=socks if site.network == "tor" else None))
+    redis_url = os.environ.get("TRAWL_REDIS_URL")
+    if redis_url:
+        distributed = _optional("crawler.engine.distributed")
+        if distributed is None:
+            raise TrawlError("TRAWL_REDIS_URL is set but crawler.engine.distributed is not installed")
+        out.update(distributed.redis_settings(redis_url, site=site.name))
+    return out
+
+
+def _merge_dicts(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def build_settings(site: SiteConfig, *, run_id: str, run_dir: Path, home: Path,
+                   page_budget: int | None = None, profile: str | None = None) -> dict[str, Any]:
+    profile = profile or os.environ.get("TRAWL_PROFILE", "default")
+    if profile not in PROFILES:
+        raise TrawlError(f"TRAWL_PROFILE={profile!r}: unknown profile (known: {', '.join(PROFILES)})")
+    settings: dict[str, Any] = {
+        **BASE,
+        "DOWNLOADER_MIDDLEWARES": dict(DOWNLOADER_MIDDLEWARES),
+        "ITEM_PIPELINES": dict(ITEM_PIPELINES),
+        "EXTENSIONS": dict(EXTENSIONS),
+        "TRAWL_RUN_ID": run_id,
+        "TRAWL_RUN_DIR": str(run_dir),
+        "TRAWL_HOME": str(home),
+    }
+    if _optional("crawler.evidence.writer") is None:
+        settings["DOWNLOADER_MIDDLEWARES"].pop("crawler.evidence.writer.WarcEvidenceMiddleware")
+    settings = _merge_dicts(settings, site_settings(site))
+    settings = _merge_dicts(settings, network_settings(site))
+    settings = _merge_dicts(settings, PROFILES[profile])
+    settings = with_console_settings(settings)
+    if page_budget is not None:
+        settings["CLOSESPIDER_PAGECOUNT"] = page_budget
+    return settings
+
+
+def with_console_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """`settings` with Scrapy's consoles switched off (see console_settings)."""
+    return _merge_dicts(settings, console_settings())
+
+# --- crawler-net section (network/evidence/scale-out knobs may be added below) ---------
+# Tor circuit renewal: NotConfigured (off) unless TRAWL_TOR_CONTROL is set.
+EXTENSIONS["crawler.net.tor.CircuitRenewalExtension"] = 200
+# bench/crawl.py: the site's concurrency, no politeness delay (logs are quiet by default).
+PROFILES["bench"] = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False,
+                     "TRAWL_EVIDENCE_FSYNC": True}

@@ -1,0 +1,357 @@
+"""TrawlSpider: the one spider for every site.  It only navigates; what a page *means*
+comes from the site YAML and page objects, what happens to the data from the pipeline.
+
+Flow per response: gate? (captcha → pause the site; wait → pass it) → login needed? (log
+in, then come back) → listing or vendor page (page object → raw item) → links to follow
+(categories, pagination, "load more", listing and vendor links).  Each followed page is
+first written to the persistent frontier; a page is done when its items are stored.
+It never follows logout links and never submits any form but login and gate forms.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Iterator
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+import scrapy
+from parsel import Selector
+from scrapy.http import FormRequest, Request, Response, TextResponse
+from twisted.python.failure import Failure
+
+from core import redact
+from crawler.engine import session
+from crawler.engine.frontier import PENDING, Frontier, page_key
+from crawler.engine.middlewares import OffsiteRedirect
+from crawler.engine.runstatus import stop_on_local_failure
+from crawler.sitedef.pages import PageInput, SelectorPage, resolve_page_object
+from crawler.sitedef.selectors import (
+    ExtractionBudgetExceeded,
+    FieldSelector,
+    check_deadline,
+    evaluate,
+)
+from crawler.sitedef.siteconfig import GateConfig, PageSpec, SiteConfig
+
+logger = logging.getLogger(__name__)
+
+# never followed whatever the YAML says: a monitor must not end its own session or act
+ALWAYS_DENY = re.compile(
+    r"(^|/)(log-?out|sign-?out|log-?off|buy|order|checkout|cart|basket|messages/new|compose|withdraw|deposit)([/?#.]|$)",
+    re.I)
+NAV_SELECTORS = ("categories", "pagination", "load_more", "listing_links", "vendor_links")
+
+
+class TrawlSpider(scrapy.Spider):
+    name = "trawl"
+
+    def __init__(self, site: SiteConfig, frontier: Frontier, run_id: str = "", resume: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.site, self.frontier, self.run_id, self.resume = site, frontier, run_id, resume
+        self.mirror_index = 0
+        # absolute URLs already judged (offsite, denied, or known to the frontier): every
+        # page repeats the same menus and neighbours, so most links are seen many times
+        self.judged_urls: set[str] = set()
+        self.login_attempts = 0
+        self.paused = False
+        self.listing_page = resolve_page_object(site.listing.page_object) if site.listing.page_object else SelectorPage
+        vendor_po = site.vendor.page_object if site.vendor else None
+        self.vendor_page = resolve_page_object(vendor_po) if vendor_po else SelectorPage
+        if site.login:
+            # login fields are redacted from every URL, header and log line (a GET form
+            # puts them in the URL); the password itself is registered when it is loaded
+            redact.register_secret_fields(site.login.username_field, site.login.password_field)
+            redact.install_log_filter()
+
+    # --- requests --------------------------------------------------------------------
+    @property
+    def mirror(self) -> str:
+        return self.site.mirrors[self.mirror_index % len(self.site.mirrors)]
+
+    def make_request(self, key: str, kind: str, depth: int, *, tries: int = 0, **meta: Any) -> Request:
+        meta = {"trawl_key": key, "trawl_kind": kind, "trawl_depth": depth, "trawl_mirror": self.mirror,
+                "trawl_mirror_tries": tries, **meta}
+        if self.site.render == "browser":
+            from crawler.net.browser import playwright_request_meta
+
+            for name, value in playwright_request_meta(self.site).items():
+                meta.setdefault(name, value)
+        return Request(self.mirror + key, callback=self.parse, errback=self.failed, meta=meta, dont_filter=True)
+
+    async def start(self) -> Any:  # Scrapy ≥ 2.13
+        if self.site.login:
+            # again: Scrapy replaces its root log handler after the spider is created
+            redact.install_log_filter()
+        for request in self.start_requests():
+            yield request
+
+    def start_requests(self) -> Iterator[Request]:
+        if self.resume:
+            entries = list(self.frontier.unfinished())
+            self.logger.info("resume: %d unfinished pages re-enqueued", len(entries))
+            shared = bool(self.crawler.settings.get("TRAWL_REDIS_PREFIX"))
+            for entry in entries:
+                if shared and entry.status == PENDING:
+                    # found here but maybe never offered to the shared queue (killed in
+                    # between): the shared dupefilter drops it if it was
+                    yield self.make_request(entry.key, entry.kind, entry.depth)
+                else:
+                    # this worker's own page (taken, fetched or failed): it redoes it itself
+                    yield self.make_request(entry.key, entry.kind, entry.depth, trawl_resumed=True)
+            if entries and not shared:
+                return
+        for url in self.site.start_urls:
+            key = page_key(url if "://" in url else self.mirror + "/" + url.lstrip("/"))
+            self.frontier.add(key, "start", 0)
+            yield self.make_request(key, "start", 0)
+
+    def follow(self, response: Response, href: str, kind: str, depth: int) -> Request | None:
+        url = response.urljoin(href)
+        if url in self.judged_urls:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or ALWAYS_DENY.search(parts.path):
+            self.judged_urls.add(url)
+            self.crawler.stats.inc_value("trawl/links/never_followed")
+            return None
+        if f"{parts.scheme}://{parts.netloc}" not in self.site.mirrors:
+            self.judged_urls.add(url)
+            self.crawler.stats.inc_value("trawl/links/offsite")
+            return None
+        key = page_key(url)
+        if not self.site.url_allowed(key):
+            self.judged_urls.add(url)
+            self.crawler.stats.inc_value("trawl/links/denied")
+            return None
+        kind = self.classify(key, kind)
+        if kind == "nav" and depth > self.site.navigation.max_depth:
+            # not remembered: the same link may turn up again nearer the start
+            self.crawler.stats.inc_value("trawl/links/too_deep")
+            return None
+        self.judged_urls.add(url)
+        if not self.frontier.add(key, kind, depth):
+            return None
+        return self.make_request(key, kind, depth)
+
+    def classify(self, key: str, hint: str) -> str:
+        if self.site.listing.url_pattern is not None and self.site.listing.url_pattern.search(key):
+            return "listing"
+        if self.site.vendor and self.site.vendor.url_pattern is not None and self.site.vendor.url_pattern.search(key):
+            return "vendor"
+        if hint in ("listing", "vendor") and (self.site.listing.url_pattern is None or hint == "vendor"):
+            return hint
+        return "nav"
+
+    # --- responses -------------------------------------------------------------------
+    def parse(self, response: Response, **_: Any) -> Iterator[Any]:
+        if self.paused:
+            return
+        budget = self.site.throttle.extract_budget
+        deadline = time.monotonic() + budget if budget > 0 else None
+        try:
+            # read the whole page before yielding: Scrapy runs other work between yields,
+            # and the budget is for this page's own time on the reactor thread
+            output = self.read_page(response, deadline)
+        except ExtractionBudgetExceeded as exc:
+            key = response.meta["trawl_key"]
+            self.crawler.stats.inc_value("item_dropped_reasons/extraction_budget")
+            self.logger.warning("page %s dropped: %s (throttle.extract_budget: %gs)", key, exc, budget)
+            self.frontier.forget_body(key)
+            self.frontier.done(key)  # recorded as a drop, not retried: the page would do it again
+            return
+        yield from output
+
+    def read_page(self, response: Response, deadline: float | None) -> list[Any]:
+        """Requests and the item one response gives (gate/login handling, fields, links)."""
+        meta = response.meta
+        key, kind, depth = meta["trawl_key"], meta["trawl_kind"], meta["trawl_depth"]
+        text = response.text if hasattr(response, "text") else ""
+        # one parsed tree per page, shared by gate/login detection, fields and links
+        sel = response.selector if hasattr(response, "selector") else Selector(text=text or "<html></html>")
+        gate = session.detect_gate(self.site, text=text, url=response.url, status=response.status, sel=sel)
+        if gate is not None:
+            self.frontier.forget_body(key)
+            return list(self.handle_gate(gate, response))
+        login = self.site.login
+        if login and session.login_needed(login, text=text, url=response.url, status=response.status, sel=sel):
+            self.frontier.forget_body(key)
+            return list(self.handle_login(response))
+        if meta.get("trawl_login_submitted"):
+            self.login_attempts = 0
+            self.crawler.stats.inc_value("trawl/login/success")
+            if login and login.success_markers and not any(
+                    m.matches(text=text, sel=sel, url=response.url, status=response.status)
+                    for m in login.success_markers):
+                self.logger.warning("logged in, but no success marker on %s: check login.success_markers", response.url)
+        if page_key(response.url) != key and meta.get("trawl_after_gate"):
+            # the gate/login sent us somewhere else: ask again for the page we wanted
+            return [self.make_request(key, kind, depth)]
+        check_deadline(deadline, "gate and login markers")
+        item = None
+        if kind == "listing":
+            item = self.extract(response, sel, self.site.listing, self.listing_page, "listing", deadline)
+        elif kind == "vendor" and self.site.vendor:
+            item = self.extract(response, sel, self.site.vendor, self.vendor_page, "vendor", deadline)
+        output: list[Any] = list(self.links(response, sel, depth, deadline))
+        if item is not None:
+            output.append(item)  # the store stage marks the page done once the item is committed
+        else:
+            self.frontier.done(key)
+        return output
+
+    def links(self, response: Response, sel: Selector, depth: int, deadline: float | None = None) -> Iterator[Request]:
+        nav = self.site.navigation
+        for name in NAV_SELECTORS:
+            selector: FieldSelector | None = getattr(nav, name)
+            if selector is None:
+                continue
+            check_deadline(deadline, f"navigation.{name}")
+            hint = {"listing_links": "listing", "vendor_links": "vendor"}.get(name, "nav")
+            values = evaluate(selector, sel, response.url, snippets=False).value or []
+            for number, href in enumerate(values if isinstance(values, list) else [values]):
+                if number % 256 == 255:
+                    check_deadline(deadline, f"navigation.{name} links")
+                request = self.follow(response, href, hint, depth + 1)
+                if request is not None:
+                    yield request
+
+    def extract(self, response: Response, sel: Selector, spec: PageSpec, page_cls: type[SelectorPage],
+                kind: str, deadline: float | None = None) -> dict[str, Any]:
+        result = page_cls(PageInput.from_response(response, sel), spec, self.site, snippets=False,
+                          deadline=deadline).extract()
+        for name in result.missing:
+            self.crawler.stats.inc_value(f"trawl/fields_missing/{kind}/{name}")
+        return {
+            "type": kind, "site": self.site.name, "market_kind": self.site.kind, "url": response.url,
+            "key": response.meta["trawl_key"], "mirror": response.meta.get("trawl_mirror", self.mirror),
+            "fields": result.fields, "missing": result.missing, "required": list(spec.required),
+            "evidence": response.meta.get("trawl_evidence") or {},
+            "proxy": response.meta.get("trawl_proxy", ""),
+            "page_sha256": hashlib.sha256(response.body).hexdigest(),
+            "replayed": "replayed" in response.flags,
+        }
+
+    # --- gates and login ---------------------------------------------------------------
+    def handle_gate(self, gate: GateConfig, response: Response) -> Iterator[Request]:
+        stats = self.crawler.stats
+        stats.inc_value("trawl/gate_hits")
+        stats.inc_value(f"trawl/gate_hits/{gate.name}")
+        attempts = response.meta.get("trawl_gate_attempts", 0) + 1
+        if gate.type == "captcha":
+            self.pause(f"captcha gate '{gate.name}' at {response.url}", response.url)
+            return
+        if attempts > gate.max_attempts:
+            self.pause(f"wait gate '{gate.name}' not passed after {gate.max_attempts} attempts", response.url)
+            return
+        meta = {**self.carry(response), "trawl_gate_attempts": attempts, "trawl_after_gate": True}
+        if gate.wait_seconds:
+            meta["trawl_wait_before"] = gate.wait_seconds
+        if gate.pass_form:
+            try:
+                # a gate or login form was found with CSS, so the page is a TextResponse
+                yield FormRequest.from_response(cast(TextResponse, response), formcss=gate.pass_form, meta=meta, callback=self.parse,
+                                                errback=self.failed, dont_filter=True)
+            except ValueError as exc:
+                self.pause(f"wait gate '{gate.name}': form {gate.pass_form!r} not found ({exc})", response.url)
+            return
+        target = None
+        if gate.pass_link is not None:
+            target = evaluate(gate.pass_link, Selector(text=response.text), response.url).value
+        elif gate.pass_meta_refresh:
+            content = response.css('meta[http-equiv="refresh" i]::attr(content), meta[http-equiv="Refresh"]::attr(content)').get() or ""
+            match = re.search(r"url\s*=\s*['\"]?([^'\";]+)", content, re.I)
+            wait = re.match(r"\s*(\d+(?:\.\d+)?)", content)
+            target = match.group(1) if match else response.url
+            if wait and not gate.wait_seconds:
+                meta["trawl_wait_before"] = min(float(wait.group(1)), 30.0)
+        if isinstance(target, list):
+            target = target[0] if target else None
+        if not target:
+            self.pause(f"wait gate '{gate.name}': nothing to follow", response.url)
+            return
+        yield Request(response.urljoin(target), callback=self.parse, errback=self.failed, meta=meta, dont_filter=True)
+
+    def handle_login(self, response: Response) -> Iterator[Request]:
+        login = self.site.login
+        if login is None:
+            raise RuntimeError(f"handle_login called for {self.site.name}, which has no login section")
+        if response.meta.get("trawl_login_submitted"):
+            self.login_attempts += 1
+        if self.login_attempts >= login.max_attempts:
+            self.pause(f"login failed {self.login_attempts} times (check credentials)", response.url)
+            return
+        creds = session.load_credentials(self.site.name, login)
+        if creds is None:
+            self.pause(f"login required but no credentials: set {login.username_env}/{login.password_env} "
+                       f"or $TRAWL_HOME/secrets/{self.site.name}.yaml", response.url)
+            return
+        meta = {**self.carry(response), "trawl_after_gate": True, "trawl_login_submitted": True,
+                "trawl_secret_fields": [login.username_field, login.password_field]}
+        if not response.css(login.form):
+            meta.pop("trawl_login_submitted")
+            yield Request(self.mirror + login.url, callback=self.parse, errback=self.failed, meta=meta, dont_filter=True)
+            return
+        method = (login.method or response.css(login.form).attrib.get("method") or "GET").upper()
+        if method != "POST" and not login.allow_credentials_in_url:
+            self.stop(f"login form {login.form!r} submits by {method}: the password would travel in the URL; "
+                      f"refused (to accept it, set login.allow_credentials_in_url: true in {login.where})",
+                      "login_refused")
+            return
+        self.crawler.stats.inc_value("trawl/login/submitted")
+        formdata = {login.username_field: creds.username, login.password_field: creds.password, **dict(login.extra_fields)}
+        yield FormRequest.from_response(cast(TextResponse, response), formcss=login.form, formdata=formdata, meta=meta, method=method,
+                                        callback=self.parse, errback=self.failed, dont_filter=True)
+
+    def carry(self, response: Response) -> dict[str, Any]:
+        keep = ("trawl_key", "trawl_kind", "trawl_depth", "trawl_mirror", "trawl_mirror_tries", "playwright")
+        return {k: response.meta[k] for k in keep if k in response.meta}
+
+    def stop(self, reason: str, close_reason: str) -> None:
+        """End the crawl for a reason a person must fix in the YAML (no pause file)."""
+        if self.paused:
+            return
+        self.paused = True
+        self.crawler.stats.set_value("trawl/paused_reason", reason)
+        self.logger.error("stopping site %s: %s", self.site.name, reason)
+        self.crawler.engine.close_spider(self, close_reason)
+
+    def pause(self, reason: str, url: str) -> None:
+        if self.paused:
+            return
+        self.paused = True
+        self.crawler.stats.set_value("trawl/paused_reason", reason)
+        session.pause_site(self.site.name, reason, url=url, run_id=self.run_id)
+        self.logger.warning("pausing site %s: %s", self.site.name, reason)
+        self.crawler.engine.close_spider(self, "site_paused")
+
+    # --- failures: rotate mirrors ----------------------------------------------------------
+    def failed(self, failure: Failure) -> Iterator[Request]:
+        if stop_on_local_failure(self.crawler, failure.value):
+            return  # our disk/files failed, not the site: no error counted, no mirror rotated
+        request = failure.request  # type: ignore[attr-defined]
+        meta = request.meta
+        key, tries = meta.get("trawl_key"), meta.get("trawl_mirror_tries", 0)
+        if isinstance(failure.value, OffsiteRedirect):
+            if key is not None:  # counted by the guard; the page leads elsewhere: it is finished
+                self.frontier.done(key)
+            return
+        kind = type(failure.value).__name__
+        status = getattr(getattr(failure.value, "response", None), "status", None)
+        self.crawler.stats.inc_value(f"trawl/errors/{kind}" + (f"/{status}" if status else ""))
+        if key is None or self.paused:
+            return
+        if status is not None and 400 <= status < 500:
+            # a 404/410 page is finished (a vanished listing): nothing to store, nothing to retry
+            self.frontier.done(key)
+            return
+        if tries + 1 < len(self.site.mirrors):
+            if meta.get("trawl_mirror") == self.mirror:
+                self.mirror_index += 1
+                self.crawler.stats.inc_value("trawl/mirror_rotations")
+                self.logger.warning("mirror %s failed (%s); rotating to %s", meta.get("trawl_mirror"), kind, self.mirror)
+            yield self.make_request(key, meta["trawl_kind"], meta["trawl_depth"], tries=tries + 1)
+            return
+        self.frontier.failed(key, f"{kind} {status or ''}".strip())

@@ -1,0 +1,122 @@
+"""`trawl sites test FILE URL`: fetch one page the way a crawl would and show each field
+next to the HTML it came from, so a selector can be fixed by looking, not guessing."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import scrapy
+
+from core.errors import TrawlError
+from crawler.engine.frontier import page_key
+from crawler.sitedef.pages import PageInput, PageResult, SelectorPage, resolve_page_object
+from crawler.sitedef.selectors import evaluate
+from crawler.sitedef.siteconfig import SiteConfig
+
+
+def classify(site: SiteConfig, url: str) -> str:
+    key = page_key(url) if "://" in url else url
+    if site.listing.url_pattern is not None and site.listing.url_pattern.search(key):
+        return "listing"
+    if site.vendor and site.vendor.url_pattern is not None and site.vendor.url_pattern.search(key):
+        return "vendor"
+    return "nav"
+
+
+def extract_page(site: SiteConfig, page: PageInput, kind: str | None = None) -> tuple[str, PageResult | None, dict[str, list[str]]]:
+    """(kind, fields of a listing/vendor page, navigation links found)."""
+    from parsel import Selector
+
+    kind = kind or classify(site, page.url)
+    result = None
+    spec = site.listing if kind == "listing" else site.vendor if kind == "vendor" else None
+    if spec is not None:
+        cls = resolve_page_object(spec.page_object) if spec.page_object else SelectorPage
+        result = cls(page, spec, site).extract()
+    sel = Selector(text=page.text or "<html></html>")
+    links: dict[str, list[str]] = {}
+    for name in ("categories", "pagination", "load_more", "listing_links", "vendor_links"):
+        selector = getattr(site.navigation, name)
+        if selector is not None:
+            value = evaluate(selector, sel, page.url).value or []
+            links[name] = value if isinstance(value, list) else [value]
+    return kind, result, links
+
+
+class _OnePageSpider(scrapy.Spider):
+    name = "trawl-site-test"
+
+    def __init__(self, url: str, sink: dict[str, Any], site: SiteConfig, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.url, self.sink, self.site = url, sink, site
+
+    async def start(self) -> Any:
+        meta: dict[str, Any] = {"trawl_mirror": "/".join(self.url.split("/", 3)[:3])}
+        if self.site.render == "browser":
+            from crawler.net.browser import playwright_request_meta
+
+            meta.update(playwright_request_meta(self.site))
+        yield scrapy.Request(self.url, callback=self.parse, errback=self.failed, dont_filter=True, meta=meta)
+
+    def parse(self, response: Any) -> None:
+        self.sink["page"] = PageInput.from_response(response)
+
+    def failed(self, failure: Any) -> None:
+        self.sink["error"] = f"{type(failure.value).__name__}: {failure.getErrorMessage()}"
+
+
+def fetch_page(site: SiteConfig, url: str) -> PageInput:
+    """One request with the site's own network settings (Tor, browser, session cookies)."""
+    path = Path(url)
+    if "://" not in url and path.is_file():
+        return PageInput(url=f"file://{path.resolve()}", text=path.read_text(encoding="utf-8", errors="replace"))
+    if url.startswith("/"):
+        url = site.mirrors[0] + url
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.engine.settings import DOWNLOADER_MIDDLEWARES, network_settings, site_settings, with_console_settings
+
+    settings: dict[str, Any] = {
+        **site_settings(site), **network_settings(site), "LOG_LEVEL": "ERROR", "CLOSESPIDER_PAGECOUNT": 0,
+        "RETRY_TIMES": 1, "LOG_INSTALL_ROOT_HANDLER": False,
+        "DOWNLOADER_MIDDLEWARES": {k: v for k, v in DOWNLOADER_MIDDLEWARES.items()
+                                   if "evidence" not in k and "Frontier" not in k},
+    }
+    settings = with_console_settings(settings)  # no remote-control/telnet listener (TRAWL_REMOTE_CONTROL=1 allows)
+    sink: dict[str, Any] = {}
+    process = CrawlerProcess(settings)
+    process.crawl(_OnePageSpider, url=url, sink=sink, site=site)
+    process.start()
+    if "page" not in sink:
+        raise TrawlError(f"{url}: fetch failed: {sink.get('error', 'no response')}")
+    return sink["page"]
+
+
+def render_report(site: SiteConfig, page: PageInput, kind: str, result: PageResult | None, links: dict[str, list[str]]) -> str:
+    from crawler.engine.session import detect_gate, login_needed
+
+    lines = [f"site {site.name} ({site.source}) — {page.url} — HTTP {page.status} — page kind: {kind}"]
+    gate = detect_gate(site, text=page.text, url=page.url, status=page.status)
+    if gate is not None:
+        lines.append(f"NOTE: this is the {gate.type} gate '{gate.name}', not the page itself: run a short crawl "
+                     f"(trawl crawl {site.name} --budget 5) or import cookies, so the saved session passes it")
+    elif site.login and login_needed(site.login, text=page.text, url=page.url, status=page.status):
+        lines.append(f"NOTE: this is the login page: run a short crawl (trawl crawl {site.name} --budget 5) to log in first")
+    if result is not None:
+        lines.append("")
+        lines.append(f"{'field':<16} {'value':<44} from")
+        lines.append("-" * 100)
+        for name, value in result.fields.items():
+            shown = value if not isinstance(value, list) else " | ".join(value)
+            shown = "(MISSING)" if value in (None, "", []) else textwrap.shorten(str(shown), 44, placeholder="…")
+            snippet = (result.snippets.get(name) or [""])[0]
+            lines.append(f"{name:<16} {shown:<44} {result.selectors.get(name, '')}")
+            if snippet:
+                lines.append(f"{'':<16} {'':<44} {textwrap.shorten(snippet, 160, placeholder='…')}")
+        if result.missing:
+            lines.append("")
+            lines.append(f"missing fields: {', '.join(result.missing)}")
+    for name, values in links.items():
+        lines.append(f"{name}: {len(values)} link(s)" + (f", e.g. {values[0]}" if values else ""))
+    return "\n".join(lines)

@@ -1,0 +1,88 @@
+"""The `trawl` command: a thin layer over library functions.
+
+Each package owns its commands in its own `cli.py`; this root only assembles
+them (loaded lazily, so `trawl parse` never pays for importing Scrapy) and
+turns user errors into one clear line and a non-zero exit code.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from core.errors import TrawlError
+
+# command name -> "module:attribute" of a click command or group
+COMMANDS: dict[str, str] = {
+    "demo": "trawl.demo_cli:demo",
+    "schedule": "trawl.schedule_cli:schedule",
+    "serve": "dashboards.web_cli:serve",
+    "testbed": "testbed.cli:testbed",
+    "crawl": "crawler.engine.cli:crawl",
+    "sites": "crawler.engine.cli:sites",
+    "runs": "crawler.engine.cli:runs",
+    "evidence": "crawler.evidence.cli:evidence",
+    "parse": "parsers.cli:parse",
+    "match": "trawl.enrich_cli:match",
+    "lists": "trawl.enrich_cli:lists",
+    "alerts": "trawl.enrich_cli:alerts",
+    "vendors": "trawl.enrich_cli:vendors",
+    "search": "index.cli:search",
+    "trends": "index.cli:trends",
+    "export": "index.cli:export",
+    "index": "index.cli:index_group",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        module = importlib.import_module(module_name)
+        command = getattr(module, attr)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{target} is not a click command")
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="trawl")
+def cli() -> None:
+    """trawl: monitor darknet and clear-web drug marketplaces.
+
+    Data lives under $TRAWL_HOME (default ./trawl-data).
+
+    \b
+    Example:
+      trawl demo
+      trawl search "mephedrone" --json
+    """
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, standalone_mode=False, prog_name="trawl")
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except TrawlError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(getattr(exc, "exit_code", 2))  # 2: a user error; subclasses may say otherwise
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
