@@ -153,7 +153,7 @@ def bare_worker(config_path: str) -> None:
         settings |= {"TRAWL_RUN_ID": run_dir.name, "TRAWL_RUN_DIR": str(run_dir),
                      "TRAWL_HOME": str(run_dir.parent),
                      "DOWNLOADER_MIDDLEWARES": {"crawler.net.tor.OnionGuardMiddleware": 10,
-                                                "crawler.evidence.writer.WarcEvidenceMiddleware": 950}}
+                                                "crawler.evidence.middleware.WarcEvidenceMiddleware": 950}}
     times: dict[str, float] = {}
 
     class Bare(scrapy.Spider):

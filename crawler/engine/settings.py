@@ -66,7 +66,7 @@ DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
     "crawler.engine.middlewares.GateWaitMiddleware": 30,
     "crawler.engine.middlewares.PoliteRetryMiddleware": 550,
     "crawler.engine.session.SessionCookiesMiddleware": 700,
-    "crawler.evidence.writer.WarcEvidenceMiddleware": 950,
+    "crawler.evidence.middleware.WarcEvidenceMiddleware": 950,
 }
 
 ITEM_PIPELINES: dict[str, int] = {
@@ -186,7 +186,7 @@ def build_settings(site: SiteConfig, *, run_id: str, run_dir: Path, home: Path,
         "TRAWL_HOME": str(home),
     }
     if _optional("crawler.evidence.writer") is None:
-        settings["DOWNLOADER_MIDDLEWARES"].pop("crawler.evidence.writer.WarcEvidenceMiddleware")
+        settings["DOWNLOADER_MIDDLEWARES"].pop("crawler.evidence.middleware.WarcEvidenceMiddleware")
     settings = _merge_dicts(settings, site_settings(site))
     settings = _merge_dicts(settings, network_settings(site))
     settings = _merge_dicts(settings, PROFILES[profile])

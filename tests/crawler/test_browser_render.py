@@ -47,7 +47,7 @@ def test_browser_sees_products_plain_http_cannot(tmp_path: Path) -> None:
         plain = run_net_spider(tmp_path, common | {"settings": {}}, name="plain")
         evidence = {"TRAWL_RUN_ID": run_dir.name, "TRAWL_RUN_DIR": str(run_dir),
                     "TRAWL_HOME": str(home),
-                    "DOWNLOADER_MIDDLEWARES": {"crawler.evidence.writer.WarcEvidenceMiddleware": 950}}
+                    "DOWNLOADER_MIDDLEWARES": {"crawler.evidence.middleware.WarcEvidenceMiddleware": 950}}
         rendered = run_net_spider(
             tmp_path, common | {"settings": _settings(RC_SITE) | evidence,
                                 "browser": {"site": RC_SITE, "wait_for": ".product-card",

@@ -41,7 +41,7 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> dict:
                                   "Authorization": "Basic " + PASSWORD}},
             "settings": {"TRAWL_RUN_ID": RUN_ID, "TRAWL_RUN_DIR": str(run_dir),
                          "TRAWL_HOME": str(home), "TRAWL_PROXY": "",
-                         "DOWNLOADER_MIDDLEWARES": {"crawler.evidence.writer.WarcEvidenceMiddleware": 950}},
+                         "DOWNLOADER_MIDDLEWARES": {"crawler.evidence.middleware.WarcEvidenceMiddleware": 950}},
         }
         result = run_net_spider(tmp, config)
         login_hits = [h for h in site.hits if h["path"] == "/login"]
@@ -249,7 +249,7 @@ def test_sigkilled_crawl_leaves_a_valid_prefix(tmp_path: Path) -> None:
                                "TRAWL_HOME": str(tmp_path / "home"), "CONCURRENT_REQUESTS": 2,
                                "TRAWL_EVIDENCE_SYNC_INTERVAL": 0.2, "DOWNLOAD_DELAY": 0.01,
                                "DOWNLOADER_MIDDLEWARES": {
-                                   "crawler.evidence.writer.WarcEvidenceMiddleware": 950}}}
+                                   "crawler.evidence.middleware.WarcEvidenceMiddleware": 950}}}
         (tmp_path / "config.json").write_text(json.dumps(config))
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRAWL_")}
         env["PYTHONPATH"] = str(REPO)
