@@ -6,7 +6,6 @@ import json
 import os
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +13,13 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
+from core.clock import utc_now_iso
+
 STATS_FILE = "stats.json"
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return utc_now_iso()
 
 
 def summarise(raw: dict[str, Any]) -> dict[str, Any]:

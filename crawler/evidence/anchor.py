@@ -32,10 +32,10 @@ import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from core.clock import utc_now_iso
 from core.errors import TrawlError
 from crawler.evidence.keys import load_signing_key
 
@@ -94,7 +94,7 @@ def statement_digest(signed: dict[str, Any]) -> bytes:
 
 
 def _utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return utc_now_iso()
 
 
 def _fsync_append(path: Path, line: bytes) -> None:
