@@ -15,6 +15,7 @@ from core.errors import TrawlError
 
 # command name -> "module:attribute" of a click command or group
 COMMANDS: dict[str, str] = {
+    "config": "trawl.config_cli:config_group",
     "demo": "trawl.demo_cli:demo",
     "schedule": "trawl.schedule_cli:schedule",
     "serve": "dashboards.web_cli:serve",

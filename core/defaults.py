@@ -1,0 +1,101 @@
+"""Every default trawl runs with, in one module.
+
+Two kinds live here:
+- `KEYS`: the user-facing configuration keys (`trawl config show`).  Each has one name
+  (`index.url`, also the `[index] url = ...` entry of `$TRAWL_HOME/trawl.toml`), one
+  environment variable and one default; `core.config` resolves them in layers.
+- Crawl-internal Scrapy setting defaults (`SCRAPY_DEFAULTS`): set per site YAML or per
+  profile by `crawler.engine.settings`, which takes its values from here, as do the
+  components that read them with a fallback (`settings.getint(NAME, SCRAPY_DEFAULTS[NAME])`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_HOME = "trawl-data"
+# Tor's own default SocksPort: a stock local tor works, a missing tor fails closed
+TOR_SOCKS_URL = "socks5h://127.0.0.1:9050"
+BROWSER_NETNS_MODES = ("auto", "require", "off")
+
+
+@dataclass(frozen=True)
+class Key:
+    """One configuration key: dotted name, its environment variable, type and default."""
+
+    name: str
+    env: str
+    kind: type  # str, int, float or bool
+    default: Any
+    help: str
+    secret: bool = False  # shown as *** by `trawl config show`
+    in_file: bool = True  # False: only env/flag (TRAWL_HOME says where the file is)
+
+    @property
+    def field(self) -> str:
+        """Attribute name on core.config.Config (`index.url` -> `index_url`)."""
+        return self.name.replace(".", "_")
+
+
+KEYS: tuple[Key, ...] = (
+    Key("home", "TRAWL_HOME", str, DEFAULT_HOME, "where trawl keeps its data (relative: to the working directory)",
+        in_file=False),
+    # index (index/__init__.py, index/es_client.py, index/es_backend.py)
+    Key("index.url", "TRAWL_INDEX_URL", str, "", "empty: SQLite at $TRAWL_HOME/index.sqlite; sqlite:///path; "
+        "http(s)://host:9200 (Elasticsearch)"),
+    Key("index.user", "TRAWL_INDEX_USER", str, "", "Elasticsearch user (basic auth)"),
+    Key("index.password", "TRAWL_INDEX_PASSWORD", str, "", "Elasticsearch password", secret=True),
+    Key("index.password_file", "TRAWL_INDEX_PASSWORD_FILE", str, "", "file holding the Elasticsearch password"),
+    Key("index.api_key", "TRAWL_INDEX_API_KEY", str, "", "Elasticsearch API key", secret=True),
+    Key("index.ca_cert", "TRAWL_INDEX_CA_CERT", str, "", "CA bundle for the Elasticsearch TLS certificate"),
+    Key("index.prefix", "TRAWL_INDEX_PREFIX", str, "trawl", "Elasticsearch index/alias name prefix"),
+    Key("index.replicas", "TRAWL_INDEX_REPLICAS", int, 1, "Elasticsearch replicas per index"),
+    # crawl engine
+    Key("crawl.profile", "TRAWL_PROFILE", str, "default", "settings profile: default, test, production, bench"),
+    Key("crawl.remote_control", "TRAWL_REMOTE_CONTROL", bool, False,
+        "Scrapy's telnet/remote-control consoles (debugging on a trusted machine only)"),
+    Key("log.level", "TRAWL_LOG_LEVEL", str, "", "console log level (empty: trawl's default)"),
+    Key("sites.dir", "TRAWL_SITES_DIR", str, "", "extra site YAML folders (os.pathsep-separated), searched first"),
+    Key("sessions.secrets_file", "TRAWL_SECRETS_FILE", str, "", "YAML of site logins (besides $TRAWL_HOME/secrets/)"),
+    Key("redis.url", "TRAWL_REDIS_URL", str, "", "redis://host:port/db: share the crawl frontier between workers"),
+    Key("redis.frontier", "TRAWL_REDIS_FRONTIER", str, "default", "name of the shared frontier"),
+    # networks
+    Key("tor.socks", "TRAWL_TOR_SOCKS", str, TOR_SOCKS_URL, "Tor SOCKS5 proxy (socks5h://host:port)"),
+    Key("tor.control", "TRAWL_TOR_CONTROL", str, "", "Tor control port (host:port or unix:/path): circuit renewal"),
+    Key("tor.control_password", "TRAWL_TOR_CONTROL_PASSWORD", str, "", "Tor control password", secret=True),
+    Key("tor.control_cookie", "TRAWL_TOR_CONTROL_COOKIE", str, "", "Tor control auth cookie file", secret=True),
+    Key("browser.chromium", "TRAWL_CHROMIUM", str, "", "Chromium executable (empty: the system Chromium)"),
+    Key("browser.netns", "TRAWL_BROWSER_NETNS", str, "auto",
+        f"confine Chromium in a network namespace: {'|'.join(BROWSER_NETNS_MODES)}"),
+    # evidence anchoring (crawler/evidence/anchor.py)
+    Key("evidence.heads_log", "TRAWL_EVIDENCE_HEADS_LOG", str, "",
+        "heads log (empty: $TRAWL_HOME/evidence/heads.jsonl)"),
+    Key("evidence.webhook_url", "TRAWL_EVIDENCE_WEBHOOK_URL", str, "", "POST each manifest head here"),
+    Key("evidence.webhook_secret", "TRAWL_EVIDENCE_WEBHOOK_SECRET", str, "", "HMAC key for the webhook",
+        secret=True),
+    Key("evidence.tsa_url", "TRAWL_EVIDENCE_TSA_URL", str, "", "RFC 3161 timestamp authority"),
+    Key("evidence.tsa_ca", "TRAWL_EVIDENCE_TSA_CA", str, "", "TSA CA certificates (os.pathsep-separated)"),
+    Key("evidence.anchor_timeout", "TRAWL_EVIDENCE_ANCHOR_TIMEOUT", float, 10.0, "seconds per webhook/TSA call"),
+    # dashboard (dashboards/web.py)
+    Key("dashboard.token", "TRAWL_DASHBOARD_TOKEN", str, "", "API token (empty: $TRAWL_HOME/dashboard.token)",
+        secret=True),
+    Key("dashboard.hosts", "TRAWL_DASHBOARD_HOSTS", str, "", "extra Host names accepted (comma-separated)"),
+)
+
+KEYS_BY_NAME: dict[str, Key] = {key.name: key for key in KEYS}
+
+# Scrapy setting defaults of trawl's own components (see the module docstring).
+SCRAPY_DEFAULTS: dict[str, Any] = {
+    "TRAWL_EVIDENCE_ENABLED": True,
+    "TRAWL_EVIDENCE_FSYNC": True,
+    "TRAWL_EVIDENCE_SYNC_INTERVAL": 0.5,
+    "TRAWL_WARC_MAX_BYTES": 100 * 2**20,
+    "TRAWL_MAX_RATE_LIMITED": 20,
+    "TRAWL_RETRY_BACKOFF": 1.0,
+    "TRAWL_RETRY_AFTER_MAX": 60.0,
+    # stored items are written per batch (one transaction / one bulk request), see pipeline.store
+    "TRAWL_STORE_BATCH": 50,
+    "TRAWL_STORE_BATCH_SECONDS": 1.0,
+    "TRAWL_TOR_RENEW_AFTER_FAILURES": 5,
+    "TRAWL_TOR_NEWNYM_INTERVAL": 10.0,
+}
