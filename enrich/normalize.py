@@ -1,8 +1,8 @@
 """Text normalisation for matching, keeping a map back to the original offsets.
 
-Non-ASCII characters go through `parsers.clean_text` one at a time (NFKC,
-zero-width removal, homoglyph folding) so every output character still points at
-the input character it came from: match spans are reported in the ORIGINAL text.
+Non-ASCII characters are folded one at a time (`core.text.fold_unicode`: NFKC and
+invisible-character removal; then look-alike letters and accents) so every output
+character still points at the input character it came from: match spans are reported in the ORIGINAL text.
 Leetspeak is NOT folded here, because digits are meaningful in chemical codes
 (3-MMC, 2C-B, 4-FA); the matcher folds it per token, only where no code matched.
 """
@@ -13,7 +13,7 @@ import unicodedata
 from functools import lru_cache
 from typing import NamedTuple
 
-from parsers import clean_text as _clean_text
+from core.text import fold_unicode
 
 # Greek letters used in chemical names: spelled out so "α-PVP" == "alpha-PVP".
 _GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "Δ": "delta", "ω": "omega"}
@@ -41,7 +41,7 @@ def _fold_char(ch: str) -> str:
         return ""
     if ch.isspace():  # NBSP and friends separate words; never let clean-up delete them
         return " "
-    ch = _clean_text(ch)  # drops bidi controls and other invisible marks
+    ch = fold_unicode(ch)  # drops bidi controls and other invisible marks
     ch = unicodedata.normalize("NFKC", ch).translate(_HOMOGLYPHS)
     # strip accents: "cocaína" -> "cocaina"
     decomposed = unicodedata.normalize("NFKD", ch)

@@ -12,9 +12,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from core.text import collapse_spaces, strip_invisible
 from parsers._base import Result, require_str
-
-ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f\u202a\u202b\u202c\u202d\u202e"), None)
 
 # look-alikes of Latin letters (Cyrillic, Greek, a few IPA/Latin-extended); folded only in
 # tokens that also contain real Latin letters, so genuinely Cyrillic/Greek words survive
@@ -34,7 +33,6 @@ _WORD_RE = re.compile(r"[^\W_]+(?:@[^\W_]+)*", re.UNICODE)
 # digits followed by a unit/ordinal suffix are measurements, never leetspeak
 _MEASURE_TAIL = re.compile(r"\d+(?:mg|g|ug|mcg|µg|ml|kg|oz|lbs?|gr|x|pcs|mm|cm|k)$", re.I)
 _FLAG_RE = re.compile("[\U0001F1E6-\U0001F1FF]{2}")
-_SPACE_RE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -93,7 +91,7 @@ def normalize_text(text: str, *, deobfuscate: bool = True) -> CleanText:
         if nfkc != value:
             changes.append("unicode NFKC")
             value = nfkc
-        stripped = value.translate(ZERO_WIDTH)
+        stripped = strip_invisible(value)
         if stripped != value:
             changes.append(f"removed {len(value) - len(stripped)} invisible character(s)")
             value = stripped
@@ -105,9 +103,7 @@ def normalize_text(text: str, *, deobfuscate: bool = True) -> CleanText:
             value = _FLAG_RE.sub(_flag, value)
     if deobfuscate:
         value = _deobfuscate(value, changes)
-    collapsed = _SPACE_RE.sub(" ", value).strip()
-    if collapsed != value:
-        value = collapsed
+    value = collapse_spaces(value)
     return CleanText(raw=raw, value=value, changes=changes)
 
 
