@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from enrich.matcher import Matcher, SubstanceMatch
+    from enrich.match_types import SubstanceMatch
+    from enrich.matcher import Matcher
 
 LEVEL_SEPARATOR = re.compile(r"\s*(?:»|>|/|\||::|,|\s[-–]\s)\s*")
 DRUG_FAMILY_WORDS = {

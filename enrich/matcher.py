@@ -15,10 +15,7 @@ import copy
 import gc
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 
-from core.records import SubstanceRef
 from enrich import fuzzy
 from enrich.analogue import candidate_spans, is_prefix_modifier, is_ring_position, is_suffix_modifier
 from enrich.context import (
@@ -32,7 +29,16 @@ from enrich.context import (
 )
 from enrich.hint import HintInfo, read_hint
 from enrich.lists import NameEntry, ReferenceLists, default_lists
-from enrich.normalize import Atom, atoms, leet_fold, name_key, normalise_with_offsets
+from enrich.match_tokens import (
+    atom_texts,
+    fuzzy_word,
+    leet_folded,
+    next_to_colour,
+    other_names,
+    transposed_codes,
+)
+from enrich.match_types import Analysis, Candidate, Hit, Prepared, SubstanceMatch
+from enrich.normalize import Atom, atoms, name_key, normalise_with_offsets
 from enrich.refine import CANNABIS_FAMILY, THC, is_potency, refine
 from enrich.relation import is_guide, mentioned_flags
 
@@ -48,79 +54,6 @@ TRANSPOSED_SCORE = 0.9
 COLLIDING_CODES = {"2fa"}
 
 
-@dataclass
-class SubstanceMatch:
-    canonical: str
-    substance_class: str
-    controls: list[str]
-    score: float
-    span: tuple[int, int]  # in the ORIGINAL text
-    matched_text: str
-    reason: str  # exact | synonym | abbreviation | street | cas | fuzzy | hint
-    matched_name: str = ""  # the reference name that matched
-    cas: str | None = None
-    notes: list[str] = field(default_factory=list)
-    # offered | mentioned ("no fent", "like Xanax", a guide's subject): kept, not an offer
-    relation: str = "offered"
-    synonyms: tuple[str, ...] = ()  # the substance's other names in the lists (shared, immutable)
-    source: str = "title"  # title | hint (span and matched_text then point into the hint)
-
-    def to_ref(self) -> SubstanceRef:
-        return SubstanceRef(
-            name=self.canonical,
-            substance_class=self.substance_class,
-            controls=list(self.controls),
-            match_type=self.reason,
-            score=self.score,
-            matched_text=self.matched_text,
-            relation=self.relation,
-        )
-
-    def to_dict(self) -> dict[str, object]:
-        data = asdict(self)
-        data["span"] = list(self.span)
-        return data
-
-
-@dataclass
-class _Hit:
-    start: int  # atom index
-    end: int  # atom index, exclusive
-    canonical: str
-    reason: str
-    score: float
-    name: str
-    context_only: bool = False
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A designer-drug-shaped token that names no list substance (early warning)."""
-
-    token: str  # normalised, e.g. "3-cmpvp"
-    pattern: str
-    span: tuple[int, int]  # in the original text
-
-
-@dataclass
-class _Prepared:
-    text: str
-    norm: str
-    offsets: list[int] | None
-    atoms: list[Atom]
-    hits: list[_Hit]
-    queries: list[tuple[int, int, str]]  # (start, end, fuzzy string) for uncovered n-grams
-    candidates: list[tuple[int, int, str, str]]  # (first atom, end atom, token, pattern)
-
-
-@dataclass
-class Analysis:
-    """Everything the matcher read in one text: substances and early-warning candidates."""
-
-    matches: list[SubstanceMatch]
-    candidates: list[Candidate]
-
-
 class Matcher:
     def __init__(self, lists: ReferenceLists) -> None:
         self.lists = lists
@@ -130,12 +63,12 @@ class Matcher:
         self.descriptor_keys = {key for key, e in lists.names.items() if e.descriptor or is_descriptor(atom_texts(e.text))}
         self.descriptor_names = {e.text for key, e in lists.names.items() if key in self.descriptor_keys}
         self.precursors = {c for c, s in lists.substances.items() if s.controls and all(x.startswith("1988:") for x in s.controls)}
-        self.synonyms = {c: _other_names(s.canonical, s.names) for c, s in lists.substances.items()}
-        self.transposed = _transposed_codes(lists)
+        self.synonyms = {c: other_names(s.canonical, s.names) for c, s in lists.substances.items()}
+        self.transposed = transposed_codes(lists)
         self.transposed_starts = {v[:n] for v in self.transposed for n in range(1, len(v) + 1)}
 
     # -- stage 1: exact ----------------------------------------------------------
-    def prepare(self, text: str, lookup: Callable[[str], NameEntry | None] | None = None) -> _Prepared:
+    def prepare(self, text: str, lookup: Callable[[str], NameEntry | None] | None = None) -> Prepared:
         """Exact stage; `lookup` replaces the dictionary lookup (the naive benchmark path)."""
         norm, offsets = normalise_with_offsets(text)
         toks = atoms(norm)
@@ -157,7 +90,7 @@ class Matcher:
             run = 1
             while run < MAX_NGRAM and i + run < len(toks) and toks[i + run].joinable and not covered[i + run]:
                 run += 1
-            hit: _Hit | None = None
+            hit: Hit | None = None
             if prefixes is not None:
                 key = ""
                 for k in range(1, run + 1):  # grow the n-gram while it can still become a key
@@ -166,12 +99,12 @@ class Matcher:
                         break
                     entry = get(key)
                     if entry is not None:
-                        hit = _Hit(i, i + k, entry.canonical, entry.reason, SCORES[entry.reason], entry.text, entry.context_only)
+                        hit = Hit(i, i + k, entry.canonical, entry.reason, SCORES[entry.reason], entry.text, entry.context_only)
             else:
                 for k in range(run, 0, -1):  # longest first
                     entry = get("".join(texts[i:i + k]))
                     if entry is not None:
-                        hit = _Hit(i, i + k, entry.canonical, entry.reason, SCORES[entry.reason], entry.text, entry.context_only)
+                        hit = Hit(i, i + k, entry.canonical, entry.reason, SCORES[entry.reason], entry.text, entry.context_only)
                         break
             if hit is None and texts[i] in self.transposed_starts and not texts[i].isalpha():
                 hit = self._transposed_hit(texts, i, run)
@@ -189,10 +122,10 @@ class Matcher:
         for hit in hits:
             if hit.reason != "cas" and "".join(texts[hit.start:hit.end]) in COLLIDING_CODES:
                 hit.context_only = True
-        return _Prepared(text, norm, offsets, toks, hits, self._fuzzy_queries(toks, covered), candidates)
+        return Prepared(text, norm, offsets, toks, hits, self._fuzzy_queries(toks, covered), candidates)
 
-    def _shared_suffix_hits(self, norm: str, texts: list[str], toks: list[Atom], hits: list[_Hit],
-                            covered: list[bool]) -> list[_Hit]:
+    def _shared_suffix_hits(self, norm: str, texts: list[str], toks: list[Atom], hits: list[Hit],
+                            covered: list[bool]) -> list[Hit]:
         """Codes sharing one family suffix: "25b 25c NBOMe", "25B/25C-NBOMe" name both."""
         extra = []
         for hit in hits:
@@ -205,12 +138,12 @@ class Matcher:
                 entry = self.lists.names.get(texts[j] + suffix)
                 if entry is None:
                     break
-                extra.append(_Hit(j, j + 1, entry.canonical, entry.reason, SCORES[entry.reason], entry.text))
+                extra.append(Hit(j, j + 1, entry.canonical, entry.reason, SCORES[entry.reason], entry.text))
                 covered[j] = True
                 j -= 1
         return extra
 
-    def _candidates(self, norm: str, toks: list[Atom], hits: list[_Hit]) -> list[tuple[int, int, str, str]]:
+    def _candidates(self, norm: str, toks: list[Atom], hits: list[Hit]) -> list[tuple[int, int, str, str]]:
         """Designer-drug-shaped tokens (enrich.analogue) and list names written with an analogue
         modifier ("3-Cl-PCP", "25B-NBOH"): the exact hits inside them are removed here."""
         found: list[tuple[int, int, str, str]] = []
@@ -240,7 +173,7 @@ class Matcher:
                 found.append((first, last, norm[toks[first].start:toks[last - 1].end], "modified-name"))
         return found
 
-    def _cas_hits(self, norm: str, toks: list[Atom]) -> list[_Hit]:
+    def _cas_hits(self, norm: str, toks: list[Atom]) -> list[Hit]:
         """A CAS number in the text names its substance (chemical B2B listings quote them)."""
         hits = []
         for m in CAS_IN_TEXT.finditer(norm):
@@ -249,29 +182,29 @@ class Matcher:
                 continue
             idx = [k for k, a in enumerate(toks) if a.start >= m.start() and a.end <= m.end()]
             if idx:
-                hits.append(_Hit(idx[0], idx[-1] + 1, canonical, "cas", 1.0, m.group()))
+                hits.append(Hit(idx[0], idx[-1] + 1, canonical, "cas", 1.0, m.group()))
         return hits
 
-    def _transposed_hit(self, texts: list[str], i: int, run: int) -> _Hit | None:
+    def _transposed_hit(self, texts: list[str], i: int, run: int) -> Hit | None:
         """A code with two adjacent letters swapped ("25I-NBMOe"): longest n-gram first."""
         for k in range(run, 0, -1):
             entry = self.transposed.get("".join(texts[i:i + k]))
             if entry is not None:
-                return _Hit(i, i + k, entry.canonical, "fuzzy", TRANSPOSED_SCORE, entry.text, entry.context_only)
+                return Hit(i, i + k, entry.canonical, "fuzzy", TRANSPOSED_SCORE, entry.text, entry.context_only)
         return None
 
-    def _leet_hit(self, token: str, i: int) -> _Hit | None:
-        folded = _leet_folded(token)
+    def _leet_hit(self, token: str, i: int) -> Hit | None:
+        folded = leet_folded(token)
         if folded is None:
             return None
         entry = self.lists.names.get(folded)
         if entry is None:
             return None
-        return _Hit(i, i + 1, entry.canonical, entry.reason, SCORES[entry.reason] - LEET_PENALTY, entry.text, entry.context_only)
+        return Hit(i, i + 1, entry.canonical, entry.reason, SCORES[entry.reason] - LEET_PENALTY, entry.text, entry.context_only)
 
     # -- stage 2: fuzzy candidates -------------------------------------------------
     def _fuzzy_queries(self, toks: list[Atom], covered: list[bool]) -> list[tuple[int, int, str]]:
-        words = [_fuzzy_word(t.text) for t in toks]  # (letters-only form or None, is English)
+        words = [fuzzy_word(t.text) for t in toks]  # (letters-only form or None, is English)
         queries = []
         count = len(toks)
         for i in range(count):
@@ -296,36 +229,36 @@ class Matcher:
         return queries
 
     # -- stage 3: decide and assemble ------------------------------------------------
-    def _all_hits(self, prep: _Prepared, decisions: dict[str, tuple[str, float, str] | None]
-                  ) -> tuple[list[_Hit], list[tuple[int, int, str, str]]]:
+    def _all_hits(self, prep: Prepared, decisions: dict[str, tuple[str, float, str] | None]
+                  ) -> tuple[list[Hit], list[tuple[int, int, str, str]]]:
         fuzzy_hits = []
         for start, end, query in prep.queries:
             decision = decisions.get(query)
             if decision is not None:
                 canonical, score, name = decision
-                fuzzy_hits.append(_Hit(start, end, canonical, "fuzzy", round(score / 100.0, 4), name))
+                fuzzy_hits.append(Hit(start, end, canonical, "fuzzy", round(score / 100.0, 4), name))
         # best fuzzy hits first; an n-gram overlapping a better one is dropped
         fuzzy_hits.sort(key=lambda h: (-h.score, h.start, h.end - h.start))
-        taken: list[_Hit] = []
+        taken: list[Hit] = []
         for hit in fuzzy_hits:
             if all(hit.end <= t.start or hit.start >= t.end for t in taken):
                 taken.append(hit)
         hits = sorted(prep.hits + taken, key=lambda h: h.start)
         return self._resolve_candidates(hits, prep.candidates)
 
-    def category_hits(self, prep: _Prepared, decisions: dict[str, tuple[str, float, str] | None]) -> list[_Hit]:
+    def category_hits(self, prep: Prepared, decisions: dict[str, tuple[str, float, str] | None]) -> list[Hit]:
         """Hits in a category hint: street words count without context, descriptors do not."""
         hits, _ = self._all_hits(prep, decisions)
         texts = [a.text for a in prep.atoms]
         return [h for h in hits if h.name not in self.descriptor_names
                 and not (h.context_only and blocked_by_neighbours(texts, h.start, h.end))]
 
-    def finish(self, prep: _Prepared, decisions: dict[str, tuple[str, float, str] | None],
+    def finish(self, prep: Prepared, decisions: dict[str, tuple[str, float, str] | None],
                hint: HintInfo | None = None) -> list[SubstanceMatch]:
         """The matches of one prepared text (bench/match.py's naive path calls this)."""
         return self.conclude(prep, decisions, hint).matches
 
-    def conclude(self, prep: _Prepared, decisions: dict[str, tuple[str, float, str] | None],
+    def conclude(self, prep: Prepared, decisions: dict[str, tuple[str, float, str] | None],
                  hint: HintInfo | None = None) -> Analysis:
         hits, candidates = self._all_hits(prep, decisions)
         texts = [a.text for a in prep.atoms]
@@ -338,8 +271,8 @@ class Matcher:
             matches += [self._from_hint(m) for m in hint.matches if m.canonical not in {x.canonical for x in matches}]
         return Analysis(matches, [self._candidate(prep, c) for c in candidates])
 
-    def _resolve_candidates(self, hits: list[_Hit], candidates: list[tuple[int, int, str, str]]
-                            ) -> tuple[list[_Hit], list[tuple[int, int, str, str]]]:
+    def _resolve_candidates(self, hits: list[Hit], candidates: list[tuple[int, int, str, str]]
+                            ) -> tuple[list[Hit], list[tuple[int, int, str, str]]]:
         """A hit covering a candidate token whole resolved it (a misspelt listed name): no
         candidate. A hit strictly inside a candidate is a piece of an analogue: no hit."""
         kept_candidates = []
@@ -352,8 +285,8 @@ class Matcher:
             hits = [h for h in hits if not (cand[0] <= h.start and h.end <= cand[1])]
         return hits, kept_candidates
 
-    def _apply_context_rule(self, prep: _Prepared, hits: list[_Hit], texts: list[str],
-                            hint: HintInfo | None) -> list[_Hit]:
+    def _apply_context_rule(self, prep: Prepared, hits: list[Hit], texts: list[str],
+                            hint: HintInfo | None) -> list[Hit]:
         solid = [h for h in hits if not h.context_only]
         if len(solid) == len(hits):
             return hits
@@ -376,14 +309,14 @@ class Matcher:
             kept.append(hit)
         return kept
 
-    def _potency(self, prep: _Prepared, hits: list[_Hit], texts: list[str]) -> set[str]:
+    def _potency(self, prep: Prepared, hits: list[Hit], texts: list[str]) -> set[str]:
         thc = [h for h in hits if h.canonical == THC]
         if thc and all(is_potency(prep.norm, prep.atoms[h.start].start, prep.atoms[h.end - 1].end,
                                   texts[h.start - 1] if h.start else "") for h in thc):
             return {THC}
         return set()
 
-    def _drop_descriptors(self, hits: list[_Hit], has_candidate: bool, texts: list[str]) -> list[_Hit]:
+    def _drop_descriptors(self, hits: list[Hit], has_candidate: bool, texts: list[str]) -> list[Hit]:
         """Form/colour words ("crystal", "brown sugar", "blotters") describe the named substance;
         they name one only when nothing else is named (and no unlisted analogue is)."""
         descriptors = [h for h in hits if h.name in self.descriptor_names and h.reason != "fuzzy"]
@@ -391,14 +324,14 @@ class Matcher:
             return hits
         others = [h for h in hits if h not in descriptors]
 
-        def described(d: _Hit) -> bool:  # another substance is named; within cannabis the product word decides
+        def described(d: Hit) -> bool:  # another substance is named; within cannabis the product word decides
             return has_candidate or any(not (d.canonical in CANNABIS_FAMILY and h.canonical in CANNABIS_FAMILY)
                                         for h in others)
 
         # a colour in a list of colours ("C-stamp grey/brown") is a colour
-        return [h for h in hits if h not in descriptors or not (described(h) or _next_to_colour(texts, h))]
+        return [h for h in hits if h not in descriptors or not (described(h) or next_to_colour(texts, h))]
 
-    def one_per_substance(self, prep: _Prepared, hits: list[_Hit], texts: list[str]) -> list[SubstanceMatch]:
+    def one_per_substance(self, prep: Prepared, hits: list[Hit], texts: list[str]) -> list[SubstanceMatch]:
         if not hits:
             return []
         mentioned = mentioned_flags(texts, prep.norm, prep.atoms, [(h.start, h.end) for h in hits],
@@ -441,7 +374,7 @@ class Matcher:
         moved.reason, moved.score, moved.source, moved.relation = "hint", min(found.score, HINT_SCORE), "hint", "offered"
         return moved
 
-    def _candidate(self, prep: _Prepared, cand: tuple[int, int, str, str]) -> Candidate:
+    def _candidate(self, prep: Prepared, cand: tuple[int, int, str, str]) -> Candidate:
         a, b = prep.atoms[cand[0]], prep.atoms[cand[1] - 1]
         span = (a.start, b.end) if prep.offsets is None else (prep.offsets[a.start], prep.offsets[b.end - 1] + 1)
         return Candidate(cand[2], cand[3], span)
@@ -482,75 +415,6 @@ class Matcher:
     def match_many(self, texts: list[str], scorer: str = "cdist", hints: list[str | None] | None = None
                    ) -> list[list[SubstanceMatch]]:
         return [a.matches for a in self.analyse_many(texts, hints, scorer)]
-
-
-COLOURS = {"grey", "gray", "white", "yellow", "pink", "blue", "green", "red", "orange", "purple", "black", "beige",
-           "brown", "golden", "gold", "silver"}
-
-
-def _next_to_colour(texts: list[str], hit: _Hit) -> bool:
-    prev = texts[hit.start - 1] if hit.start else ""
-    nxt = texts[hit.end] if hit.end < len(texts) else ""
-    return prev in COLOURS or nxt in COLOURS
-
-
-def _transposed_codes(lists: ReferenceLists) -> dict[str, NameEntry]:
-    """Codes with digits, 6+ characters, with two adjacent LETTERS swapped ("25inbmoe" ->
-    25I-NBOMe). Digits never move (3-MMC / 4-MMC), and a variant that is a name itself or
-    comes from two substances is dropped."""
-    found: dict[str, NameEntry | None] = {}
-    for key, entry in lists.names.items():
-        if len(key) < 6 or key.isalpha() or entry.context_only:
-            continue
-        for j in range(len(key) - 1):
-            a, b = key[j], key[j + 1]
-            if a == b or not (a.isalpha() and b.isalpha()):
-                continue
-            variant = key[:j] + b + a + key[j + 2:]
-            if variant in lists.names:
-                continue
-            known = found.get(variant, entry)
-            found[variant] = entry if known is not None and known.canonical == entry.canonical else None
-    return {v: e for v, e in found.items() if e is not None}
-
-
-def atom_texts(text: str) -> list[str]:
-    return [a.text for a in atoms(normalise_with_offsets(text)[0])]
-
-
-def _other_names(canonical: str, names: dict[str, list[str]]) -> tuple[str, ...]:
-    out: dict[str, None] = {}
-    for field_name in ("synonyms", "abbreviations", "street_names", "context_names", "descriptor_names"):
-        for name in names.get(field_name, []):
-            if name != canonical:
-                out.setdefault(name, None)
-    return tuple(out)
-
-
-@lru_cache(maxsize=131072)
-def _fuzzy_word(token: str) -> tuple[str | None, bool]:
-    """A token's letters-only form for fuzzy matching (leetspeak folded) and whether it
-    is an English word; (None, False) when it cannot be part of a fuzzy query."""
-    text = leet_fold(token) if not token.isalpha() and _leetable(token) else token
-    if not (text.isalpha() and text.isascii()):
-        return None, False
-    return text, text in fuzzy.english_words()
-
-
-@lru_cache(maxsize=131072)
-def _leet_folded(token: str) -> str | None:
-    """The leetspeak-folded form of a token when it is all letters then, else None
-    (cached: every untouched token of every title asks)."""
-    if not _leetable(token):
-        return None
-    folded = leet_fold(token)
-    return folded if folded.isalpha() else None
-
-
-def _leetable(token: str) -> bool:
-    """Mixed letters/digits that could be leetspeak ("c0caine"), not a quantity ("5g")."""
-    letters = sum(c.isalpha() for c in token)
-    return len(token) >= 4 and letters >= 2 and letters < len(token)
 
 
 def get_matcher(lists: ReferenceLists | None = None) -> Matcher:

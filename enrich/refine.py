@@ -20,7 +20,7 @@ from enrich.normalize import name_key
 
 if TYPE_CHECKING:
     from enrich.lists import ReferenceLists
-    from enrich.matcher import SubstanceMatch
+    from enrich.match_types import SubstanceMatch
 
 CANNABIS, RESIN, THC, CBD = "cannabis", "cannabis resin", "THC", "CBD"
 CANNABIS_PRODUCTS = {RESIN, THC, CBD}
