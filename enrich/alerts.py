@@ -1,11 +1,10 @@
-"""Alert events with a small pluggable sink (JSON lines under $TRAWL_HOME by default).
+"""New-substance alerts: one per substance-like token, durably (sinks: core.alerts).
 
 The crawler pipeline calls `alert_new_candidates(...)` after storing candidate
-substances; any object with `emit(event)` can replace the default sink
-(a webhook, a message queue, a test list).
+substances; any `core.alerts.AlertSink` can replace the default JSON-lines sink.
 
-New-substance alerts are once per token, durably: the default sink checks its own
-log under an exclusive lock before appending, so a token alerted by a run that was
+New-substance alerts are once per token, durably: with the default sink the log itself
+is checked under its exclusive lock before appending, so a token alerted by a run that was
 killed before its batch reached the index (and is therefore still "unknown" to the
 index when the run resumes) is not alerted again, and two crawls finding the same
 token at once raise one alert between them.
@@ -13,97 +12,16 @@ token at once raise one alert between them.
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
-import os
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any, Protocol
+from collections.abc import Iterable
 
-from core.errors import TrawlError
-from core.home import trawl_home
+from core.alerts import AlertEvent, AlertSink, JsonlSink, append_alert, now_utc
 from core.records import CandidateSubstance
 
+# AlertEvent, AlertSink and append_alert are re-exported for callers written against the old
+# module; new code imports them from core.alerts
+__all__ = ["NEW_SUBSTANCE", "AlertEvent", "AlertSink", "alert_new_candidates", "append_alert"]
+
 NEW_SUBSTANCE = "new-substance"
-
-
-@dataclass
-class AlertEvent:
-    kind: str
-    time: str  # ISO-8601 UTC, when the alert was raised
-    summary: str
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-class AlertSink(Protocol):
-    def emit(self, event: AlertEvent) -> None: ...
-
-
-class JsonlSink:
-    """Appends one JSON object per line; default file $TRAWL_HOME/alerts.jsonl.
-
-    Each line is one O_APPEND write() under an exclusive flock, fsync'ed: a SIGKILL
-    leaves whole lines, and a torn line from an older writer never swallows the next."""
-
-    def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path) if path else trawl_home() / "alerts.jsonl"
-        self._locked_fd: int | None = None
-
-    @contextlib.contextmanager
-    def exclusive(self) -> Iterator[int]:
-        """Hold the log's lock (re-entrant within this sink) while checking and appending."""
-        if self._locked_fd is not None:
-            yield self._locked_fd
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            self._locked_fd = fd
-            yield fd
-        finally:
-            self._locked_fd = None
-            os.close(fd)  # releases the lock
-
-    def emit(self, event: AlertEvent) -> None:
-        line = (json.dumps(asdict(event), ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
-        with self.exclusive() as fd:
-            size = os.fstat(fd).st_size
-            if size and os.pread(fd, 1, size - 1) != b"\n":
-                line = b"\n" + line  # the previous writer was killed mid-line: start a fresh one
-            os.write(fd, line)
-            os.fsync(fd)
-
-    def recorded(self, kind: str, key: str) -> set[str]:
-        """Values of data[key] over the logged events of `kind` (unreadable lines are skipped)."""
-        values: set[str] = set()
-        with contextlib.suppress(FileNotFoundError), self.path.open("rb") as fh:
-            for raw in fh:
-                if kind.encode() not in raw:
-                    continue  # cheap filter: most lines are other kinds
-                try:
-                    record = json.loads(raw)
-                except ValueError:
-                    continue  # a torn line from a killed writer
-                if isinstance(record, dict) and record.get("kind") == kind and isinstance(record.get("data"), dict):
-                    value = record["data"].get(key)
-                    if isinstance(value, str):
-                        values.add(value)
-        return values
-
-
-class MemorySink:
-    def __init__(self) -> None:
-        self.events: list[AlertEvent] = []
-
-    def emit(self, event: AlertEvent) -> None:
-        self.events.append(event)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def alert_new_candidates(
@@ -129,7 +47,7 @@ def _emit_new(candidates: Iterable[CandidateSubstance], known: set[str], sink: A
         known.add(cand.token)
         event = AlertEvent(
             kind=NEW_SUBSTANCE,
-            time=_now(),
+            time=now_utc(),
             summary=f"new substance-like token {cand.token!r} ({cand.pattern}) on {cand.site}",
             data={
                 "token": cand.token,
@@ -140,43 +58,5 @@ def _emit_new(candidates: Iterable[CandidateSubstance], known: set[str], sink: A
             },
         )
         sink.emit(event)
-        events.append(event)
-    return events
-
-
-def event_from_record(record: dict[str, Any]) -> AlertEvent:
-    """An AlertEvent from a stored line: ours, or the flat records other stages write
-    ({"time", "kind", "site", "message", ...details})."""
-    if "summary" in record and "data" in record:
-        return AlertEvent(kind=record["kind"], time=record["time"], summary=record["summary"],
-                          data=dict(record["data"]))
-    details = {k: v for k, v in record.items() if k not in ("kind", "time", "message")}
-    return AlertEvent(kind=str(record.get("kind", "")), time=str(record.get("time", "")),
-                      summary=str(record.get("message", "")), data=details)
-
-
-def append_alert(record: dict[str, Any], sink: AlertSink | None = None) -> AlertEvent:
-    """Raise an alert from a flat record (used by the crawler for e.g. "site_paused")."""
-    event = event_from_record({"time": _now(), **record})
-    (sink or JsonlSink()).emit(event)
-    return event
-
-
-def read_alerts(path: str | Path | None = None, kind: str | None = None, since: str | None = None) -> list[AlertEvent]:
-    path = Path(path) if path else trawl_home(create=False) / "alerts.jsonl"
-    if not path.exists():
-        return []
-    events = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            event = event_from_record(json.loads(line))
-        except (json.JSONDecodeError, TypeError, AttributeError) as exc:
-            raise TrawlError(f"{path}:{lineno}: not an alert event: {exc}") from exc
-        if kind and event.kind != kind:
-            continue
-        if since and (event.data.get("first_seen") or event.time) < since:
-            continue
         events.append(event)
     return events

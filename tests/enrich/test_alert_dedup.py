@@ -19,10 +19,11 @@ from typing import Any
 import pytest
 from scrapy.utils.test import get_crawler
 
+from core.alerts import JsonlSink, read_alerts
 from core.records import CandidateSubstance
 from crawler.engine.frontier import Frontier, page_key
 from crawler.engine.settings import BASE
-from enrich.alerts import NEW_SUBSTANCE, JsonlSink, alert_new_candidates, read_alerts
+from enrich.alerts import NEW_SUBSTANCE, alert_new_candidates
 from index import open_index
 from pipeline.enrich import EnrichStage
 from pipeline.parse import ParseStage
@@ -116,7 +117,8 @@ def test_concurrent_crawls_raise_one_alert(tmp_path: Path) -> None:
     go = tmp_path / "go"
     script = f"""
 import os, sys, time
-from enrich.alerts import JsonlSink, alert_new_candidates
+from core.alerts import JsonlSink
+from enrich.alerts import alert_new_candidates
 from core.records import CandidateSubstance
 c = CandidateSubstance(token="5-race-pvp", first_seen="2026-11-20T10:00:00Z", last_seen="2026-11-20T10:00:00Z",
                        site=sys.argv[1], example_listing_ids=[], pattern="pyrrolidinophenone")

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from core.alerts import MemorySink, read_alerts
 from core.records import CandidateSubstance
 from enrich import new_substance_candidates
-from enrich.alerts import MemorySink, alert_new_candidates, read_alerts
+from enrich.alerts import alert_new_candidates
 from trawl.enrich_cli import alerts as alerts_cmd
 
 
@@ -84,7 +85,7 @@ def test_candidate_records_for_pipeline() -> None:
 
 
 def test_flat_records_from_other_stages_are_read(trawl_home: Path) -> None:
-    from enrich.alerts import append_alert
+    from core.alerts import append_alert
 
     (trawl_home / "alerts.jsonl").write_text(json.dumps({"time": "2026-11-23T09:00:00+00:00", "kind": "site_paused",
                                                          "site": "vortex", "message": "vortex paused: captcha"}) + "\n")

@@ -1,0 +1,138 @@
+"""The alert sink interface: an `AlertEvent` record, the `AlertSink` protocol and two sinks.
+
+Any object with `emit(event)` is a sink (a webhook, a message queue, a test list). The
+default, `JsonlSink`, appends JSON lines to $TRAWL_HOME/alerts.jsonl under an exclusive
+lock, which lets a caller check the log and append in one step (enrich.alerts uses it to
+alert each new-substance token once, durably). What raises alerts lives above: new
+substances in enrich.alerts, paused sites in crawler.engine.session.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Protocol
+
+from core.errors import TrawlError
+from core.home import trawl_home
+
+
+@dataclass
+class AlertEvent:
+    kind: str
+    time: str  # ISO-8601 UTC, when the alert was raised
+    summary: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class AlertSink(Protocol):
+    def emit(self, event: AlertEvent) -> None: ...
+
+
+class JsonlSink:
+    """Appends one JSON object per line; default file $TRAWL_HOME/alerts.jsonl.
+
+    Each line is one O_APPEND write() under an exclusive flock, fsync'ed: a SIGKILL
+    leaves whole lines, and a torn line from an older writer never swallows the next."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path else trawl_home() / "alerts.jsonl"
+        self._locked_fd: int | None = None
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[int]:
+        """Hold the log's lock (re-entrant within this sink) while checking and appending."""
+        if self._locked_fd is not None:
+            yield self._locked_fd
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._locked_fd = fd
+            yield fd
+        finally:
+            self._locked_fd = None
+            os.close(fd)  # releases the lock
+
+    def emit(self, event: AlertEvent) -> None:
+        line = (json.dumps(asdict(event), ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+        with self.exclusive() as fd:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = b"\n" + line  # the previous writer was killed mid-line: start a fresh one
+            os.write(fd, line)
+            os.fsync(fd)
+
+    def recorded(self, kind: str, key: str) -> set[str]:
+        """Values of data[key] over the logged events of `kind` (unreadable lines are skipped)."""
+        values: set[str] = set()
+        with contextlib.suppress(FileNotFoundError), self.path.open("rb") as fh:
+            for raw in fh:
+                if kind.encode() not in raw:
+                    continue  # cheap filter: most lines are other kinds
+                try:
+                    record = json.loads(raw)
+                except ValueError:
+                    continue  # a torn line from a killed writer
+                if isinstance(record, dict) and record.get("kind") == kind and isinstance(record.get("data"), dict):
+                    value = record["data"].get(key)
+                    if isinstance(value, str):
+                        values.add(value)
+        return values
+
+
+class MemorySink:
+    def __init__(self) -> None:
+        self.events: list[AlertEvent] = []
+
+    def emit(self, event: AlertEvent) -> None:
+        self.events.append(event)
+
+
+def now_utc() -> str:
+    """Alert time: ISO-8601 UTC to the second, with Z."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def event_from_record(record: dict[str, Any]) -> AlertEvent:
+    """An AlertEvent from a stored line: ours, or the flat records other stages write
+    ({"time", "kind", "site", "message", ...details})."""
+    if "summary" in record and "data" in record:
+        return AlertEvent(kind=record["kind"], time=record["time"], summary=record["summary"],
+                          data=dict(record["data"]))
+    details = {k: v for k, v in record.items() if k not in ("kind", "time", "message")}
+    return AlertEvent(kind=str(record.get("kind", "")), time=str(record.get("time", "")),
+                      summary=str(record.get("message", "")), data=details)
+
+
+def append_alert(record: dict[str, Any], sink: AlertSink | None = None) -> AlertEvent:
+    """Raise an alert from a flat record (used by the crawler for e.g. "site_paused")."""
+    event = event_from_record({"time": now_utc(), **record})
+    (sink or JsonlSink()).emit(event)
+    return event
+
+
+def read_alerts(path: str | Path | None = None, kind: str | None = None, since: str | None = None) -> list[AlertEvent]:
+    path = Path(path) if path else trawl_home(create=False) / "alerts.jsonl"
+    if not path.exists():
+        return []
+    events = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            event = event_from_record(json.loads(line))
+        except (json.JSONDecodeError, TypeError, AttributeError) as exc:
+            raise TrawlError(f"{path}:{lineno}: not an alert event: {exc}") from exc
+        if kind and event.kind != kind:
+            continue
+        if since and (event.data.get("first_seen") or event.time) < since:
+            continue
+        events.append(event)
+    return events
