@@ -37,6 +37,7 @@ from aiohttp import web
 from core.errors import TrawlError
 from core.home import trawl_home
 from core.records import to_dict
+from crawler.engine.spawn import crawl_command
 from index.api import SearchQuery, TrendQuery
 
 _SEARCH_PARAMS = {
@@ -239,7 +240,7 @@ def build_app(index: Any, *, token: str, python: str = sys.executable, hosts: It
             raise web.HTTPConflict(text=f"a crawl of {site} is already running")
         # "--" ends options: even a validated name is passed as an argument, never as an option
         running[site] = await asyncio.create_subprocess_exec(
-            python, "-m", "trawl.cli", "crawl", "--", site,
+            *crawl_command(site, python=python),
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         return web.json_response({"site": site, "pid": running[site].pid, "status": "started"}, status=202)
 

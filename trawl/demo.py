@@ -18,6 +18,7 @@ from typing import Any
 
 from core.errors import TrawlError
 from core.records import Listing
+from crawler.engine.spawn import crawl_command
 from index.api import SearchQuery, TrendQuery
 from trawl.accuracy import compare, format_table
 
@@ -50,8 +51,7 @@ def crawl_site(site: str, *, day: int, env: dict[str, str], timeout: int = 240,
 
     With `progress` (the demo runs on a terminal) the crawl inherits this stderr, so it
     shows the same live progress line as `trawl crawl`, and any warning it logs."""
-    argv = [sys.executable, "-m", "trawl.cli", "crawl", site, "--clock", clock_for(day)]
-    argv += ["--json", "--progress"] if progress else ["--json"]
+    argv = crawl_command(site, clock=clock_for(day), json_summary=True, progress=progress)
     started = time.monotonic()
     try:
         proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=None if progress else subprocess.PIPE,

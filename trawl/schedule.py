@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from core.errors import TrawlError
 from core.home import trawl_home
+from crawler.engine.spawn import trawl_command
 
 _EVERY = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -177,7 +177,7 @@ def _job_command(raw: dict[str, Any], where: str, index: int) -> list[str]:
 def run_job(job: Job, *, history: Path | None = None) -> JobOutcome:
     """Run one job now, in a subprocess, and append the outcome to the history file."""
     started = _utcnow()
-    argv = [sys.executable, "-m", "trawl.cli", *job.command]
+    argv = trawl_command(job.command)
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=job.timeout, stdin=subprocess.DEVNULL)
         code, output = proc.returncode, (proc.stdout + proc.stderr)

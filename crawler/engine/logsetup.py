@@ -6,27 +6,24 @@ The console (stderr) shows WARNING and above by default, INFO with -v, DEBUG wit
 we use are not the user's problem and go to DEBUG.  At default verbosity each console
 record is one line (tracebacks are in the log file, or on the console with -v).
 
-Every handler redacts the site's login secrets and password-like URL parameters, so a
-credential never reaches a log, whatever the level.
+Every handler carries core.redact's filter: the site's login secrets and password- or
+token-like URL parameters are redacted from messages and tracebacks, so a credential
+never reaches a log, whatever the level.
 """
 from __future__ import annotations
 
 import logging
-import re
 import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, quote_plus
 
+from core import redact
 from core.errors import TrawlError
 
 CONSOLE_FORMAT = "%(levelname)s [%(name)s] %(message)s"
 FILE_FORMAT = "%(asctime)s [%(name)s] %(levelname)s: %(message)s"
-REDACTED = "[REDACTED]"
-# password=..., passwd=..., pass=..., token=... in URLs and form bodies that reach a log line
-SECRET_PARAMS = re.compile(r"(?i)\b((?:pass(?:word|wd)?|pwd|secret|token|api_?key|auth)=)[^&\s'\"<>]+")
 
 
 @dataclass(frozen=True)
@@ -55,31 +52,6 @@ class LogOptions:
         return min(self.console_level, self.file_level if self.log_file else self.console_level)
 
 
-class RedactFilter(logging.Filter):
-    """Replaces known secrets (and their URL-encoded forms) in the rendered message."""
-
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
-        variants = {v for s in secrets if len(s) >= 3 for v in (s, quote_plus(s), quote(s, safe=""))}
-        self.secrets = sorted(variants, key=len, reverse=True)
-
-    def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, REDACTED)
-        return SECRET_PARAMS.sub(lambda m: m.group(1) + REDACTED, text)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = self.redact(message)
-        if record.exc_info and record.exc_info[1] is not None:
-            # the traceback text is rendered by the formatter: redact it there too
-            record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
-            record.exc_info = None
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
-
-
 class FollowUpFilter(logging.Filter):
     """Console only: once the crawl stopped on a local failure (disk full...), the same
     error raised again by every component that closes is noise; the log file keeps it."""
@@ -96,15 +68,21 @@ class FollowUpFilter(logging.Filter):
 
 
 class OneLineFormatter(logging.Formatter):
-    """Console at default verbosity: one line per record, the exception's last line only."""
+    """Console at default verbosity: one line per record, the exception's last line only.
+
+    The traceback's text comes from `exc_text`, which the redacting filter has cleaned;
+    `exc_info` is hidden while the line is formatted, so the base class cannot render
+    the (unredacted) exception again."""
 
     def format(self, record: logging.LogRecord) -> str:
-        text = record.exc_text
-        record.exc_text = None
+        text, exc_info = record.exc_text, record.exc_info
+        if not text and exc_info and exc_info[1] is not None:
+            text = redact.redact_log_text(self.formatException(exc_info))
+        record.exc_text, record.exc_info = None, None
         try:
             line = super().format(record)
         finally:
-            record.exc_text = text
+            record.exc_text, record.exc_info = text, exc_info
         lines = line.strip().splitlines()
         if len(lines) > 1:  # a traceback inside the message (Twisted logs them so)
             line, text = lines[0], text or "\n".join(lines[1:])
@@ -146,13 +124,14 @@ def install(options: LogOptions, secrets: list[str] | None = None) -> None:
     uninstall()
     root = logging.getLogger()
     _root_level_before.append(root.level)
-    redact = RedactFilter(secrets or [])
+    for secret in secrets or []:
+        redact.register_secret(secret)  # process-wide: the evidence writer redacts it too
     console = StderrHandler()
     console.setLevel(options.console_level)
     console.setFormatter(logging.Formatter(CONSOLE_FORMAT) if options.verbosity >= 1
                          else OneLineFormatter(CONSOLE_FORMAT))
-    console.addFilter(FollowUpFilter())  # before redaction, which folds exc_info into text
-    console.addFilter(redact)
+    console.addFilter(FollowUpFilter())  # before redaction, which may fold exc_info into text
+    console.addFilter(redact.LOG_FILTER)
     _installed.append(console)
     if options.log_file is not None:
         try:
@@ -162,7 +141,7 @@ def install(options: LogOptions, secrets: list[str] | None = None) -> None:
             raise TrawlError(f"--log-file {options.log_file}: cannot write it ({exc.strerror})") from None
         file_handler.setLevel(options.file_level)
         file_handler.setFormatter(logging.Formatter(FILE_FORMAT))
-        file_handler.addFilter(redact)
+        file_handler.addFilter(redact.LOG_FILTER)
         _installed.append(file_handler)
     for handler in _installed:
         root.addHandler(handler)
