@@ -14,6 +14,19 @@ from crawler.engine import logsetup
 SECRET = "Tr4wl-exc-s3cret"
 
 
+@pytest.fixture(autouse=True)
+def _own_registry() -> Iterator[None]:
+    """The secrets registered here stay out of other tests of this worker."""
+    values, fields = set(redact._values), set(redact._fields)
+    yield
+    with redact._lock:
+        redact._values.clear()
+        redact._values.update(values)
+        redact._fields.clear()
+        redact._fields.update(fields)
+        redact._rebuild()
+
+
 def _fail_login(url: str) -> None:
     raise ConnectionError(f"login refused at {url}")
 
