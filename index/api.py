@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.records import CandidateSubstance, Listing, Snapshot, Vendor
+from core.vocabulary import Vocabulary
 
 
 @dataclass
@@ -82,9 +83,13 @@ class TrendRow:
 
 
 class IndexBackend(abc.ABC):
-    """Storage and query. Writes are idempotent: re-indexing the same crawl changes nothing."""
+    """Storage and query. Writes are idempotent: re-indexing the same crawl changes nothing.
+
+    `vocabulary` resolves substance names and synonyms at query time; backends take it when
+    opened (see index.open_index) and default to an empty one (names match only as typed)."""
 
     name: str = "abstract"
+    vocabulary: Vocabulary = Vocabulary.empty()
 
     @abc.abstractmethod
     def write(

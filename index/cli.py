@@ -17,8 +17,18 @@ import click
 from core.errors import TrawlError
 from core.records import to_dict
 from core.timeutil import bound_from, bound_to
+from core.vocabulary import VOCABULARY_META, Vocabulary
 from index import open_index
 from index.api import SearchQuery, SearchResult, TrendQuery, TrendRow
+
+
+def vocabulary() -> Vocabulary:
+    """The substance vocabulary the application provides (trawl/cli.py puts a provider in click's
+    context meta; the index never loads enrich/'s lists itself). Empty outside `trawl`."""
+    ctx = click.get_current_context(silent=True)
+    provider = ctx.meta.get(VOCABULARY_META) if ctx is not None else None
+    return provider() if callable(provider) else Vocabulary.empty("no vocabulary provided (not run through `trawl`)")
+
 
 MAX_COUNT = 1_000_000_000  # --limit/--offset above this are typos, and SQLite integers overflow far beyond it
 
@@ -170,7 +180,7 @@ def search(text: tuple[str, ...], sort: str, limit: int, offset: int, as_json: b
       trawl search --limit 5 -- -pvp
     """
     query = build_search_query(" ".join(text), sort=sort, limit=limit, offset=offset, **filters)
-    with open_index(index_url) as backend:
+    with open_index(index_url, vocabulary=vocabulary()) as backend:
         result = backend.search(query)
     if as_json:
         click.echo(json.dumps({"total": result.total, "offset": offset, "hits": [
@@ -252,7 +262,7 @@ def trends(as_json: bool, as_csv: bool, index_url: str | None, **options: Any) -
       trawl trends --metric activity --site vortex --csv
     """
     query = build_trend_query(**options)
-    with open_index(index_url) as backend:
+    with open_index(index_url, vocabulary=vocabulary()) as backend:
         rows = backend.trends(query)
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(r) for r in rows], ensure_ascii=False, indent=2))
@@ -310,7 +320,7 @@ def export(kind: str, fmt: str, out: Path, force: bool, meta_path: Path | None, 
     trend = build_trend_query(metric, interval, group_by, filters.get("substance"), filters.get("site"),
                               filters.get("origin"), unit, time_from, time_to)
     command = "trawl export " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else ""
-    with open_index(index_url) as backend:
+    with open_index(index_url, vocabulary=vocabulary()) as backend:
         meta = run_export(backend, kind, fmt, out, query=query, trend=trend, command=command, force=force,
                           meta_path=meta_path)
     to_stdout = str(out) == "-"
@@ -345,7 +355,7 @@ def migrate_cmd(index_url: str | None) -> None:
       trawl index migrate
       trawl index migrate --index-url https://es.example:9200
     """
-    with open_index(index_url) as backend:
+    with open_index(index_url, vocabulary=vocabulary()) as backend:
         if backend.name == "elasticsearch":
             from index import es_admin
 
@@ -374,7 +384,7 @@ def flush_cmd(spool_dir: Path | None, rejected: bool, index_url: str | None) -> 
 
     directory = spool_dir or default_spool_dir()
     spools = [Spool(directory)] + ([Spool(directory / "rejected")] if rejected else [])
-    with open_index(index_url) as backend:
+    with open_index(index_url, vocabulary=vocabulary()) as backend:
         target: Any = backend
         if backend.name == "elasticsearch":
             from index.es_backend import _DirectWriter
@@ -401,7 +411,7 @@ def stats_cmd(as_json: bool, index_url: str | None) -> None:
     """
     from index.spool import Spool
 
-    with open_index(index_url) as backend:
+    with open_index(index_url, vocabulary=vocabulary()) as backend:
         if backend.name == "elasticsearch":
             from index import es_admin
 

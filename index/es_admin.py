@@ -36,7 +36,7 @@ def migrate(backend: EsBackend) -> dict[str, Any]:
     client, names = backend.client, backend.names
     report: dict[str, Any] = {"version": names.version, "created": [], "reindexed": {}, "aliases": []}
     for kind in (*KINDS, "snapshots"):
-        client.indices.put_index_template(name=names.template(kind), **template_body(names, kind, replicas=backend.replicas))
+        client.indices.put_index_template(name=names.template(kind), **template_body(names, kind, backend.vocabulary, replicas=backend.replicas))
     actions: list[dict[str, Any]] = []
     for kind in KINDS:
         new = names.index(kind)
@@ -63,6 +63,7 @@ def migrate(backend: EsBackend) -> dict[str, Any]:
         report["reindexed"][f"{index} -> {new}"] = resp.get("total", 0)
         actions.append({"remove": {"index": index, "alias": names.read_alias("snapshots")}})
     client.indices.update_aliases(actions=actions)
+    backend.outdated = False
     report["aliases"] = [a for a in actions if "add" in a]
     return report
 

@@ -18,13 +18,14 @@ from typing import Any, TypeVar
 from core.errors import TrawlError
 from core.records import CandidateSubstance, Listing, Snapshot, Vendor, from_dict, to_dict
 from core.timeutil import bound_from, bound_to
+from core.vocabulary import Vocabulary
 from index import merge
 from index.api import IndexBackend, SearchHit, SearchQuery, SearchResult, TrendQuery, TrendRow
 from index.es_client import EsSettings, make_client, pin_compatibility, server_major, settings_from
 from index.es_mappings import MAPPING_VERSION, Names
 from index.es_query import has_listing_filters, search_query, search_sort
+from index.query_checks import check_paging
 from index.spool import Spool, default_spool_dir
-from index.sqlite_query import check_paging
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -52,8 +53,10 @@ class EsBackend(IndexBackend):
     name = "elasticsearch"
 
     def __init__(self, settings: EsSettings, prefix: str = "trawl", spool_dir: Any = None,
-                 mapping_version: int = MAPPING_VERSION, replicas: int = 1) -> None:
+                 mapping_version: int = MAPPING_VERSION, replicas: int = 1, vocabulary: Vocabulary | None = None) -> None:
         self.settings = settings
+        # query-time synonyms, and the search analyzer's synonym rules of indices this backend creates
+        self.vocabulary = vocabulary or Vocabulary.empty()
         self.names = Names(prefix, mapping_version)
         self.replicas = replicas
         self.client = make_client(settings)
@@ -61,17 +64,23 @@ class EsBackend(IndexBackend):
         self.rejected = Spool(self.spool.directory / "rejected")
         self._ready = False
         self._dirty = False
+        # the aliases point at indices of an older mapping version: reads work, writes are
+        # spooled until `trawl index migrate` (a new snapshot month must not be created untemplated)
+        self.outdated = False
         self.server_major: int | None = None
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> EsBackend:
-        import os
+        from core.config import load_config
 
-        prefix = options.pop("prefix", None) or os.environ.get("TRAWL_INDEX_PREFIX") or "trawl"
+        config = load_config()
+        prefix = options.pop("prefix", None) or config.index_prefix or "trawl"
         spool_dir = options.pop("spool_dir", None)
         version = int(options.pop("mapping_version", MAPPING_VERSION))
-        replicas = int(options.pop("replicas", os.environ.get("TRAWL_INDEX_REPLICAS", 1)))
-        backend = cls(settings_from(url, **options), prefix=prefix, spool_dir=spool_dir, mapping_version=version, replicas=replicas)
+        replicas = int(options.pop("replicas", config.index_replicas))
+        vocabulary = options.pop("vocabulary", None)
+        backend = cls(settings_from(url, **options), prefix=prefix, spool_dir=spool_dir, mapping_version=version, replicas=replicas,
+                      vocabulary=vocabulary)
         if backend.spool.files():
             backend.try_replay()  # "replayed automatically on the next run"
         return backend
@@ -120,7 +129,15 @@ class EsBackend(IndexBackend):
         pin_compatibility(self.client, self.server_major)
         if not self._call("checking aliases", self.client.indices.exists_alias, name=self.names.write_alias("listings")):
             self._call("creating indices", es_admin.migrate, self)
+        else:
+            self.outdated = not self._call("checking the mapping version", self.client.indices.exists,
+                                           index=self.names.index("listings"))
         self._ready = True
+
+    def _check_current(self) -> None:
+        if self.outdated:
+            raise TrawlError(f"Elasticsearch at {self.settings.display_url}: the {self.names.prefix} indices predate mapping "
+                             f"version {self.names.version}; run `trawl index migrate`")
 
     def _refresh(self) -> None:
         if self._dirty:
@@ -150,6 +167,7 @@ class EsBackend(IndexBackend):
             return counts
         try:
             self.ensure_ready()
+            self._check_current()
             if self.spool.files():
                 self.spool.replay(_DirectWriter(self))  # older spooled batches first: order matters for merges
             rejected = self.write_direct(batch)
@@ -247,6 +265,7 @@ class EsBackend(IndexBackend):
     def try_replay(self) -> None:
         try:
             self.ensure_ready()
+            self._check_current()
             report = self.spool.replay(_DirectWriter(self))
             log.info("replayed %d spooled batches into %s", report.batches, self.describe())
         except TrawlError as exc:
@@ -262,7 +281,7 @@ class EsBackend(IndexBackend):
         check_paging(query)
         self._read()
         resp = self._call(
-            "searching", self.client.search, index=self.names.read_alias("listings"), query=search_query(query),
+            "searching", self.client.search, index=self.names.read_alias("listings"), query=search_query(query, self.vocabulary),
             sort=search_sort(query), from_=query.offset, size=query.limit, track_total_hits=True,
             highlight={"fields": {"title": {}, "description": {}}, "pre_tags": ["["], "post_tags": ["]"],
                        "fragment_size": 120, "number_of_fragments": 1, "require_field_match": False},
@@ -299,7 +318,7 @@ class EsBackend(IndexBackend):
         self._read()
         q = query or SearchQuery(sort="listing_id")
         sort = [{"listing_id": {"order": "asc"}}] if query is None else search_sort(q)
-        for hit in self.scroll(self.names.read_alias("listings"), search_query(q), sort):
+        for hit in self.scroll(self.names.read_alias("listings"), search_query(q, self.vocabulary), sort):
             yield from_dict(Listing, hit["_source"])
 
     def iter_snapshots(self, query: SearchQuery | None = None) -> Iterator[Snapshot]:
@@ -307,8 +326,8 @@ class EsBackend(IndexBackend):
         filters: list[dict[str, Any]] = []
         wanted: set[str] | None = None
         if query is not None:
-            if has_listing_filters(query):
-                wanted = {h["_id"] for h in self.scroll(self.names.read_alias("listings"), search_query(query),
+            if has_listing_filters(query, self.vocabulary):
+                wanted = {h["_id"] for h in self.scroll(self.names.read_alias("listings"), search_query(query, self.vocabulary),
                                                         [{"listing_id": {"order": "asc"}}], source=False)}
                 if not wanted:
                     return

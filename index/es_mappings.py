@@ -6,6 +6,10 @@ Layout for prefix P (default "trawl") and mapping version V:
   P-snapshots-vV-YYYY.MM                               one index per crawl month,
       created on first write from a composable template that also adds the
       read alias P-snapshots
+The substance synonyms of the search analyzer come from the backend's vocabulary (generated
+from enrich/'s reference lists, core.vocabulary); an index keeps the rules it was created with.
+Version history: 1 = hand-written synonym groups; 2 = synonyms from the vocabulary
+(`trawl index migrate` reindexes v1 into v2 and moves the aliases).
 Mappings are `dynamic: false`: unknown fields stay in _source but are not
 indexed, so a new crawler field can never explode the mapping.
 Numbers that are filtered or aggregated are `double` (not `float`) so range
@@ -15,9 +19,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from index.querytext import SYNONYM_GROUPS, tokens
+from core.vocabulary import Vocabulary
+from index.querytext import tokens
 
-MAPPING_VERSION = 1
+MAPPING_VERSION = 2
+# inline synonym rules live in the index settings (cluster state): keep them well below the
+# sizes where ES starts to warn; the shipped vocabulary is about 25 kB in under 500 rules
+MAX_SYNONYM_RULES = 5_000
+MAX_SYNONYM_CHARS = 250_000
 KINDS = ("listings", "vendors", "candidates")
 
 KW_LC: dict[str, Any] = {"type": "keyword", "normalizer": "trawl_lower"}
@@ -28,17 +37,31 @@ TEXT: dict[str, Any] = {"type": "text", "analyzer": "trawl_text"}
 OFF: dict[str, Any] = {"type": "object", "enabled": False}
 
 
-def synonym_rules() -> list[str]:
-    # Rules written in the tokens our tokenizer produces ("4-mmc" -> "4 mmc"), so they apply as typed.
-    return [", ".join(" ".join(tokens(name)) for name in group) for group in SYNONYM_GROUPS]
+def synonym_rules(vocabulary: Vocabulary) -> list[str]:
+    """Solr-format equivalence rules, one per group of two or more spellings, written in the
+    tokens our tokenizer produces ("4-mmc" -> "4 mmc") so they apply as typed.
+
+    Truncated (whole groups, in canonical-name order) past MAX_SYNONYM_RULES / MAX_SYNONYM_CHARS."""
+    rules: list[str] = []
+    size = 0
+    for canonical in sorted(vocabulary.groups):
+        spellings = [s for s in dict.fromkeys(" ".join(tokens(name)) for name in vocabulary.groups[canonical]) if s]
+        if len(spellings) < 2:
+            continue
+        rule = ", ".join(spellings)
+        if len(rules) >= MAX_SYNONYM_RULES or size + len(rule) > MAX_SYNONYM_CHARS:
+            break
+        rules.append(rule)
+        size += len(rule)
+    return rules
 
 
-def analysis() -> dict[str, Any]:
+def analysis(vocabulary: Vocabulary) -> dict[str, Any]:
     """Tokenise like SQLite FTS5 unicode61: runs of letters/digits, lower-cased, diacritics folded."""
     return {
         "tokenizer": {"trawl_words": {"type": "pattern", "pattern": "[^\\p{L}\\p{N}]+"}},
         "normalizer": {"trawl_lower": {"type": "custom", "filter": ["lowercase"]}},
-        "filter": {"trawl_substance_synonyms": {"type": "synonym_graph", "synonyms": synonym_rules(), "lenient": True}},
+        "filter": {"trawl_substance_synonyms": {"type": "synonym_graph", "synonyms": synonym_rules(vocabulary), "lenient": True}},
         "analyzer": {
             "trawl_text": {"type": "custom", "tokenizer": "trawl_words", "filter": ["lowercase", "asciifolding"]},
             # search-time only: "mcat" finds listings whose substance is mephedrone
@@ -124,11 +147,11 @@ class Names:
         return f"{self.prefix}-{kind}-v{self.version}"
 
 
-def template_body(names: Names, kind: str, shards: int = 1, replicas: int = 1) -> dict[str, Any]:
+def template_body(names: Names, kind: str, vocabulary: Vocabulary, shards: int = 1, replicas: int = 1) -> dict[str, Any]:
     """Body of a composable index template (`PUT _index_template/<name>`)."""
     pattern = names.snapshot_pattern() if kind == "snapshots" else names.index(kind)
     template: dict[str, Any] = {
-        "settings": {"number_of_shards": shards, "number_of_replicas": replicas, "analysis": analysis()},
+        "settings": {"number_of_shards": shards, "number_of_replicas": replicas, "analysis": analysis(vocabulary)},
         "mappings": {"dynamic": False, "properties": PROPERTIES[kind]},
     }
     if kind == "snapshots":
@@ -137,5 +160,6 @@ def template_body(names: Names, kind: str, shards: int = 1, replicas: int = 1) -
         "index_patterns": [pattern],
         "priority": 200,  # above the built-in templates (priority 100) that match "*" on some distributions
         "template": template,
-        "meta": {"trawl_mapping_version": names.version, "managed_by": "trawl index migrate"},
+        "meta": {"trawl_mapping_version": names.version, "trawl_vocabulary": vocabulary.digest,
+                 "managed_by": "trawl index migrate"},
     }

@@ -4,18 +4,19 @@ from __future__ import annotations
 from typing import Any
 
 from core.timeutil import bound_from, bound_to
+from core.vocabulary import Vocabulary
 from index.api import SearchQuery, TrendQuery
-from index.querytext import parse_text, synonyms
-from index.sqlite_query import parse_sort
+from index.query_checks import parse_sort
+from index.querytext import has_words, parse_text, synonyms
 from index.trends import time_bounds
 
 TEXT_FIELDS = ["title", "description", "vendor", "substances_text"]
 
 
-def text_clauses(text: str) -> list[dict[str, Any]]:
+def text_clauses(text: str, vocabulary: Vocabulary) -> list[dict[str, Any]]:
     """Every word must match somewhere, as a phrase of its tokens or one of its synonyms."""
     clauses = []
-    for alternatives in parse_text(text):
+    for alternatives in parse_text(text, vocabulary):
         should = [
             {"multi_match": {"query": " ".join(alt), "type": "phrase", "fields": TEXT_FIELDS}} for alt in alternatives
         ]
@@ -32,10 +33,10 @@ def _range(field: str, low: Any, high: Any) -> dict[str, Any] | None:
     return {"range": {field: bounds}} if bounds else None
 
 
-def listing_filters(q: SearchQuery) -> list[dict[str, Any]]:
+def listing_filters(q: SearchQuery, vocabulary: Vocabulary) -> list[dict[str, Any]]:
     filters: list[dict[str, Any]] = []
     if q.substance:
-        filters.append({"terms": {"substances.name": synonyms(q.substance)}})
+        filters.append({"terms": {"substances.name": synonyms(q.substance, vocabulary)}})
     if q.control:
         c = q.control.strip().lower()
         filters.append({"bool": {"should": [{"term": {"substances.controls": c}},
@@ -67,29 +68,30 @@ def listing_filters(q: SearchQuery) -> list[dict[str, Any]]:
     return filters
 
 
-def search_query(q: SearchQuery) -> dict[str, Any]:
-    must = text_clauses(q.text or "")
-    return {"bool": {"must": must, "filter": listing_filters(q)}} if must else {"bool": {"filter": listing_filters(q)}}
+def search_query(q: SearchQuery, vocabulary: Vocabulary) -> dict[str, Any]:
+    must = text_clauses(q.text or "", vocabulary)
+    filters = listing_filters(q, vocabulary)
+    return {"bool": {"must": must, "filter": filters}} if must else {"bool": {"filter": filters}}
 
 
 def search_sort(q: SearchQuery) -> list[Any]:
     field, descending = parse_sort(q.sort)
     tie = {"listing_id": {"order": "asc"}}
     if field == "relevance":
-        if parse_text(q.text or ""):
+        if has_words(q.text or ""):
             return [{"_score": {"order": "desc"}}, tie]
         return [{"last_seen": {"order": "desc", "missing": "_last"}}, tie]
     return [{field: {"order": "desc" if descending else "asc", "missing": "_last"}}, tie]
 
 
-def has_listing_filters(q: SearchQuery) -> bool:
-    return bool(listing_filters(q) or parse_text(q.text or ""))
+def has_listing_filters(q: SearchQuery, vocabulary: Vocabulary) -> bool:
+    return bool(listing_filters(q, vocabulary) or has_words(q.text or ""))
 
 
-def trend_filters(q: TrendQuery, with_unit: bool) -> list[dict[str, Any]]:
+def trend_filters(q: TrendQuery, with_unit: bool, vocabulary: Vocabulary) -> list[dict[str, Any]]:
     filters: list[dict[str, Any]] = []
     if q.substance:
-        filters.append({"terms": {"substance.lc": synonyms(q.substance)}})
+        filters.append({"terms": {"substance.lc": synonyms(q.substance, vocabulary)}})
     if with_unit:
         if q.unit:
             filters.append({"term": {"quantity_unit": q.unit}})

@@ -57,13 +57,13 @@ def es_trends(backend: EsBackend, query: TrendQuery) -> list[TrendRow]:
     groups = [{f"g_{g}": {"terms": {"field": GROUP_FIELDS[g], "missing_bucket": True}}} for g in query.group_by]
     names = [f"g_{g}" for g in query.group_by]
     if query.metric == "usd_per_unit":
-        es_query = {"bool": {"filter": trend_filters(query, with_unit=True)}}
+        es_query = {"bool": {"filter": trend_filters(query, with_unit=True, vocabulary=backend.vocabulary)}}
         values = ValueTrend(query)
         for b in composite(backend, es_query, [period, *groups, {"v": {"terms": {"field": "usd_per_unit"}}}]):
             key = b["key"]
             values.add(key["period"], tuple(key[n] for n in names), float(key["v"]), b["doc_count"], is_period=True)
         return values.rows()
-    es_query = {"bool": {"filter": trend_filters(query, with_unit=False)}}
+    es_query = {"bool": {"filter": trend_filters(query, with_unit=False, vocabulary=backend.vocabulary)}}
     if query.metric in ("listings", "vendors"):
         field = "listing_id" if query.metric == "listings" else "vendor_id"
         distinct = DistinctTrend(query)

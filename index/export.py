@@ -91,19 +91,6 @@ def trend_row(r: TrendRow) -> dict[str, Any]:
             "median": r.median, "q1": r.q1, "q3": r.q3, "delta": r.delta}
 
 
-def reference_list_versions() -> Any:
-    """Versions of the control lists used for matching ("unavailable: why" if they fail to load)."""
-    from enrich.lists import load_reference_lists
-
-    try:
-        lists = load_reference_lists()
-    except Exception as exc:  # noqa: BLE001 - a broken list must not block an export; record why
-        return f"unavailable: {str(exc).splitlines()[0][:200]}"
-    return [{"source": i.source, "instrument": i.instrument, "version": i.version, "as_of": i.as_of,
-             "entries": i.entries}
-            for i in lists.lists]
-
-
 def software_versions() -> dict[str, str]:
     versions = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "schema": str(SCHEMA_VERSION)}
     for dist in ("trawl", "pyarrow", "elasticsearch"):
@@ -300,6 +287,7 @@ def _sidecar(backend: IndexBackend, kind: str, fmt: str, file: str, command: str
         "columns": [c for c, _ in columns] if flat else "nested (JSON Lines of the record model)",
         "backend": getattr(backend, "describe", lambda: backend.name)(),
         "software": software_versions(),
-        "reference_lists": reference_list_versions(),
+        # versions of the control lists behind the backend's vocabulary ("unavailable: why" if none)
+        "reference_lists": backend.vocabulary.provenance(),
         "created_at": now_utc(),
     }

@@ -18,9 +18,11 @@ from urllib.parse import quote
 from core.errors import TrawlError
 from core.records import CandidateSubstance, Listing, Snapshot, Vendor, from_dict, to_dict
 from core.timeutil import bound_from, bound_to
+from core.vocabulary import Vocabulary
 from index import merge
 from index.api import IndexBackend, SearchHit, SearchQuery, SearchResult, TrendQuery, TrendRow
-from index.sqlite_query import build_search, check_paging, has_text_terms, listing_filters, order_by
+from index.query_checks import check_paging
+from index.sqlite_query import build_search, has_text_terms, listing_filters, order_by
 from index.sqlite_schema import SNAPSHOT_FIELDS, connect, migrate
 
 R = TypeVar("R", Listing, Vendor)
@@ -93,8 +95,9 @@ def fts_substances(listing: Listing) -> str:
 class SqliteBackend(IndexBackend):
     name = "sqlite"
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, vocabulary: Vocabulary | None = None) -> None:
         self.path = Path(path)
+        self.vocabulary = vocabulary or Vocabulary.empty()
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn: sqlite3.Connection | None = connect(str(path))
@@ -283,11 +286,11 @@ class SqliteBackend(IndexBackend):
 
     def search(self, query: SearchQuery) -> SearchResult:
         check_paging(query)
-        count_sql, params, _ = build_search(query, "count(*)")
+        count_sql, params, _ = build_search(query, "count(*)", self.vocabulary)
         total = self._query(count_sql, params)[0][0]
         select = "l.doc, -bm25(listings_fts, 10.0, 1.0, 3.0, 5.0) AS score, snippet(listings_fts, -1, '[', ']', '…', 16)"
         has_text = has_text_terms(query)
-        sql, params, has_text = build_search(query, select if has_text else "l.doc, 0.0 AS score, ''")
+        sql, params, has_text = build_search(query, select if has_text else "l.doc, 0.0 AS score, ''", self.vocabulary)
         sql += f" ORDER BY {order_by(query, has_text)} LIMIT ? OFFSET ?"
         rows = self._query(sql, [*params, query.limit, query.offset])
         hits = [SearchHit(listing=from_dict(Listing, json.loads(doc)), score=score, highlight=hl) for doc, score, hl in rows]
@@ -315,7 +318,8 @@ class SqliteBackend(IndexBackend):
             sql, params, order = "SELECT l.doc FROM listings l", [], "l.listing_id ASC"
         else:
             has_text = has_text_terms(query)
-            sql, params, has_text = build_search(query, "l.doc, -bm25(listings_fts, 10.0, 1.0, 3.0, 5.0) AS score" if has_text else "l.doc")
+            select = "l.doc, -bm25(listings_fts, 10.0, 1.0, 3.0, 5.0) AS score" if has_text else "l.doc"
+            sql, params, has_text = build_search(query, select, self.vocabulary)
             order = order_by(query, has_text)
         for row in self._stream(f"{sql} ORDER BY {order}", params):
             yield from_dict(Listing, json.loads(row[0]))
@@ -325,9 +329,9 @@ class SqliteBackend(IndexBackend):
         clauses: list[str] = []
         params: list[Any] = []
         if query is not None:
-            listing_clauses, _ = listing_filters(query)
+            listing_clauses, _ = listing_filters(query, self.vocabulary)
             if listing_clauses or has_text_terms(query):
-                sub_sql, sub_params, _ = build_search(query, "l.listing_id")
+                sub_sql, sub_params, _ = build_search(query, "l.listing_id", self.vocabulary)
                 clauses.append(f"s.listing_id IN ({sub_sql})")
                 params += sub_params
             low = bound_from(query.crawled_from, "crawled_from")
@@ -368,7 +372,7 @@ class SqliteBackend(IndexBackend):
         from index.sqlite_trends import sqlite_trends
 
         with self._lock:
-            return sqlite_trends(self.conn, query)
+            return sqlite_trends(self.conn, query, self.vocabulary)
 
     def integrity_check(self) -> str:
         return self._query("PRAGMA integrity_check")[0][0]

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.errors import TrawlError
 from core.timeutil import bound_from, bound_to
+from core.vocabulary import Vocabulary
 from index.api import SearchQuery
-from index.querytext import fts5_match, parse_text, synonyms
-
-SORT_FIELDS = ("price_usd", "usd_per_unit", "first_seen", "last_seen")
+from index.query_checks import parse_sort
+from index.querytext import fts5_match, has_words, parse_text, synonyms
 
 
 def _term_exists(kind: str, values: list[str]) -> str:
@@ -24,12 +23,12 @@ def _term_exists(kind: str, values: list[str]) -> str:
     return f"EXISTS (SELECT 1 FROM listing_terms t WHERE t.rid = l.rid AND t.kind = '{kind}' AND t.value IN ({marks}))"  # noqa: S608
 
 
-def listing_filters(q: SearchQuery) -> tuple[list[str], list[Any]]:
+def listing_filters(q: SearchQuery, vocabulary: Vocabulary) -> tuple[list[str], list[Any]]:
     """WHERE clauses over `listings l` (without the full-text part)."""
     clauses: list[str] = []
     params: list[Any] = []
     if q.substance:
-        names = synonyms(q.substance)
+        names = synonyms(q.substance, vocabulary)
         if q.include_mentioned:  # offered or only mentioned ("no fent", "like Xanax")
             clauses.append(f"({_term_exists('substance', names)} OR {_term_exists('mentioned', names)})")
             params += names
@@ -88,16 +87,6 @@ def listing_filters(q: SearchQuery) -> tuple[list[str], list[Any]]:
     return clauses, params
 
 
-def parse_sort(sort: str) -> tuple[str, bool]:
-    """("relevance" | field, descending)."""
-    descending = sort.startswith("-")
-    field = sort.lstrip("-+") or "relevance"
-    if field != "relevance" and field not in SORT_FIELDS:
-        raise TrawlError(f"sort: {sort!r} is not one of relevance, {', '.join(SORT_FIELDS)} "
-                         "(prefix '-' for descending)")
-    return field, descending
-
-
 def order_by(q: SearchQuery, has_text: bool) -> str:
     field, descending = parse_sort(q.sort)
     if field == "relevance":
@@ -110,13 +99,13 @@ def order_by(q: SearchQuery, has_text: bool) -> str:
 def has_text_terms(q: SearchQuery) -> bool:
     """Whether the text has any searchable word: '"', '*' or '-' alone have none, and the
     select must then not use the FTS columns (bm25/snippet) that build_search leaves out."""
-    return bool(parse_text(q.text or ""))
+    return has_words(q.text or "")
 
 
-def build_search(q: SearchQuery, select: str) -> tuple[str, list[Any], bool]:
+def build_search(q: SearchQuery, select: str, vocabulary: Vocabulary) -> tuple[str, list[Any], bool]:
     """FROM/WHERE for a search; `select` may use score and snippet columns when text is given."""
-    clauses, params = listing_filters(q)
-    words = parse_text(q.text or "")
+    clauses, params = listing_filters(q, vocabulary)
+    words = parse_text(q.text or "", vocabulary)
     if words:
         source = "listings_fts JOIN listings l ON l.rid = listings_fts.rowid"
         clauses.insert(0, "listings_fts MATCH ?")
@@ -126,10 +115,3 @@ def build_search(q: SearchQuery, select: str) -> tuple[str, list[Any], bool]:
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     # select, source and clauses are code; user text and filters travel in params (FTS5 text as a bound MATCH value)
     return f"SELECT {select} FROM {source}{where}", params, bool(words)  # noqa: S608
-
-
-def check_paging(q: SearchQuery) -> None:
-    if q.limit < 0 or q.offset < 0:
-        raise TrawlError(f"limit/offset must not be negative (got limit={q.limit}, offset={q.offset})")
-    if q.limit > 10_000:
-        raise TrawlError(f"limit: {q.limit} is above 10000; use `trawl export` for bulk results")

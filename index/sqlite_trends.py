@@ -8,6 +8,7 @@ from typing import Any
 
 from core.records import CandidateSubstance, from_dict
 from core.timeutil import period_start
+from core.vocabulary import Vocabulary
 from index.api import TrendQuery, TrendRow
 from index.querytext import synonyms
 from index.trends import ActivityTrend, DistinctTrend, ValueTrend, new_substance_rows, time_bounds, validate
@@ -89,7 +90,7 @@ def _month_counts(conn: sqlite3.Connection, key: str | None, unit: str) -> dict[
     return dict(rows.fetchall())
 
 
-def fast_price_trend(conn: sqlite3.Connection, query: TrendQuery) -> list[TrendRow] | None:
+def fast_price_trend(conn: sqlite3.Connection, query: TrendQuery, vocabulary: Vocabulary) -> list[TrendRow] | None:
     """Weekly/monthly price trends grouped by substance (or not at all): one narrow index range per period.
 
     Fetching a single column per (substance, period) instead of three per row is
@@ -97,7 +98,7 @@ def fast_price_trend(conn: sqlite3.Connection, query: TrendQuery) -> list[TrendR
     other shapes (by site/origin, daily) take the general path."""
     if query.interval == "day" or not query.unit or any(g != "substance" for g in query.group_by):
         return None
-    keys: list[str | None] = [*synonyms(query.substance)] if query.substance else _substance_keys(conn)
+    keys: list[str | None] = [*synonyms(query.substance, vocabulary)] if query.substance else _substance_keys(conn)
     extra, extra_params = "", []
     if query.site:
         extra += " AND site = ?"
@@ -138,11 +139,11 @@ def fast_price_trend(conn: sqlite3.Connection, query: TrendQuery) -> list[TrendR
     return trend.rows()
 
 
-def _snapshot_filters(query: TrendQuery, with_unit: bool) -> tuple[str, list[Any]]:
+def _snapshot_filters(query: TrendQuery, with_unit: bool, vocabulary: Vocabulary) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
     if query.substance:
-        names = synonyms(query.substance)
+        names = synonyms(query.substance, vocabulary)
         clauses.append(f"substance_lc IN ({','.join('?' * len(names))})")
         params += names
     if with_unit:
@@ -166,16 +167,17 @@ def _snapshot_filters(query: TrendQuery, with_unit: bool) -> tuple[str, list[Any
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
-def sqlite_trends(conn: sqlite3.Connection, query: TrendQuery, allow_fast: bool = True) -> list[TrendRow]:
+def sqlite_trends(conn: sqlite3.Connection, query: TrendQuery, vocabulary: Vocabulary,
+                  allow_fast: bool = True) -> list[TrendRow]:
     validate(query)
     groups = ", ".join(_GROUP_COLUMNS[g] for g in query.group_by)
     group_sql = (", " + groups) if groups else ""
     n = len(query.group_by)
     if query.metric == "usd_per_unit":
-        fast = fast_price_trend(conn, query) if allow_fast else None
+        fast = fast_price_trend(conn, query, vocabulary) if allow_fast else None
         if fast is not None:
             return fast
-        where, params = _snapshot_filters(query, with_unit=True)
+        where, params = _snapshot_filters(query, with_unit=True, vocabulary=vocabulary)
         value_trend = ValueTrend(query)
         buckets = value_trend.values
         period_of = PERIOD_FUNCTIONS[query.interval]
@@ -187,13 +189,13 @@ def sqlite_trends(conn: sqlite3.Connection, query: TrendQuery, allow_fast: bool 
         return value_trend.rows()
     if query.metric in ("listings", "vendors"):
         key = "listing_id" if query.metric == "listings" else "vendor_id"
-        where, params = _snapshot_filters(query, with_unit=False)
+        where, params = _snapshot_filters(query, with_unit=False, vocabulary=vocabulary)
         distinct = DistinctTrend(query)
         for row in conn.execute(f"SELECT crawled_at, {key}{group_sql} FROM snapshots{where}", params):  # noqa: S608 - only our column names and ? placeholders are interpolated; values are bound
             distinct.add(row[0], row[2 : 2 + n], row[1])
         return distinct.rows()
     if query.metric == "activity":
-        where, params = _snapshot_filters(query, with_unit=False)
+        where, params = _snapshot_filters(query, with_unit=False, vocabulary=vocabulary)
         activity = ActivityTrend(query)
         for run_id, site, listing_id, ts in conn.execute(f"SELECT run_id, site, listing_id, crawled_at FROM snapshots{where}", params):  # noqa: S608 - only our column names and ? placeholders are interpolated; values are bound
             activity.add(run_id or "", site, listing_id, ts)

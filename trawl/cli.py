@@ -12,6 +12,7 @@ import sys
 import click
 
 from core.errors import TrawlError
+from core.vocabulary import VOCABULARY_META, Vocabulary
 
 # command name -> "module:attribute" of a click command or group
 COMMANDS: dict[str, str] = {
@@ -54,7 +55,8 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="trawl")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """trawl: monitor darknet and clear-web drug marketplaces.
 
     Data lives under $TRAWL_HOME (default ./trawl-data).
@@ -64,6 +66,14 @@ def cli() -> None:
       trawl demo
       trawl search "mephedrone" --json
     """
+    # the substance vocabulary the index commands query with, built from enrich/'s lists on first use
+    ctx.meta[VOCABULARY_META] = reference_vocabulary
+
+
+def reference_vocabulary() -> Vocabulary:
+    from enrich.vocabulary import default_vocabulary  # deferred: loading the lists takes about a second
+
+    return default_vocabulary()
 
 
 def main(argv: list[str] | None = None) -> None:

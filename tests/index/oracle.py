@@ -8,6 +8,8 @@ from typing import Any
 
 from core.records import Listing, Snapshot
 from core.timeutil import bound_from, bound_to
+from core.vocabulary import Vocabulary
+from enrich.vocabulary import default_vocabulary
 from index import merge
 from index.api import SearchQuery, TrendQuery, TrendRow
 from index.querytext import parse_text, synonyms, tokens
@@ -20,16 +22,16 @@ def _contains_phrase(field_tokens: list[str], phrase: list[str]) -> bool:
     return any(field_tokens[i : i + n] == phrase for i in range(len(field_tokens) - n + 1))
 
 
-def _text_match(x: Listing, text: str) -> bool:
+def _text_match(x: Listing, text: str, vocabulary: Vocabulary) -> bool:
     fields = [tokens(f) for f in (x.title, x.description, x.vendor or "", fts_substances(x))]
-    return all(any(_contains_phrase(f, alt) for alt in word for f in fields) for word in parse_text(text))
+    return all(any(_contains_phrase(f, alt) for alt in word for f in fields) for word in parse_text(text, vocabulary))
 
 
-def matches(x: Listing, q: SearchQuery) -> bool:  # long: one rule per line reads best here
+def matches(x: Listing, q: SearchQuery, vocabulary: Vocabulary) -> bool:  # long: one rule per line reads best here
     names = {s.name.lower() for s in x.substances}
-    if q.text.strip() and not _text_match(x, q.text):
+    if q.text.strip() and not _text_match(x, q.text, vocabulary):
         return False
-    if q.substance and not names & set(synonyms(q.substance)):
+    if q.substance and not names & set(synonyms(q.substance, vocabulary)):
         return False
     if q.control:
         c = q.control.lower()
@@ -62,10 +64,11 @@ def matches(x: Listing, q: SearchQuery) -> bool:  # long: one rule per line read
     return True
 
 
-def search_ids(listings: list[Listing], q: SearchQuery) -> tuple[int, list[str]]:
+def search_ids(listings: list[Listing], q: SearchQuery, vocabulary: Vocabulary | None = None) -> tuple[int, list[str]]:
     """(total, ids of the page); relevance with text returns the whole matching set sorted by id."""
     found = [merge.normalise_listing(x) for x in listings]
-    found = [x for x in found if matches(x, q)]
+    vocabulary = vocabulary or default_vocabulary()
+    found = [x for x in found if matches(x, q, vocabulary)]
     field = q.sort.lstrip("-")
     if field == "relevance":
         if q.text.strip():
@@ -80,9 +83,9 @@ def search_ids(listings: list[Listing], q: SearchQuery) -> tuple[int, list[str]]
     return len(found), [x.listing_id for x in found[q.offset : q.offset + q.limit]]
 
 
-def trend_rows(snapshots: list[Snapshot], q: TrendQuery) -> list[TrendRow]:
+def trend_rows(snapshots: list[Snapshot], q: TrendQuery, vocabulary: Vocabulary | None = None) -> list[TrendRow]:
     low, high = bound_from(q.time_from), bound_to(q.time_to)
-    names = set(synonyms(q.substance)) if q.substance else None
+    names = set(synonyms(q.substance, vocabulary or default_vocabulary())) if q.substance else None
     agg: Any
     agg = {"usd_per_unit": ValueTrend, "listings": DistinctTrend, "vendors": DistinctTrend, "activity": ActivityTrend}[q.metric](q)
     for s in map(merge.normalise_snapshot, snapshots):

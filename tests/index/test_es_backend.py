@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from enrich.vocabulary import default_vocabulary
 from index import es_admin, open_index
 from index.api import SearchQuery, TrendQuery
 from index.es_backend import EsBackend
@@ -40,7 +41,7 @@ def write_like_the_crawler(backend: object, data: SyntheticData) -> None:
 
 
 def es(prefix: str, spool_dir: Path, **options: object) -> EsBackend:
-    backend = open_index(ES_URL, prefix=prefix, spool_dir=spool_dir, replicas=0, **options)
+    backend = open_index(ES_URL, prefix=prefix, spool_dir=spool_dir, replicas=0, vocabulary=default_vocabulary(), **options)
     assert isinstance(backend, EsBackend)
     return backend
 
@@ -53,7 +54,7 @@ def data() -> SyntheticData:
 @pytest.fixture(scope="module")
 def pair(data: SyntheticData, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SqliteBackend, EsBackend]]:
     tmp = tmp_path_factory.mktemp("es")
-    sqlite = SqliteBackend(tmp / "index.sqlite")
+    sqlite = SqliteBackend(tmp / "index.sqlite", default_vocabulary())
     elastic = es(f"trawltest-{uuid.uuid4().hex[:10]}", tmp / "spool")
     try:
         write_like_the_crawler(sqlite, data)
@@ -130,12 +131,14 @@ def test_rejected_documents_are_kept(tmp_path: Path, data: SyntheticData) -> Non
 
 def test_migrate_to_new_mapping_version(tmp_path: Path, data: SyntheticData) -> None:
     prefix = f"trawltest-{uuid.uuid4().hex[:10]}"
-    v1 = es(prefix, tmp_path / "spool")
+    v1 = es(prefix, tmp_path / "spool", mapping_version=1)
     try:
         v1.write(listings=data.listings[:40], snapshots=data.snapshots[:200], vendors=data.vendors[:5])
         before = v1.search(SearchQuery(limit=100, sort="price_usd"))
         v2 = es(prefix, tmp_path / "spool", mapping_version=2)
         v2.ensure_ready()
+        assert v2.outdated  # aliases still on v1: writes spool until the migration
+        assert v2.write(vendors=data.vendors[5:6]).get("spooled") == 1
         report = es_admin.migrate(v2)
         assert any(k.startswith(f"{prefix}-listings-v1") for k in report["reindexed"])
         aliases = v2.client.indices.get_alias(name=f"{prefix}-listings").body

@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 
 from core.errors import TrawlError
+from core.vocabulary import Vocabulary
+from enrich.vocabulary import default_vocabulary
 from index.es_client import make_client, pin_compatibility, settings_from
-from index.es_mappings import Names, synonym_rules, template_body
+from index.es_mappings import MAPPING_VERSION, Names, synonym_rules, template_body
 
 
 def test_credentials_never_in_display_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -43,11 +45,27 @@ def test_compatibility_header_follows_server_major() -> None:
 
 def test_templates_are_strict_and_versioned() -> None:
     names = Names("trawl", 3)
-    body = template_body(names, "snapshots")
+    body = template_body(names, "snapshots", default_vocabulary())
     assert body["index_patterns"] == ["trawl-snapshots-v3-*"]
     assert body["template"]["mappings"]["dynamic"] is False
     assert body["template"]["aliases"] == {"trawl-snapshots": {}}
     assert names.snapshot_index("2026-01-31T23:59:59Z") == "trawl-snapshots-v3-2026.01"
-    listings = template_body(names, "listings")["template"]["mappings"]["properties"]
+    listings = template_body(names, "listings", default_vocabulary())["template"]["mappings"]["properties"]
     assert listings["usd_per_unit"]["type"] == "double"  # exact values: same ranges and quantiles as SQLite
-    assert "mephedrone, 4 mmc, 4 methylmethcathinone, mcat, meow meow" in synonym_rules()
+    assert body["meta"]["trawl_vocabulary"] == default_vocabulary().digest
+
+
+def test_synonym_rules_come_from_the_vocabulary() -> None:
+    """One vocabulary: the ES analyzer's synonyms are the query-time groups, in analyzer tokens."""
+    vocabulary = default_vocabulary()
+    rules = synonym_rules(vocabulary)
+    (meph,) = [r for r in rules if r.startswith("mephedrone, ")]
+    assert {"4 mmc", "4mmc", "mcat", "m cat", "meow meow"} <= set(meph.split(", "))
+    assert "speed" not in {w for r in rules for w in r.split(", ")}  # ordinary words widen no search
+    # sane for index settings: a few hundred rules, tens of kB, no rule of one spelling
+    assert 100 < len(rules) < 2000 and sum(map(len, rules)) < 100_000
+    assert all(len(set(r.split(", "))) >= 2 for r in rules)
+    settings = template_body(Names(), "listings", vocabulary)["template"]["settings"]["analysis"]
+    assert settings["filter"]["trawl_substance_synonyms"]["synonyms"] == rules
+    assert Names().index("listings") == f"trawl-listings-v{MAPPING_VERSION}" and MAPPING_VERSION == 2
+    assert synonym_rules(Vocabulary.empty()) == []

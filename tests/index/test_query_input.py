@@ -19,6 +19,7 @@ from aiohttp import web
 from click.testing import CliRunner
 
 from dashboards.web import build_app
+from enrich.vocabulary import default_vocabulary
 from index import open_index
 from index.api import SearchQuery
 from testbed.synthetic_index import generate
@@ -51,7 +52,7 @@ def index_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def dashboard(index_url: str) -> Iterator[str]:
-    index = open_index(index_url)
+    index = open_index(index_url, vocabulary=default_vocabulary())
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(build_app(index, token="t" * 32))
     loop.run_until_complete(runner.setup())
@@ -99,11 +100,14 @@ def test_hostile_text_on_cli_and_dashboard(index_url: str, dashboard: str, text:
 
 
 def test_synonyms_still_work_through_the_quoting(index_url: str) -> None:
-    with open_index(index_url) as backend:
+    with open_index(index_url, vocabulary=default_vocabulary()) as backend:
         coke = backend.search(SearchQuery(text="coke", limit=100))
         quoted = backend.search(SearchQuery(text='"coke"', limit=100))
+        mcat = backend.search(SearchQuery(text='"mcat"', limit=100))
     assert coke.total > 0 and {h.listing.listing_id for h in coke.hits} == {h.listing.listing_id for h in quoted.hits}
     assert all(any(s.name == "cocaine" for s in h.listing.substances) for h in coke.hits)
+    # "mcat" is a synonym of mephedrone: found through the vocabulary, quotes and all
+    assert mcat.total > 0 and all(any(s.name == "mephedrone" for s in h.listing.substances) for h in mcat.hits)
 
 
 @pytest.mark.parametrize("args, message", [

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from enrich.vocabulary import default_vocabulary
 from index.api import TrendQuery
 from index.sqlite_backend import SqliteBackend
 from testbed.synthetic_index import SyntheticData, generate
@@ -22,7 +23,7 @@ def data() -> SyntheticData:
 
 @pytest.fixture(scope="module")
 def backend(data: SyntheticData, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteBackend]:
-    b = SqliteBackend(tmp_path_factory.mktemp("suite") / "index.sqlite")
+    b = SqliteBackend(tmp_path_factory.mktemp("suite") / "index.sqlite", default_vocabulary())
     for start in range(0, len(data.listings), 100):  # the crawler's batch size
         b.write(listings=data.listings[start : start + 100])
     b.write(snapshots=data.snapshots, vendors=data.vendors, candidates=data.candidates)
@@ -61,7 +62,7 @@ def test_suite_is_not_trivial(backend: SqliteBackend) -> None:
 def test_price_trend_by_hand(tmp_path: Path) -> None:
     from .records import LISTINGS, SNAPSHOTS
 
-    b = SqliteBackend(tmp_path / "i.sqlite")
+    b = SqliteBackend(tmp_path / "i.sqlite", default_vocabulary())
     b.write(listings=LISTINGS, snapshots=SNAPSHOTS)
     month = b.trends(TrendQuery(substance="mephedrone"))
     # January values 12, 18, 20, 22, 24 -> type-7 quartiles 18 / 20 / 22
@@ -82,7 +83,8 @@ def test_price_trend_by_hand(tmp_path: Path) -> None:
 def test_fast_price_path_equals_general_path(backend: SqliteBackend, name: str) -> None:
     from index.sqlite_trends import sqlite_trends
 
-    assert sqlite_trends(backend.conn, TRENDS[name]) == sqlite_trends(backend.conn, TRENDS[name], allow_fast=False)
+    vocabulary = backend.vocabulary
+    assert sqlite_trends(backend.conn, TRENDS[name], vocabulary) == sqlite_trends(backend.conn, TRENDS[name], vocabulary, allow_fast=False)
 
 
 def test_ranked_month_quantiles_edge_cases(tmp_path: Path) -> None:
@@ -101,11 +103,11 @@ def test_ranked_month_quantiles_edge_cases(tmp_path: Path) -> None:
                 snaps.append(Snapshot(listing_id=f"s:{month}{i}{substance}", crawled_at=f"2025-{month}-{1 + i % 28:02d}T00:00:00Z",
                                       site="s", usd_per_unit=float(rng.choice((10, 10, 11.5, 12.25, 30))), quantity_unit="g",
                                       substance=substance))
-    b = SqliteBackend(tmp_path / "i.sqlite")
+    b = SqliteBackend(tmp_path / "i.sqlite", default_vocabulary())
     b.write(snapshots=snaps)
     for query in (TrendQuery(group_by=["substance"]), TrendQuery(substance="cocaine"),
                   TrendQuery(time_from="2025-02-15", time_to="2025-04-30")):
-        fast = sqlite_trends(b.conn, query)
-        assert fast == sqlite_trends(b.conn, query, allow_fast=False)
+        fast = sqlite_trends(b.conn, query, b.vocabulary)
+        assert fast == sqlite_trends(b.conn, query, b.vocabulary, allow_fast=False)
         assert fast == oracle.trend_rows(snaps, query)
-    assert {r.count for r in sqlite_trends(b.conn, TrendQuery())} == {1, 2, 3, 50, 7}
+    assert {r.count for r in sqlite_trends(b.conn, TrendQuery(), b.vocabulary)} == {1, 2, 3, 50, 7}

@@ -7,6 +7,7 @@ import pytest
 
 from core.errors import TrawlError
 from core.records import CandidateSubstance, Vendor
+from enrich.vocabulary import default_vocabulary
 from index import open_index
 from index.api import SearchQuery
 from index.sqlite_backend import SqliteBackend
@@ -16,7 +17,7 @@ from .records import CANDIDATES, LISTINGS, SNAPSHOTS, VENDORS
 
 @pytest.fixture
 def backend(tmp_path: Path) -> SqliteBackend:
-    b = SqliteBackend(tmp_path / "index.sqlite")
+    b = SqliteBackend(tmp_path / "index.sqlite", default_vocabulary())
     b.write(listings=LISTINGS, snapshots=SNAPSHOTS, vendors=VENDORS, candidates=CANDIDATES)
     yield b
     b.close()
@@ -152,14 +153,19 @@ def test_substance_filter_resolves_reference_list_names(tmp_path: Path) -> None:
     """A name only enrich/'s reference lists know still finds the canonical substance."""
     from core.records import SubstanceRef
     from enrich.lists import default_lists
-    from index.querytext import _SYNONYMS, _key
 
+    vocabulary = default_vocabulary()
     lists = default_lists()
-    entry = next(e for e in lists.names.values() if e.canonical.lower() != e.text.lower() and _key(e.text) not in _SYNONYMS
-                 and not e.context_only)
-    b = SqliteBackend(tmp_path / "i.sqlite")
+    # a street name: resolves through the aliases though it is in no search group
+    entry = next(e for e in lists.names.values() if e.canonical.lower() != e.text.lower() and e.context_only
+                 and e.text.lower() not in (n.lower() for n in vocabulary.groups[e.canonical]))
+    b = SqliteBackend(tmp_path / "i.sqlite", vocabulary)
     b.write(listings=[dataclasses.replace(LISTINGS[4], substances=[SubstanceRef(name=entry.canonical)])])
     assert [h.listing.listing_id for h in b.search(SearchQuery(substance=entry.text)).hits] == ["vortex:8"]
+    # without a vocabulary the index knows no names: the filter matches canonical names only
+    bare = SqliteBackend(tmp_path / "i.sqlite")
+    assert bare.search(SearchQuery(substance=entry.text)).total == 0
+    assert [h.listing.listing_id for h in bare.search(SearchQuery(substance=entry.canonical)).hits] == ["vortex:8"]
 
 
 def test_odd_paths_and_streaming_reads(tmp_path: Path) -> None:
