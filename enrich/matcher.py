@@ -77,18 +77,21 @@ class Matcher:
         # path (custom lookup) checks every n-gram instead
         prefixes = None if lookup else self.prefixes
         texts = [t.text for t in toks]
-        hits = self._cas_hits(norm, toks)
-        covered = [False] * len(toks)
+        joinable = [t.joinable for t in toks]
+        count = len(toks)
+        hits = self._cas_hits(norm, toks) if "-" in norm else []  # a CAS number has two hyphens
+        covered = [False] * count
         for cas_hit in hits:
             for j in range(cas_hit.start, cas_hit.end):
                 covered[j] = True
+        names, transposed_starts = self.lists.names, self.transposed_starts
         i = 0
-        while i < len(toks):
+        while i < count:
             if covered[i]:
                 i += 1
                 continue
             run = 1
-            while run < MAX_NGRAM and i + run < len(toks) and toks[i + run].joinable and not covered[i + run]:
+            while run < MAX_NGRAM and i + run < count and joinable[i + run] and not covered[i + run]:
                 run += 1
             hit: Hit | None = None
             if prefixes is not None:
@@ -106,10 +109,12 @@ class Matcher:
                     if entry is not None:
                         hit = Hit(i, i + k, entry.canonical, entry.reason, SCORES[entry.reason], entry.text, entry.context_only)
                         break
-            if hit is None and texts[i] in self.transposed_starts and not texts[i].isalpha():
+            if hit is None and texts[i] in transposed_starts and not texts[i].isalpha():
                 hit = self._transposed_hit(texts, i, run)
             if hit is None:
-                hit = self._leet_hit(toks[i].text, i)
+                folded = leet_folded(texts[i])  # cached; None for plain words and quantities
+                if folded is not None and folded in names:
+                    hit = self._leet_hit(texts[i], i)
             if hit is not None:
                 hits.append(hit)
                 for j in range(hit.start, hit.end):
