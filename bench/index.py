@@ -45,11 +45,11 @@ def bench_trawl(path: Path, n: int, batch: int) -> dict[str, float]:
     backend = SqliteBackend(path)
     spent = 0.0
     docs = 0
-    for listings, snapshots in iter_snapshot_batches(n, batch=batch):
+    for records in iter_snapshot_batches(n, batch=batch):
         started = time.perf_counter()  # generation time is excluded: only the index's work counts
-        backend.write(listings=listings, snapshots=snapshots)
+        backend.write(records)
         spent += time.perf_counter() - started
-        docs += len(listings) + len(snapshots)
+        docs += len(records)
     counts = backend.counts()
     assert counts["snapshots"] == n, counts
     result = {"docs": docs, "seconds": spent, "docs_per_s": docs / spent, "listings": counts["listings"]}
@@ -75,7 +75,8 @@ def bench_naive(path: Path, n: int, batch: int) -> dict[str, float]:
     migrate(conn)
     spent = 0.0
     docs = 0
-    for listings, snapshots in iter_snapshot_batches(n, batch=batch):
+    for records in iter_snapshot_batches(n, batch=batch):
+        listings, snapshots = records.listings, records.snapshots
         started = time.perf_counter()
         for x in listings:
             conn.execute("INSERT OR REPLACE INTO listings (listing_id, site, title, doc) VALUES (?,?,?,?)",

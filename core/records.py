@@ -10,8 +10,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 SCHEMA_VERSION = 1
 
@@ -158,6 +159,55 @@ class CandidateSubstance:
     example_listing_ids: list[str] = field(default_factory=list)
     pattern: str = ""  # which chemical-name pattern caught it
     occurrences: int = 1
+
+
+@dataclass
+class Records:
+    """One batch of records: what the pipeline builds, `IndexBackend.write()` stores as one unit
+    of work, the Elasticsearch spool keeps and the synthetic index generates. The only batch shape.
+
+    >>> batch = Records(candidates=[CandidateSubstance("3-cmpvp", "2026-01-01", "2026-01-01", "vortex")])
+    >>> len(batch), batch.counts()["candidates"], bool(Records())
+    (1, 1, False)
+    >>> Records.from_json(batch.to_json()) == batch
+    True
+    """
+
+    listings: list[Listing] = field(default_factory=list)
+    snapshots: list[Snapshot] = field(default_factory=list)
+    vendors: list[Vendor] = field(default_factory=list)
+    candidates: list[CandidateSubstance] = field(default_factory=list)
+
+    # kind (attribute name, also the index/table/alias name) -> record class, in write order
+    KINDS: ClassVar[Mapping[str, type]] = {
+        "listings": Listing, "snapshots": Snapshot, "vendors": Vendor, "candidates": CandidateSubstance,
+    }
+
+    def __len__(self) -> int:
+        return len(self.listings) + len(self.snapshots) + len(self.vendors) + len(self.candidates)
+
+    def counts(self) -> dict[str, int]:
+        """Records per kind, every kind present."""
+        return {kind: len(records) for kind, records in self.items()}
+
+    def items(self) -> Iterator[tuple[str, list[Any]]]:
+        """(kind, records) for every kind, in write order."""
+        for kind in self.KINDS:
+            yield kind, getattr(self, kind)
+
+    def extend(self, other: Records) -> None:
+        """Append another batch's records, kind by kind."""
+        for kind, records in other.items():
+            getattr(self, kind).extend(records)
+
+    def to_json(self) -> dict[str, list[dict[str, Any]]]:
+        return {kind: [to_dict(r) for r in records] for kind, records in self.items()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Records:
+        """From `to_json` output; other keys (e.g. a spool line's "reason") are ignored."""
+        return cls(**{kind: [from_dict(record_cls, d) for d in data.get(kind, ())]
+                      for kind, record_cls in cls.KINDS.items()})
 
 
 T = TypeVar("T")

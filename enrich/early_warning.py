@@ -39,7 +39,7 @@ def candidates_batch(texts: list[str], *, lists: ReferenceLists | None = None) -
 
 def candidate_records(listing: Listing, *, lists: ReferenceLists | None = None) -> list[CandidateSubstance]:
     """CandidateSubstance records for one listing (title + description), ready for
-    `backend.write(candidates=...)`; the backend merges first/last seen and examples."""
+    `backend.write(Records(candidates=...))`; the backend merges first/last seen and examples."""
     seen_at = listing.crawled_at or listing.last_seen or listing.first_seen
     text = f"{listing.title}\n{listing.description}"
     return [

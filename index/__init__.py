@@ -2,7 +2,7 @@
 
     from index import open_index
     with open_index(vocabulary=vocab) as backend:   # $TRAWL_INDEX_URL or $TRAWL_HOME/index.sqlite
-        backend.write(listings=[...], snapshots=[...])
+        backend.write(Records(listings=[...], snapshots=[...]))
         backend.search(SearchQuery(text="mephedrone", destination="DE"))
 """
 from __future__ import annotations

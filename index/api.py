@@ -7,11 +7,11 @@ export, so both backends can be tested against the same fixed query suite.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.records import CandidateSubstance, Listing, Snapshot, Vendor
+from core.records import CandidateSubstance, Listing, Records, Snapshot, Vendor
 from core.vocabulary import Vocabulary
 
 
@@ -92,14 +92,8 @@ class IndexBackend(abc.ABC):
     vocabulary: Vocabulary = Vocabulary.empty()
 
     @abc.abstractmethod
-    def write(
-        self,
-        listings: Iterable[Listing] = (),
-        snapshots: Iterable[Snapshot] = (),
-        vendors: Iterable[Vendor] = (),
-        candidates: Iterable[CandidateSubstance] = (),
-    ) -> dict[str, int]:
-        """Upsert records as one unit of work; returns counts written per kind."""
+    def write(self, records: Records) -> dict[str, int]:
+        """Upsert a batch as one unit of work; returns counts written per kind."""
 
     @abc.abstractmethod
     def get_listing(self, listing_id: str) -> Listing | None: ...

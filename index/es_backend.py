@@ -11,12 +11,12 @@ Reads: a dead server is a one-line TrawlError.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from core.errors import TrawlError
-from core.records import CandidateSubstance, Listing, Snapshot, Vendor, from_dict, to_dict
+from core.records import CandidateSubstance, Listing, Records, Snapshot, Vendor, from_dict, to_dict
 from core.timeutil import bound_from, bound_to
 from core.vocabulary import Vocabulary
 from index import merge
@@ -149,21 +149,10 @@ class EsBackend(IndexBackend):
         self._refresh()
 
     # -- writes -------------------------------------------------------------
-    def write(
-        self,
-        listings: Iterable[Listing] = (),
-        snapshots: Iterable[Snapshot] = (),
-        vendors: Iterable[Vendor] = (),
-        candidates: Iterable[CandidateSubstance] = (),
-    ) -> dict[str, int]:
-        batch: dict[str, list[Any]] = {
-            "listings": [merge.normalise_listing(x) for x in listings],
-            "snapshots": [merge.normalise_snapshot(x) for x in snapshots],
-            "vendors": [merge.normalise_vendor(x) for x in vendors],
-            "candidates": [merge.normalise_candidate(x) for x in candidates],
-        }
-        counts = {kind: len(records) for kind, records in batch.items()}
-        if not any(counts.values()):
+    def write(self, records: Records) -> dict[str, int]:
+        batch = merge.normalise(records)
+        counts = batch.counts()
+        if not batch:
             return counts
         try:
             self.ensure_ready()
@@ -177,13 +166,13 @@ class EsBackend(IndexBackend):
             log.warning("%s; batch of %d records spooled to %s", exc, sum(counts.values()), path)
             return {**counts, "spooled": sum(counts.values())}
         if rejected:
-            n = sum(len(v) for v in rejected.values())
+            n = len(rejected)
             path = self.rejected.append(rejected, reason="rejected by Elasticsearch")
             log.error("Elasticsearch rejected %d documents; kept in %s (replay with `trawl index flush`)", n, path)
             return {**counts, "rejected": n, "spooled": n}
         return counts
 
-    def write_direct(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    def write_direct(self, batch: Records) -> Records:
         """Merge and bulk-index one normalised batch; returns the records the server rejected.
 
         Transport failures raise TrawlError (the caller spools the batch)."""
@@ -197,14 +186,14 @@ class EsBackend(IndexBackend):
 
         # merges need the stored records first (mget); after that, documents are generated
         # lazily so a large replayed batch never exists twice in memory
-        listings = self._merged(batch["listings"], "listings", Listing, "listing_id", merge.merge_listing)
-        vendors = self._merged(batch["vendors"], "vendors", Vendor, "vendor_id", merge.merge_vendor)
-        candidates = self._merged_candidates(batch["candidates"])
+        listings = self._merged(batch.listings, "listings", Listing, "listing_id", merge.merge_listing)
+        vendors = self._merged(batch.vendors, "vendors", Vendor, "vendor_id", merge.merge_vendor)
+        candidates = self._merged_candidates(batch.candidates)
 
         def actions() -> Iterator[dict[str, Any]]:
             for x in listings:
                 yield action("listings", self.names.write_alias("listings"), x.listing_id, x, es_doc(x))
-            for snap in batch["snapshots"]:
+            for snap in batch.snapshots:
                 yield action("snapshots", self.names.snapshot_index(snap.crawled_at), snap.snapshot_id, snap, es_doc(snap))
             for v in vendors:
                 yield action("vendors", self.names.write_alias("vendors"), v.vendor_id, v, es_doc(v))
@@ -212,7 +201,7 @@ class EsBackend(IndexBackend):
                 yield action("candidates", self.names.write_alias("candidates"), c.token, c,
                              {**es_doc(c), "seen_listing_ids": sorted(seen)})
 
-        rejected: dict[str, list[Any]] = {}
+        rejected = Records()
 
         def run() -> None:
             for ok, item in streaming_bulk(self.client, actions(), chunk_size=500, max_retries=5, initial_backoff=0.5,
@@ -220,13 +209,13 @@ class EsBackend(IndexBackend):
                 if not ok:
                     info = next(iter(item.values()))
                     index = str(info.get("_index", ""))
-                    kind = next((k for k in ("listings", "snapshots", "vendors", "candidates") if f"-{k}-" in index), "")
+                    kind = next((k for k in Records.KINDS if f"-{k}-" in index), "")
                     if (kind, info.get("_id")) not in by_id:
-                        kind = next(k for k in ("listings", "snapshots", "vendors", "candidates") if (k, info.get("_id")) in by_id)
-                    rejected.setdefault(kind, []).append(by_id[(kind, info["_id"])])
+                        kind = next(k for k in Records.KINDS if (k, info.get("_id")) in by_id)
+                    getattr(rejected, kind).append(by_id[(kind, info["_id"])])
                     log.error("rejected %s %s: %s", kind, info.get("_id"), str(info.get("error"))[:300])
 
-        if listings or batch["snapshots"] or vendors or candidates:
+        if listings or batch.snapshots or vendors or candidates:
             self._call("bulk indexing", run)
             self._dirty = True
         return rejected
@@ -362,7 +351,7 @@ class EsBackend(IndexBackend):
 
         self._read()
         counts = {}
-        for kind in ("listings", "snapshots", "vendors", "candidates"):
+        for kind in Records.KINDS:
             try:
                 counts[kind] = int(self.client.count(index=self.names.read_alias(kind))["count"])
             except NotFoundError:
@@ -390,12 +379,11 @@ class _DirectWriter:
     def __init__(self, backend: EsBackend) -> None:
         self.backend = backend
 
-    def write(self, listings: Any = (), snapshots: Any = (), vendors: Any = (), candidates: Any = ()) -> dict[str, int]:
-        batch = {"listings": list(listings), "snapshots": list(snapshots), "vendors": list(vendors), "candidates": list(candidates)}
-        rejected = self.backend.write_direct(batch)
+    def write(self, records: Records) -> dict[str, int]:
+        rejected = self.backend.write_direct(records)
         if rejected:
             self.backend.rejected.append(rejected, reason="rejected by Elasticsearch during replay")
-        return {k: len(v) for k, v in batch.items()}
+        return records.counts()
 
 
 def millis_to_time(value: float) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from core.records import CandidateSubstance, Listing, Snapshot, Vendor
+from core.records import CandidateSubstance, Listing, Records, Snapshot, Vendor
 from core.timeutil import CANONICAL_TIME, norm_time
 
 # stored candidates keep this many example listing ids; the full set is kept apart
@@ -64,6 +64,16 @@ def normalise_candidate(candidate: CandidateSubstance) -> CandidateSubstance:
         token=candidate.token.strip().lower(),
         first_seen=norm_time(candidate.first_seen, f"candidate {candidate.token}.first_seen"),
         last_seen=norm_time(candidate.last_seen, f"candidate {candidate.token}.last_seen"),
+    )
+
+
+def normalise(records: Records) -> Records:
+    """Every record of a batch in its stored form (canonical times, upper-case country codes...)."""
+    return Records(
+        listings=[normalise_listing(x) for x in records.listings],
+        snapshots=[normalise_snapshot(x) for x in records.snapshots],
+        vendors=[normalise_vendor(x) for x in records.vendors],
+        candidates=[normalise_candidate(x) for x in records.candidates],
     )
 
 

@@ -1,6 +1,7 @@
 """Local spool for batches Elasticsearch could not take.
 
-Format (backend-neutral, one JSON object per line, one line per write batch):
+Format (backend-neutral, one JSON object per line, one line per write batch): a
+core.records.Records batch as `Records.to_json()` writes it, plus why it was spooled:
     {"listings": [...], "snapshots": [...], "vendors": [...], "candidates": [...], "reason": "..."}
 Files are `$TRAWL_HOME/spool/<ns-timestamp>-<pid>.jsonl`; names sort in write order.
 Each line is appended and fsync'ed before `write()` returns, so a batch the
@@ -22,14 +23,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from core.home import trawl_home
-from core.records import CandidateSubstance, Listing, Snapshot, Vendor, from_dict, to_dict
+from core.records import Records
 
 log = logging.getLogger(__name__)
-KINDS: dict[str, type] = {"listings": Listing, "snapshots": Snapshot, "vendors": Vendor, "candidates": CandidateSubstance}
 
 
 class Writer(Protocol):
-    def write(self, listings: Any = (), snapshots: Any = (), vendors: Any = (), candidates: Any = ()) -> dict[str, int]: ...
+    def write(self, records: Records) -> dict[str, int]: ...
 
 
 @dataclass
@@ -62,11 +62,11 @@ class Spool:
             total += max(0, _count_lines(path) - _done(path))
         return total
 
-    def append(self, batch: dict[str, list[Any]], reason: str = "") -> Path:
+    def append(self, batch: Records, reason: str = "") -> Path:
         self.directory.mkdir(parents=True, exist_ok=True)
         if self._file is None:
             self._file = self.directory / f"{time.time_ns():020d}-{os.getpid()}.jsonl"
-        line: dict[str, Any] = {kind: [to_dict(r) for r in batch.get(kind, ())] for kind in KINDS}
+        line: dict[str, Any] = batch.to_json()
         line["reason"] = reason
         data = (json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
         fd = os.open(self._file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -99,13 +99,13 @@ class Spool:
                 for number, batch in enumerate(_read_batches(path, report)):
                     if number < done:
                         continue
-                    counts = target.write(**batch)
+                    counts = target.write(batch)
                     if counts.get("spooled"):
                         # the target spooled it again (still unreachable): stop, keep this file
                         report.remaining_files = len(self.files())
                         return report
                     report.batches += 1
-                    report.records += sum(len(v) for v in batch.values())
+                    report.records += len(batch)
                     _mark_done(path, number + 1)
                 path.unlink()
                 path.with_suffix(".jsonl.done").unlink(missing_ok=True)
@@ -114,7 +114,7 @@ class Spool:
         return report
 
 
-def _read_batches(path: Path, report: ReplayReport) -> Iterator[dict[str, list[Any]]]:
+def _read_batches(path: Path, report: ReplayReport) -> Iterator[Records]:
     with path.open("rb") as f:
         for raw in f:
             try:
@@ -124,7 +124,7 @@ def _read_batches(path: Path, report: ReplayReport) -> Iterator[dict[str, list[A
                 log.warning("spool %s: skipping a torn line", path.name)
                 report.skipped_lines += 1
                 continue
-            yield {kind: [from_dict(cls, d) for d in line.get(kind, [])] for kind, cls in KINDS.items()}
+            yield Records.from_json(line)
 
 
 def _count_lines(path: Path) -> int:

@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 from core.errors import TrawlError
-from core.records import CandidateSubstance, Listing, Snapshot, Vendor, from_dict, to_dict
+from core.records import CandidateSubstance, Listing, Records, Snapshot, Vendor, from_dict, to_dict
 from core.timeutil import bound_from, bound_to
 from core.vocabulary import Vocabulary
 from index import merge
@@ -136,32 +136,18 @@ class SqliteBackend(IndexBackend):
         return f"sqlite:///{self.path}"
 
     # -- writes -------------------------------------------------------------
-    def write(
-        self,
-        listings: Iterable[Listing] = (),
-        snapshots: Iterable[Snapshot] = (),
-        vendors: Iterable[Vendor] = (),
-        candidates: Iterable[CandidateSubstance] = (),
-    ) -> dict[str, int]:
-        norm_listings = [merge.normalise_listing(x) for x in listings]
-        norm_snapshots = [merge.normalise_snapshot(x) for x in snapshots]
-        norm_vendors = [merge.normalise_vendor(x) for x in vendors]
-        norm_candidates = [merge.normalise_candidate(x) for x in candidates]
+    def write(self, records: Records) -> dict[str, int]:
+        batch = merge.normalise(records)
         with self._transaction() as conn:
-            self._upsert_listings(conn, norm_listings)
+            self._upsert_listings(conn, batch.listings)
             # snapshots are immutable facts keyed by listing@time: last write wins, same content
             conn.executemany(
                 f"INSERT OR REPLACE INTO snapshots ({_SNAPSHOT_COLUMNS}) VALUES ({','.join('?' * 16)})",  # noqa: S608 - only our column names and ? placeholders are interpolated; values are bound
-                [snapshot_row(s) for s in norm_snapshots],
+                [snapshot_row(s) for s in batch.snapshots],
             )
-            self._upsert_vendors(conn, norm_vendors)
-            self._upsert_candidates(conn, norm_candidates)
-        return {
-            "listings": len(norm_listings),
-            "snapshots": len(norm_snapshots),
-            "vendors": len(norm_vendors),
-            "candidates": len(norm_candidates),
-        }
+            self._upsert_vendors(conn, batch.vendors)
+            self._upsert_candidates(conn, batch.candidates)
+        return batch.counts()
 
     def _existing_docs(self, conn: sqlite3.Connection, table: str, key: str, ids: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from core.records import (
     CandidateSubstance,
     Evidence,
     Listing,
+    Records,
     ShippingOption,
     Snapshot,
     SubstanceRef,
@@ -50,14 +50,6 @@ ORIGINS = ("NL", "DE", "GB", "US", "ES", "CN", "IN", "PL", "CA", "FR")
 DEST_POOL = ("US", "GB", "DE", "FR", "NL", "AU", "CA", "SE", "IT", "ES")
 ADJECTIVES = ("pure", "premium", "lab tested", "uncut", "top quality", "cheap", "bulk", "stealth")
 START = datetime(2025, 1, 6, 10, 0, tzinfo=timezone.utc)  # a Monday
-
-
-@dataclass
-class SyntheticData:
-    listings: list[Listing] = field(default_factory=list)
-    snapshots: list[Snapshot] = field(default_factory=list)
-    vendors: list[Vendor] = field(default_factory=list)
-    candidates: list[CandidateSubstance] = field(default_factory=list)
 
 
 def _ts(day: int, site_index: int) -> str:
@@ -127,10 +119,10 @@ def _snapshots(rng: random.Random, listing: Listing, start: int, end: int, step:
         yield snap
 
 
-def generate(n_listings: int = 300, days: int = 120, step: int = 3, seed: int = 7) -> SyntheticData:
+def generate(n_listings: int = 300, days: int = 120, step: int = 3, seed: int = 7) -> Records:
     """A small, complete dataset (listings, snapshots every `step` days, vendors, candidates)."""
     rng = random.Random(seed)
-    data = SyntheticData()
+    data = Records()
     vendors: dict[str, Vendor] = {}
     for n in range(n_listings):
         listing, start, end = _listing(rng, n, days)
@@ -157,8 +149,8 @@ def generate(n_listings: int = 300, days: int = 120, step: int = 3, seed: int = 
 
 
 def iter_snapshot_batches(n_snapshots: int, batch: int = 1000, seed: int = 11, days: int = 365,
-                          step: int = 7) -> Iterator[tuple[list[Listing], list[Snapshot]]]:
-    """Stream (new listings, snapshots) batches totalling exactly n_snapshots, for the bench and kill test.
+                          step: int = 7) -> Iterator[Records]:
+    """Stream batches (new listings, snapshots) totalling exactly n_snapshots, for the bench and kill test.
 
     Time-ordered like a real crawler: one crawl every `step` days, each listing
     arriving in the batch of its first snapshot.  Listings are created per
@@ -192,7 +184,7 @@ def iter_snapshot_batches(n_snapshots: int, batch: int = 1000, seed: int = 11, d
             pending.append(snap)
             produced += 1
             if len(pending) >= batch or produced >= n_snapshots:
-                yield pending_listings, pending
+                yield Records(listings=pending_listings, snapshots=pending)
                 pending_listings, pending = [], []
             if produced >= n_snapshots:
                 return

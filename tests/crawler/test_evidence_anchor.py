@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from core.records import Evidence, Listing
+from core.records import Evidence, Listing, Records
 from crawler.evidence.anchor import AnchorConfig, HeadAnchor
 from crawler.evidence.keys import load_signing_key, rotate_signing_key
 from crawler.evidence.verify import verify_run
@@ -54,7 +54,7 @@ def _store_listing(home: Path, run: Path, page: int) -> None:
                       url=entry["target_uri"], title=f"page {page}", price_amount=10.0 + page,
                       price_currency="USD", crawled_at="2026-11-23T10:00:00Z", evidence=evidence)
     backend = SqliteBackend(home / "index.sqlite")
-    backend.write(listings=[listing])
+    backend.write(Records(listings=[listing]))
     backend.close()
 
 
@@ -183,7 +183,7 @@ def test_index_reference_to_an_unchained_record_fails(run: Path) -> None:
     listing = backend.get_listing("shop:1")
     assert listing is not None
     listing.evidence.warc_offset = last["offset"] + last["length"]  # past the chain's end
-    backend.write(listings=[listing])
+    backend.write(Records(listings=[listing]))
     backend.close()
     report = verify_run(run)
     assert any(p.startswith("index: listing shop:1 cites") and "not a chained record" in p

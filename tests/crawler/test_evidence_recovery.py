@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.records import Evidence, Listing
+from core.records import Evidence, Listing, Records
 from crawler.evidence.recover import evidence_left_open
 from crawler.evidence.verify import verify_run
 from crawler.evidence.writer import EvidenceWriter
@@ -50,8 +50,8 @@ def _listing_citing(home: Path, writer: EvidenceWriter, url: str) -> None:
     from index.sqlite_backend import SqliteBackend
 
     backend = SqliteBackend(home / "index.sqlite")
-    backend.write(listings=[Listing(listing_id="shop:1", site="shop", market_kind="clearweb", url=url,
-                                    title="item 1", crawled_at="2026-11-23T10:00:00Z", evidence=evidence)])
+    backend.write(Records(listings=[Listing(listing_id="shop:1", site="shop", market_kind="clearweb", url=url,
+                                    title="item 1", crawled_at="2026-11-23T10:00:00Z", evidence=evidence)]))
     backend.close()
 
 

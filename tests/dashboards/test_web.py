@@ -13,7 +13,7 @@ from urllib.request import Request, urlopen
 import pytest
 from aiohttp import web
 
-from core.records import Listing, SubstanceRef
+from core.records import Listing, Records, SubstanceRef
 from dashboards.web import build_app, dashboard_token
 
 TOKEN = "test-token-not-secret"
@@ -35,10 +35,10 @@ def server(tmp_path: Path) -> Iterator[str]:
     from index import open_index
 
     index = open_index(f"sqlite:///{tmp_path / 'index.sqlite'}")
-    index.write(listings=[
+    index.write(Records(listings=[
         listing("1", "3-MMC crystal 5g", "3-methylmethcathinone", 12.0, ["DE", "FR"]),
         listing("2", "Mephedrone 4-MMC 5g", "mephedrone", 10.0, ["FR"]),
-    ])
+    ]))
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(build_app(index, token=TOKEN))
     loop.run_until_complete(runner.setup())

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from core.records import Listing, SubstanceRef
+from core.records import Listing, Records, SubstanceRef
 from index import open_index
 
 TOKEN = "security-test-token-0123456789abcdef"
@@ -72,7 +72,7 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     home = tmp_path_factory.mktemp("trawl-home")
     with open_index(f"sqlite:///{home / 'index.sqlite'}") as index:
-        index.write(listings=[_listing("1", "Mephedrone 4-MMC 5g"), _listing("2", '"><script>alert(1)</script> 3-MMC')])
+        index.write(Records(listings=[_listing("1", "Mephedrone 4-MMC 5g"), _listing("2", '"><script>alert(1)</script> 3-MMC')]))
     env = {**os.environ, "TRAWL_HOME": str(home), "TRAWL_DASHBOARD_TOKEN": TOKEN,
            "TRAWL_DASHBOARD_HOSTS": "dash.internal", "PYTHONUNBUFFERED": "1"}
     env.pop("TRAWL_INDEX_URL", None)

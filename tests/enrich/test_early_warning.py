@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from core.alerts import MemorySink, read_alerts
-from core.records import CandidateSubstance
+from core.records import CandidateSubstance, Records
 from enrich import new_substance_candidates
 from enrich.alerts import alert_new_candidates
 from trawl.enrich_cli import alerts as alerts_cmd
@@ -63,7 +63,7 @@ def test_cli_new_substances_reads_the_index(trawl_home: Path) -> None:
 
     url = f"sqlite://{trawl_home / 'index.sqlite'}"
     with open_index(url) as backend:
-        backend.write(candidates=[_cand("3-cmpvp", "2026-11-01T00:00:00Z"), _cand("fluetizolam", "2026-11-21T00:00:00Z")])
+        backend.write(Records(candidates=[_cand("3-cmpvp", "2026-11-01T00:00:00Z"), _cand("fluetizolam", "2026-11-21T00:00:00Z")]))
     result = CliRunner().invoke(alerts_cmd, ["new-substances", "--since", "2026-11-10", "--json", "--index-url", url])
     assert result.exit_code == 0, result.output
     assert [c["token"] for c in json.loads(result.output)] == ["fluetizolam"]

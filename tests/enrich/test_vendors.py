@@ -6,7 +6,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from core.records import Listing, Snapshot, SubstanceRef, Vendor
+from core.records import Listing, Records, Snapshot, SubstanceRef, Vendor
 from enrich import estimate_sales, link_vendors
 from enrich.sales import total_sales
 from tests.enrich.test_crypto import GENESIS, XMR
@@ -59,7 +59,7 @@ def test_cli_vendors_show_from_index(trawl_home: Path) -> None:
     vendors, listings = _world()
     url = f"sqlite://{trawl_home / 'index.sqlite'}"
     with open_index(url) as backend:
-        backend.write(listings=listings, vendors=vendors)
+        backend.write(Records(listings=listings, vendors=vendors))
     result = CliRunner().invoke(vendors_cmd, ["show", "chemking", "--json", "--index-url", url])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)

@@ -9,8 +9,8 @@ from testbed.synthetic_index import iter_snapshot_batches
 
 def main(path: str, n: int, batch: int) -> None:
     backend = SqliteBackend(path)
-    for number, (listings, snapshots) in enumerate(iter_snapshot_batches(n, batch=batch), start=1):
-        backend.write(listings=listings, snapshots=snapshots)
+    for number, records in enumerate(iter_snapshot_batches(n, batch=batch), start=1):
+        backend.write(records)
         print(number, flush=True)
     backend.close()
     print("done", flush=True)

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
+from core.records import Records
 from index import open_index
 from testbed.synthetic_index import generate
 from trawl.cli import cli
@@ -19,7 +20,7 @@ def home(trawl_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("TRAWL_INDEX_URL", raising=False)
     data = generate(n_listings=120, days=60)
     with open_index() as b:
-        b.write(listings=data.listings, snapshots=data.snapshots, vendors=data.vendors, candidates=data.candidates)
+        b.write(Records(listings=data.listings, snapshots=data.snapshots, vendors=data.vendors, candidates=data.candidates))
     return trawl_home
 
 

@@ -16,13 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from core.records import Records
 from enrich.vocabulary import default_vocabulary
 from index import es_admin, open_index
 from index.api import SearchQuery, TrendQuery
 from index.es_backend import EsBackend
 from index.spool import Spool
 from index.sqlite_backend import SqliteBackend
-from testbed.synthetic_index import SyntheticData, generate
+from testbed.synthetic_index import generate
 from tests.index.query_suite import run_suite
 
 ES_URL = os.environ.get("TRAWL_TEST_ES_URL", "")
@@ -32,12 +33,12 @@ pytestmark = [
 ]
 
 
-def write_like_the_crawler(backend: object, data: SyntheticData) -> None:
+def write_like_the_crawler(backend: object, data: Records) -> None:
     for start in range(0, len(data.listings), 100):
         chunk = data.listings[start : start + 100]
         ids = {x.listing_id for x in chunk}
-        backend.write(listings=chunk, snapshots=[s for s in data.snapshots if s.listing_id in ids])  # type: ignore[attr-defined]
-    backend.write(vendors=data.vendors, candidates=data.candidates)  # type: ignore[attr-defined]
+        backend.write(Records(listings=chunk, snapshots=[s for s in data.snapshots if s.listing_id in ids]))  # type: ignore[attr-defined]
+    backend.write(Records(vendors=data.vendors, candidates=data.candidates))  # type: ignore[attr-defined]
 
 
 def es(prefix: str, spool_dir: Path, **options: object) -> EsBackend:
@@ -47,12 +48,12 @@ def es(prefix: str, spool_dir: Path, **options: object) -> EsBackend:
 
 
 @pytest.fixture(scope="module")
-def data() -> SyntheticData:
+def data() -> Records:
     return generate()
 
 
 @pytest.fixture(scope="module")
-def pair(data: SyntheticData, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SqliteBackend, EsBackend]]:
+def pair(data: Records, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SqliteBackend, EsBackend]]:
     tmp = tmp_path_factory.mktemp("es")
     sqlite = SqliteBackend(tmp / "index.sqlite", default_vocabulary())
     elastic = es(f"trawltest-{uuid.uuid4().hex[:10]}", tmp / "spool")
@@ -74,7 +75,7 @@ def test_query_suite_identical(pair: tuple[SqliteBackend, EsBackend]) -> None:
         assert got[name] == expected[name], name
 
 
-def test_records_round_trip(pair: tuple[SqliteBackend, EsBackend], data: SyntheticData) -> None:
+def test_records_round_trip(pair: tuple[SqliteBackend, EsBackend], data: Records) -> None:
     sqlite, elastic = pair
     assert elastic.get_listing(data.listings[5].listing_id) == sqlite.get_listing(data.listings[5].listing_id)
     assert elastic.get_listing("nope:0") is None
@@ -85,7 +86,7 @@ def test_records_round_trip(pair: tuple[SqliteBackend, EsBackend], data: Synthet
     assert elastic.vendors("dutchlabs3") == sqlite.vendors("dutchlabs3")
 
 
-def test_rewrite_is_idempotent(pair: tuple[SqliteBackend, EsBackend], data: SyntheticData) -> None:
+def test_rewrite_is_idempotent(pair: tuple[SqliteBackend, EsBackend], data: Records) -> None:
     _, elastic = pair
     before = run_suite(elastic)
     write_like_the_crawler(elastic, data)
@@ -100,14 +101,14 @@ def test_highlight_and_server_version(pair: tuple[SqliteBackend, EsBackend]) -> 
     assert elastic.server_major is not None and elastic.server_major >= 7
 
 
-def test_spool_replays_into_es(tmp_path: Path, data: SyntheticData) -> None:
+def test_spool_replays_into_es(tmp_path: Path, data: Records) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead_port = s.getsockname()[1]
     prefix = f"trawltest-{uuid.uuid4().hex[:10]}"
     dead = open_index(f"http://127.0.0.1:{dead_port}", prefix=prefix, spool_dir=tmp_path / "spool", request_timeout=2)
-    assert dead.write(listings=data.listings[:50])["spooled"] == 50
-    dead.write(listings=data.listings[50:80], snapshots=data.snapshots[:100])
+    assert dead.write(Records(listings=data.listings[:50]))["spooled"] == 50
+    dead.write(Records(listings=data.listings[50:80], snapshots=data.snapshots[:100]))
     assert Spool(tmp_path / "spool").pending() == 2
     live = es(prefix, tmp_path / "spool")  # opening replays the spool
     try:
@@ -117,11 +118,11 @@ def test_spool_replays_into_es(tmp_path: Path, data: SyntheticData) -> None:
         es_admin.delete_all(live)
 
 
-def test_rejected_documents_are_kept(tmp_path: Path, data: SyntheticData) -> None:
+def test_rejected_documents_are_kept(tmp_path: Path, data: Records) -> None:
     backend = es(f"trawltest-{uuid.uuid4().hex[:10]}", tmp_path / "spool")
     try:
         bad = dataclasses.replace(data.listings[0], stock="plenty")  # type: ignore[arg-type]  # `stock` is mapped as long
-        result = backend.write(listings=[bad, data.listings[1]])
+        result = backend.write(Records(listings=[bad, data.listings[1]]))
         assert result["rejected"] == 1
         assert backend.counts()["listings"] == 1
         assert backend.rejected.pending() == 1
@@ -129,16 +130,16 @@ def test_rejected_documents_are_kept(tmp_path: Path, data: SyntheticData) -> Non
         es_admin.delete_all(backend)
 
 
-def test_migrate_to_new_mapping_version(tmp_path: Path, data: SyntheticData) -> None:
+def test_migrate_to_new_mapping_version(tmp_path: Path, data: Records) -> None:
     prefix = f"trawltest-{uuid.uuid4().hex[:10]}"
     v1 = es(prefix, tmp_path / "spool", mapping_version=1)
     try:
-        v1.write(listings=data.listings[:40], snapshots=data.snapshots[:200], vendors=data.vendors[:5])
+        v1.write(Records(listings=data.listings[:40], snapshots=data.snapshots[:200], vendors=data.vendors[:5]))
         before = v1.search(SearchQuery(limit=100, sort="price_usd"))
         v2 = es(prefix, tmp_path / "spool", mapping_version=2)
         v2.ensure_ready()
         assert v2.outdated  # aliases still on v1: writes spool until the migration
-        assert v2.write(vendors=data.vendors[5:6]).get("spooled") == 1
+        assert v2.write(Records(vendors=data.vendors[5:6])).get("spooled") == 1
         report = es_admin.migrate(v2)
         assert any(k.startswith(f"{prefix}-listings-v1") for k in report["reindexed"])
         aliases = v2.client.indices.get_alias(name=f"{prefix}-listings").body

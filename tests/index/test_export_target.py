@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from core.records import Records
 from index import open_index
 from testbed.synthetic_index import generate
 
@@ -25,8 +26,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     home = tmp_path_factory.mktemp("trawl-home")
     data = generate(n_listings=30, days=20)
     with open_index(f"sqlite:///{home / 'index.sqlite'}") as backend:
-        backend.write(listings=data.listings, snapshots=data.snapshots, vendors=data.vendors,
-                      candidates=data.candidates)
+        backend.write(Records(listings=data.listings, snapshots=data.snapshots, vendors=data.vendors,
+                      candidates=data.candidates))
     environment = {**os.environ, "TRAWL_HOME": str(home)}
     environment.pop("TRAWL_INDEX_URL", None)
     return environment

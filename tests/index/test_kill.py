@@ -62,7 +62,7 @@ def test_sigkill_mid_bulk_then_rerun(tmp_path: Path) -> None:
 
     assert run_child(db, kill_after_batches=None)[-1] == "done"
     state = table_state(db)
-    expected_listings = sum(len(ls) for ls, _ in iter_snapshot_batches(N, batch=BATCH))
+    expected_listings = sum(len(r.listings) for r in iter_snapshot_batches(N, batch=BATCH))
     assert state == {
         "integrity": "ok", "listings": expected_listings, "distinct_listings": expected_listings,
         "fts_rows": expected_listings, "snapshots": N, "distinct_snapshots": N,
@@ -70,8 +70,8 @@ def test_sigkill_mid_bulk_then_rerun(tmp_path: Path) -> None:
     }
     # and the content equals an uninterrupted run
     clean = SqliteBackend(tmp_path / "clean.sqlite")
-    for listings, snapshots in iter_snapshot_batches(N, batch=BATCH):
-        clean.write(listings=listings, snapshots=snapshots)
+    for records in iter_snapshot_batches(N, batch=BATCH):
+        clean.write(records)
     rerun = SqliteBackend(db)
     assert list(rerun.iter_listings()) == list(clean.iter_listings())
     assert list(rerun.iter_snapshots()) == list(clean.iter_snapshots())

@@ -7,32 +7,33 @@ from pathlib import Path
 
 import pytest
 
+from core.records import Records
 from enrich.vocabulary import default_vocabulary
 from index.api import TrendQuery
 from index.sqlite_backend import SqliteBackend
-from testbed.synthetic_index import SyntheticData, generate
+from testbed.synthetic_index import generate
 from tests.index.query_suite import SEARCHES, TRENDS, run_suite
 
 from . import oracle
 
 
 @pytest.fixture(scope="module")
-def data() -> SyntheticData:
+def data() -> Records:
     return generate()
 
 
 @pytest.fixture(scope="module")
-def backend(data: SyntheticData, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteBackend]:
+def backend(data: Records, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteBackend]:
     b = SqliteBackend(tmp_path_factory.mktemp("suite") / "index.sqlite", default_vocabulary())
     for start in range(0, len(data.listings), 100):  # the crawler's batch size
-        b.write(listings=data.listings[start : start + 100])
-    b.write(snapshots=data.snapshots, vendors=data.vendors, candidates=data.candidates)
+        b.write(Records(listings=data.listings[start : start + 100]))
+    b.write(Records(snapshots=data.snapshots, vendors=data.vendors, candidates=data.candidates))
     yield b
     b.close()
 
 
 @pytest.mark.parametrize("name", sorted(SEARCHES))
-def test_search_matches_oracle(backend: SqliteBackend, data: SyntheticData, name: str) -> None:
+def test_search_matches_oracle(backend: SqliteBackend, data: Records, name: str) -> None:
     query = SEARCHES[name]
     answer = run_suite_search(backend, name)
     total, expected = oracle.search_ids(data.listings, query)
@@ -46,7 +47,7 @@ def run_suite_search(backend: SqliteBackend, name: str) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("name", sorted(n for n, q in TRENDS.items() if q.metric != "new_substances"))
-def test_trend_matches_oracle(backend: SqliteBackend, data: SyntheticData, name: str) -> None:
+def test_trend_matches_oracle(backend: SqliteBackend, data: Records, name: str) -> None:
     rows = backend.trends(TRENDS[name])
     assert rows, f"{name} returned nothing: the synthetic data should exercise it"
     assert rows == oracle.trend_rows(data.snapshots, TRENDS[name])
@@ -63,7 +64,7 @@ def test_price_trend_by_hand(tmp_path: Path) -> None:
     from .records import LISTINGS, SNAPSHOTS
 
     b = SqliteBackend(tmp_path / "i.sqlite", default_vocabulary())
-    b.write(listings=LISTINGS, snapshots=SNAPSHOTS)
+    b.write(Records(listings=LISTINGS, snapshots=SNAPSHOTS))
     month = b.trends(TrendQuery(substance="mephedrone"))
     # January values 12, 18, 20, 22, 24 -> type-7 quartiles 18 / 20 / 22
     assert [dataclasses.astuple(r) for r in month] == [("2026-01-01", {"substance": "mephedrone"}, 5, 20.0, 18.0, 22.0, None)]
@@ -104,7 +105,7 @@ def test_ranked_month_quantiles_edge_cases(tmp_path: Path) -> None:
                                       site="s", usd_per_unit=float(rng.choice((10, 10, 11.5, 12.25, 30))), quantity_unit="g",
                                       substance=substance))
     b = SqliteBackend(tmp_path / "i.sqlite", default_vocabulary())
-    b.write(snapshots=snaps)
+    b.write(Records(snapshots=snaps))
     for query in (TrendQuery(group_by=["substance"]), TrendQuery(substance="cocaine"),
                   TrendQuery(time_from="2025-02-15", time_to="2025-04-30")):
         fast = sqlite_trends(b.conn, query, b.vocabulary)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import TrawlError
+from core.records import Records
 from index import open_index
 from index.es_backend import EsBackend
 from index.spool import Spool
@@ -31,8 +32,8 @@ def dead_es(tmp_path: Path) -> EsBackend:
 
 @pytest.mark.timeout(120)  # a refused connection must fail fast, not retry for long
 def test_dead_server_spools_writes_and_fails_reads_clearly(dead_es: EsBackend, tmp_path: Path) -> None:
-    first = dead_es.write(listings=LISTINGS[:3], snapshots=SNAPSHOTS[:2])
-    second = dead_es.write(listings=LISTINGS[3:], snapshots=SNAPSHOTS[2:], vendors=VENDORS, candidates=CANDIDATES)
+    first = dead_es.write(Records(listings=LISTINGS[:3], snapshots=SNAPSHOTS[:2]))
+    second = dead_es.write(Records(listings=LISTINGS[3:], snapshots=SNAPSHOTS[2:], vendors=VENDORS, candidates=CANDIDATES))
     assert first["spooled"] == 5 and second["spooled"] == 2 + 5 + 1 + 1
     files = Spool(tmp_path / "spool").files()
     assert len(files) == 1
@@ -51,8 +52,8 @@ def test_replay_into_sqlite_in_order(dead_es: EsBackend, tmp_path: Path) -> None
     import dataclasses
 
     newer = dataclasses.replace(LISTINGS[0], title="renamed later", crawled_at="2026-03-01T00:00:00Z", last_seen="2026-03-01T00:00:00Z")
-    dead_es.write(listings=LISTINGS, snapshots=SNAPSHOTS, vendors=VENDORS, candidates=CANDIDATES)
-    dead_es.write(listings=[newer])
+    dead_es.write(Records(listings=LISTINGS, snapshots=SNAPSHOTS, vendors=VENDORS, candidates=CANDIDATES))
+    dead_es.write(Records(listings=[newer]))
     spool = Spool(tmp_path / "spool")
     assert spool.pending() == 2
     target = SqliteBackend(tmp_path / "replayed.sqlite")
@@ -68,8 +69,8 @@ def test_replay_into_sqlite_in_order(dead_es: EsBackend, tmp_path: Path) -> None
 
 def test_torn_line_and_resume(tmp_path: Path) -> None:
     spool = Spool(tmp_path / "spool")
-    path = spool.append({"listings": LISTINGS[:1]})
-    spool.append({"listings": LISTINGS[1:2]})
+    path = spool.append(Records(listings=LISTINGS[:1]))
+    spool.append(Records(listings=LISTINGS[1:2]))
     with path.open("ab") as f:
         f.write(b'{"listings": [{"listing_id": "torn')  # a crash mid-append
     path.with_suffix(".jsonl.done").write_text("1")  # first batch already replayed before a crash

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import TrawlError
-from core.records import CandidateSubstance, Vendor
+from core.records import CandidateSubstance, Records, Vendor
 from enrich.vocabulary import default_vocabulary
 from index import open_index
 from index.api import SearchQuery
@@ -18,7 +18,7 @@ from .records import CANDIDATES, LISTINGS, SNAPSHOTS, VENDORS
 @pytest.fixture
 def backend(tmp_path: Path) -> SqliteBackend:
     b = SqliteBackend(tmp_path / "index.sqlite", default_vocabulary())
-    b.write(listings=LISTINGS, snapshots=SNAPSHOTS, vendors=VENDORS, candidates=CANDIDATES)
+    b.write(Records(listings=LISTINGS, snapshots=SNAPSHOTS, vendors=VENDORS, candidates=CANDIDATES))
     yield b
     b.close()
 
@@ -30,7 +30,7 @@ def ids(backend: SqliteBackend, **query: object) -> list[str]:
 def test_open_index_defaults_to_trawl_home(trawl_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TRAWL_INDEX_URL", raising=False)
     with open_index() as b:
-        b.write(listings=LISTINGS[:1])
+        b.write(Records(listings=LISTINGS[:1]))
         assert b.counts()["listings"] == 1
     assert (trawl_home / "index.sqlite").is_file()
 
@@ -54,7 +54,7 @@ def test_counts_and_roundtrip(backend: SqliteBackend) -> None:
 
 def test_rewrite_is_idempotent(backend: SqliteBackend) -> None:
     before = (backend.counts(), list(backend.iter_listings()), list(backend.iter_snapshots()), backend.vendors(), backend.candidates())
-    backend.write(listings=LISTINGS, snapshots=SNAPSHOTS, vendors=VENDORS, candidates=CANDIDATES)
+    backend.write(Records(listings=LISTINGS, snapshots=SNAPSHOTS, vendors=VENDORS, candidates=CANDIDATES))
     after = (backend.counts(), list(backend.iter_listings()), list(backend.iter_snapshots()), backend.vendors(), backend.candidates())
     assert after == before
     assert backend.candidates()[0].occurrences == 1
@@ -65,8 +65,8 @@ def test_listing_upsert_keeps_seen_range(backend: SqliteBackend) -> None:
                                 first_seen="2025-06-01T00:00:00Z", last_seen="2025-06-01T00:00:00Z")
     newer = dataclasses.replace(LISTINGS[0], title="new title", crawled_at="2026-03-01T00:00:00+01:00",
                                 first_seen="2026-03-01T00:00:00+01:00", last_seen="2026-03-01T00:00:00+01:00")
-    backend.write(listings=[newer])
-    backend.write(listings=[older])  # a late backfill must not overwrite newer content
+    backend.write(Records(listings=[newer]))
+    backend.write(Records(listings=[older]))  # a late backfill must not overwrite newer content
     got = backend.get_listing("nightshade:1")
     assert got is not None
     assert (got.title, got.first_seen, got.last_seen) == ("new title", "2025-06-01T00:00:00Z", "2026-02-28T23:00:00Z")
@@ -75,17 +75,17 @@ def test_listing_upsert_keeps_seen_range(backend: SqliteBackend) -> None:
 
 
 def test_vendor_and_candidate_merge(backend: SqliteBackend) -> None:
-    backend.write(vendors=[Vendor(vendor_id="nightshade:dutchchems", site="nightshade", name="DutchChems",
+    backend.write(Records(vendors=[Vendor(vendor_id="nightshade:dutchchems", site="nightshade", name="DutchChems",
                                   pgp_fingerprints=["BBBB", "AAAA"], identifiers={"btc": ["bc1qbbb"], "xmr": ["4x"]},
-                                  first_seen="2026-01-20T00:00:00Z", last_seen="2026-01-20T00:00:00Z", sales=10)])
+                                  first_seen="2026-01-20T00:00:00Z", last_seen="2026-01-20T00:00:00Z", sales=10)]))
     (v,) = backend.vendors("dutchchems")
     assert v.pgp_fingerprints == ["AAAA", "BBBB"]
     assert v.identifiers == {"btc": ["bc1qaaa", "bc1qbbb"], "xmr": ["4x"]}
     assert (v.first_seen, v.last_seen, v.sales) == ("2026-01-05T00:00:00Z", "2026-01-20T00:00:00Z", 10)
     more = CandidateSubstance(token="3-cmc", first_seen="2026-01-01T00:00:00Z", last_seen="2026-01-30T00:00:00Z",
                               site="vortex", example_listing_ids=["vortex:8", "vortex:9"])
-    backend.write(candidates=[more])
-    backend.write(candidates=[more])
+    backend.write(Records(candidates=[more]))
+    backend.write(Records(candidates=[more]))
     (c,) = backend.candidates()
     assert (c.token, c.occurrences, c.example_listing_ids) == ("3-cmc", 2, ["vortex:8", "vortex:9"])
     assert (c.first_seen, c.last_seen) == ("2026-01-01T00:00:00Z", "2026-01-30T00:00:00Z")
@@ -144,7 +144,7 @@ def test_iter_snapshots_filters(backend: SqliteBackend) -> None:
 def test_failed_batch_leaves_nothing(backend: SqliteBackend) -> None:
     bad = dataclasses.replace(LISTINGS[0], listing_id="nightshade:99", crawled_at="not a time")
     with pytest.raises(TrawlError, match=r"nightshade:99\.crawled_at"):
-        backend.write(listings=[dataclasses.replace(LISTINGS[1], listing_id="nightshade:98"), bad])
+        backend.write(Records(listings=[dataclasses.replace(LISTINGS[1], listing_id="nightshade:98"), bad]))
     assert backend.counts()["listings"] == 5
     assert backend.integrity_check() == "ok"
 
@@ -160,7 +160,7 @@ def test_substance_filter_resolves_reference_list_names(tmp_path: Path) -> None:
     entry = next(e for e in lists.names.values() if e.canonical.lower() != e.text.lower() and e.context_only
                  and e.text.lower() not in (n.lower() for n in vocabulary.groups[e.canonical]))
     b = SqliteBackend(tmp_path / "i.sqlite", vocabulary)
-    b.write(listings=[dataclasses.replace(LISTINGS[4], substances=[SubstanceRef(name=entry.canonical)])])
+    b.write(Records(listings=[dataclasses.replace(LISTINGS[4], substances=[SubstanceRef(name=entry.canonical)])]))
     assert [h.listing.listing_id for h in b.search(SearchQuery(substance=entry.text)).hits] == ["vortex:8"]
     # without a vocabulary the index knows no names: the filter matches canonical names only
     bare = SqliteBackend(tmp_path / "i.sqlite")
@@ -171,7 +171,7 @@ def test_substance_filter_resolves_reference_list_names(tmp_path: Path) -> None:
 def test_odd_paths_and_streaming_reads(tmp_path: Path) -> None:
     odd = tmp_path / "dir with space #1?" / "index.sqlite"
     b = SqliteBackend(odd)
-    b.write(listings=LISTINGS, snapshots=SNAPSHOTS)
+    b.write(Records(listings=LISTINGS, snapshots=SNAPSHOTS))
     assert len(list(b.iter_listings(SearchQuery(text="mephedrone")))) == 2
     assert len(list(b.iter_snapshots())) == len(SNAPSHOTS)
     b.close()
