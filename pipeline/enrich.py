@@ -8,13 +8,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.items import RawListing, RawVendor
 from core.records import CandidateSubstance, Listing, Vendor
 from enrich import extract_identifiers, match, new_substance_candidates, parse_pgp_key
 from enrich.matcher import get_matcher
-from pipeline import Stage
 
 # not a valid key: enough to load PGPy and run its armour parser once
 WARM_UP_KEY = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQENBF0AAAA=\n-----END PGP PUBLIC KEY BLOCK-----"
+
+
+def warm_up() -> None:
+    """Load the reference lists, the matcher and its lazily loaded parts (dictionary, numpy,
+    PGPy) now, at start-up, not on the first page: a broken list file then fails the run
+    before anything is fetched, and page timings stay even."""
+    get_matcher()
+    match("warm-up: mephedrone 5g, metamfetamine 1g, methylphenidatte")  # exact, synonym, fuzzy
+    extract_identifiers("warm-up bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq")
+    parse_pgp_key(WARM_UP_KEY)
 
 
 def _merge_ids(target: dict[str, list[str]], found: dict[str, Any]) -> None:
@@ -26,60 +36,46 @@ def _merge_ids(target: dict[str, list[str]], found: dict[str, Any]) -> None:
                 bucket.append(str(value))
 
 
-class EnrichStage(Stage):
-    def __init__(self, crawler: Any) -> None:
-        super().__init__(crawler)
-        # Load the reference lists, the matcher and its lazily loaded parts (dictionary,
-        # numpy, PGPy) now, at start-up, not on the first page: a broken list file then
-        # fails the run before anything is fetched, and page timings stay even.
-        get_matcher()
-        match("warm-up: mephedrone 5g, metamfetamine 1g, methylphenidatte")  # exact, synonym, fuzzy
-        extract_identifiers("warm-up bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq")
-        parse_pgp_key(WARM_UP_KEY)
+def enrich_listing(raw: RawListing, listing: Listing, when: str) -> list[CandidateSubstance]:
+    """Fills the listing's substances and identifiers in place; returns the substance-like
+    tokens no reference list knows (early-warning candidates), stamped `when`."""
+    hint = raw.substance_hint
+    primary = f"{listing.title}\n{hint}".strip()
+    # the hint (the site's category) gives drug context and names the substance when the
+    # title does not; a `mentioned` substance ("NO FENT", "like Xanax") is kept apart
+    found = match(listing.title, hint=hint or None)
+    if not any(m.relation == "offered" for m in found):
+        found += [m for m in match(listing.description) if m.relation == "offered"]
+    listing.substances = [m.to_ref() for m in found if m.relation == "offered"]
+    listing.mentioned_substances = [m.to_ref() for m in found if m.relation == "mentioned"]
+    _merge_ids(listing.identifiers, extract_identifiers(listing.description))
+    return [_candidate(c, listing, when) for c in new_substance_candidates(f"{primary}\n{listing.description}")]
 
-    def process_item(self, item: dict[str, Any], spider: Any = None) -> dict[str, Any]:
-        if item.get("unchanged") is not None:
-            return item
-        if item["type"] == "listing":
-            self.enrich_listing(item, item["listing"])
+
+def _candidate(found: Any, listing: Listing, when: str) -> CandidateSubstance:
+    if isinstance(found, CandidateSubstance):
+        found.site, found.first_seen, found.last_seen = listing.site, when, when
+        found.example_listing_ids = found.example_listing_ids or [listing.listing_id]
+        return found
+    token = getattr(found, "token", found)
+    return CandidateSubstance(token=str(token), first_seen=when, last_seen=when, site=listing.site,
+                              example_listing_ids=[listing.listing_id], pattern=str(getattr(found, "pattern", "")))
+
+
+def enrich_vendor(raw: RawVendor, vendor: Vendor) -> list[str]:
+    """Fills the vendor's identifiers and PGP fingerprint in place; returns "field: reason"
+    lines for what could not be read (an unreadable PGP key)."""
+    errors: list[str] = []
+    text = raw.fields.get("identifiers_text") or ""
+    text = "\n".join(text) if isinstance(text, list) else text
+    _merge_ids(vendor.identifiers, extract_identifiers(f"{text}\n{vendor.pgp_key}"))
+    if vendor.pgp_key:
+        info = parse_pgp_key(vendor.pgp_key)
+        if info.fingerprint:
+            vendor.pgp_fingerprints = [info.fingerprint]
+            pgp = vendor.identifiers.setdefault("pgp", [])
+            if info.fingerprint not in pgp:
+                pgp.append(info.fingerprint)
         else:
-            self.enrich_vendor(item, item["vendor_record"])
-        return item
-
-    def enrich_listing(self, item: dict[str, Any], listing: Listing) -> None:
-        hint = item["fields"].get("substance_hint") or ""
-        hint = " ".join(hint) if isinstance(hint, list) else hint
-        primary = f"{listing.title}\n{hint}".strip()
-        # the hint (the site's category) gives drug context and names the substance when the
-        # title does not; a `mentioned` substance ("NO FENT", "like Xanax") is kept apart
-        found = match(listing.title, hint=hint or None)
-        if not any(m.relation == "offered" for m in found):
-            found += [m for m in match(listing.description) if m.relation == "offered"]
-        listing.substances = [m.to_ref() for m in found if m.relation == "offered"]
-        listing.mentioned_substances = [m.to_ref() for m in found if m.relation == "mentioned"]
-        item["candidates"] = [self._candidate(c, listing) for c in new_substance_candidates(f"{primary}\n{listing.description}")]
-        _merge_ids(listing.identifiers, extract_identifiers(listing.description))
-
-    def _candidate(self, found: Any, listing: Listing) -> CandidateSubstance:
-        if isinstance(found, CandidateSubstance):
-            found.site, found.first_seen, found.last_seen = listing.site, self.clock, self.clock
-            found.example_listing_ids = found.example_listing_ids or [listing.listing_id]
-            return found
-        token = getattr(found, "token", found)
-        return CandidateSubstance(token=str(token), first_seen=self.clock, last_seen=self.clock, site=listing.site,
-                                  example_listing_ids=[listing.listing_id], pattern=str(getattr(found, "pattern", "")))
-
-    def enrich_vendor(self, item: dict[str, Any], vendor: Vendor) -> None:
-        errors: list[str] = item.setdefault("parse_errors", [])
-        text = item["fields"].get("identifiers_text") or ""
-        text = "\n".join(text) if isinstance(text, list) else text
-        _merge_ids(vendor.identifiers, extract_identifiers(f"{text}\n{vendor.pgp_key}"))
-        if vendor.pgp_key:
-            info = parse_pgp_key(vendor.pgp_key)
-            if info.fingerprint:
-                vendor.pgp_fingerprints = [info.fingerprint]
-                pgp = vendor.identifiers.setdefault("pgp", [])
-                if info.fingerprint not in pgp:
-                    pgp.append(info.fingerprint)
-            else:
-                errors.append(f"pgp_key: {info.error or 'no fingerprint'}")
+            errors.append(f"pgp_key: {info.error or 'no fingerprint'}")
+    return errors

@@ -10,8 +10,8 @@ import re
 from typing import Any
 
 import parsers
+from core.items import RawListing, RawVendor
 from core.records import Listing, ShippingOption, Vendor
-from pipeline import Stage
 
 _SPACE = re.compile(r"[ \t\r\f\v]+")
 
@@ -67,16 +67,23 @@ def _quantity(texts: list[str], errors: ParseErrors) -> parsers.Quantity | None:
     return dose_only
 
 
-def parse_listing(item: dict[str, Any], when: str) -> Listing:
-    f, errors = item["fields"], ParseErrors()
-    site, native_id = item["site"], str(f["native_id"]).strip()
+def warm_up() -> None:
+    """Read the rate file and the country-name table now, at start-up, not on the first page:
+    a broken rate file fails before anything is fetched."""
+    parsers.RateTable.default()
+    parsers.parse_shipping("Germany", "Worldwide")
+
+
+def parse_listing(raw: RawListing, when: str) -> Listing:
+    f, errors = raw.fields, ParseErrors()
+    site = raw.site
     title = clean(f.get("title"))
     vendor = clean(f.get("vendor")) or None
     listing = Listing(
-        listing_id=f"{site}:{native_id}", site=site, market_kind=item["market_kind"], url=item["url"], title=title,
+        listing_id=raw.listing_id, site=site, market_kind=raw.market_kind, url=raw.url, title=title,
         description=clean(f.get("description")), vendor=vendor,
         vendor_id=f"{site}:{vendor.casefold()}" if vendor else None, category=clean(f.get("category")) or None,
-        crawled_at=when, last_seen=when, content_hash=item.get("content_hash", ""),
+        crawled_at=when, last_seen=when, content_hash=raw.fields_hash,
     )
     currency_hint = clean(f.get("currency")) or None
     page_rates = f.get("page_rates") or ""
@@ -133,10 +140,12 @@ def parse_listing(item: dict[str, Any], when: str) -> Listing:
     return listing
 
 
-def parse_vendor(item: dict[str, Any], when: str) -> Vendor:
-    f, errors = item["fields"], ParseErrors()
+def parse_vendor(raw: RawVendor, when: str) -> tuple[Vendor, list[str]]:
+    """The vendor record and the "field: reason" lines of what could not be read
+    (a Vendor record has no parse_errors field)."""
+    f, errors = raw.fields, ParseErrors()
     name = clean(f.get("name"))
-    vendor = Vendor(vendor_id=f"{item['site']}:{name.casefold()}", site=item["site"], name=name, url=item["url"],
+    vendor = Vendor(vendor_id=f"{raw.site}:{name.casefold()}", site=raw.site, name=name, url=raw.url,
                     first_seen=when, last_seen=when)
     if f.get("joined"):
         joined = parsers.parse_date(clean(f["joined"]), now=when)
@@ -152,27 +161,5 @@ def parse_vendor(item: dict[str, Any], when: str) -> Vendor:
     vendor.pgp_key = (f.get("pgp_key") or "").strip() if isinstance(f.get("pgp_key"), str) else ""
     aliases = [part for a in (f.get("aliases") or []) for part in clean(a).split(",")]
     vendor.aliases = [a.strip() for a in aliases if a.strip() and a.strip().lower() not in ("-", "none")]
-    item["parse_errors"] = errors.lines
-    return vendor
+    return vendor, errors.lines
 
-
-class ParseStage(Stage):
-    def __init__(self, crawler: Any) -> None:
-        super().__init__(crawler)
-        # read the rate file and the country-name table at start-up, not on the first page:
-        # a broken rate file fails before anything is fetched
-        parsers.RateTable.default()
-        parsers.parse_shipping("Germany", "Worldwide")
-
-    def process_item(self, item: dict[str, Any], spider: Any = None) -> dict[str, Any]:
-        if item.get("unchanged") is not None:
-            return item
-        if item["type"] == "listing":
-            item["listing"] = parse_listing(item, self.clock)
-            errors = item["listing"].parse_errors
-        else:
-            item["vendor_record"] = parse_vendor(item, self.clock)
-            errors = item.get("parse_errors", [])
-        for error in errors:
-            self.stats.inc_value(f"trawl/parse_errors/{error.split(':', 1)[0]}")
-        return item

@@ -1,32 +1,31 @@
-"""Unchanged-page detection: a content hash of the extracted fields.
+"""Unchanged-page detection: a content hash of the extracted fields (`RawPage.fields_hash`).
 
 When a listing's hash equals the stored one, parse and enrich are skipped and the stored
 record is reused (a snapshot is still written: every crawl adds a point to price history)."""
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Literal
 
-from core.records import content_hash
-from pipeline import Stage
-from pipeline.store import index_for
+from core.items import RawListing
+from core.records import Listing
+from index.api import IndexBackend
+
+Novelty = Literal["new", "changed", "unchanged"]
 
 
-def fields_hash(item: dict[str, Any]) -> str:
-    return content_hash({"type": item["type"], "site": item["site"], "fields": item["fields"]})
+@dataclass(frozen=True)
+class Seen:
+    """What the index already holds for a listing page: counted as `trawl/listings/<novelty>`."""
+
+    novelty: Novelty
+    stored: Listing | None = None  # the stored record, when the page is unchanged
 
 
-class UnchangedStage(Stage):
-    def process_item(self, item: dict[str, Any], spider: Any = None) -> dict[str, Any]:
-        item["content_hash"] = fields_hash(item)
-        if item["type"] != "listing":
-            return item
-        listing_id = f"{item['site']}:{item['fields']['native_id']}"
-        existing = index_for(self.crawler).get_listing(listing_id)
-        if existing is not None and existing.content_hash == item["content_hash"]:
-            item["unchanged"] = existing
-            self.stats.inc_value("trawl/listings/unchanged")
-        elif existing is not None:
-            self.stats.inc_value("trawl/listings/changed")
-        else:
-            self.stats.inc_value("trawl/listings/new")
-        return item
+def check_unchanged(raw: RawListing, index: IndexBackend) -> Seen:
+    existing = index.get_listing(raw.listing_id)
+    if existing is None:
+        return Seen("new")
+    if existing.content_hash == raw.fields_hash:
+        return Seen("unchanged", existing)
+    return Seen("changed")

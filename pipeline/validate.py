@@ -1,21 +1,26 @@
-"""Validate: a listing needs a stable id and a title (plus what the YAML marks required)."""
+"""Validate: a listing needs a stable id and a title, a vendor a name (plus what the YAML
+marks required); a failing item is dropped with a named reason (`Drop.reason`), counted by
+the processor as `item_dropped_reasons/<reason>`."""
 from __future__ import annotations
 
-from typing import Any
+from core.items import RawItem, RawListing
 
-from pipeline import Stage
-
-DEFAULT_REQUIRED = {"listing": ("native_id", "title"), "vendor": ("name",)}
+MAX_NATIVE_ID = 200
 
 
-class ValidateStage(Stage):
-    def process_item(self, item: dict[str, Any], spider: Any = None) -> dict[str, Any]:
-        fields = item["fields"]
-        required = dict.fromkeys([*DEFAULT_REQUIRED.get(item["type"], ()), *item.get("required", ())])
-        for name in required:
-            value = fields.get(name)
-            if value is None or (isinstance(value, (str, list)) and not value):
-                self.drop(item, f"missing_{name}", f"{item['type']} page has no {name}")
-        if item["type"] == "listing" and len(str(fields["native_id"])) > 200:
-            self.drop(item, "bad_native_id", "listing id longer than 200 characters")
-        return item
+class Drop(Exception):
+    """An item the pipeline will not store, and why (`reason` names the stat)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+
+
+def validate(raw: RawItem) -> None:
+    """Raises `Drop` for the first required field the page lacks (or an unusable listing id)."""
+    for name in raw.required_fields:
+        value = raw.fields.get(name)
+        if value is None or (isinstance(value, (str, list)) and not value):
+            raise Drop(f"missing_{name}", f"{raw.kind} page has no {name} ({raw.url})")
+    if isinstance(raw, RawListing) and len(str(raw.fields["native_id"])) > MAX_NATIVE_ID:
+        raise Drop("bad_native_id", f"listing id longer than {MAX_NATIVE_ID} characters ({raw.url})")

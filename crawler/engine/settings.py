@@ -69,12 +69,10 @@ DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
     "crawler.evidence.middleware.WarcEvidenceMiddleware": 950,
 }
 
+# one Scrapy item pipeline: the adapter over pipeline.Pipeline (validate, unchanged, parse,
+# enrich, store), which owns the index, the frontier marks and the batch timer
 ITEM_PIPELINES: dict[str, int] = {
-    "pipeline.validate.ValidateStage": 100,
-    "pipeline.unchanged.UnchangedStage": 200,
-    "pipeline.parse.ParseStage": 300,
-    "pipeline.enrich.EnrichStage": 400,
-    "pipeline.store.StoreStage": 900,
+    "crawler.engine.itempipeline.TrawlItemPipeline": 300,
 }
 
 EXTENSIONS: dict[str, int | None] = {

@@ -2,7 +2,8 @@
 comes from the site YAML and page objects, what happens to the data from the pipeline.
 
 Flow per response: gate? (captcha → pause the site; wait → pass it) → login needed? (log
-in, then come back) → listing or vendor page (page object → raw item) → links to follow
+in, then come back) → listing or vendor page (page object → core.items.RawListing /
+RawVendor, handed to crawler/engine/itempipeline.py) → links to follow
 (categories, pagination, "load more", listing and vendor links).  Each followed page is
 first written to the persistent frontier; a page is done when its items are stored.
 It never follows logout links and never submits any form but login and gate forms.
@@ -14,7 +15,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
 import scrapy
@@ -23,11 +24,12 @@ from scrapy.http import FormRequest, Request, Response, TextResponse
 from twisted.python.failure import Failure
 
 from core import redact
+from core.items import Fetch, RawListing, RawVendor, evidence_ref
 from crawler.engine import session
 from crawler.engine.frontier import PENDING, Frontier, page_key
 from crawler.engine.middlewares import OffsiteRedirect
 from crawler.engine.runstatus import stop_on_local_failure
-from crawler.sitedef.pages import PageInput, SelectorPage, resolve_page_object
+from crawler.sitedef.pages import PageInput, SelectorPage, page_object_class
 from crawler.sitedef.selectors import (
     ExtractionBudgetExceeded,
     FieldSelector,
@@ -57,9 +59,8 @@ class TrawlSpider(scrapy.Spider):
         self.judged_urls: set[str] = set()
         self.login_attempts = 0
         self.paused = False
-        self.listing_page = resolve_page_object(site.listing.page_object) if site.listing.page_object else SelectorPage
-        vendor_po = site.vendor.page_object if site.vendor else None
-        self.vendor_page = resolve_page_object(vendor_po) if vendor_po else SelectorPage
+        self.listing_page = page_object_class(site.listing)
+        self.vendor_page = page_object_class(site.vendor) if site.vendor else SelectorPage
         if site.login:
             # login fields are redacted from every URL, header and log line (a GET form
             # puts them in the URL); the password itself is registered when it is loaded
@@ -190,7 +191,7 @@ class TrawlSpider(scrapy.Spider):
             # the gate/login sent us somewhere else: ask again for the page we wanted
             return [self.make_request(key, kind, depth)]
         check_deadline(deadline, "gate and login markers")
-        item = None
+        item: RawListing | RawVendor | None = None
         if kind == "listing":
             item = self.extract(response, sel, self.site.listing, self.listing_page, "listing", deadline)
         elif kind == "vendor" and self.site.vendor:
@@ -219,20 +220,16 @@ class TrawlSpider(scrapy.Spider):
                     yield request
 
     def extract(self, response: Response, sel: Selector, spec: PageSpec, page_cls: type[SelectorPage],
-                kind: str, deadline: float | None = None) -> dict[str, Any]:
-        result = page_cls(PageInput.from_response(response, sel), spec, self.site, snippets=False,
-                          deadline=deadline).extract()
-        for name in result.missing:
+                kind: Literal["listing", "vendor"], deadline: float | None = None) -> RawListing | RawVendor:
+        fetch = Fetch(key=response.meta["trawl_key"], mirror=response.meta.get("trawl_mirror", self.mirror),
+                      proxy=response.meta.get("trawl_proxy", ""),
+                      evidence=evidence_ref(response.meta.get("trawl_evidence")),
+                      page_sha256=hashlib.sha256(response.body).hexdigest(), replayed="replayed" in response.flags)
+        item = page_cls(PageInput.from_response(response, sel), spec, self.site, snippets=False,
+                        deadline=deadline).to_item(kind, fetch)
+        for name in item.missing:
             self.crawler.stats.inc_value(f"trawl/fields_missing/{kind}/{name}")
-        return {
-            "type": kind, "site": self.site.name, "market_kind": self.site.kind, "url": response.url,
-            "key": response.meta["trawl_key"], "mirror": response.meta.get("trawl_mirror", self.mirror),
-            "fields": result.fields, "missing": result.missing, "required": list(spec.required),
-            "evidence": response.meta.get("trawl_evidence") or {},
-            "proxy": response.meta.get("trawl_proxy", ""),
-            "page_sha256": hashlib.sha256(response.body).hexdigest(),
-            "replayed": "replayed" in response.flags,
-        }
+        return item
 
     # --- gates and login ---------------------------------------------------------------
     def handle_gate(self, gate: GateConfig, response: Response) -> Iterator[Request]:

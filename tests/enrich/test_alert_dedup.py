@@ -1,8 +1,8 @@
 """One new-substance alert per token, however often a crawl is killed and resumed.
 
-The listing goes through the real pipeline stages (validate, unchanged, parse, enrich,
-store) into a real SQLite index under one $TRAWL_HOME.  A run "killed" before its batch
-is written is a StoreStage dropped without flush: exactly what SIGKILL leaves on disk
+The listing goes through the real pipeline (validate, unchanged, parse, enrich, store) into
+a real SQLite index under one $TRAWL_HOME.  A run "killed" before its batch is written is a
+pipeline dropped without flush: exactly what SIGKILL leaves on disk
 (the alert line, but no candidate in the index).  Resuming three times must not alert
 the token again, and the run that finally writes the batch must not either."""
 from __future__ import annotations
@@ -13,68 +13,56 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
 
 import pytest
-from scrapy.utils.test import get_crawler
 
 from core.alerts import JsonlSink, read_alerts
+from core.items import EvidenceRef, Fetch, RawListing
 from core.records import CandidateSubstance
 from crawler.engine.frontier import Frontier, page_key
-from crawler.engine.settings import BASE
 from enrich.alerts import NEW_SUBSTANCE, alert_new_candidates
 from index import open_index
-from pipeline.enrich import EnrichStage
-from pipeline.parse import ParseStage
-from pipeline.store import StoreStage
-from pipeline.unchanged import UnchangedStage
-from pipeline.validate import ValidateStage
+from pipeline import BatchHooks, Pipeline, Tally
 
 MIRROR = "http://lk2r3qhkh2nlbtkwndg45jtuowgav2t4dbaj4fknxqomeu5nt2hai4qd.onion"
 TOKEN = "3-cmpvp"  # a pyrrolidinophenone-shaped name on no reference list
 
 
-def raw_listing(native_id: int) -> dict[str, Any]:
+def raw_listing(native_id: int) -> RawListing:
     url = f"{MIRROR}/listing/{native_id}"
     body = f"<html><body>{native_id}</body></html>".encode()
-    return {
-        "type": "listing", "site": "nightshade", "market_kind": "darknet-market", "url": url, "key": page_key(url),
-        "mirror": MIRROR, "missing": [], "required": [],
-        "fields": {"native_id": str(native_id), "title": f"3-CMPVP crystal {native_id}g", "vendor": "DutchGold",
-                   "vendor_url": "/vendor/DutchGold", "price": "$40.00", "ships_from": "Netherlands",
-                   "ships_to": "Worldwide", "description": "New research chemical 3-CMPVP, lab tested."},
-        "evidence": {"warc_file": "warc/run-1.warc.gz", "warc_offset": 1000 * native_id,
-                     "payload_sha256": hashlib.sha256(body).hexdigest()},
-        "proxy": "socks5h://127.0.0.1:9050", "page_sha256": hashlib.sha256(body).hexdigest(), "replayed": False,
-    }
+    evidence = EvidenceRef(warc_file="warc/run-1.warc.gz", warc_offset=1000 * native_id,
+                           payload_sha256=hashlib.sha256(body).hexdigest())
+    return RawListing(
+        site="nightshade", market_kind="darknet-market", url=url,
+        fields={"native_id": str(native_id), "title": f"3-CMPVP crystal {native_id}g", "vendor": "DutchGold",
+                "vendor_url": "/vendor/DutchGold", "price": "$40.00", "ships_from": "Netherlands",
+                "ships_to": "Worldwide", "description": "New research chemical 3-CMPVP, lab tested."},
+        fetch=Fetch(key=page_key(url), mirror=MIRROR, proxy="socks5h://127.0.0.1:9050", evidence=evidence,
+                    page_sha256=hashlib.sha256(body).hexdigest()),
+    )
 
 
-def run_segment(home: Path, run: int, *, flush: bool, listings: tuple[int, ...] = (1, 2)) -> StoreStage:
-    """One crawl process's worth of the pipeline over the shared home; flush=False is a kill before the write."""
-    crawler = get_crawler(settings_dict={**BASE, "TRAWL_STORE_BATCH": 50, "TRAWL_STORE_BATCH_SECONDS": 3600.0,
-                                         "TRAWL_CLOCK": f"2026-11-2{run}T12:00:00Z", "TRAWL_RUN_ID": "run-1",
-                                         "LOG_LEVEL": "WARNING"})
+def run_segment(home: Path, run: int, *, flush: bool, listings: tuple[int, ...] = (1, 2)) -> Tally:
+    """One crawl process's worth of the pipeline over the shared home; flush=False is a kill before
+    the write.  Returns the segment's counters."""
     frontier = Frontier(home / "frontier.sqlite")
-    crawler.spider = SimpleNamespace(frontier=frontier)  # type: ignore[assignment]
-    store = StoreStage(crawler)
-    store.open_spider()
+    index, stats = open_index(), Tally()
+    pipeline = Pipeline(index, clock=f"2026-11-2{run}T12:00:00Z", run_id="run-1", stats=stats, batch_size=50,
+                        batch_seconds=3600.0, hooks=BatchHooks(after_write=frontier.done_many))
     try:
         for native_id in listings:  # each carries the same token
-            item = raw_listing(native_id)
-            frontier.add(item["key"], item["type"])
-            frontier.store_body(item["key"], item["url"], b"<html></html>", mirror=MIRROR)
-            for stage in (ValidateStage(crawler), UnchangedStage(crawler), ParseStage(crawler), EnrichStage(crawler)):
-                item = stage.process_item(item)
-            assert [c.token for c in item["candidates"]] == [TOKEN]
-            store.process_item(item)
+            raw = raw_listing(native_id)
+            frontier.add(raw.fetch.key, raw.kind)
+            frontier.store_body(raw.fetch.key, raw.url, b"<html></html>", mirror=MIRROR)
+            result = pipeline.handle(raw)
+            assert [c.token for c in result.records.candidates] == [TOKEN]
         if flush:
-            store.close_spider()
+            pipeline.flush()
     finally:
-        if not flush:
-            crawler._trawl_index.close()  # type: ignore[attr-defined]  # process dies: batch lost
+        index.close()  # without flush: the process dies, its batch is lost
         frontier.close()
-    return store
+    return stats
 
 
 def alert_tokens(home: Path) -> list[str]:
@@ -92,7 +80,7 @@ def test_killed_and_resumed_runs_alert_a_token_once(trawl_home: Path, monkeypatc
     with open_index() as index:
         assert [c.token for c in index.candidates()] == [TOKEN]
     assert alert_tokens(trawl_home) == [TOKEN]
-    assert not last.stats.get_value("trawl/alerts/new_substance")  # nothing new was raised by the final run
+    assert not last.get_value("trawl/alerts/new_substance")  # nothing new was raised by the final run
     # a later, normal crawl that sees the token on a new listing stays quiet as well
     run_segment(trawl_home, 5, flush=True, listings=(3,))
     assert alert_tokens(trawl_home) == [TOKEN]

@@ -3,22 +3,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from scrapy.utils.test import get_crawler
-
-from core.records import Listing
-from crawler.engine.settings import BASE
+from core.items import RawListing
+from core.records import Listing, Records
 from index import open_index
 from index.api import SearchQuery
-from pipeline.enrich import EnrichStage
+from pipeline.enrich import enrich_listing
 
 
 def enriched(title: str, hint: str = "", description: str = "") -> Listing:
-    crawler = get_crawler(settings_dict={**BASE, "TRAWL_CLOCK": "2026-11-29T12:00:00Z", "LOG_LEVEL": "WARNING"})
     listing = Listing(listing_id=f"vortex:{abs(hash(title))}", site="vortex", market_kind="darknet-market", url="",
                       title=title, description=description, crawled_at="2026-11-29T12:00:00Z",
                       first_seen="2026-11-29T12:00:00Z", last_seen="2026-11-29T12:00:00Z")
-    item: dict[str, Any] = {"type": "listing", "listing": listing, "fields": {"substance_hint": hint}}
-    EnrichStage(crawler).process_item(item)
+    raw = RawListing(site="vortex", market_kind="darknet-market", url="", fields={"substance_hint": hint})
+    enrich_listing(raw, listing, "2026-11-29T12:00:00Z")
     return listing
 
 
@@ -27,7 +24,7 @@ def test_mentioned_is_stored_apart_and_not_found_by_the_substance_filter(tmp_pat
     assert [(s.name, s.relation) for s in oxy.substances] == [("oxycodone", "offered")]
     assert [(s.name, s.relation) for s in oxy.mentioned_substances] == [("fentanyl", "mentioned")]
     with open_index(f"sqlite://{tmp_path / 'index.sqlite'}") as backend:
-        backend.write(listings=[oxy])
+        backend.write(Records(listings=[oxy]))
         assert backend.search(SearchQuery(substance="fentanyl")).total == 0
         hits = backend.search(SearchQuery(substance="oxycodone")).hits
         assert [h.listing.mentioned_substances[0].name for h in hits] == ["fentanyl"]  # kept in the record

@@ -198,11 +198,11 @@ def test_unit_price_keeps_the_title_strength() -> None:
 
 def _stage_listing(**fields: Any) -> Any:
     """One listing through the crawl's parse stage, as the pipeline calls it."""
+    from core.items import RawListing
     from pipeline.parse import parse_listing
 
-    item = {"site": "testsite", "market_kind": "darknet", "url": "http://x.onion/l/1",
-            "fields": {"native_id": "1", **fields}}
-    return parse_listing(item, "2026-03-02T12:00:00Z")
+    raw = RawListing(site="testsite", market_kind="darknet", url="http://x.onion/l/1", fields={"native_id": "1", **fields})
+    return parse_listing(raw, "2026-03-02T12:00:00Z")
 
 
 def test_stage_stores_what_the_adapters_decide() -> None:

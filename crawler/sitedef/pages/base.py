@@ -1,12 +1,17 @@
-"""The YAML-driven page object every site starts from."""
+"""The YAML-driven page object every site starts from.
+
+`extract()` gives the fields with the snippets and selectors that produced them (what
+`trawl sites test` reports); `to_item()` gives the typed raw item the pipeline takes
+(`core.items.RawListing` / `RawVendor`), as web-poet's `ItemPage.to_item()` does."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 from urllib.parse import urlsplit
 
 from parsel import Selector
 
+from core.items import Fetch, RawListing, RawVendor
 from crawler.sitedef.selectors import (
     Extracted,
     FieldSelector,
@@ -103,6 +108,23 @@ class SelectorPage:
                 result.selectors[key] = f"{type(self).__name__}.{name}()"
         result.missing = [n for n in self.spec.fields if result.fields.get(n) in (None, "", [])]
         return result
+
+    @overload
+    def to_item(self, kind: Literal["listing"], fetch: Fetch | None = None) -> RawListing: ...
+    @overload
+    def to_item(self, kind: Literal["vendor"], fetch: Fetch | None = None) -> RawVendor: ...
+    @overload
+    def to_item(self, kind: Literal["listing", "vendor"], fetch: Fetch | None = None) -> RawListing | RawVendor: ...
+
+    def to_item(self, kind: Literal["listing", "vendor"], fetch: Fetch | None = None) -> RawListing | RawVendor:
+        """The page read as a `kind` item of this page object's site; `fetch` is how the page
+        was obtained (frontier key, mirror, evidence), which the page cannot tell."""
+        if self.site is None:
+            raise ValueError(f"{type(self).__name__}.to_item() needs the site the page belongs to")
+        result = self.extract()
+        item_class = RawListing if kind == "listing" else RawVendor
+        return item_class(site=self.site.name, market_kind=self.site.kind, url=self.page.url, fields=result.fields,
+                          required=tuple(self.spec.required), missing=tuple(result.missing), fetch=fetch or Fetch())
 
 
 _FIELD_METHODS: dict[type, tuple[str, ...]] = {}

@@ -1,0 +1,113 @@
+"""What a page object hands the pipeline: one typed raw item per listing or vendor page.
+
+A page object (crawler/sitedef/pages) reads a fetched page into a `RawListing` or a
+`RawVendor`, the way web-poet's `ItemPage[Item].to_item()` declares what a page yields; the
+pipeline (pipeline/) validates, parses, enriches and stores it as records (core.records).
+Nothing here is parsed: `fields` holds each configured field as the page showed it (str,
+list[str] or None).  `Fetch` says how the page was obtained, which the page itself cannot
+know: its frontier key, the mirror and proxy that served it, and where its bytes are kept.
+
+The crawler, a reprocess of stored evidence and an ingest of saved pages all build these
+same items, so the pipeline has one input whatever fetched the page.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from core.records import Evidence, content_hash
+
+# The one shape of "where this page's bytes are preserved": the WARC middleware's
+# `meta["trawl_evidence"]` becomes one, the raw item carries it and `Listing.evidence` /
+# `Vendor.evidence` store it.  Named as issue 13 names it; the class is core.records.Evidence.
+EvidenceRef = Evidence
+
+# a raw field value as extracted: str, list[str] or None (a page object's `field_<name>()`
+# may compute either shape)
+RawFields = dict[str, Any]
+
+
+def evidence_ref(raw: dict[str, Any] | Evidence | None) -> EvidenceRef:
+    """An `EvidenceRef` from what the WARC middleware left in a request's meta (a mapping
+    with the same names); unknown keys are ignored, a missing one stays empty."""
+    if isinstance(raw, Evidence):
+        return raw
+    known = Evidence.__dataclass_fields__
+    return Evidence(**{name: value for name, value in (raw or {}).items() if name in known})
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """How a page was obtained: what the crawler (or an ingest) knows beyond the page."""
+
+    key: str = ""  # frontier key ("/path?query"): the page this item completes; "" outside a crawl
+    mirror: str = ""  # base URL of the mirror that served the page
+    proxy: str = ""  # e.g. "socks5h://127.0.0.1:9050", "" for direct
+    evidence: EvidenceRef = field(default_factory=Evidence)
+    page_sha256: str = ""  # of the response body as received
+    replayed: bool = False  # the body came from the frontier's replay store, not the network
+
+
+@dataclass
+class RawPage:
+    """Fields one page object extracted from one page of `site`."""
+
+    kind: ClassVar[str] = ""
+    # fields every page of this kind needs, besides what the site YAML marks `required`
+    DEFAULT_REQUIRED: ClassVar[tuple[str, ...]] = ()
+
+    site: str
+    market_kind: str  # core.records.MARKET_KINDS
+    url: str
+    fields: RawFields
+    required: tuple[str, ...] = ()  # from the YAML (`listing.required`)
+    missing: tuple[str, ...] = ()  # configured fields that matched nothing
+    fetch: Fetch = field(default_factory=Fetch)
+
+    @property
+    def required_fields(self) -> tuple[str, ...]:
+        """Every field this item must have, defaults first, each once."""
+        return tuple(dict.fromkeys([*self.DEFAULT_REQUIRED, *self.required]))
+
+    def text(self, name: str) -> str:
+        """A field as one string: a list is joined with spaces, a missing value is ""."""
+        value = self.fields.get(name)
+        if value is None:
+            return ""
+        return " ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+    @property
+    def fields_hash(self) -> str:
+        """sha256 of kind, site and fields: equal between crawls when the page did not change
+        (the same formula as before the items were typed, so stored hashes still compare)."""
+        return content_hash({"type": self.kind, "site": self.site, "fields": self.fields})
+
+
+@dataclass
+class RawListing(RawPage):
+    kind: ClassVar[str] = "listing"
+    DEFAULT_REQUIRED: ClassVar[tuple[str, ...]] = ("native_id", "title")
+
+    @property
+    def native_id(self) -> str:
+        return str(self.fields.get("native_id") or "").strip()
+
+    @property
+    def listing_id(self) -> str:
+        """The stable record id, "<site>:<native id>" (what the index is keyed by)."""
+        return f"{self.site}:{self.native_id}"
+
+    @property
+    def substance_hint(self) -> str:
+        """The page's own word on what is sold (its category or active ingredient), "" if none."""
+        return self.text("substance_hint")
+
+
+@dataclass
+class RawVendor(RawPage):
+    kind: ClassVar[str] = "vendor"
+    DEFAULT_REQUIRED: ClassVar[tuple[str, ...]] = ("name",)
+
+
+RawItem = RawListing | RawVendor
+RAW_ITEM_TYPES: dict[str, type[RawListing] | type[RawVendor]] = {"listing": RawListing, "vendor": RawVendor}

@@ -1,0 +1,138 @@
+"""The Scrapy side of the processing pipeline: one item pipeline that hands each raw item
+the spider yields to `pipeline.Pipeline`, and owns what only a crawl has.
+
+- the index: opened (and migrated) when the spider opens, so a bad one fails before
+  anything is fetched; closed when it closes, after the last batch;
+- the frontier: a dropped item's page is done at once (its drop is recorded, not
+  retried); a stored item's page is done only after the batch holding it is written, so a
+  crawl killed with items still buffered replays those pages on `--resume`;
+- the evidence barrier (`make_evidence_durable`) before every write: the manifest lines of
+  the records a batch cites are on disk before the index refers to them;
+- a reactor timer that writes a batch `TRAWL_STORE_BATCH_SECONDS` after its first item,
+  so a slow site does not leave its last items unwritten until the next one arrives.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from scrapy.exceptions import DropItem
+
+from core.clock import utc_now_iso
+from core.items import RawListing, RawVendor
+from crawler.evidence.writer import make_evidence_durable
+from index import open_index
+from index.api import IndexBackend
+from pipeline import BatchHooks, Pipeline
+
+logger = logging.getLogger(__name__)
+
+PIPELINE_PATH = "crawler.engine.itempipeline.TrawlItemPipeline"
+
+
+class PageFrontier(Protocol):
+    """What the item pipeline asks of the spider's frontier (local or Redis-backed)."""
+
+    def done(self, key: str) -> None: ...
+
+    def done_many(self, keys: list[str]) -> None: ...
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """The crawl settings the pipeline reads, once (defaults live in crawler.engine.settings)."""
+
+    run_id: str
+    clock: str  # the crawl's time stamp on every record (TRAWL_CLOCK; run.py sets it)
+    batch_size: int
+    batch_seconds: float
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> StoreSettings:
+        return cls(run_id=settings.get("TRAWL_RUN_ID", ""),
+                   clock=settings.get("TRAWL_CLOCK") or utc_now_iso(seconds=False),
+                   batch_size=max(1, settings.getint("TRAWL_STORE_BATCH")),
+                   batch_seconds=settings.getfloat("TRAWL_STORE_BATCH_SECONDS"))
+
+
+class DroppedItem(DropItem):
+    """A raw item the pipeline refused; `reason` is the `item_dropped_reasons/<reason>` name."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class TrawlItemPipeline:
+    def __init__(self, crawler: Any, settings: StoreSettings) -> None:
+        self.crawler, self.settings = crawler, settings
+        self.index: IndexBackend | None = None
+        self.pipeline: Pipeline | None = None
+        self.frontier: PageFrontier | None = None
+        self._timer: Any = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> TrawlItemPipeline:
+        return cls(crawler, StoreSettings.from_settings(crawler.settings))
+
+    def open_spider(self, spider: Any = None) -> None:
+        self.frontier = getattr(self.crawler.spider, "frontier", None)
+        self.index = open_index()  # open (and migrate) before fetching: a bad index fails early
+        hooks = BatchHooks(opened=self._schedule_flush, closing=self._cancel_timer,
+                           before_write=self._make_evidence_durable, after_write=self._pages_done)
+        # the Processor loads rate tables and substance lists here, before the first request
+        self.pipeline = Pipeline(self.index, clock=self.settings.clock, run_id=self.settings.run_id,
+                                 stats=self.crawler.stats, batch_size=self.settings.batch_size,
+                                 batch_seconds=self.settings.batch_seconds, hooks=hooks)
+
+    def process_item(self, item: Any, spider: Any = None) -> Any:
+        if not isinstance(item, (RawListing, RawVendor)):
+            raise TypeError(f"the trawl item pipeline takes core.items.RawListing/RawVendor, got {type(item).__name__}")
+        if self.pipeline is None:
+            raise RuntimeError("TrawlItemPipeline.process_item before open_spider")
+        result = self.pipeline.handle(item)
+        if result.drop is not None:
+            if self.frontier is not None and item.fetch.key:
+                self.frontier.done(item.fetch.key)  # the page was handled: its drop is recorded, not retried
+            raise DroppedItem(result.drop.reason, str(result.drop))
+        return item
+
+    def close_spider(self, spider: Any = None) -> None:
+        try:
+            if self.pipeline is not None:
+                self.pipeline.flush()
+        finally:
+            self._cancel_timer()
+            if self.index is not None:
+                self.index.close()
+                self.index = None
+
+    # --- batch hooks ------------------------------------------------------------------
+    def _make_evidence_durable(self) -> None:
+        make_evidence_durable(self.crawler)  # the records this batch cites are chained first
+
+    def _pages_done(self, keys: list[str]) -> None:
+        if self.frontier is not None:
+            self.frontier.done_many(keys)
+
+    def _schedule_flush(self) -> None:
+        # only a reactor that is already installed: importing one here would install the default
+        reactor = sys.modules.get("twisted.internet.reactor")
+        if self._timer is None and reactor is not None and reactor.running:
+            self._timer = reactor.callLater(self.settings.batch_seconds, self._flush_from_timer)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+
+    def _flush_from_timer(self) -> None:
+        self._timer = None
+        try:
+            if self.pipeline is not None:
+                self.pipeline.flush()
+        except Exception:  # logged; the pages stay unfinished and resume replays them
+            logger.exception("writing a batch of stored items failed")
+            self.crawler.stats.inc_value("trawl/errors/store")
