@@ -2,7 +2,8 @@
 
 Corpus: every title, tier cell, displayed price, ships-to text, shipping option, relative
 date and escrow label the testbed sites render (testbed.catalogue over several seeds and
-days).  When the testbed is not importable it falls back to the parser test tables and says so.
+days), plus real market titles and ships-to strings from the shared real-data folder
+($TRAWL_REAL_DATA, default ../shared/real-data) when it is there.
 
 Baselines, measured in the same process on the same titles: price-parser's
 `Price.fromstring` (price only) and a naive two-regex quantity+price extractor.
@@ -14,7 +15,10 @@ per CPU-second of this single-threaded process, best of 5 rounds).
 from __future__ import annotations
 
 import argparse
+import csv
+import gzip
 import json
+import os
 import re
 import sys
 import time
@@ -22,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from parsers import (
     normalize_text,
@@ -35,6 +39,8 @@ from parsers import (
 )
 
 TARGET_TITLES_PER_S = 20_000
+ROOT = Path(__file__).resolve().parents[1]
+REAL_DATA = Path(os.environ.get("TRAWL_REAL_DATA", ROOT.parent / "shared" / "real-data"))
 NOW = "2026-01-15T12:00:00Z"
 
 
@@ -64,21 +70,23 @@ def testbed_corpus(seeds: tuple[int, ...] = (1, 2, 3), days: tuple[int, ...] = (
     return corpus
 
 
-def table_corpus() -> dict[str, list[str]]:
-    root = Path(__file__).resolve().parents[1]
-    sys.path.insert(0, str(root))
-    from tests.parsers import test_dates, test_options, test_price, test_quantity, test_shipping
-    from tests.parsers.tables import plain_rows
-
-    titles = [row[0] for rows in test_quantity.GROUPS.values() for row in rows]
-    return {
-        "titles": titles, "tiers": titles,
-        "prices": [row[0] for rows in test_price.GROUPS.values() for row in rows],
-        "ships_to": [row[0] for row in plain_rows(test_shipping.DESTINATIONS)],
-        "options": [row[0] for row in plain_rows(test_options.OPTIONS)],
-        "dates": [row[0] for row in plain_rows(test_dates.DATES)],
-        "escrow": [row[0] for row in plain_rows(test_options.ESCROW)],
-    }
+def real_corpus(folder: Path, limit: int = 5000) -> dict[str, list[str]]:
+    """Real market strings, read from the shared real-data folder (never copied into the
+    project): ToRReZ 2021 product titles and ships-to fields, Agora 2014-15 ships-to strings."""
+    titles: list[str] = []
+    ships_to: list[str] = []
+    torrez = folder / "torrez-2021" / "Product_dataset_new.csv.gz"
+    if torrez.is_file():
+        with gzip.open(torrez, "rt", encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh):
+                if len(titles) >= limit:
+                    break
+                titles.append(row.get("product") or "")
+                ships_to.append(row.get("shipping_to") or "")
+    agora = folder / "agora-shipping-strings" / "destination_raw.csv"
+    if agora.is_file():
+        ships_to += agora.read_text(encoding="utf-8").splitlines()[1:]
+    return {"titles": [t for t in titles if t.strip()], "ships_to": [s for s in dict.fromkeys(ships_to) if s.strip()]}
 
 
 def rate(func: Callable[[str], Any], strings: list[str], seconds: float, rounds: int = 5) -> float:
@@ -115,10 +123,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=1.0, help="time per measurement (split into 5 rounds, best kept)")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
     args = parser.parse_args()
-    try:
-        corpus, source = testbed_corpus(), "testbed catalogue (seeds 1-3, days 0-2)"
-    except Exception as exc:  # noqa: BLE001 - testbed missing or broken: measure on our own tables instead
-        corpus, source = table_corpus(), f"FALLBACK: parser test tables (testbed not importable: {type(exc).__name__}: {exc})"
+    corpus, source = testbed_corpus(), "testbed catalogue (seeds 1-3, days 0-2)"
+    real = real_corpus(REAL_DATA) if REAL_DATA.is_dir() else {"titles": [], "ships_to": []}
+    corpus["real titles"], corpus["real ships_to"] = real["titles"], real["ships_to"]
+    source += f"; real data: {REAL_DATA}" if real["titles"] else f"; real data: absent ({REAL_DATA})"
     from price_parser import Price
 
     measures: list[tuple[str, str, Callable[[str], Any]]] = [
@@ -132,11 +140,15 @@ def main() -> int:
         ("parse_date", "dates", lambda s: parse_date(s, now=NOW)),
         ("parse_escrow", "escrow", parse_escrow),
         ("normalize_text", "titles", normalize_text),
+        ("quantity+price", "real titles", lambda s: (parse_quantity(s), parse_price(s))),
+        ("parse_shipping", "real ships_to", lambda s: parse_shipping("Netherlands", s)),
         ("baseline price_parser.Price.fromstring", "titles", Price.fromstring),
         ("baseline naive regex quantity+price", "titles", naive_quantity_price),
     ]
     results: list[dict[str, Any]] = []
     for name, field, func in measures:
+        if not corpus[field]:
+            continue  # no real data here
         results.append({"parser": name, "corpus": field, "strings": len(corpus[field]), "per_second": round(rate(func, corpus[field], args.seconds))})
     ours = results[0]["per_second"]
     pp = next(r["per_second"] for r in results if r["parser"].startswith("baseline price_parser"))
@@ -151,7 +163,7 @@ def main() -> int:
     else:
         print(f"corpus: {source}")
         for r in results:
-            print(f"  {r['parser']:<40} over {r['corpus']:<9} ({r['strings']:>5} strings): {r['per_second']:>10,} /s")
+            print(f"  {r['parser']:<40} over {r['corpus']:<13} ({r['strings']:>5} strings): {r['per_second']:>10,} /s")
         print(f"quantity+price: {ours:,} titles/s (target {TARGET_TITLES_PER_S:,}: {'MET' if summary['meets_target'] else 'NOT MET'}); "
               f"{summary['ratio_vs_price_parser']}x price-parser's Price.fromstring (price only), "
               f"{summary['ratio_vs_naive_regex']}x a naive two-regex extractor")
