@@ -72,6 +72,7 @@ class Config:
     evidence_tsa_ca: str
     evidence_anchor_timeout: float
     dashboard_token: str = field(repr=False)
+    dashboard_read_token: str = field(repr=False)
     dashboard_hosts: str
     sources: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     file: Path | None = field(default=None, compare=False)  # the trawl.toml read, if any
@@ -82,6 +83,13 @@ class Config:
 
     def value(self, name: str) -> Any:
         return getattr(self, _key(name).field)
+
+    def by_env(self, variable: str) -> Any:
+        """The value of the key whose environment variable is `variable` (TRAWL_INDEX_URL)."""
+        for key in KEYS:
+            if key.env == variable:
+                return getattr(self, key.field)
+        raise TrawlError(f"{variable}: not a configuration variable (see: trawl config show)")
 
     def source(self, name: str) -> str:
         return self.sources[_key(name).name]

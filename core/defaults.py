@@ -76,9 +76,11 @@ KEYS: tuple[Key, ...] = (
     Key("evidence.tsa_url", "TRAWL_EVIDENCE_TSA_URL", str, "", "RFC 3161 timestamp authority"),
     Key("evidence.tsa_ca", "TRAWL_EVIDENCE_TSA_CA", str, "", "TSA CA certificates (os.pathsep-separated)"),
     Key("evidence.anchor_timeout", "TRAWL_EVIDENCE_ANCHOR_TIMEOUT", float, 10.0, "seconds per webhook/TSA call"),
-    # dashboard (dashboards/web.py)
+    # dashboard (dashboards/api/security.py)
     Key("dashboard.token", "TRAWL_DASHBOARD_TOKEN", str, "", "API token (empty: $TRAWL_HOME/dashboard.token)",
         secret=True),
+    Key("dashboard.read_token", "TRAWL_DASHBOARD_READ_TOKEN", str, "",
+        "analyst (read-only) API token (empty: $TRAWL_HOME/dashboard-read.token)", secret=True),
     Key("dashboard.hosts", "TRAWL_DASHBOARD_HOSTS", str, "", "extra Host names accepted (comma-separated)"),
 )
 

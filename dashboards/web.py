@@ -34,6 +34,7 @@ from typing import Any
 
 from aiohttp import web
 
+from core.config import load_config
 from core.errors import TrawlError
 from core.home import trawl_home
 from core.records import to_dict
@@ -51,11 +52,12 @@ _FLOAT_PARAMS = {
 
 
 def dashboard_token(home: Path | None = None) -> str:
-    token = os.environ.get("TRAWL_DASHBOARD_TOKEN")
+    token = load_config().dashboard_token
     if token:
         return token
     path = (home or trawl_home()) / "dashboard.token"
     if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)  # the first write into a fresh home
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_urlsafe(32))
@@ -111,7 +113,7 @@ def search_query_from(params: Any) -> SearchQuery:
 
 def allowed_hosts(extra: Iterable[str] = ()) -> frozenset[str]:
     """Host names (lower-case, IPv6 without brackets) accepted besides the connection's own address."""
-    configured = [h for h in os.environ.get("TRAWL_DASHBOARD_HOSTS", "").split(",")]
+    configured = [h for h in load_config().dashboard_hosts.split(",")]
     return frozenset(h.strip().lower().strip("[]") for h in (*LOCAL_HOSTS, *configured, *extra) if h.strip())
 
 

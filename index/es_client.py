@@ -14,12 +14,12 @@ Secrets never reach logs or error messages: only `display_url` (no userinfo) doe
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from core.config import load_config
 from core.errors import TrawlError
 
 
@@ -36,15 +36,16 @@ class EsSettings:
 
 def settings_from(url: str, **options: Any) -> EsSettings:
     parts = urlsplit(url)
-    user = options.get("user") or os.environ.get("TRAWL_INDEX_USER") or (parts.username or None)
-    password = options.get("password") or os.environ.get("TRAWL_INDEX_PASSWORD") or (parts.password or None)
-    password_file = options.get("password_file") or os.environ.get("TRAWL_INDEX_PASSWORD_FILE")
+    config = load_config()
+    user = options.get("user") or config.index_user or (parts.username or None)
+    password = options.get("password") or config.index_password or (parts.password or None)
+    password_file = options.get("password_file") or config.index_password_file
     if not password and password_file:
         try:
             password = Path(password_file).read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise TrawlError(f"TRAWL_INDEX_PASSWORD_FILE {password_file}: cannot read ({exc.strerror})") from exc
-    ca_cert = options.get("ca_cert") or os.environ.get("TRAWL_INDEX_CA_CERT") or None
+    ca_cert = options.get("ca_cert") or config.index_ca_cert or None
     if ca_cert and not Path(ca_cert).is_file():
         raise TrawlError(f"TRAWL_INDEX_CA_CERT {ca_cert}: no such file")
     host = parts.hostname or ""
@@ -53,7 +54,7 @@ def settings_from(url: str, **options: Any) -> EsSettings:
     if not host:
         raise TrawlError(f"index url {clean or url!r}: no host (expected http(s)://host:9200)")
     return EsSettings(
-        url=clean, display_url=clean, api_key=options.get("api_key") or os.environ.get("TRAWL_INDEX_API_KEY") or None,
+        url=clean, display_url=clean, api_key=options.get("api_key") or config.index_api_key or None,
         user=user, password=password, ca_cert=ca_cert,
         request_timeout=float(options.get("request_timeout", 30.0)),
     )

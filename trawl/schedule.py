@@ -34,7 +34,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from core.errors import TrawlError
-from core.home import trawl_home
+from core.home import ensure_home, trawl_home
 from crawler.engine.spawn import trawl_command
 
 _EVERY = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -185,7 +185,7 @@ def run_job(job: Job, *, history: Path | None = None) -> JobOutcome:
         partial_output = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else exc.stdout or ""
         code, output = 124, f"timed out after {job.timeout}s: {partial_output}"
     outcome = JobOutcome(job_id=job.id, started=started, finished=_utcnow(), exit_code=code, output_tail=output[-2000:])
-    history = history or trawl_home() / "schedule-history.jsonl"
+    history = history or ensure_home() / "schedule-history.jsonl"
     with history.open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(outcome.__dict__, ensure_ascii=False) + "\n")
     return outcome

@@ -40,16 +40,16 @@ def crawl(site: str, resume: bool, clock: str | None, budget: int | None, as_jso
       trawl crawl vortex --clock 2026-08-03T12:00:00Z --budget 200 --json
       trawl crawl vortex -v --log-file vortex.log; echo "exit $?"
     """
-    import os
     import sys
 
+    from core.config import load_config
     from crawler.engine.logsetup import LogOptions
     from crawler.engine.run import run_crawl
 
     if quiet and verbose:
         raise click.UsageError("--quiet and --verbose contradict each other")
     log = LogOptions(verbosity=-1 if quiet else verbose, log_file=log_file,
-                     level_override=os.environ.get("TRAWL_LOG_LEVEL"))
+                     level_override=load_config().log_level or None)
     # a live line only makes sense on a terminal; --progress keeps it with --json (trawl demo)
     progress = sys.stderr.isatty() and (progress if progress is not None else not (as_json or quiet))
     result = run_crawl(site, resume=resume, clock=clock, page_budget=budget, log=log, progress=progress)

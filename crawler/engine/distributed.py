@@ -43,6 +43,7 @@ from scrapy.exceptions import DontCloseSpider, NotConfigured
 from scrapy.utils.misc import load_object
 from scrapy_redis.scheduler import Scheduler
 
+from core.config import load_config
 from core.errors import TrawlError
 from crawler.engine.frontier import PENDING
 
@@ -56,7 +57,7 @@ KEY_TTL_SECONDS = 7 * 24 * 3600  # leftovers of an abandoned round expire on the
 
 
 def frontier_prefix(site: str, frontier: str | None = None) -> str:
-    frontier = frontier or os.environ.get("TRAWL_REDIS_FRONTIER") or "default"
+    frontier = frontier or load_config().redis_frontier or "default"
     return f"trawl:{site}:{frontier}"
 
 

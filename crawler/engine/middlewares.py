@@ -17,6 +17,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.misc import load_object
 from twisted.internet import task
 
+from core.defaults import SCRAPY_DEFAULTS
 from core.redact import redact_text
 
 logger = logging.getLogger(__name__)
@@ -72,8 +73,10 @@ class PoliteRetryMiddleware:
         exceptions = tuple(load_object(x) if isinstance(x, str) else x for x in s.getlist("RETRY_EXCEPTIONS"))
         config = RetryConfig(
             times=s.getint("RETRY_TIMES"), http_codes=frozenset(int(c) for c in s.getlist("RETRY_HTTP_CODES")),
-            backoff=s.getfloat("TRAWL_RETRY_BACKOFF", 1.0), retry_after_max=s.getfloat("TRAWL_RETRY_AFTER_MAX", 60.0),
-            max_rate_limited=s.getint("TRAWL_MAX_RATE_LIMITED", 20), exceptions=exceptions,
+            backoff=s.getfloat("TRAWL_RETRY_BACKOFF", SCRAPY_DEFAULTS["TRAWL_RETRY_BACKOFF"]),
+            retry_after_max=s.getfloat("TRAWL_RETRY_AFTER_MAX", SCRAPY_DEFAULTS["TRAWL_RETRY_AFTER_MAX"]),
+            max_rate_limited=s.getint("TRAWL_MAX_RATE_LIMITED", SCRAPY_DEFAULTS["TRAWL_MAX_RATE_LIMITED"]),
+            exceptions=exceptions,
         )
         return cls(config, crawler)
 

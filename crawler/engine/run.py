@@ -15,8 +15,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from core.config import load_config
 from core.errors import TrawlError
-from core.home import trawl_home
+from core.home import ensure_home, trawl_home
 from crawler.engine import logsetup
 from crawler.engine.frontier import Frontier
 from crawler.engine.logsetup import LogOptions
@@ -66,9 +67,8 @@ class RunResult:
 
 
 def runs_dir() -> Path:
-    path = trawl_home() / "runs"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """$TRAWL_HOME/runs; a new run creates it (run_crawl), listing never does."""
+    return trawl_home() / "runs"
 
 
 def new_run_id(site: str, now: datetime | None = None) -> str:
@@ -102,7 +102,7 @@ def resumable_run(site: str) -> Path:
             counts = frontier.counts()
         finally:
             frontier.close()
-        if os.environ.get("TRAWL_REDIS_URL"):
+        if load_config().redis_url:
             # a worker sharing a Redis queue leaves pages other workers fetched "pending":
             # what counts is whether this worker's own run was cut short
             if (read_stats(run_dir) or {}).get("status") not in ("finished", "paused") \
@@ -128,13 +128,13 @@ def run_crawl(site_name: str, *, resume: bool = False, clock: str | None = None,
     from crawler.engine.session import paused_reason
 
     site = site or load_site(site_name)
-    logsetup.install(log or LogOptions(level_override=os.environ.get("TRAWL_LOG_LEVEL")),
+    logsetup.install(log or LogOptions(level_override=load_config().log_level or None),
                      secrets=logsetup.site_secrets(site))
     reason = paused_reason(site.name)
     if reason:
         raise CrawlPaused(f"site {site.name!r} is paused: {reason} (after fixing it: trawl sites unpause {site.name})")
     clock = _normalise_clock(clock)
-    home = trawl_home()
+    home = ensure_home()  # the explicit step: a crawl writes runs, evidence and the index here
     run_dir: Path | None = None
     try:
         if resume:
@@ -157,7 +157,7 @@ def run_crawl(site_name: str, *, resume: bool = False, clock: str | None = None,
     except (OSError, sqlite3.Error) as exc:
         if not is_local_failure(exc):
             raise
-        where = run_dir or trawl_home(create=False) / "runs"
+        where = run_dir or runs_dir()
         raise CrawlFailed(f"crawl of {site.name} could not start: {describe(exc)} (run dir {where})") from None
     try:
         return _crawl(site, frontier, run_id=run_id, run_dir=run_dir, home=home, resume=resume, clock=clock,
@@ -267,7 +267,7 @@ def _alive(pid: Any) -> bool:
 
 def list_runs(site: str | None = None) -> list[dict[str, Any]]:
     out = []
-    for run_dir in sorted(runs_dir().iterdir(), reverse=True):
+    for run_dir in sorted(runs_dir().iterdir() if runs_dir().is_dir() else (), reverse=True):
         if not run_dir.is_dir() or run_dir.name.startswith(".") or (site and not run_dir.name.startswith(f"{site}-")):
             continue
         # no stats yet: killed (or failed) before the spider opened; `--resume` picks it up

@@ -19,8 +19,9 @@ from typing import Any
 from parsel import Selector
 from scrapy.http.cookies import CookieJar
 
+from core.config import load_config
 from core.errors import TrawlError
-from core.home import trawl_home
+from core.home import ensure_home, trawl_home
 from core.redact import redact_text, register_secret
 from crawler.sitedef.siteconfig import GateConfig, LoginConfig, SiteConfig
 from crawler.sitedef.yamlnodes import load_plain_yaml
@@ -40,9 +41,10 @@ class Credentials:
 
 
 def _secrets_files(site: str) -> list[Path]:
-    files = [trawl_home(create=False) / "secrets" / f"{site}.yaml"]
-    if os.environ.get("TRAWL_SECRETS_FILE"):
-        files.append(Path(os.environ["TRAWL_SECRETS_FILE"]).expanduser())
+    files = [trawl_home() / "secrets" / f"{site}.yaml"]
+    secrets_file = load_config().sessions_secrets_file
+    if secrets_file:
+        files.append(Path(secrets_file).expanduser())
     return files
 
 
@@ -76,10 +78,8 @@ def _find_credentials(site: str, login: LoginConfig) -> Credentials | None:
 # --- cookies ---------------------------------------------------------------------------
 
 def sessions_dir() -> Path:
-    path = trawl_home() / "sessions"
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
-    return path
+    """$TRAWL_HOME/sessions (created, private, only when something is written there)."""
+    return trawl_home() / "sessions"
 
 
 def session_file(site: str) -> Path:
@@ -104,6 +104,9 @@ def _cookie_from_dict(d: dict[str, Any]) -> http.cookiejar.Cookie:
 
 
 def _write_private(path: Path, text: str) -> None:
+    ensure_home()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
     tmp = path.with_suffix(path.suffix + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -1,6 +1,7 @@
 """trawl's Scrapy settings: defaults, profiles and the per-site settings built from a SiteConfig.
 
-This is the ONE place settings and their defaults live.  Components read what they need
+This is the ONE place Scrapy settings live; their values come from core.defaults (the one
+defaults module) and user-facing keys from core.config (defaults, trawl.toml, TRAWL_* env).  Components read what they need
 once in `from_crawler` (into a small dataclass) and raise NotConfigured when switched off.
 Network parts (Tor, browser, evidence, Redis) come from their modules by contract:
 `crawler.net.tor.tor_settings`, `crawler.net.browser.browser_settings`, `crawler.evidence.writer`,
@@ -15,10 +16,11 @@ machine only.  Logging is configured by crawler.engine.logsetup, not by LOG_LEVE
 from __future__ import annotations
 
 import importlib
-import os
 from pathlib import Path
 from typing import Any
 
+from core.config import load_config
+from core.defaults import SCRAPY_DEFAULTS
 from core.errors import TrawlError
 from crawler.sitedef.siteconfig import SiteConfig
 
@@ -41,8 +43,8 @@ BASE: dict[str, Any] = {
     "DEPTH_LIMIT": 0,
     "DOWNLOAD_MAXSIZE": 20 * 2**20,
     "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
-    "TRAWL_EVIDENCE_ENABLED": True,
-    "TRAWL_MAX_RATE_LIMITED": 20,
+    "TRAWL_EVIDENCE_ENABLED": SCRAPY_DEFAULTS["TRAWL_EVIDENCE_ENABLED"],
+    "TRAWL_MAX_RATE_LIMITED": SCRAPY_DEFAULTS["TRAWL_MAX_RATE_LIMITED"],
     # Scrapy reads a callback's source on every response to warn about `return value` in
     # generators; for bound methods its cache never hits (a fresh object each time), and it
     # cost ~1.5 ms a page.  The spider is ours and has no such return.
@@ -50,9 +52,9 @@ BASE: dict[str, Any] = {
     # Scrapy starts this many asyncio tasks for EVERY response with output; our stages are
     # synchronous, so 100 (the default) only buys task overhead (~2 ms a page).
     "CONCURRENT_ITEMS": 8,
-    # stored items are written per batch (one transaction / one bulk request), see stages.store
-    "TRAWL_STORE_BATCH": 50,
-    "TRAWL_STORE_BATCH_SECONDS": 1.0,
+    # stored items are written per batch (one transaction / one bulk request), see pipeline.store
+    "TRAWL_STORE_BATCH": SCRAPY_DEFAULTS["TRAWL_STORE_BATCH"],
+    "TRAWL_STORE_BATCH_SECONDS": SCRAPY_DEFAULTS["TRAWL_STORE_BATCH_SECONDS"],
 }
 
 # Scrapy's own retry and cookie middlewares are replaced by ours (same slots).
@@ -88,7 +90,7 @@ CONSOLE_EXTENSIONS = ("scrapy.extensions.remote_control.RemoteControl", "scrapy.
 def console_settings() -> dict[str, Any]:
     """Settings that keep Scrapy's remote-control and telnet consoles off (or, with
     TRAWL_REMOTE_CONTROL=1, on).  Every CrawlerProcess of trawl merges them in."""
-    enabled = os.environ.get("TRAWL_REMOTE_CONTROL", "0") == "1"
+    enabled = load_config().crawl_remote_control
     return {"REMOTE_CONTROL_ENABLED": enabled, "TELNETCONSOLE_ENABLED": enabled,
             "EXTENSIONS": {} if enabled else {name: None for name in CONSOLE_EXTENSIONS}}
 
@@ -137,7 +139,8 @@ def site_settings(site: SiteConfig) -> dict[str, Any]:
 
 def network_settings(site: SiteConfig, socks_url: str | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    socks = socks_url or os.environ.get("TRAWL_TOR_SOCKS")
+    config = load_config()
+    socks = socks_url or config.tor_socks or None
     if site.network == "tor":
         from crawler.net.tor import tor_settings
 
@@ -150,7 +153,7 @@ def network_settings(site: SiteConfig, socks_url: str | None = None) -> dict[str
             raise TrawlError(f"{site.source}: render: browser needs crawler.net.browser (scrapy-playwright), "
                              "which is not installed")
         out.update(browser.browser_settings(site, socks_url=socks if site.network == "tor" else None))
-    redis_url = os.environ.get("TRAWL_REDIS_URL")
+    redis_url = config.redis_url
     if redis_url:
         distributed = _optional("crawler.engine.distributed")
         if distributed is None:
@@ -171,7 +174,7 @@ def _merge_dicts(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 def build_settings(site: SiteConfig, *, run_id: str, run_dir: Path, home: Path,
                    page_budget: int | None = None, profile: str | None = None) -> dict[str, Any]:
-    profile = profile or os.environ.get("TRAWL_PROFILE", "default")
+    profile = profile or load_config().crawl_profile
     if profile not in PROFILES:
         raise TrawlError(f"TRAWL_PROFILE={profile!r}: unknown profile (known: {', '.join(PROFILES)})")
     settings: dict[str, Any] = {

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from core.clock import utc_now_iso
+from core.config import load_config
 from core.errors import TrawlError
 from crawler.evidence.keys import load_signing_key
 
@@ -47,9 +48,10 @@ ANCHORS_DIR = "anchors"
 HEAD_TYPE = "trawl-evidence-head"
 
 
-def _setting(settings: Any, name: str, default: str = "") -> str:
+def _setting(settings: Any, name: str) -> str:
+    """A crawl's Scrapy setting `name`, else the configured key with that variable name."""
     value = settings.get(name) if settings is not None else None
-    return str(value if value not in (None, "") else os.environ.get(name, default)).strip()
+    return str(value if value not in (None, "") else load_config().by_env(name)).strip()
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ class AnchorConfig:
                    webhook_secret=_setting(settings, "TRAWL_EVIDENCE_WEBHOOK_SECRET"),
                    tsa_url=_setting(settings, "TRAWL_EVIDENCE_TSA_URL"),
                    tsa_ca=tuple(Path(p).expanduser() for p in ca.split(os.pathsep) if p),
-                   timeout=float(_setting(settings, "TRAWL_EVIDENCE_ANCHOR_TIMEOUT", "10")))
+                   timeout=float(_setting(settings, "TRAWL_EVIDENCE_ANCHOR_TIMEOUT")))
 
 
 def default_heads_log(home: Path) -> Path:

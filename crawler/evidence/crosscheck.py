@@ -12,10 +12,10 @@ through their listing, which cites the newest run that saw it.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.config import load_config
 from core.errors import TrawlError
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 def _open(home: Path, index_url: str | None) -> Any:
     from index import open_index
 
-    url = index_url or os.environ.get("TRAWL_INDEX_URL", "").strip()
+    url = index_url or load_config().index_url.strip()
     if not url:
         path = home / "index.sqlite"
         if not path.is_file():

@@ -44,6 +44,7 @@ from scrapy.http import Request, Response
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 from scrapy_playwright.page import PageMethod
 
+from core.config import load_config
 from crawler.engine.middlewares import OffsiteRedirect
 from crawler.net.browser_guard import (
     BLOCKED_STAT,
@@ -286,7 +287,7 @@ class TorPlaywrightDownloadHandler(TrawlPlaywrightDownloadHandler, TorDownloadHa
 
 def chromium_executable() -> str | None:
     """TRAWL_CHROMIUM, else the system Chromium, else None (Playwright's own download)."""
-    configured = os.environ.get("TRAWL_CHROMIUM")
+    configured = load_config().browser_chromium
     if configured:
         return configured
     for candidate in (SYSTEM_CHROMIUM_BINARY, SYSTEM_CHROMIUM):

@@ -37,6 +37,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from core.config import load_config
 from core.errors import TrawlError
 
 logger = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ def confine(options: dict[str, Any], proxy_host: str, proxy_port: int,
             mode: str | None = None) -> bool:
     """Point PLAYWRIGHT_LAUNCH_OPTIONS at the namespace launcher; False when not confined
     (mode `off`, or `auto` where it cannot be done: then a warning says why)."""
-    mode = (mode or os.environ.get("TRAWL_BROWSER_NETNS") or "auto").strip().lower()
+    mode = (mode or load_config().browser_netns or "auto").strip().lower()
     if mode not in MODES:
         raise TrawlError(f"TRAWL_BROWSER_NETNS={mode!r}: expected one of {', '.join(MODES)}")
     if mode == "off":

@@ -29,6 +29,8 @@ from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import load_object
 from twisted.web.client import URI, Agent
 
+from core.config import load_config
+from core.defaults import SCRAPY_DEFAULTS, TOR_SOCKS_URL
 from core.errors import TrawlError
 from crawler.net.socks import Socks5ClientEndpoint, SocksProxy, parse_socks_url
 
@@ -38,14 +40,14 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SOCKS_URL = "socks5h://127.0.0.1:9050"
+DEFAULT_SOCKS_URL = TOR_SOCKS_URL  # core.defaults: the one place
 HANDLER_PATH = "crawler.net.tor.TorDownloadHandler"
 GUARD_PATH = "crawler.net.tor.OnionGuardMiddleware"
 GUARD_STAT = "trawl/onion_guard/refused"
 
 
 def resolve_socks_url(socks_url: str | None) -> str:
-    return socks_url or os.environ.get("TRAWL_TOR_SOCKS") or DEFAULT_SOCKS_URL
+    return socks_url or load_config().tor_socks or DEFAULT_SOCKS_URL
 
 
 def tor_settings(socks_url: str | None, isolation: str | None = None) -> dict[str, Any]:
@@ -237,15 +239,16 @@ class CircuitRenewalExtension:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CircuitRenewalExtension:
         s = crawler.settings
-        control = s.get("TRAWL_TOR_CONTROL") or os.environ.get("TRAWL_TOR_CONTROL")
+        configured = load_config()
+        control = s.get("TRAWL_TOR_CONTROL") or configured.tor_control
         if not control:
             raise NotConfigured  # off unless TRAWL_TOR_CONTROL is set (no warning: normal)
-        password = s.get("TRAWL_TOR_CONTROL_PASSWORD") or os.environ.get(
-            "TRAWL_TOR_CONTROL_PASSWORD")
-        cookie = s.get("TRAWL_TOR_CONTROL_COOKIE") or os.environ.get("TRAWL_TOR_CONTROL_COOKIE")
+        password = s.get("TRAWL_TOR_CONTROL_PASSWORD") or configured.tor_control_password or None
+        cookie = s.get("TRAWL_TOR_CONTROL_COOKIE") or configured.tor_control_cookie or None
         config = _RenewalConfig(control, password, cookie,
-                                s.getint("TRAWL_TOR_RENEW_AFTER_FAILURES", 5),
-                                s.getfloat("TRAWL_TOR_NEWNYM_INTERVAL", 10.0))
+                                s.getint("TRAWL_TOR_RENEW_AFTER_FAILURES",
+                                         SCRAPY_DEFAULTS["TRAWL_TOR_RENEW_AFTER_FAILURES"]),
+                                s.getfloat("TRAWL_TOR_NEWNYM_INTERVAL", SCRAPY_DEFAULTS["TRAWL_TOR_NEWNYM_INTERVAL"]))
         return cls(config, crawler)
 
     def response_downloaded(self, response: Any, request: Request, spider: Any) -> None:

@@ -338,10 +338,11 @@ def _check_page_objects(site: SiteConfig, doc: Document) -> None:
 # --- lookup ----------------------------------------------------------------------------
 
 def site_search_path() -> list[Path]:
+    from core.config import load_config
     from core.home import trawl_home
 
-    dirs = [Path(p).expanduser() for p in os.environ.get("TRAWL_SITES_DIR", "").split(os.pathsep) if p]
-    dirs.append(trawl_home(create=False) / "sites")
+    dirs = [Path(p).expanduser() for p in load_config().sites_dir.split(os.pathsep) if p]
+    dirs.append(trawl_home() / "sites")
     dirs.append(SHIPPED_SITES)
     return dirs
 
