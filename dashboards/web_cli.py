@@ -1,4 +1,4 @@
-"""`trawl serve`: the local web dashboard and JSON API."""
+"""`trawl serve`: the analysts' HTTP API (dashboards/api)."""
 from __future__ import annotations
 
 import click
@@ -12,18 +12,22 @@ import click
 @click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
               help="Also accept this Host name (repeatable; e.g. the reverse proxy's). Also $TRAWL_DASHBOARD_HOSTS.")
 def serve(host: str, port: int, allow_hosts: tuple[str, ...]) -> None:
-    """Serve search, trends and match over HTTP (read-only without a token).
+    """Serve search with facets, listing history, trends, vendors, sites and runs over HTTP.
 
-    Starting a crawl (POST /api/crawl) needs `Authorization: Bearer TOKEN`, the token
-    from $TRAWL_DASHBOARD_TOKEN or $TRAWL_HOME/dashboard.token (created on first use).
-    Requests naming another Host than localhost, 127.0.0.1, [::1], the bound address
-    or an --allow-host name are refused (421), against DNS rebinding.
+    Every route needs `Authorization: Bearer TOKEN`: the analyst token
+    ($TRAWL_DASHBOARD_READ_TOKEN or $TRAWL_HOME/dashboard-read.token) reads, the admin
+    token ($TRAWL_DASHBOARD_TOKEN or $TRAWL_HOME/dashboard.token) may also start crawls
+    (POST /api/crawl).  Token files are created with mode 0600 on first use.  Requests
+    naming another Host than localhost, 127.0.0.1, [::1], the bound address or an
+    --allow-host name are refused (421), against DNS rebinding.  The OpenAPI schema is
+    at /openapi.json.
 
     \b
     Example:
       trawl serve --port 8800
-      curl 'http://127.0.0.1:8800/api/search?q=mephedrone&destination=DE'
+      curl -H "Authorization: Bearer $(cat trawl-data/dashboard-read.token)" \\
+           'http://127.0.0.1:8800/api/search?q=mephedrone&destination=DE'
     """
-    from dashboards.web import serve as run
+    from dashboards.api import serve as run
 
     run(host=host, port=port, hosts=allow_hosts)  # prints the bound address once listening

@@ -1,0 +1,13 @@
+"""The analysts' HTTP API (FastAPI): search with facets, listing history, trends,
+vendors, sites and runs, alerts; starting a crawl for the admin role.
+
+Modules: app (factory, server), security (Host allow-list, headers, roles, CSRF
+argument), settings (tokens), params (query models), models (responses), responses
+(safe JSON, error shape), routes_* (one router per area), page (placeholder HTML).
+"""
+from __future__ import annotations
+
+from dashboards.api.app import create_app, serve
+from dashboards.api.settings import ApiSettings
+
+__all__ = ["ApiSettings", "create_app", "serve"]
