@@ -139,6 +139,24 @@ def test_config_object_is_typed_and_complete(tmp_path: Path) -> None:
         load_config(env={"TRAWL_HOME": str(tmp_path), "TRAWL_REMOTE_CONTROL": "maybe"})
 
 
+@pytest.mark.parametrize("command", [("runs", "--json"), ("sites", "list"), ("config", "show", "--json")])
+def test_reading_commands_leave_a_fresh_home_uncreated(tmp_path: Path, command: tuple[str, ...]) -> None:
+    home = tmp_path / "fresh"
+    proc = trawl(clean_env(home), *command)
+    assert proc.returncode == 0, proc.stderr
+    assert not home.exists()
+
+
+def test_readme_documents_every_key() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    for key in KEYS:
+        leaf = key.name.rpartition(".")[2]
+        assert f"`{key.name}`" in section or f"`.{leaf}`" in section, key.name
+        assert key.env in section or key.env.rsplit("_", 1)[0] + "_*" in section \
+            or key.env.rsplit("_", 2)[0] + "_*" in section, key.env
+
+
 def test_trawl_home_is_found_without_being_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "a" / "home"
     monkeypatch.setenv("TRAWL_HOME", str(home))
