@@ -73,7 +73,6 @@ class Config:
     evidence_anchor_timeout: float
     dashboard_token: str = field(repr=False)
     dashboard_read_token: str = field(repr=False)
-    dashboard_read_token: str = field(repr=False)
     dashboard_hosts: str
     sources: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     file: Path | None = field(default=None, compare=False)  # the trawl.toml read, if any
