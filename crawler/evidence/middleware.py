@@ -18,8 +18,9 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from warcio.statusandheaders import StatusAndHeaders
 
+from core.defaults import SCRAPY_DEFAULTS
 from core.errors import TrawlError
-from core.home import trawl_home
+from core.home import ensure_home
 from crawler.evidence.anchor import AnchorConfig
 from crawler.evidence.writer import (
     REDACTED,
@@ -83,17 +84,17 @@ class WarcEvidenceMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcEvidenceMiddleware:
         s = crawler.settings
-        if not s.getbool("TRAWL_EVIDENCE_ENABLED", True):
+        if not s.getbool("TRAWL_EVIDENCE_ENABLED", SCRAPY_DEFAULTS["TRAWL_EVIDENCE_ENABLED"]):
             raise NotConfigured("TRAWL_EVIDENCE_ENABLED is off")
         run_id, run_dir = s.get("TRAWL_RUN_ID"), s.get("TRAWL_RUN_DIR")
         if not run_id or not run_dir:
             raise TrawlError("evidence is enabled but TRAWL_RUN_ID / TRAWL_RUN_DIR are not "
                              "set (set TRAWL_EVIDENCE_ENABLED=False to crawl without it)")
-        home = Path(s.get("TRAWL_HOME") or trawl_home()).resolve()
+        home = Path(s.get("TRAWL_HOME") or ensure_home()).resolve()
         config = EvidenceConfig(run_id, Path(run_dir).resolve(), home,
-                                s.getint("TRAWL_WARC_MAX_BYTES", 100 * 2**20),
-                                s.getbool("TRAWL_EVIDENCE_FSYNC", True),
-                                s.getfloat("TRAWL_EVIDENCE_SYNC_INTERVAL", 0.5),
+                                s.getint("TRAWL_WARC_MAX_BYTES", SCRAPY_DEFAULTS["TRAWL_WARC_MAX_BYTES"]),
+                                s.getbool("TRAWL_EVIDENCE_FSYNC", SCRAPY_DEFAULTS["TRAWL_EVIDENCE_FSYNC"]),
+                                s.getfloat("TRAWL_EVIDENCE_SYNC_INTERVAL", SCRAPY_DEFAULTS["TRAWL_EVIDENCE_SYNC_INTERVAL"]),
                                 s.get("TRAWL_PROXY") or "", AnchorConfig.from_env(home, s))
         middleware = cls(config, crawler.stats)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
