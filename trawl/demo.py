@@ -124,7 +124,9 @@ def run_demo(home: Path, *, echo: Callable[[str], None] = print, revisit: bool =
     report["accuracy"] = {a.site: {"found": a.found, "truth": a.truth_listings,
                                    **{n: round(s.accuracy, 4) for n, s in a.fields.items()}} for a in accuracy}
     echo(f"\nonion gateway CONNECTs: {gateway_connects} (darknet sites were reached only through it)")
-    with open_index(f"sqlite:///{index_path}") as index:
+    from enrich.vocabulary import default_vocabulary
+
+    with open_index(f"sqlite:///{index_path}", vocabulary=default_vocabulary()) as index:
         report["searches"] = _example_searches(index, echo)
         report["trend"] = _example_trend(index, echo)
     report["seconds"] = round(time.monotonic() - started, 1)

@@ -277,10 +277,8 @@ def unpause_site(site: str) -> bool:
 
 
 def raise_alert(kind: str, *, site: str, message: str, **details: Any) -> None:
-    """Append to $TRAWL_HOME/alerts.jsonl through the one alert sink (enrich.alerts)."""
-    from enrich.alerts import (
-        append_alert,  # deferred: keeps `trawl sites ...` start-up light
-    )
+    """Append to $TRAWL_HOME/alerts.jsonl through the one alert sink (core.alerts)."""
+    from core.alerts import append_alert  # deferred: keeps `trawl sites ...` start-up light
 
     details = {k: redact_text(v) if isinstance(v, str) else v for k, v in details.items()}
     append_alert({"time": datetime.now(timezone.utc).isoformat(), "kind": kind, "site": site,
