@@ -175,7 +175,8 @@ class EsBackend(IndexBackend):
     def write_direct(self, batch: Records) -> Records:
         """Merge and bulk-index one normalised batch; returns the records the server rejected.
 
-        Transport failures raise TrawlError (the caller spools the batch)."""
+        Transport failures and an outdated layout raise TrawlError (the caller spools the batch)."""
+        self._check_current()  # also guards `trawl index flush`, which replays straight through here
         from elasticsearch.helpers import streaming_bulk
 
         by_id: dict[tuple[str, str], Any] = {}
