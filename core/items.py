@@ -17,23 +17,15 @@ from typing import Any, ClassVar
 
 from core.records import Evidence, content_hash
 
-# The one shape of "where this page's bytes are preserved": the WARC middleware's
-# `meta["trawl_evidence"]` becomes one, the raw item carries it and `Listing.evidence` /
-# `Vendor.evidence` store it.  Named as issue 13 names it; the class is core.records.Evidence.
+# The one shape of "where this page's bytes are preserved": the WARC middleware puts one in
+# `response.meta["trawl_evidence"]`, the raw item carries it (`Fetch.evidence`) and
+# `Listing.evidence` / `Vendor.evidence` store it.  Named as issue 13 names it; the class is
+# core.records.Evidence, which the records and the index already use.
 EvidenceRef = Evidence
 
 # a raw field value as extracted: str, list[str] or None (a page object's `field_<name>()`
 # may compute either shape)
 RawFields = dict[str, Any]
-
-
-def evidence_ref(raw: dict[str, Any] | Evidence | None) -> EvidenceRef:
-    """An `EvidenceRef` from what the WARC middleware left in a request's meta (a mapping
-    with the same names); unknown keys are ignored, a missing one stays empty."""
-    if isinstance(raw, Evidence):
-        return raw
-    known = Evidence.__dataclass_fields__
-    return Evidence(**{name: value for name, value in (raw or {}).items() if name in known})
 
 
 @dataclass(frozen=True)
@@ -110,4 +102,3 @@ class RawVendor(RawPage):
 
 
 RawItem = RawListing | RawVendor
-RAW_ITEM_TYPES: dict[str, type[RawListing] | type[RawVendor]] = {"listing": RawListing, "vendor": RawVendor}

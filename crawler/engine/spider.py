@@ -24,7 +24,7 @@ from scrapy.http import FormRequest, Request, Response, TextResponse
 from twisted.python.failure import Failure
 
 from core import redact
-from core.items import Fetch, RawListing, RawVendor, evidence_ref
+from core.items import EvidenceRef, Fetch, RawListing, RawVendor
 from crawler.engine import session
 from crawler.engine.frontier import PENDING, Frontier, page_key
 from crawler.engine.middlewares import OffsiteRedirect
@@ -223,7 +223,8 @@ class TrawlSpider(scrapy.Spider):
                 kind: Literal["listing", "vendor"], deadline: float | None = None) -> RawListing | RawVendor:
         fetch = Fetch(key=response.meta["trawl_key"], mirror=response.meta.get("trawl_mirror", self.mirror),
                       proxy=response.meta.get("trawl_proxy", ""),
-                      evidence=evidence_ref(response.meta.get("trawl_evidence")),
+                      # set by the WARC middleware (crawler.evidence); none when evidence is off
+                      evidence=response.meta.get("trawl_evidence") or EvidenceRef(),
                       page_sha256=hashlib.sha256(response.body).hexdigest(), replayed="replayed" in response.flags)
         item = page_cls(PageInput.from_response(response, sel), spec, self.site, snippets=False,
                         deadline=deadline).to_item(kind, fetch)

@@ -21,6 +21,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from core.defaults import SCRAPY_DEFAULTS
 from core.errors import TrawlError
 from core.home import ensure_home
+from core.items import EvidenceRef
 from crawler.evidence.anchor import AnchorConfig
 from crawler.evidence.writer import (
     REDACTED,
@@ -148,14 +149,10 @@ class WarcEvidenceMiddleware:
 
     def _set_meta(self, request: Request, warc_file: Path, offset: int, payload: str,
                   mirror: str) -> None:
-        request.meta["trawl_evidence"] = {
-            "run_id": self.config.run_id,
-            "warc_file": os.path.relpath(warc_file, self.config.home),
-            "warc_offset": offset,
-            "payload_sha256": payload,
-            "mirror": mirror,
-            "proxy": self.config.proxy,
-        }
+        # the one evidence shape (core.items.EvidenceRef): carried by the raw item, stored on the records
+        request.meta["trawl_evidence"] = EvidenceRef(
+            run_id=self.config.run_id, warc_file=os.path.relpath(warc_file, self.config.home), warc_offset=offset,
+            payload_sha256=payload, mirror=mirror, proxy=self.config.proxy)
 
     def _schedule_sync(self) -> None:
         # a quiet spell (slow onion, long delay) must not leave lines unsynced for long

@@ -16,7 +16,7 @@ cites are on disk before the index refers to them.
 
 Digests: WARC-Payload-Digest and WARC-Block-Digest are `sha256:<BASE32>` (warcio's
 notation: RFC 4648 base32 of the raw 32-byte digest); the manifest and
-`response.meta["trawl_evidence"]["payload_sha256"]` carry the same payload digest as
+`response.meta["trawl_evidence"].payload_sha256` carry the same payload digest as
 lowercase hex. The payload is the HTTP entity as received (Content-Encoding kept;
 Transfer-Encoding already removed by the client, so that header is not stored).
 

@@ -10,6 +10,7 @@ Writes one JSON line per item and a final {"stats": {...}} line to items_out.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import sys
@@ -98,7 +99,7 @@ def main(config_path: str) -> None:
     process.start()
     with out.open("w") as fh:
         for item in items:
-            fh.write(json.dumps(item) + "\n")
+            fh.write(json.dumps(item, default=dataclasses.asdict) + "\n")  # evidence: an EvidenceRef
         stats = {k: v for k, v in crawler.stats.get_stats().items()
                  if isinstance(v, (int, float, str))}
         fh.write(json.dumps({"stats": stats}) + "\n")
