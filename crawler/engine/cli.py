@@ -1,5 +1,5 @@
 """`trawl crawl`, `trawl sites ...`, `trawl runs`: thin click layers over crawler.engine.run,
-crawler.sitedef.siteconfig, crawler.engine.session and crawler.sitedef.sitetest."""
+crawler.sitedef.siteconfig, crawler.engine.session and crawler.engine.sitetest."""
 from __future__ import annotations
 
 import json
@@ -137,8 +137,8 @@ def sites_test(file: Path, url: str, kind: str | None, as_json: bool) -> None:
       trawl sites test crawler/sites/pillhub.yaml /product/xanax-2mg
       trawl sites test mysite.yaml saved-page.html --kind listing
     """
+    from crawler.engine.sitetest import extract_page, fetch_page, render_report
     from crawler.sitedef.siteconfig import load_site_file
-    from crawler.sitedef.sitetest import extract_page, fetch_page, render_report
 
     site = load_site_file(file)
     page = fetch_page(site, url)

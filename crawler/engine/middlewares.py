@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import NotConfigured
 from scrapy.http import HtmlResponse, Request, Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.misc import load_object
@@ -19,6 +19,7 @@ from twisted.internet import task
 
 from core.defaults import SCRAPY_DEFAULTS
 from core.redact import redact_text
+from crawler.net.offsite import OffsiteRedirect
 
 logger = logging.getLogger(__name__)
 ITEM_KINDS = ("listing", "vendor")
@@ -158,10 +159,6 @@ class FrontierReplayMiddleware:
                 and not request.meta.get("trawl_secret_fields")):  # a GET login's URL holds the password
             self.frontier.store_body(key, response.url, response.body, request.meta.get("trawl_mirror", ""))
         return response
-
-
-class OffsiteRedirect(IgnoreRequest):
-    """A redirect to a host that is not one of the site's mirrors (nor `redirect_domains`)."""
 
 
 class SiteRedirectGuardMiddleware:

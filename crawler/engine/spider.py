@@ -27,8 +27,8 @@ from core import redact
 from core.items import EvidenceRef, Fetch, RawListing, RawVendor
 from crawler.engine import session
 from crawler.engine.frontier import PENDING, Frontier, page_key
-from crawler.engine.middlewares import OffsiteRedirect
 from crawler.engine.runstatus import stop_on_local_failure
+from crawler.net.offsite import OffsiteRedirect
 from crawler.sitedef.pages import PageInput, SelectorPage, page_object_class
 from crawler.sitedef.selectors import (
     ExtractionBudgetExceeded,

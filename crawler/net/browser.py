@@ -45,7 +45,6 @@ from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 from scrapy_playwright.page import PageMethod
 
 from core.config import load_config
-from crawler.engine.middlewares import OffsiteRedirect
 from crawler.net.browser_guard import (
     BLOCKED_STAT,
     DROP_STAT,
@@ -57,6 +56,7 @@ from crawler.net.browser_guard import (
     blocked_suffix,
 )
 from crawler.net.browser_netns import confine
+from crawler.net.offsite import OffsiteRedirect
 from crawler.net.tor import TorDownloadHandler, parse_socks_url, resolve_socks_url, tor_settings
 
 PLAYWRIGHT_HANDLER = "crawler.net.browser.TrawlPlaywrightDownloadHandler"

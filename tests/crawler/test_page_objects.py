@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from crawler.engine.sitetest import extract_page
 from crawler.sitedef.pages import PageInput
 from crawler.sitedef.pages.base import SelectorPage
 from crawler.sitedef.siteconfig import load_site_file
-from crawler.sitedef.sitetest import extract_page
 
 
 class OfferJsonPage(SelectorPage):
