@@ -10,6 +10,7 @@ import http.cookiejar
 import json
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -232,6 +233,55 @@ def detect_gate(site: SiteConfig, *, text: str, url: str, status: int,
         if any(m.matches(text=text, sel=sel, url=url, status=status) for m in gate.markers):
             return gate
     return None
+
+
+def parse_meta_refresh(content: str) -> tuple[float, str | None] | None:
+    """Delay and target of a `<meta http-equiv="refresh" content=...>`, read the way
+    browsers do (HTML "shared declarative refresh steps"): `url=` is optional, the
+    separator is `;`, `,` or whitespace, the URL may be quoted.  No URL means "reload
+    this page"; None means the content is not a refresh at all (browsers ignore it).
+
+    >>> parse_meta_refresh("0;url=/x")
+    (0.0, '/x')
+    >>> parse_meta_refresh("2; /login")
+    (2.0, '/login')
+    >>> parse_meta_refresh("5 ; URL='/x?a=1;b=2'")
+    (5.0, '/x?a=1;b=2')
+    >>> parse_meta_refresh(' 3,url = "http://example.onion/q" ')
+    (3.0, 'http://example.onion/q')
+    >>> parse_meta_refresh("1.5 next.html")
+    (1.5, 'next.html')
+    >>> parse_meta_refresh("10")
+    (10.0, None)
+    >>> parse_meta_refresh("4; url=")
+    (4.0, None)
+    >>> parse_meta_refresh("url=/x") is None
+    True
+    """
+    match = _REFRESH.match(content)
+    number = match.group("delay") if match else ""
+    if match is None or not number:
+        return None
+    delay = float(number) if number.strip(".") else 0.0
+    rest = content[match.end():].lstrip(" \t\n\r\f")
+    if not rest:
+        return delay, None
+    if rest[0] not in ";,":
+        if not match.group("sep"):  # "2x": junk glued to the delay is not a refresh
+            return None
+    else:
+        rest = rest[1:].lstrip(" \t\n\r\f")
+    named = re.match(r"url\s*=\s*", rest, re.I)
+    if named:
+        rest = rest[named.end():]
+    if rest[:1] in ("'", '"'):
+        quote, rest = rest[0], rest[1:]
+        rest = rest.split(quote, 1)[0]
+    target = rest.strip(" \t\n\r\f")
+    return delay, target or None
+
+
+_REFRESH = re.compile(r"[ \t\n\r\f]*(?P<delay>\d*(?:\.\d*)?)[\d.]*(?P<sep>[ \t\n\r\f]*)")
 
 
 def login_needed(login: LoginConfig, *, text: str, url: str, status: int, sel: Selector | None = None) -> bool:

@@ -259,12 +259,15 @@ class TrawlSpider(scrapy.Spider):
         if gate.pass_link is not None:
             target = evaluate(gate.pass_link, Selector(text=response.text), response.url).value
         elif gate.pass_meta_refresh:
-            content = response.css('meta[http-equiv="refresh" i]::attr(content), meta[http-equiv="Refresh"]::attr(content)').get() or ""
-            match = re.search(r"url\s*=\s*['\"]?([^'\";]+)", content, re.I)
-            wait = re.match(r"\s*(\d+(?:\.\d+)?)", content)
-            target = match.group(1) if match else response.url
-            if wait and not gate.wait_seconds:
-                meta["trawl_wait_before"] = min(float(wait.group(1)), 30.0)
+            refresh = None
+            for content in response.css('meta[http-equiv="refresh" i]::attr(content)').getall():
+                refresh = session.parse_meta_refresh(content)
+                if refresh is not None:  # browsers act on the first valid one
+                    break
+            if refresh is not None:
+                wait, target = refresh[0], refresh[1] or response.url  # no URL: reload this page
+                if not gate.wait_seconds:
+                    meta["trawl_wait_before"] = min(wait, 30.0)
         if isinstance(target, list):
             target = target[0] if target else None
         if not target:
