@@ -101,6 +101,7 @@ class PageSpec:
     page_object: str | None = None
     required: tuple[str, ...] = ()
     id_from_url: UserRegex | None = None
+    source: str = ""  # the YAML file: a `module:Class` page object is looked for beside it first
 
 
 @dataclass(frozen=True)
@@ -190,8 +191,9 @@ def _page_spec(c: _Checker, raw: Any, path: Path_, allowed: tuple[str, ...]) -> 
         if selector:
             fields[name] = selector
     page_object = c.string(raw.get("page_object"), path + ("page_object",)) or None
-    if page_object and not re.fullmatch(r"[A-Za-z_][\w.]*\.[A-Za-z_]\w*", page_object):
-        c.doc.problem(path + ("page_object",), f"expected a dotted class path like crawler.sitedef.pages.mysite.MyPage, got {page_object!r}")
+    if page_object and not re.fullmatch(r"[A-Za-z_][\w.]*\.[A-Za-z_]\w*|[A-Za-z_]\w*:[A-Za-z_]\w*", page_object):
+        c.doc.problem(path + ("page_object",), "expected mysite:MyPage (mysite.py beside the YAML) or a dotted "
+                      f"class path like crawler.sitedef.pages.mysite.MyPage, got {page_object!r}")
     required = c.strings(raw.get("required"), path + ("required",))
     for i, name in enumerate(required):
         if name not in allowed:
@@ -201,6 +203,7 @@ def _page_spec(c: _Checker, raw: Any, path: Path_, allowed: tuple[str, ...]) -> 
     return PageSpec(
         url_pattern=c.regex(raw.get("url_pattern"), path + ("url_pattern",)), fields=fields,
         page_object=page_object, required=required, id_from_url=c.regex(raw.get("id_from_url"), path + ("id_from_url",)),
+        source=c.doc.file,
     )
 
 
@@ -330,8 +333,8 @@ def _check_page_objects(site: SiteConfig, doc: Document) -> None:
     for section, spec in (("listing", site.listing), ("vendor", site.vendor)):
         if spec and spec.page_object:
             try:
-                resolve_page_object(spec.page_object)
-            except (ImportError, AttributeError, TypeError) as exc:
+                resolve_page_object(spec.page_object, spec.source)
+            except (ImportError, AttributeError, TypeError, LookupError) as exc:
                 doc.problem((section, "page_object"), f"cannot load {spec.page_object}: {exc}")
 
 

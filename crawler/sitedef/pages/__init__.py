@@ -16,10 +16,18 @@ if TYPE_CHECKING:
     from crawler.sitedef.siteconfig import PageSpec, SiteConfig
 
 
-def resolve_page_object(path: str) -> type[SelectorPage]:
-    module_name, _, attr = path.rpartition(".")
-    module = importlib.import_module(module_name)
-    cls = getattr(module, attr)
+def resolve_page_object(path: str, source: str = "") -> type[SelectorPage]:
+    """The class a YAML `page_object` names: `package.module.Class` (importable code) or
+    `module:Class` (`module.py` beside the site YAMLs, crawler.sitedef.pages.local);
+    `source` is the YAML that names it, whose folder is searched first."""
+    if ":" in path:
+        from crawler.sitedef.pages.local import load_local_class
+
+        cls = load_local_class(path, source)
+    else:
+        module_name, _, attr = path.rpartition(".")
+        module = importlib.import_module(module_name)
+        cls = getattr(module, attr)
     if not (isinstance(cls, type) and issubclass(cls, SelectorPage)):
         raise TypeError(f"{path} is not a subclass of crawler.sitedef.pages.base.SelectorPage")
     return cls
@@ -27,7 +35,7 @@ def resolve_page_object(path: str) -> type[SelectorPage]:
 
 def page_object_class(spec: PageSpec) -> type[SelectorPage]:
     """The page object a page kind of a site YAML names, or the plain YAML-driven one."""
-    return resolve_page_object(spec.page_object) if spec.page_object else SelectorPage
+    return resolve_page_object(spec.page_object, spec.source) if spec.page_object else SelectorPage
 
 
 def read_item(site: SiteConfig, page: PageInput, kind: Literal["listing", "vendor"],
