@@ -18,6 +18,7 @@ from core.vocabulary import VOCABULARY_META, Vocabulary
 COMMANDS: dict[str, str] = {
     "config": "trawl.config_cli:config_group",
     "demo": "trawl.demo_cli:demo",
+    "doctor": "trawl.doctor_cli:doctor",
     "schedule": "trawl.schedule_cli:schedule",
     "serve": "dashboards.web_cli:serve",
     "testbed": "testbed.cli:testbed",

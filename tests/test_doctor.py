@@ -1,0 +1,206 @@
+"""`trawl doctor` against real parts: the testbed's SOCKS5 onion gateway (standing in for
+Tor), a real redis-server, real Chromium, real directories; dead loopback ports for the
+parts that are "stopped"."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.config import load_config
+from tests.commands import TRAWL
+from trawl.doctor import EXIT_BROKEN, DoctorContext, run_doctor
+from trawl.doctor_checks_store import check_clock, check_evidence_store
+
+REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
+NIGHTSHADE_ONION = "lk2r3qhkh2nlbtkwndg45jtuowgav2t4dbaj4fknxqomeu5nt2hai4qd.onion"
+
+
+def dead_port() -> int:
+    """A loopback port nobody listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    if not Path(REDIS).exists():
+        pytest.skip("redis-server not installed")
+    port = dead_port()
+    proc = subprocess.Popen([REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("redis-server did not start")
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(10)
+
+
+def doctor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("TRAWL_")}
+    return subprocess.run([*TRAWL, "doctor", *args], env=base | env, capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+
+
+def by_name(output: str) -> dict[str, dict[str, str]]:
+    return {check["name"]: check for check in json.loads(output)["checks"]}
+
+
+def test_healthy_demo_like_setup_is_all_ok(tmp_path: Path, redis_url: str) -> None:
+    from testbed.server import run_testbed
+
+    home = tmp_path / "home"
+    (home / "runs").mkdir(parents=True)
+    with run_testbed(rate_limit=False, faults=False) as testbed:
+        env = testbed.env() | {"TRAWL_HOME": str(home), "TRAWL_REDIS_URL": redis_url}
+        result = doctor(env, "--json")
+        gateway_hosts = [(record.host, record.outcome) for record in testbed.gateway.log]
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    checks = by_name(result.stdout)
+    assert report["ok"] is True and report["counts"]["fail"] == 0
+    assert {name: c["status"] for name, c in checks.items() if c["status"] != "ok"} == {}
+    for name in ("tor.socks", "tor.remote_dns", "chromium", "redis", "index", "disk", "evidence", "clock",
+                 "site nightshade", "site rcshop"):
+        assert checks[name]["status"] == "ok", checks.get(name)
+    assert "PONG" in checks["redis"]["detail"]
+    assert "launches headless" in checks["chromium"]["detail"]  # rcshop is render: browser: really launched
+    # the onion name went to the proxy as a name and the proxy connected it: remote DNS
+    assert (NIGHTSHADE_ONION, "connected") in gateway_hosts
+    assert list(home.joinpath("runs").iterdir()) == []  # the probe file was removed
+
+
+def test_stopped_parts_and_unwritable_evidence_are_each_reported_with_a_fix(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "runs").write_text("not a directory\n")  # a real failure even as root (chmod is not)
+    env = {"TRAWL_HOME": str(home), "TRAWL_TOR_SOCKS": f"socks5h://127.0.0.1:{dead_port()}",
+           "TRAWL_REDIS_URL": f"redis://127.0.0.1:{dead_port()}/0",
+           "TRAWL_INDEX_URL": f"http://127.0.0.1:{dead_port()}"}
+    result = doctor(env, "--json", "--site", "nightshade", "--timeout", "3")
+    assert result.returncode == EXIT_BROKEN, result.stdout + result.stderr
+    checks = by_name(result.stdout)
+    expected_fix = {"tor.socks": "sudo systemctl start tor", "redis": "sudo systemctl start redis-server",
+                    "elasticsearch": "sudo systemctl start elasticsearch", "evidence": f"mv {home / 'runs'}"}
+    for name, fix in expected_fix.items():
+        assert checks[name]["status"] == "fail", checks[name]
+        assert checks[name]["fix"].startswith(fix), checks[name]
+    assert "Connection refused" in checks["tor.socks"]["detail"]
+    assert checks["site nightshade"]["status"] == "ok"
+    assert checks["chromium"]["status"] == "ok"  # no browser site among those checked: not launched
+    assert "not launched" in checks["chromium"]["detail"]
+
+    text = doctor(env, "--site", "nightshade", "--timeout", "3")
+    assert text.returncode == EXIT_BROKEN
+    assert "FAIL  tor.socks" in text.stdout and "fix: sudo systemctl start tor" in text.stdout
+    assert text.stdout.rstrip().endswith("NOT ready to crawl")
+
+
+def test_tor_down_only_warns_when_no_configured_site_uses_tor(tmp_path: Path) -> None:
+    env = {"TRAWL_HOME": str(tmp_path), "TRAWL_TOR_SOCKS": f"socks5h://127.0.0.1:{dead_port()}"}
+    result = doctor(env, "--json", "--site", "chemtrade")
+    assert result.returncode == 0, result.stdout + result.stderr
+    checks = by_name(result.stdout)
+    assert checks["tor.socks"]["status"] == "warn"
+    assert "not needed" in checks["tor.socks"]["detail"]
+    assert "tor.remote_dns" not in checks
+
+
+def test_broken_site_yaml_fails_with_file_and_line(tmp_path: Path) -> None:
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    broken = sites / "broken.yaml"
+    broken.write_text("name: broken\nkind: shop\nnetwork: carrier-pigeon\n")
+    env = {"TRAWL_HOME": str(tmp_path / "home"), "TRAWL_SITES_DIR": str(sites)}
+    result = doctor(env, "--json", "--site", "broken")
+    assert result.returncode == EXIT_BROKEN
+    check = by_name(result.stdout)["site broken"]
+    assert check["status"] == "fail"
+    assert check["detail"].startswith(f"{broken}:")
+    assert check["fix"].endswith(f"trawl sites check {broken}")
+
+
+def test_proxy_refusing_hostnames_fails_remote_dns(tmp_path: Path) -> None:
+    """A SOCKS5 server that takes the greeting but answers 'address type not supported' to a
+    CONNECT by name (a proxy that would need local DNS) is a failure, not ok."""
+    server = socket.create_server(("127.0.0.1", 0))
+    seen: list[bytes] = []
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(3)
+            conn.sendall(b"\x05\x00")
+            seen.append(conn.recv(300))
+            conn.sendall(b"\x05\x08\x00\x01" + b"\x00" * 6)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    env = {"TRAWL_HOME": str(tmp_path), "TRAWL_TOR_SOCKS": f"socks5h://127.0.0.1:{server.getsockname()[1]}"}
+    result = doctor(env, "--json", "--site", "nightshade")
+    server.close()
+    assert result.returncode == EXIT_BROKEN
+    checks = by_name(result.stdout)
+    assert checks["tor.socks"]["status"] == "ok"
+    assert checks["tor.remote_dns"]["status"] == "fail"
+    assert "address type not supported" in checks["tor.remote_dns"]["detail"]
+    assert seen and seen[0][3] == 3 and NIGHTSHADE_ONION.encode() in seen[0]  # ATYP=domain: the name, not an IP
+
+
+def test_read_only_evidence_dir_is_reported_with_chmod(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root writes through chmod 0555; the file-instead-of-directory case covers root")
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    runs.chmod(0o555)
+    try:
+        context = DoctorContext(config=load_config(env={"TRAWL_HOME": str(tmp_path)}), timeout=5)
+        [result] = check_evidence_store(context)
+    finally:
+        runs.chmod(0o755)
+    assert result.status == "fail"
+    assert result.fix == f"chmod u+w {runs}"
+
+
+def test_clock_behind_the_newest_run_fails(tmp_path: Path) -> None:
+    run = tmp_path / "runs" / "run-from-the-future"
+    run.mkdir(parents=True)
+    future = time.time() + 2 * 86400
+    os.utime(run, (future, future))
+    context = DoctorContext(config=load_config(env={"TRAWL_HOME": str(tmp_path)}), timeout=5)
+    [result] = check_clock(context)
+    assert result.status == "fail", result
+    assert str(run) in result.detail and result.fix == "sudo timedatectl set-ntp true"
+    os.utime(run, (time.time(), time.time()))
+    assert check_clock(context)[0].status == "ok"
+
+
+def test_run_doctor_in_process_bounds_each_check(tmp_path: Path) -> None:
+    """A proxy that accepts TCP but never answers the greeting is failed after the bound."""
+    silent = socket.create_server(("127.0.0.1", 0))
+    try:
+        config = load_config(env={"TRAWL_HOME": str(tmp_path),
+                                  "TRAWL_TOR_SOCKS": f"socks5h://127.0.0.1:{silent.getsockname()[1]}"})
+        report = run_doctor(config, ("nightshade",), timeout=1)
+    finally:
+        silent.close()
+    socks = next(r for r in report.results if r.name == "tor.socks")
+    assert socks.status == "fail" and "no SOCKS5 greeting" in socks.detail
+    assert report.exit_code == EXIT_BROKEN
