@@ -18,7 +18,7 @@ import pytest
 from core.config import load_config
 from tests.commands import TRAWL
 from trawl.doctor import EXIT_BROKEN, DoctorContext, run_doctor
-from trawl.doctor_checks_store import check_clock, check_evidence_store
+from trawl.doctor_checks_store import check_clock, check_evidence_store, es_verdict
 
 REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
 NIGHTSHADE_ONION = "lk2r3qhkh2nlbtkwndg45jtuowgav2t4dbaj4fknxqomeu5nt2hai4qd.onion"
@@ -204,3 +204,74 @@ def test_run_doctor_in_process_bounds_each_check(tmp_path: Path) -> None:
     socks = next(r for r in report.results if r.name == "tor.socks")
     assert socks.status == "fail" and "no SOCKS5 greeting" in socks.detail
     assert report.exit_code == EXIT_BROKEN
+
+
+def test_elasticsearch_verdict_explains_yellow_on_one_node() -> None:
+    info = {"version": {"number": "8.15.0"}}
+    one_node = {"status": "yellow", "cluster_name": "c", "number_of_data_nodes": 1}
+    result = es_verdict("http://127.0.0.1:9200", info, one_node, 1, fix_replicas=lambda n: f"export R={n}")
+    assert result.status == "warn" and "needs 2 data nodes" in result.detail and result.fix == "export R=0"
+    three = {"status": "green", "cluster_name": "c", "number_of_data_nodes": 3}
+    assert es_verdict("u", info, three, 1, fix_replicas=str).status == "ok"
+    red = {"status": "red", "cluster_name": "c", "number_of_data_nodes": 3}
+    assert es_verdict("u", info, red, 1, fix_replicas=str).status == "fail"
+
+
+TOR = shutil.which("tor") or "/usr/sbin/tor"
+
+
+@pytest.fixture
+def offline_tor(tmp_path: Path) -> Iterator[tuple[int, int, Path]]:
+    """A real tor that cannot leave this machine: its only bridge is a dead loopback port (so it
+    never contacts a directory or relay), with SocksPort and ControlPort (cookie auth) on loopback.
+    (DisableNetwork would close the SocksPort too.)"""
+    if not Path(TOR).exists():
+        pytest.skip("tor not installed")
+    data = tmp_path / "tor"
+    data.mkdir(mode=0o700)
+    socks_port, control_port = dead_port(), dead_port()
+    torrc = tmp_path / "torrc"
+    torrc.write_text("")  # not the system torrc
+    proc = subprocess.Popen([TOR, "-f", str(torrc), "--UseBridges", "1",
+                             "--Bridge", f"127.0.0.1:{dead_port()} 0123456789ABCDEF0123456789ABCDEF01234567",
+                             "--SocksPort", f"127.0.0.1:{socks_port}",
+                             "--ControlPort", f"127.0.0.1:{control_port}", "--CookieAuthentication", "1",
+                             "--DataDirectory", str(data), "--Log", "err stderr"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", control_port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail("tor did not start")
+            time.sleep(0.1)
+    yield socks_port, control_port, data / "control_auth_cookie"
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_real_offline_tor_socks_and_control_port(tmp_path: Path, offline_tor: tuple[int, int, Path]) -> None:
+    socks_port, control_port, cookie = offline_tor
+    env = {"TRAWL_HOME": str(tmp_path / "home"), "TRAWL_TOR_SOCKS": f"socks5h://127.0.0.1:{socks_port}",
+           "TRAWL_TOR_CONTROL": f"127.0.0.1:{control_port}", "TRAWL_TOR_CONTROL_COOKIE": str(cookie)}
+    result = doctor(env, "--json", "--site", "nightshade", "--timeout", "2")
+    checks = by_name(result.stdout)
+    assert checks["tor.socks"]["status"] == "ok", checks["tor.socks"]
+    # authenticated with the cookie, but Tor cannot bootstrap: said, with where to look
+    assert checks["tor.control"]["status"] == "warn", checks["tor.control"]
+    assert "authenticated, Tor 0." in checks["tor.control"]["detail"]
+    assert "bootstrapped" in checks["tor.control"]["detail"]
+    # no circuit: Tor takes the name but cannot connect it in time; a warning, not a pass
+    assert checks["tor.remote_dns"]["status"] == "warn", checks["tor.remote_dns"]
+    assert result.returncode == 0, result.stdout
+
+    wrong = env | {"TRAWL_TOR_CONTROL_COOKIE": str(tmp_path / "not-the-cookie")}
+    (tmp_path / "not-the-cookie").write_bytes(b"x" * 32)
+    broken = doctor(wrong, "--json", "--site", "nightshade", "--timeout", "2")
+    assert broken.returncode == EXIT_BROKEN
+    control = by_name(broken.stdout)["tor.control"]
+    assert control["status"] == "fail" and "authentication failed" in control["detail"]
+    assert control["fix"].startswith("export TRAWL_TOR_CONTROL_COOKIE=")

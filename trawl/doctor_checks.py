@@ -5,6 +5,7 @@ Each check returns CheckResults and bounds every socket by the context's timeout
 """
 from __future__ import annotations
 
+import re
 import socket
 import struct
 from pathlib import Path
@@ -198,6 +199,7 @@ def _control_check(context: DoctorContext) -> CheckResult:
             else:
                 controller.authenticate()
             version = controller.get_info("version")
+            bootstrap = controller.get_info("status/bootstrap-phase", "")
     except stem.connection.AuthenticationFailure as exc:
         return CheckResult("tor.control", "fail", f"{control}: authentication failed ({type(exc).__name__})",
                            fix_setting(config, "tor.control_cookie", "/run/tor/control.authcookie"))
@@ -205,7 +207,14 @@ def _control_check(context: DoctorContext) -> CheckResult:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return CheckResult("tor.control", "fail", f"{control}: {first}",
                            "echo 'ControlPort 9051' | sudo tee -a /etc/tor/torrc && sudo systemctl restart tor")
-    return CheckResult("tor.control", "ok", f"{control}: authenticated, Tor {version.split()[0]}")
+    progress = re.search(r"PROGRESS=(\d+)", bootstrap)
+    summary = re.search(r'SUMMARY="([^"]*)"', bootstrap)
+    percent = int(progress.group(1)) if progress else -1
+    detail = f"{control}: authenticated, Tor {version.split()[0]}, bootstrapped {percent}%"
+    if percent < 100:
+        why = f" ({summary.group(1)}): no circuits yet" if summary else ": no circuits yet"
+        return CheckResult("tor.control", "warn", detail + why, "sudo journalctl -u tor@default -n 20")
+    return CheckResult("tor.control", "ok", detail)
 
 
 # --- Chromium ----------------------------------------------------------------------------

@@ -5,11 +5,14 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import socket
 import sqlite3
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from core.config import mask_url_password
@@ -98,32 +101,44 @@ def _elasticsearch(context: DoctorContext, url: str) -> CheckResult:
     from index.es_client import make_client, settings_from
 
     config = context.config
+    shown = mask_url_password(url)
+    parts = urlsplit(url)
+    host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 9200)
+    fix_down = "sudo systemctl start elasticsearch" if host in _LOOPBACK else f"nc -vz {host} {port}"
+    try:  # a plain TCP connect first: the client's "Connection error" hides the reason
+        socket.create_connection((host, port), timeout=context.timeout).close()
+    except OSError as exc:
+        return CheckResult("elasticsearch", "fail", f"{shown}: nothing answers ({exc.strerror or exc})", fix_down)
     try:
         settings = settings_from(url, request_timeout=context.timeout)
         client = make_client(settings).options(max_retries=0)
         info = client.info()
         health = client.cluster.health(timeout=f"{max(int(context.timeout), 1)}s")
     except AuthenticationException as exc:
-        return CheckResult("elasticsearch", "fail", f"{url}: authentication failed ({_first_line(exc)})",
+        return CheckResult("elasticsearch", "fail", f"{shown}: authentication failed ({_first_line(exc)})",
                            fix_setting(config, "index.api_key", "KEY"))
     except (ApiError, TransportError, OSError) as exc:
-        host = urlsplit(url).hostname or ""
-        fix = "sudo systemctl start elasticsearch" if host in _LOOPBACK else f"curl -sS {settings_from(url).url}"
-        return CheckResult("elasticsearch", "fail", f"{url}: no answer ({_first_line(exc)})", fix)
+        return CheckResult("elasticsearch", "fail", f"{shown}: {type(exc).__name__}: {_first_line(exc)}", fix_down)
+    return es_verdict(shown, dict(info), dict(health), config.index_replicas,
+                      fix_replicas=lambda nodes: fix_setting(config, "index.replicas", str(nodes)))
+
+
+def es_verdict(shown: str, info: dict[str, Any], health: dict[str, Any], replicas: int,
+               fix_replicas: Callable[[int], str]) -> CheckResult:
+    """ok/warn/fail from GET / and GET /_cluster/health; replicas beyond the data nodes
+    are why a one-node cluster is yellow, and that is said plainly."""
     version = info.get("version", {}).get("number", "?")
     status, nodes = health.get("status"), int(health.get("number_of_data_nodes", 0))
-    replicas = config.index_replicas
-    where = f"{url}: Elasticsearch {version}, cluster {health.get('cluster_name')} {status}, {nodes} data node(s)"
+    where = f"{shown}: Elasticsearch {version}, cluster {health.get('cluster_name')} {status}, {nodes} data node(s)"
+    explain = f"curl -sS '{shown}/_cluster/allocation/explain?pretty'"
     if status == "red":
-        return CheckResult("elasticsearch", "fail", f"{where}: a primary shard is unassigned",
-                           f"curl -sS '{settings.url}/_cluster/allocation/explain?pretty'")
+        return CheckResult("elasticsearch", "fail", f"{where}: a primary shard is unassigned", explain)
     if replicas >= max(nodes, 1):
         detail = (f"{where}; index.replicas = {replicas} needs {replicas + 1} data nodes (a replica never sits "
-                  f"on its primary's node), so new indices stay yellow")
-        return CheckResult("elasticsearch", "warn", detail, fix_setting(config, "index.replicas", str(max(nodes - 1, 0))))
+                  f"on its primary's node), so trawl's indices stay yellow")
+        return CheckResult("elasticsearch", "warn", detail, fix_replicas(max(nodes - 1, 0)))
     if status == "yellow":
-        return CheckResult("elasticsearch", "warn", f"{where}: some replica shards are unassigned",
-                           f"curl -sS '{settings.url}/_cluster/allocation/explain?pretty'")
+        return CheckResult("elasticsearch", "warn", f"{where}: some replica shards are unassigned", explain)
     return CheckResult("elasticsearch", "ok", f"{where}; {replicas} replica(s) per index fit")
 
 
