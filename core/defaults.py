@@ -49,7 +49,8 @@ KEYS: tuple[Key, ...] = (
     Key("index.api_key", "TRAWL_INDEX_API_KEY", str, "", "Elasticsearch API key", secret=True),
     Key("index.ca_cert", "TRAWL_INDEX_CA_CERT", str, "", "CA bundle for the Elasticsearch TLS certificate"),
     Key("index.prefix", "TRAWL_INDEX_PREFIX", str, "trawl", "Elasticsearch index/alias name prefix"),
-    Key("index.replicas", "TRAWL_INDEX_REPLICAS", int, 1, "Elasticsearch replicas per index"),
+    Key("index.replicas", "TRAWL_INDEX_REPLICAS", int, 1, "Elasticsearch replicas per index when set; "
+        "unset: auto_expand_replicas 0-1 (green on one node)"),
     # crawl engine
     Key("crawl.profile", "TRAWL_PROFILE", str, "default", "settings profile: default, test, production, bench"),
     Key("crawl.remote_control", "TRAWL_REMOTE_CONTROL", bool, False,

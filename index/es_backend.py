@@ -2,11 +2,15 @@
 
 Writes: records are merged with what the index already holds (mget + the
 rules in index/merge.py), then sent with `helpers.streaming_bulk` (429s
-retried with backoff).  If the server is unreachable the whole batch goes to
-the local spool; documents the server rejects go to `spool/rejected/`.  Either
-way `write()` returns and nothing is lost; `trawl index flush` (or the next
-write) replays the spool in order.
-Reads: a dead server is a one-line TrawlError.
+retried with backoff).  If the server is unreachable (or the URL is not Elasticsearch) the
+whole batch goes to the local spool; documents the server rejects go to
+`spool/rejected/`.  Either way `write()` returns and nothing is lost.
+Replay: `trawl index flush`, the start of a crawl (`replay_spool()`, reported in
+its stats) and the next successful write (older batches first: merges need the
+order) replay the spool; opening the backend never does (it contacts nothing).
+Reads: a dead server or a non-Elasticsearch URL is a one-line TrawlError.
+Replicas: `auto_expand_replicas: 0-1` unless index.replicas is set, so a
+single-node cluster is green and a second node gets a replica by itself.
 """
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ from index.es_client import EsSettings, make_client, pin_compatibility, server_m
 from index.es_mappings import MAPPING_VERSION, Names
 from index.es_query import has_listing_filters, search_query, search_sort
 from index.query_checks import check_paging
-from index.spool import Spool, default_spool_dir
+from index.spool import ReplayReport, Spool, default_spool_dir
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -53,12 +57,13 @@ class EsBackend(IndexBackend):
     name = "elasticsearch"
 
     def __init__(self, settings: EsSettings, prefix: str = "trawl", spool_dir: Any = None,
-                 mapping_version: int = MAPPING_VERSION, replicas: int = 1, vocabulary: Vocabulary | None = None) -> None:
+                 mapping_version: int = MAPPING_VERSION, replicas: int | None = None,
+                 vocabulary: Vocabulary | None = None) -> None:
         self.settings = settings
         # query-time synonyms, and the search analyzer's synonym rules of indices this backend creates
         self.vocabulary = vocabulary or Vocabulary.empty()
         self.names = Names(prefix, mapping_version)
-        self.replicas = replicas
+        self.replicas = replicas  # None: auto_expand_replicas 0-1
         self.client = make_client(settings)
         self.spool = Spool(spool_dir or default_spool_dir())
         self.rejected = Spool(self.spool.directory / "rejected")
@@ -77,13 +82,14 @@ class EsBackend(IndexBackend):
         prefix = options.pop("prefix", None) or config.index_prefix or "trawl"
         spool_dir = options.pop("spool_dir", None)
         version = int(options.pop("mapping_version", MAPPING_VERSION))
-        replicas = int(options.pop("replicas", config.index_replicas))
+        replicas = options.pop("replicas", None)
+        if replicas is None and config.source("index.replicas") != "default":
+            replicas = config.index_replicas  # set explicitly (trawl.toml, env, flag): a fixed number
         vocabulary = options.pop("vocabulary", None)
-        backend = cls(settings_from(url, **options), prefix=prefix, spool_dir=spool_dir, mapping_version=version, replicas=replicas,
-                      vocabulary=vocabulary)
-        if backend.spool.files():
-            backend.try_replay()  # "replayed automatically on the next run"
-        return backend
+        # no replay here: opening contacts nothing, so `trawl index flush` and a crawl's start
+        # can replay and report it themselves (replay_spool)
+        return cls(settings_from(url, **options), prefix=prefix, spool_dir=spool_dir, mapping_version=version,
+                   replicas=None if replicas is None else int(replicas), vocabulary=vocabulary)
 
     def describe(self) -> str:
         return f"{self.settings.display_url} (prefix {self.names.prefix})"
@@ -125,7 +131,7 @@ class EsBackend(IndexBackend):
             return
         from index import es_admin
 
-        self.server_major = self._call("checking the server version", server_major, self.client)
+        self.server_major = self._call("checking the server version", server_major, self.client, self.settings.display_url)
         pin_compatibility(self.client, self.server_major)
         if not self._call("checking aliases", self.client.indices.exists_alias, name=self.names.write_alias("listings")):
             self._call("creating indices", es_admin.migrate, self)
@@ -154,11 +160,16 @@ class EsBackend(IndexBackend):
         counts = batch.counts()
         if not batch:
             return counts
+        replayed = 0
         try:
             self.ensure_ready()
             self._check_current()
             if self.spool.files():
-                self.spool.replay(_DirectWriter(self))  # older spooled batches first: order matters for merges
+                # older spooled batches first: order matters for merges
+                report = self.spool.replay(_DirectWriter(self))
+                replayed = report.records
+                log.warning("index reachable again: replayed %d spooled batches (%d records) into %s",
+                            report.batches, report.records, self.describe())
             rejected = self.write_direct(batch)
         except TrawlError as exc:
             # unreachable, overloaded, or refusing our credentials: keep the batch, the crawl goes on
@@ -169,8 +180,8 @@ class EsBackend(IndexBackend):
             n = len(rejected)
             path = self.rejected.append(rejected, reason="rejected by Elasticsearch")
             log.error("Elasticsearch rejected %d documents; kept in %s (replay with `trawl index flush`)", n, path)
-            return {**counts, "rejected": n, "spooled": n}
-        return counts
+            return {**counts, "rejected": n, "spooled": n, **({"replayed": replayed} if replayed else {})}
+        return {**counts, "replayed": replayed} if replayed else counts
 
     def write_direct(self, batch: Records) -> Records:
         """Merge and bulk-index one normalised batch; returns the records the server rejected.
@@ -252,14 +263,21 @@ class EsBackend(IndexBackend):
             state[record.token] = merge.merge_candidate(existing, known, record)
         return [(c, seen) for k, (c, seen) in state.items() if c is not None and before.get(k) != c]
 
-    def try_replay(self) -> None:
+    def replay_spool(self) -> ReplayReport | None:
+        """Replay what earlier runs spooled (a crawl's start); None when nothing waits or the server is
+        still unavailable (logged: the batches stay spooled, and this run's writes spool behind them)."""
+        if not self.spool.files():
+            return None
         try:
             self.ensure_ready()
             self._check_current()
             report = self.spool.replay(_DirectWriter(self))
-            log.info("replayed %d spooled batches into %s", report.batches, self.describe())
         except TrawlError as exc:
-            log.warning("spool not replayed yet: %s", exc)
+            log.warning("%d spooled batches not replayed yet: %s", self.spool.pending(), exc)
+            return None
+        log.warning("replayed %d spooled batches (%d records) into %s; %d files left",
+                    report.batches, report.records, self.describe(), report.remaining_files)
+        return report
 
     # -- reads --------------------------------------------------------------
     def get_listing(self, listing_id: str) -> Listing | None:

@@ -78,15 +78,28 @@ def make_client(settings: EsSettings) -> Any:
     return Elasticsearch(settings.url, **kwargs)
 
 
-def server_major(client: Any) -> int:
-    """Ask the server its version with plain JSON headers, which every major accepts."""
+def server_major(client: Any, display_url: str = "the index url") -> int:
+    """Ask the server its version with plain JSON headers, which every major accepts.
+
+    Anything but Elasticsearch's JSON banner (a web server, a proxy's login page, the wrong
+    service on the port) is a one-line TrawlError naming the URL and what answered."""
     response = client.transport.perform_request("GET", "/", headers={"accept": "application/json"})
-    if response.meta.status in (401, 403):
+    status = response.meta.status
+    if status in (401, 403):
         raise TrawlError("Elasticsearch refused the credentials (check TRAWL_INDEX_API_KEY / TRAWL_INDEX_USER / TRAWL_INDEX_PASSWORD)")
-    if response.meta.status >= 400:
-        raise TrawlError(f"Elasticsearch answered {response.meta.status} to GET /")
-    number = str(response.body.get("version", {}).get("number", "0"))
-    return int(number.split(".")[0] or 0)
+    body = response.body
+    if status >= 400 and isinstance(body, dict) and "error" in body:  # Elasticsearch, but not ready (no master...)
+        raise TrawlError(f"Elasticsearch at {display_url} answered {status} to GET /: {str(body['error'])[:200]}")
+    version = body.get("version") if isinstance(body, dict) else None
+    number = version.get("number") if isinstance(version, dict) else None
+    if not isinstance(number, str) or not number[:1].isdigit():
+        headers = response.meta.headers
+        content_type = (headers.get("content-type") or "no content type").split(";")[0].strip()
+        raise TrawlError(f"{display_url} answered {status} {content_type} to GET /, not Elasticsearch "
+                         "(expected its JSON banner with version.number; check TRAWL_INDEX_URL)")
+    if status >= 400:
+        raise TrawlError(f"Elasticsearch at {display_url} answered {status} to GET /")
+    return int(number.split(".")[0])
 
 
 def pin_compatibility(client: Any, major: int) -> None:

@@ -147,11 +147,16 @@ class Names:
         return f"{self.prefix}-{kind}-v{self.version}"
 
 
-def template_body(names: Names, kind: str, vocabulary: Vocabulary, shards: int = 1, replicas: int = 1) -> dict[str, Any]:
-    """Body of a composable index template (`PUT _index_template/<name>`)."""
+def template_body(names: Names, kind: str, vocabulary: Vocabulary, shards: int = 1,
+                  replicas: int | None = None) -> dict[str, Any]:
+    """Body of a composable index template (`PUT _index_template/<name>`).
+
+    replicas None: `auto_expand_replicas: 0-1` (green on one node, one replica once a second
+    data node joins); a number (index.replicas set explicitly) is used as is."""
     pattern = names.snapshot_pattern() if kind == "snapshots" else names.index(kind)
+    copies: dict[str, Any] = {"auto_expand_replicas": "0-1"} if replicas is None else {"number_of_replicas": replicas}
     template: dict[str, Any] = {
-        "settings": {"number_of_shards": shards, "number_of_replicas": replicas, "analysis": analysis(vocabulary)},
+        "settings": {"number_of_shards": shards, **copies, "analysis": analysis(vocabulary)},
         "mappings": {"dynamic": False, "properties": PROPERTIES[kind]},
     }
     if kind == "snapshots":

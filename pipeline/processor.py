@@ -8,7 +8,8 @@ command can call them with an index, a clock and a counter of their own.
 
 Counters (`StatsCounter.inc_value`), as the run summary reads them:
 `item_dropped_reasons/<reason>`, `trawl/listings/new|changed|unchanged`,
-`trawl/parse_errors/<field>`, `trawl/alerts/new_substance`, and from the store
+`trawl/parse_errors/<field>`, `trawl/alerts/new_substance`, `trawl/index/degraded_reads`
+(pipeline.unchanged), and from the store
 `trawl/stored/<kind>`, `trawl/store/batches`.
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pipeline import enrich, parse
 from pipeline.alerts import NewSubstanceAlerts
 from pipeline.stats import StatsCounter, Tally
 from pipeline.store import BatchHooks, BatchWriter, PageRecords, listing_records, unchanged_listing, vendor_records
-from pipeline.unchanged import Novelty, check_unchanged
+from pipeline.unchanged import IndexReads, Novelty, check_unchanged
 from pipeline.validate import Drop, validate
 
 
@@ -63,7 +64,8 @@ class Processor:
         self.clock = clock or utc_now_iso(seconds=False)
         self.run_id = run_id
         self.stats: StatsCounter = stats if stats is not None else Tally()
-        self.alerts = NewSubstanceAlerts(index, self.stats, alerts)
+        self.reads = IndexReads(index, self.stats)  # an unavailable index degrades these reads, never drops the item
+        self.alerts = NewSubstanceAlerts(index, self.stats, alerts, reads=self.reads)
 
     def process(self, raw: RawItem) -> Processed:
         try:
@@ -76,7 +78,7 @@ class Processor:
         return result
 
     def _listing(self, raw: RawListing) -> Processed:
-        seen = check_unchanged(raw, self.index)
+        seen = check_unchanged(raw, self.index, self.reads)
         self.stats.inc_value(f"trawl/listings/{seen.novelty}")
         if seen.stored is not None:  # unchanged: the stored record, seen again (no parse, no enrich)
             listing = unchanged_listing(raw, seen.stored, self.clock)

@@ -2,7 +2,9 @@
 the spider yields to `pipeline.Pipeline`, and owns what only a crawl has.
 
 - the index: opened (and migrated) when the spider opens, so a bad one fails before
-  anything is fetched; closed when it closes, after the last batch;
+  anything is fetched; closed when it closes, after the last batch.  Batches an earlier
+  run spooled (Elasticsearch was down) are replayed there, and counted in the stats
+  (`trawl/index/replayed_batches|records`);
 - the frontier: a dropped item's page is done at once (its drop is recorded, not
   retried); a stored item's page is done only after the batch holding it is written, so a
   crawl killed with items still buffered replays those pages on `--resume`;
@@ -80,6 +82,7 @@ class TrawlItemPipeline:
     def open_spider(self, spider: Any = None) -> None:
         self.frontier = getattr(self.crawler.spider, "frontier", None)
         self.index = open_index()  # open (and migrate) before fetching: a bad index fails early
+        self._replay_spool(self.index)
         hooks = BatchHooks(opened=self._schedule_flush, closing=self._cancel_timer,
                            before_write=self._make_evidence_durable, after_write=self._pages_done)
         # the Processor loads rate tables and substance lists here, before the first request
@@ -108,6 +111,13 @@ class TrawlItemPipeline:
             if self.index is not None:
                 self.index.close()
                 self.index = None
+
+    def _replay_spool(self, index: IndexBackend) -> None:
+        replay = getattr(index, "replay_spool", None)  # backends that spool (Elasticsearch)
+        report = replay() if replay is not None else None
+        if report is not None:
+            self.crawler.stats.inc_value("trawl/index/replayed_batches", report.batches)
+            self.crawler.stats.inc_value("trawl/index/replayed_records", report.records)
 
     # --- batch hooks ------------------------------------------------------------------
     def _make_evidence_durable(self) -> None:

@@ -63,7 +63,8 @@ class RunResult:
                 f"{s.get('errors', 0)} errors, {s.get('gate_hits', 0)} gate hits, {s.get('duration_s', 0):.1f}s"
                 + (f"; selectors matched nothing: {missing}" if missing else "")
                 + (f" (paused: {s['paused_reason']})" if s.get("paused_reason") else "")
-                + (f" ({s['failure']})" if s.get("failure") else ""))
+                + (f" ({s['failure']})" if s.get("failure") else "")
+                + (f" ({s['degraded']})" if s.get("degraded") else ""))
 
 
 def runs_dir() -> Path:
@@ -105,7 +106,7 @@ def resumable_run(site: str) -> Path:
         if load_config().redis_url:
             # a worker sharing a Redis queue leaves pages other workers fetched "pending":
             # what counts is whether this worker's own run was cut short
-            if (read_stats(run_dir) or {}).get("status") not in ("finished", "paused") \
+            if (read_stats(run_dir) or {}).get("status") not in ("finished", "paused", "degraded") \
                     or any(n for status, n in counts.items() if status not in ("done", "pending")):
                 return run_dir
         elif any(n for status, n in counts.items() if status != "done"):

@@ -7,7 +7,8 @@ Exit codes of `trawl crawl` (also used by the scheduler and the demo):
     3  paused: a gate/captcha or a failed login waits for a human
     4  failed: network/proxy down (every page failed), a local failure (disk full, run
        dir not writable), or the crawl could not start
-    5  degraded: reserved (the index was unavailable and data was spooled)
+    5  degraded: the crawl finished, but the index was unavailable: records were spooled
+       (`trawl index flush` writes them once it is back) or unchanged-page checks skipped
   130  interrupted (Ctrl-C / SIGTERM): `trawl crawl SITE --resume` continues it
 
 A *local* failure is one of ours, not the site's: ENOSPC or EACCES on our own files, a
@@ -29,14 +30,15 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_PAUSED = 3
 EXIT_FAILED = 4
-EXIT_DEGRADED = 5  # reserved: index unavailable, data spooled
+EXIT_DEGRADED = 5  # index unavailable: records spooled, reads degraded
 EXIT_INTERRUPTED = 130
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 finished (or page budget reached); 2 user error (unknown site, invalid "
     "YAML, bad option); 3 paused at a gate/captcha/login, waiting for a human; 4 failed "
     "(proxy/network down so every page failed, disk full or run dir not writable, could not "
-    "start); 5 reserved for degraded (index unavailable, data spooled); 130 interrupted."
+    "start); 5 degraded (finished, but the index was unavailable: records spooled for `trawl index flush`); "
+    "130 interrupted."
 )
 
 LOCAL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
@@ -141,7 +143,8 @@ def ok_responses(raw: dict[str, Any]) -> int:
 
 def settle_status(record: dict[str, Any], segment: dict[str, Any] | None = None) -> None:
     """Turn the close reason into an honest status (in place): a crawl that stopped on a
-    local failure, or where every page failed, is 'failed', with `failure` saying why.
+    local failure, or where every page failed, is 'failed', with `failure` saying why; one
+    that finished while the index was unavailable is 'degraded', with `degraded` saying why.
 
     `segment` is Scrapy's raw stats of this process only: a resumed run whose earlier
     segments fetched pages still failed if nothing was fetched now (default: the record's)."""
@@ -159,6 +162,23 @@ def settle_status(record: dict[str, Any], segment: dict[str, Any] | None = None)
         record["failure"] = (f"every page failed ({kinds or errors}"
                              + (f"; first: {first}" if first else "")
                              + "): is the site, the proxy or the browser down?")
+    if record.get("status") in ("finished", "budget_reached"):
+        # whole-run stats: a resumed run whose first segment spooled is still degraded
+        degraded = index_degradation(record.get("stats") or raw)
+        if degraded:
+            record["status"] = "degraded"
+            record["degraded"] = degraded
+
+
+def index_degradation(stats: dict[str, Any]) -> str | None:
+    """Why a run is degraded, from its flat stats: records spooled, index reads that failed."""
+    spooled = int(stats.get("trawl/stored/spooled") or 0)
+    reads = int(stats.get("trawl/index/degraded_reads") or 0)
+    if not spooled and not reads:
+        return None
+    parts = ([f"{spooled} records spooled (run `trawl index flush` once the index is back)"] if spooled else []) \
+        + ([f"{reads} index reads skipped (pages treated as changed)"] if reads else [])
+    return "index unavailable: " + ", ".join(parts)
 
 
 def exit_code_for(status: str) -> int:
@@ -166,7 +186,7 @@ def exit_code_for(status: str) -> int:
         return EXIT_OK
     if status == "paused":
         return EXIT_PAUSED
-    if status == "degraded":  # reserved for the index-unavailable/spooled case (issue 16)
+    if status == "degraded":  # finished, but the index was unavailable (index_degradation)
         return EXIT_DEGRADED
     if status in ("shutdown", "interrupted"):
         return EXIT_INTERRUPTED
