@@ -86,9 +86,11 @@ def fields_filled(listings: list[Listing]) -> float:
 
 
 def run_demo(home: Path, *, echo: Callable[[str], None] = print, revisit: bool = True,
-             progress: bool | None = None) -> dict[str, Any]:
+             progress: bool | None = None, index_url: str | None = None) -> dict[str, Any]:
     """The whole demo.  `progress` (default: when stderr is a terminal) shows each crawl's
-    live progress line on stderr, as `trawl crawl` does."""
+    live progress line on stderr, as `trawl crawl` does.  `index_url` (an Elasticsearch
+    http(s):// URL): the crawls fill that index instead of $HOME/index.sqlite; the demo
+    refuses to start when it is unavailable (a demo that spools shows nothing)."""
     from index import open_index  # deferred: keeps `trawl --help` fast
     from testbed.server import run_testbed
 
@@ -96,16 +98,21 @@ def run_demo(home: Path, *, echo: Callable[[str], None] = print, revisit: bool =
         progress = sys.stderr.isatty()
     home.mkdir(parents=True, exist_ok=True)
     index_path = home / "index.sqlite"
+    target = index_url or f"sqlite:///{index_path}"
+    if index_url:
+        _check_index(index_url)
     report: dict[str, Any] = {"home": str(home), "crawls": [], "accuracy": {}}
     started = time.monotonic()
     with run_testbed(port=0, day=0) as testbed:
         env = {**os.environ, **testbed.env(), "TRAWL_HOME": str(home)}
-        env.pop("TRAWL_INDEX_URL", None)  # the demo always fills the embedded default
+        env.pop("TRAWL_INDEX_URL", None)  # the demo fills the embedded default, or the --index-url it was given
+        if index_url:
+            env["TRAWL_INDEX_URL"] = index_url
         echo(f"testbed up: {', '.join(f'{n} {s.base_url}' for n, s in testbed.sites.items())}")
         echo(f"onion gateway: {testbed.socks_url}\n")
         crawls = [crawl_site(site, day=0, env=env, progress=progress) for site in DEMO_SITES]
         # accuracy is measured against day 0 before later days re-crawl (and re-price) the listings
-        with open_index(f"sqlite:///{index_path}") as index:
+        with open_index(target) as index:
             day0 = {site: list(index.iter_listings(SearchQuery(site=site))) for site in DEMO_SITES}
             tokens = [c.token for c in index.candidates()]
         accuracy = [compare(site, testbed.truth(site), day0[site], candidate_tokens=tokens) for site in DEMO_SITES]
@@ -126,13 +133,23 @@ def run_demo(home: Path, *, echo: Callable[[str], None] = print, revisit: bool =
     echo(f"\nonion gateway CONNECTs: {gateway_connects} (darknet sites were reached only through it)")
     from enrich.vocabulary import default_vocabulary
 
-    with open_index(f"sqlite:///{index_path}", vocabulary=default_vocabulary()) as index:
+    with open_index(target, vocabulary=default_vocabulary()) as index:
         report["searches"] = _example_searches(index, echo)
         report["trend"] = _example_trend(index, echo)
     report["seconds"] = round(time.monotonic() - started, 1)
-    echo(f"\ndone in {report['seconds']}s; index: {index_path}")
-    echo('try: trawl search "mephedrone" --json')
+    echo(f"\ndone in {report['seconds']}s; index: {index_url or index_path}")
+    echo('try: ' + (f'TRAWL_INDEX_URL={index_url} ' if index_url else '') + 'trawl search "mephedrone" --json')
     return report
+
+
+def _check_index(index_url: str) -> None:
+    """Elasticsearch reachable and ready, before the testbed starts (a one-line TrawlError otherwise)."""
+    from index import open_index
+
+    if not index_url.startswith(("http://", "https://")):
+        raise TrawlError(f"--index-url {index_url!r}: expected an Elasticsearch http(s)://host:9200 URL")
+    with open_index(index_url) as index:
+        index.counts()  # probes the server, creates the layout if missing
 
 
 def _summary_table(crawls: list[CrawlSummary], listings: dict[str, list[Listing]]) -> str:
