@@ -80,6 +80,16 @@ class RawListing(RawPage):
     kind: ClassVar[str] = "listing"
     DEFAULT_REQUIRED: ClassVar[tuple[str, ...]] = ("native_id", "title")
 
+    # a listing read from a card of a grid page (a category or search page with many
+    # listings) rather than its own page: "card"; "page" otherwise
+    source: str = "page"
+    # for a card merged with its listing page: field -> "card" | "page" (the page's win)
+    field_sources: dict[str, str] = field(default_factory=dict)
+    card_hash: str = ""  # fields hash of the card this listing was seen as ("" if none)
+    # the listing page's own raw fields and when they were read ("" = this page, now)
+    page_fields: RawFields = field(default_factory=dict)
+    page_crawled_at: str = ""
+
     @property
     def native_id(self) -> str:
         return str(self.fields.get("native_id") or "").strip()

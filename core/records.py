@@ -94,6 +94,18 @@ class Listing:
     finalize_early: bool | None = None
     stock: int | None = None
     feedback_count: int | None = None
+    sold_count: int | None = None  # "123 sold", as a grid card or listing page states it
+    views: int | None = None
+    extra: dict[str, str] = field(default_factory=dict)  # site-specific values the YAML names (`extra:`)
+    # where each raw field came from when a grid card and its listing page were merged:
+    # {"price": "page", "sold_count": "card", ...}; empty for a page read alone
+    field_sources: dict[str, str] = field(default_factory=dict)
+    # a grid site's memory between crawls: the raw fields its listing page showed last time it
+    # was read (kept when later crawls see only the card) and the hash of the last card
+    # (follow_listings: changed fetches the page again only when the card changed)
+    page_fields: dict[str, Any] = field(default_factory=dict)
+    page_crawled_at: str = ""
+    card_hash: str = ""
     identifiers: dict[str, list[str]] = field(default_factory=dict)  # {"btc": [...], "xmr": [...], "pgp": [fingerprints], "email": [...]}
     first_seen: str = ""  # ISO-8601 UTC
     last_seen: str = ""

@@ -45,6 +45,7 @@ LISTING_COLUMNS: list[tuple[str, str]] = [
     ("stock", "int"), ("feedback_count", "int"), ("first_seen", "str"), ("last_seen", "str"), ("crawled_at", "str"),
     ("content_hash", "str"), ("evidence_run_id", "str"), ("evidence_warc_file", "str"), ("evidence_warc_offset", "int"),
     ("evidence_payload_sha256", "str"), ("description", "str"),
+    ("sold_count", "int"), ("views", "int"), ("extra", "json"),  # grid sites (docs/sites.md)
 ]
 SNAPSHOT_COLUMNS: list[tuple[str, str]] = [
     ("snapshot_id", "str"), ("listing_id", "str"), ("crawled_at", "str"), ("site", "str"), ("run_id", "str"),
@@ -54,7 +55,7 @@ SNAPSHOT_COLUMNS: list[tuple[str, str]] = [
 ]
 
 
-_ENCODED_LISTING_FIELDS = ("substances", "shipping_options", "destinations", "destinations_excluded")
+_ENCODED_LISTING_FIELDS = ("substances", "shipping_options", "destinations", "destinations_excluded", "extra")
 
 
 def listing_row(x: Listing) -> dict[str, Any]:
@@ -66,6 +67,7 @@ def listing_row(x: Listing) -> dict[str, Any]:
         "destinations": ";".join(x.destinations),
         "destinations_excluded": ";".join(x.destinations_excluded),
         "shipping_options": json.dumps([to_dict(s) for s in x.shipping_options], ensure_ascii=False),
+        "extra": json.dumps(x.extra, ensure_ascii=False, sort_keys=True),
         "evidence_run_id": x.evidence.run_id, "evidence_warc_file": x.evidence.warc_file,
         "evidence_warc_offset": x.evidence.warc_offset, "evidence_payload_sha256": x.evidence.payload_sha256,
     }

@@ -136,6 +136,14 @@ def parse_listing(raw: RawListing, when: str) -> Listing:
             errors.add("finalize_early", fe.error, fe.raw)
     listing.feedback_count = errors.integer("feedback_count", f.get("feedback_count"))
     listing.stock = errors.integer("stock", f.get("stock"))
+    listing.sold_count = errors.integer("sold_count", f.get("sold_count"))
+    listing.views = errors.integer("views", f.get("views"))
+    extra = f.get("extra")
+    listing.extra = {str(k): clean(v) for k, v in extra.items() if clean(v)} if isinstance(extra, dict) else {}
+    listing.field_sources = dict(raw.field_sources)
+    listing.card_hash = raw.card_hash
+    listing.page_fields = dict(raw.page_fields)
+    listing.page_crawled_at = raw.page_crawled_at or (when if raw.page_fields else "")
     listing.parse_errors = errors.lines
     return listing
 

@@ -124,8 +124,8 @@ def sites_check(files: tuple[Path, ...]) -> None:
 @sites.command("test")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("url")
-@click.option("--kind", type=click.Choice(["listing", "vendor", "nav"]),
-              help="Treat the page as this kind (default: by url_pattern).")
+@click.option("--kind", type=click.Choice(["listing", "vendor", "grid", "nav"]),
+              help="Treat the page as this kind (default: by url_pattern; a page with grid cards is a grid).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def sites_test(file: Path, url: str, kind: str | None, as_json: bool) -> None:
     """Fetch URL with the site in FILE and show each extracted field beside its HTML.
@@ -137,19 +137,26 @@ def sites_test(file: Path, url: str, kind: str | None, as_json: bool) -> None:
       trawl sites test crawler/sites/pillhub.yaml /product/xanax-2mg
       trawl sites test mysite.yaml saved-page.html --kind listing
     """
-    from crawler.engine.sitetest import extract_page, fetch_page, render_report
+    from crawler.engine.sitetest import extract_cards, extract_page, fetch_page, render_cards, render_report
     from crawler.sitedef.siteconfig import load_site_file
 
     site = load_site_file(file)
     page = fetch_page(site, url)
-    page_kind, result, links = extract_page(site, page, kind)
+    cards = extract_cards(site, page, kind)
+    page_kind, result, links = extract_page(site, page, "nav" if cards is not None else kind)
+    page_kind = "grid" if cards is not None else page_kind
     if as_json:
         click.echo(json.dumps({"url": page.url, "status": page.status, "kind": page_kind,
                                "fields": result.fields if result else None,
                                "missing": result.missing if result else None,
-                               "snippets": result.snippets if result else None, "links": links}, default=str))
+                               "snippets": result.snippets if result else None, "links": links,
+                               "cards": None if cards is None else [
+                                   {"number": c.number, "link": c.link, "fields": c.result.fields,
+                                    "missing": c.result.missing, "notes": c.notes} for c in cards]}, default=str))
     else:
         click.echo(render_report(site, page, page_kind, result, links))
+        if cards is not None:
+            click.echo(render_cards(cards))
 
 
 @sites.group("cookies")

@@ -11,6 +11,7 @@ import scrapy
 from core.errors import TrawlError
 from crawler.engine.frontier import page_key
 from crawler.sitedef.pages import PageInput, PageResult, SelectorPage, resolve_page_object
+from crawler.sitedef.pages.grid import Card
 from crawler.sitedef.selectors import evaluate
 from crawler.sitedef.siteconfig import SiteConfig
 
@@ -24,6 +25,40 @@ def classify(site: SiteConfig, url: str) -> str:
     return "nav"
 
 
+def extract_cards(site: SiteConfig, page: PageInput, kind: str | None = None) -> list[Card] | None:
+    """Every card of a grid page (site YAML `grid`), None when the page is not read as one."""
+    from parsel import Selector
+
+    from crawler.sitedef.pages.grid import GridPage, is_grid_page
+
+    if site.grid is None or kind in ("listing", "vendor"):
+        return None
+    sel = Selector(text=page.text or "<html></html>")
+    if kind != "grid" and (classify(site, page.url) != "nav" or not is_grid_page(site, page_key(page.url) if "://" in page.url else page.url, sel)):
+        return None
+    return GridPage(PageInput(url=page.url, text=page.text, status=page.status, selector=sel), site).cards()
+
+
+def render_cards(cards: list[Card]) -> str:
+    lines = [f"grid page: {len(cards)} card(s)"]
+    for card in cards:
+        lines.append("")
+        lines.append(f"card {card.number}: id {card.native_id or '(none)'} -> {card.link or '(no link)'}")
+        for name, value in card.result.fields.items():
+            if name == "extra" and isinstance(value, dict):
+                for key, extra in value.items():
+                    lines.append(f"  extra.{key:<10} {textwrap.shorten(str(extra), 44, placeholder='…'):<44} "
+                                 f"{card.result.selectors.get('extra.' + key, '')}")
+                continue
+            shown = value if not isinstance(value, list) else " | ".join(value)
+            shown = "(MISSING)" if value in (None, "", []) else textwrap.shorten(str(shown), 44, placeholder="…")
+            lines.append(f"  {name:<16} {shown:<44} {card.result.selectors.get(name, '')}")
+        lines.extend(f"  NOTE: {note}" for note in card.notes)
+        if card.result.missing:
+            lines.append(f"  missing fields: {', '.join(card.result.missing)}")
+    return "\n".join(lines)
+
+
 def extract_page(site: SiteConfig, page: PageInput, kind: str | None = None) -> tuple[str, PageResult | None, dict[str, list[str]]]:
     """(kind, fields of a listing/vendor page, navigation links found)."""
     from parsel import Selector
@@ -32,7 +67,7 @@ def extract_page(site: SiteConfig, page: PageInput, kind: str | None = None) -> 
     result = None
     spec = site.listing if kind == "listing" else site.vendor if kind == "vendor" else None
     if spec is not None:
-        cls = resolve_page_object(spec.page_object) if spec.page_object else SelectorPage
+        cls = resolve_page_object(spec.page_object, spec.source) if spec.page_object else SelectorPage
         result = cls(page, spec, site).extract()
     sel = Selector(text=page.text or "<html></html>")
     links: dict[str, list[str]] = {}

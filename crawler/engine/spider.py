@@ -10,6 +10,7 @@ It never follows logout links and never submits any form but login and gate form
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import re
@@ -30,6 +31,7 @@ from crawler.engine.frontier import PENDING, Frontier, page_key
 from crawler.engine.runstatus import stop_on_local_failure
 from crawler.net.offsite import OffsiteRedirect
 from crawler.sitedef.pages import PageInput, SelectorPage, page_object_class
+from crawler.sitedef.pages.grid import GridPage, card_over_stored_page, is_grid_page, merge_card
 from crawler.sitedef.selectors import (
     ExtractionBudgetExceeded,
     FieldSelector,
@@ -59,6 +61,10 @@ class TrawlSpider(scrapy.Spider):
         self.judged_urls: set[str] = set()
         self.login_attempts = 0
         self.paused = False
+        # grid sites: ids whose listing page was read in this run, or is requested for a card
+        self.pages_read: set[str] = set()
+        self.pages_requested: set[str] = set()
+        self._index: Any = None  # opened on the first grid page when follow_listings needs the index
         self.listing_page = page_object_class(site.listing)
         self.vendor_page = page_object_class(site.vendor) if site.vendor else SelectorPage
         if site.login:
@@ -192,16 +198,96 @@ class TrawlSpider(scrapy.Spider):
             return [self.make_request(key, kind, depth)]
         check_deadline(deadline, "gate and login markers")
         item: RawListing | RawVendor | None = None
+        cards: list[Any] = []
         if kind == "listing":
             item = self.extract(response, sel, self.site.listing, self.listing_page, "listing", deadline)
+            if self.site.grid is not None:
+                item = self.with_card(cast(RawListing, item), meta.get("trawl_card"))
         elif kind == "vendor" and self.site.vendor:
             item = self.extract(response, sel, self.site.vendor, self.vendor_page, "vendor", deadline)
-        output: list[Any] = list(self.links(response, sel, depth, deadline))
+        elif self.site.grid is not None and is_grid_page(self.site, key, sel):
+            # before the links: a card whose page is not to be fetched must not be followed as a link either
+            cards = self.read_grid(response, sel, depth, deadline)
+        output: list[Any] = cards + list(self.links(response, sel, depth, deadline))
         if item is not None:
             output.append(item)  # the store stage marks the page done once the item is committed
-        else:
+        elif not any(isinstance(c, RawListing) for c in cards):
             self.frontier.done(key)
         return output
+
+    # --- grid pages ----------------------------------------------------------------------
+    def read_grid(self, response: Response, sel: Selector, depth: int, deadline: float | None) -> list[Any]:
+        """One raw listing per card, or a request for the card's listing page (carrying the
+        card, merged there) as `follow_listings` decides.  Only the last card item carries
+        the page's frontier key: the page is done once every card before it is stored."""
+        stats = self.crawler.stats
+        fetch = dataclasses.replace(self.fetch_of(response), key="")
+        page = GridPage(PageInput.from_response(response, sel), self.site, snippets=False, deadline=deadline)
+        requests: list[Request] = []
+        items: list[RawListing] = []
+        for card, item in page.to_items(fetch):
+            stats.inc_value("trawl/grid/cards")
+            native = item.native_id
+            if native and (native in self.pages_read or native in self.pages_requested):
+                stats.inc_value("trawl/grid/cards_merged_elsewhere")  # its page is read (or asked for) in this run
+                continue
+            stored = self.stored_listing(item.listing_id) if native else None
+            if card.link and native and self.follow_card(item, stored):
+                request = self.follow(response, card.link, "listing", depth + 1)
+                if request is not None:
+                    request.meta["trawl_card"] = {"fields": item.fields, "hash": item.card_hash}
+                    self.pages_requested.add(native)
+                    requests.append(request)
+                    stats.inc_value("trawl/grid/pages_followed")
+                    continue
+            elif card.link:
+                self.judged_urls.add(card.link)  # follow_listings said no: not as a plain link either
+            if stored is not None and stored.page_fields:
+                item = card_over_stored_page(item, stored.page_fields, stored.page_crawled_at)
+            items.append(item)
+        for name in (name for card_item in items for name in card_item.missing):
+            stats.inc_value(f"trawl/fields_missing/card/{name}")
+        if items:
+            items[-1].fetch = dataclasses.replace(items[-1].fetch, key=response.meta["trawl_key"])
+        return [*requests, *items]
+
+    def follow_card(self, card: RawListing, stored: Any) -> bool:
+        mode = self.site.follow_listings
+        if mode == "always":
+            return True
+        if mode == "never":
+            return False
+        if stored is None:
+            return True  # new
+        return mode == "changed" and stored.card_hash != card.card_hash
+
+    def stored_listing(self, listing_id: str) -> Any:
+        """The stored record (follow_listings new/changed), None when unknown or not asked."""
+        if self.site.follow_listings not in ("new", "changed"):
+            return None
+        if self._index is None:
+            from index import open_index
+
+            self._index = open_index()
+        try:
+            return self._index.get_listing(listing_id)
+        except Exception as exc:  # noqa: BLE001 - an unreadable index only costs a page fetch
+            self.crawler.stats.inc_value("trawl/index/degraded_reads")
+            self.logger.warning("grid: index unreadable (%s); following the card's page", exc)
+            return None
+
+    def with_card(self, item: RawListing, card: dict[str, Any] | None) -> RawListing:
+        if item.native_id:
+            self.pages_read.add(item.native_id)
+        if not card:
+            item.page_fields = dict(item.fields)  # remembered for crawls that will see only the card
+            return item
+        return merge_card(item, card.get("fields") or {}, card.get("hash", ""))
+
+    def closed(self, reason: str) -> None:
+        if self._index is not None:
+            self._index.close()
+            self._index = None
 
     def links(self, response: Response, sel: Selector, depth: int, deadline: float | None = None) -> Iterator[Request]:
         nav = self.site.navigation
@@ -219,13 +305,16 @@ class TrawlSpider(scrapy.Spider):
                 if request is not None:
                     yield request
 
+    def fetch_of(self, response: Response) -> Fetch:
+        return Fetch(key=response.meta["trawl_key"], mirror=response.meta.get("trawl_mirror", self.mirror),
+                     proxy=response.meta.get("trawl_proxy", ""),
+                     # set by the WARC middleware (crawler.evidence); none when evidence is off
+                     evidence=response.meta.get("trawl_evidence") or EvidenceRef(),
+                     page_sha256=hashlib.sha256(response.body).hexdigest(), replayed="replayed" in response.flags)
+
     def extract(self, response: Response, sel: Selector, spec: PageSpec, page_cls: type[SelectorPage],
                 kind: Literal["listing", "vendor"], deadline: float | None = None) -> RawListing | RawVendor:
-        fetch = Fetch(key=response.meta["trawl_key"], mirror=response.meta.get("trawl_mirror", self.mirror),
-                      proxy=response.meta.get("trawl_proxy", ""),
-                      # set by the WARC middleware (crawler.evidence); none when evidence is off
-                      evidence=response.meta.get("trawl_evidence") or EvidenceRef(),
-                      page_sha256=hashlib.sha256(response.body).hexdigest(), replayed="replayed" in response.flags)
+        fetch = self.fetch_of(response)
         item = page_cls(PageInput.from_response(response, sel), spec, self.site, snippets=False,
                         deadline=deadline).to_item(kind, fetch)
         for name in item.missing:
@@ -307,7 +396,7 @@ class TrawlSpider(scrapy.Spider):
                                         callback=self.parse, errback=self.failed, dont_filter=True)
 
     def carry(self, response: Response) -> dict[str, Any]:
-        keep = ("trawl_key", "trawl_kind", "trawl_depth", "trawl_mirror", "trawl_mirror_tries", "playwright")
+        keep = ("trawl_key", "trawl_kind", "trawl_depth", "trawl_mirror", "trawl_mirror_tries", "playwright", "trawl_card")
         return {k: response.meta[k] for k in keep if k in response.meta}
 
     def stop(self, reason: str, close_reason: str) -> None:
@@ -329,7 +418,7 @@ class TrawlSpider(scrapy.Spider):
         self.crawler.engine.close_spider(self, "site_paused")
 
     # --- failures: rotate mirrors ----------------------------------------------------------
-    def failed(self, failure: Failure) -> Iterator[Request]:
+    def failed(self, failure: Failure) -> Iterator[Request | RawListing]:
         if stop_on_local_failure(self.crawler, failure.value):
             return  # our disk/files failed, not the site: no error counted, no mirror rotated
         request = failure.request  # type: ignore[attr-defined]
@@ -347,6 +436,7 @@ class TrawlSpider(scrapy.Spider):
         if status is not None and 400 <= status < 500:
             # a 404/410 page is finished (a vanished listing): nothing to store, nothing to retry
             self.frontier.done(key)
+            yield from self.card_alone(request)
             return
         if tries + 1 < len(self.site.mirrors):
             if meta.get("trawl_mirror") == self.mirror:
@@ -356,3 +446,14 @@ class TrawlSpider(scrapy.Spider):
             yield self.make_request(key, meta["trawl_kind"], meta["trawl_depth"], tries=tries + 1)
             return
         self.frontier.failed(key, f"{kind} {status or ''}".strip())
+        yield from self.card_alone(request)
+
+    def card_alone(self, request: Request) -> Iterator[RawListing]:
+        """A card whose listing page could not be read is stored as the card showed it."""
+        card = request.meta.get("trawl_card")
+        if card and card.get("fields"):
+            self.crawler.stats.inc_value("trawl/grid/cards_page_failed")
+            yield RawListing(site=self.site.name, market_kind=self.site.kind, url=request.url,
+                             fields=dict(card["fields"]), fetch=Fetch(mirror=request.meta.get("trawl_mirror", "")),
+                             source="card", card_hash=card.get("hash", ""),
+                             field_sources={name: "card" for name in card["fields"]})

@@ -6,6 +6,7 @@ Selector forms (docs/sites.md):
   "xpath://td[1]/text()"          XPath
   ["div.a", "div.b"]              alternatives, first that matches wins
   {select: ..., re: '...', many: true, join: "\\n", from: url}   with post-processing
+  {select: ..., default: USD}, {default: USD}   a literal when nothing matches (or always)
 Markers (gates, login): "text:..." (default), "css:...", "xpath:...", "url:REGEX", "status:429".
 """
 from __future__ import annotations
@@ -25,7 +26,7 @@ from crawler.sitedef.saferegex import UserRegex, UserRegexError, compile_user_re
 _SPACE = re.compile(r"\s+")
 _PSEUDO = re.compile(r"\s*(\*?::(text|attr\([^)]*\)))\s*$")
 _CSS = HTMLTranslator()
-SELECTOR_KEYS = ("select", "re", "many", "join", "from")
+SELECTOR_KEYS = ("select", "re", "many", "join", "from", "default")
 
 
 class SelectorSyntaxError(ValueError):
@@ -80,10 +81,12 @@ class FieldSelector:
     join: str | None = None
     source: str = "page"  # "page" | "url"
     where: str = ""  # file:line, for messages
+    default: str | None = None  # the value when nothing matches ({default: USD} alone: a literal)
 
     def describe(self) -> str:
-        parts = [f"{a.kind}:{a.expr}" for a in self.alternatives] or ["(url)"]
-        return " | ".join(parts) + (f" re:{self.regex.pattern}" if self.regex else "")
+        parts = [f"{a.kind}:{a.expr}" for a in self.alternatives] or (["(url)"] if self.source == "url" else [])
+        described = " | ".join(parts) + (f" re:{self.regex.pattern}" if self.regex else "")
+        return (described + f" default:{self.default}").strip() if self.default is not None else described
 
 
 @dataclass
@@ -122,8 +125,11 @@ def compile_selector(value: Any, *, many: bool = False, where: str = "") -> Fiel
         raise SelectorSyntaxError(f"from: must be page or url, got {source!r}")
     raw = value.get("select")
     raw_list = [raw] if isinstance(raw, str) else raw
-    if source == "page" and not raw_list:
-        raise SelectorSyntaxError("missing 'select'")
+    default = value.get("default")
+    if default is not None and not isinstance(default, (str, int, float)):
+        raise SelectorSyntaxError("default: expected a literal value such as USD")
+    if source == "page" and not raw_list and default is None:
+        raise SelectorSyntaxError("missing 'select' (or a literal 'default')")
     if raw_list is not None and not (isinstance(raw_list, list) and all(isinstance(x, str) for x in raw_list)):
         raise SelectorSyntaxError("'select' must be a string or a list of strings")
     regex = None
@@ -143,6 +149,7 @@ def compile_selector(value: Any, *, many: bool = False, where: str = "") -> Fiel
     return FieldSelector(
         alternatives=tuple(parse_expression(x) for x in (raw_list or [])), regex=regex,
         many=bool(value.get("many", many)), join=join, source=source, where=where,
+        default=None if default is None else str(default),
     )
 
 
@@ -218,6 +225,8 @@ def evaluate(selector: FieldSelector, sel: Selector, url: str = "", *, snippets:
     `snippets=False` skips the HTML each value came from (a second query per field)."""
     if selector.source == "url":
         values = _apply_regex(selector.regex, [url])
+        if not values and selector.default is not None:
+            return Extracted(_shape(selector, [selector.default]), [], selector.describe())
         return Extracted(_shape(selector, values), [url] if values else [], selector.describe())
     for expr in selector.alternatives:
         raw = _raw_values(sel, expr)
@@ -230,6 +239,8 @@ def evaluate(selector: FieldSelector, sel: Selector, url: str = "", *, snippets:
         elements = [n for n in _select(sel, expr.element_expr) if not isinstance(n.root, str)]
         found = [_snippet(n.get()) for n in elements[: 3 if selector.many else 1]]
         return Extracted(_shape(selector, values), found, f"{expr.kind}:{expr.expr}")
+    if selector.default is not None:  # the site's literal default (e.g. the currency all its prices are in)
+        return Extracted(_shape(selector, [selector.default]), [], selector.describe())
     return Extracted(None, [], selector.describe())
 
 

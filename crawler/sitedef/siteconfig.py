@@ -29,8 +29,10 @@ RENDERS = ("http", "browser")
 LISTING_FIELDS = (
     "native_id", "title", "description", "vendor", "vendor_url", "category", "price", "price_tiers",
     "quantity", "ships_from", "ships_to", "shipping_options", "escrow", "finalize_early", "feedback_count",
-    "stock", "page_rates", "substance_hint", "purity", "posted", "currency",
+    "stock", "page_rates", "substance_hint", "purity", "posted", "currency", "sold_count", "views",
 )
+FOLLOW_LISTINGS = ("always", "new", "changed", "never")
+MAX_EXTRA = 20  # `extra:` is for a few site-specific values, not a second schema
 VENDOR_FIELDS = ("name", "joined", "sales", "rating", "feedback_count", "pgp_key", "aliases", "identifiers_text")
 LIST_FIELDS = ("price_tiers", "shipping_options", "aliases")  # always extracted as lists
 SHIPPED_SITES = Path(__file__).resolve().parents[1] / "sites"
@@ -102,6 +104,20 @@ class PageSpec:
     required: tuple[str, ...] = ()
     id_from_url: UserRegex | None = None
     source: str = ""  # the YAML file: a `module:Class` page object is looked for beside it first
+    extra: dict[str, FieldSelector] = field(default_factory=dict)  # site-specific values, stored as Listing.extra
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """A page with many listing cards (category, search, shop front): `items` selects each
+    card, `card` reads it (selectors relative to the card), `link` finds the card's own
+    listing page, whose path gives the id (`id_from_link`, else listing.id_from_url)."""
+
+    items: FieldSelector
+    card: PageSpec
+    url_pattern: UserRegex | None = None  # None: any page that is not a listing or vendor page
+    link: FieldSelector | None = None
+    id_from_link: UserRegex | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +138,8 @@ class SiteConfig:
     deny: tuple[UserRegex, ...] = ()
     redirect_domains: tuple[str, ...] = ()  # hosts (and subdomains) redirects may lead to besides mirrors
     browser_wait_for: str | None = None
+    grid: GridSpec | None = None
+    follow_listings: str = "always"  # fetch a card's listing page: always | new | changed | never
     source: str = ""  # the file it was loaded from
     description: str = ""
 
@@ -159,7 +177,7 @@ TOP_KEYS = {
     "name": True, "kind": True, "network": True, "render": False, "mirrors": True, "start_urls": True,
     "login": False, "gates": False, "throttle": False, "navigation": False, "listing": True,
     "vendor": False, "allow": False, "deny": False, "description": False, "browser": False,
-    "redirect_domains": False,
+    "redirect_domains": False, "grid": False, "follow_listings": False,
 }
 LOGIN_KEYS = {
     "url": True, "username": False, "form": False, "username_field": False, "password_field": False, "username_env": False,
@@ -172,7 +190,10 @@ GATE_KEYS = {
 }
 THROTTLE_KEYS = {name: False for name in ThrottleConfig.__dataclass_fields__}
 NAV_KEYS = {name: False for name in NavigationConfig.__dataclass_fields__}
-PAGE_KEYS = {"url_pattern": False, "fields": False, "page_object": False, "required": False, "id_from_url": False}
+PAGE_KEYS = {"url_pattern": False, "fields": False, "page_object": False, "required": False, "id_from_url": False,
+             "extra": False}
+GRID_KEYS = {"url_pattern": False, "items": True, "link": False, "id_from_link": False, "fields": True,
+             "page_object": False, "required": False, "extra": False}
 BROWSER_KEYS = {"wait_for": False}
 
 
@@ -203,8 +224,51 @@ def _page_spec(c: _Checker, raw: Any, path: Path_, allowed: tuple[str, ...]) -> 
     return PageSpec(
         url_pattern=c.regex(raw.get("url_pattern"), path + ("url_pattern",)), fields=fields,
         page_object=page_object, required=required, id_from_url=c.regex(raw.get("id_from_url"), path + ("id_from_url",)),
-        source=c.doc.file,
+        source=c.doc.file, extra=_extra(c, raw.get("extra"), path + ("extra",)),
     )
+
+
+def _extra(c: _Checker, raw: Any, path: Path_) -> dict[str, FieldSelector]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        c.doc.problem(path, "expected a mapping of name -> selector")
+        return {}
+    if len(raw) > MAX_EXTRA:
+        c.doc.problem(path, f"{len(raw)} extra values; at most {MAX_EXTRA} (extra is for a few site-specific values)")
+    out = {}
+    for name, value in raw.items():
+        if not (isinstance(name, str) and re.fullmatch(r"[a-z][a-z0-9_]{0,40}", name)):
+            c.doc.problem(path + (str(name),), "extra names are lowercase letters, digits and _")
+            continue
+        selector = c.selector(value, path + (name,))
+        if selector:
+            out[name] = selector
+    return out
+
+
+def _grid(c: _Checker, raw: Any, listing: PageSpec) -> GridSpec | None:
+    if raw is None:
+        return None
+    path: Path_ = ("grid",)
+    raw = c.mapping(raw, path, GRID_KEYS)
+    if not raw:
+        return None
+    items = c.selector(raw.get("items"), path + ("items",), many=True)
+    if items is not None and (items.source != "page" or items.regex or items.default is not None):
+        c.doc.problem(path + ("items",), "items selects the card elements: a CSS or XPath selector, no re/default")
+    card = _page_spec(c, {k: raw[k] for k in ("fields", "page_object", "required", "extra") if k in raw},
+                      path, LISTING_FIELDS)
+    id_from_link = c.regex(raw.get("id_from_link"), path + ("id_from_link",))
+    if "native_id" not in card.fields and id_from_link is None and listing.id_from_url is None:
+        c.doc.problem(path, "a card needs an id: fields.native_id, id_from_link, or listing.id_from_url "
+                      "(applied to the card's link)")
+    if "title" not in card.fields and not card.page_object:
+        c.doc.problem(path + ("fields",), "a card needs at least a 'title' selector")
+    if items is None:
+        return None
+    return GridSpec(items=items, card=card, url_pattern=c.regex(raw.get("url_pattern"), path + ("url_pattern",)),
+                    link=c.selector(raw.get("link"), path + ("link",)), id_from_link=id_from_link)
 
 
 def _gate(c: _Checker, raw: Any, path: Path_) -> GateConfig | None:
@@ -307,10 +371,12 @@ def build_site(doc: Document) -> SiteConfig:
         gates_raw = []
     gates = tuple(gate for i, raw_gate in enumerate(gates_raw) if (gate := _gate(c, raw_gate, ("gates", i))))
     browser = c.mapping(raw.get("browser") or {}, ("browser",), BROWSER_KEYS)
+    listing = _page_spec(c, raw.get("listing") or {}, ("listing",), LISTING_FIELDS)
     site = SiteConfig(
         name=name, kind=c.string(raw.get("kind"), ("kind",), KINDS, default=KINDS[0]), network=network,
         render=c.string(raw.get("render"), ("render",), RENDERS, default="http"), mirrors=mirrors,
-        start_urls=start_urls, listing=_page_spec(c, raw.get("listing") or {}, ("listing",), LISTING_FIELDS),
+        start_urls=start_urls, listing=listing, grid=_grid(c, raw.get("grid"), listing),
+        follow_listings=c.string(raw.get("follow_listings"), ("follow_listings",), FOLLOW_LISTINGS, default="always"),
         vendor=_page_spec(c, raw["vendor"], ("vendor",), VENDOR_FIELDS) if raw.get("vendor") else None,
         login=_login(c, raw.get("login"), ("login",), name), gates=gates, throttle=throttle, navigation=navigation,
         allow=c.regexes(raw.get("allow"), ("allow",)), deny=c.regexes(raw.get("deny"), ("deny",)),
@@ -330,7 +396,8 @@ def build_site(doc: Document) -> SiteConfig:
 def _check_page_objects(site: SiteConfig, doc: Document) -> None:
     from crawler.sitedef.pages import resolve_page_object
 
-    for section, spec in (("listing", site.listing), ("vendor", site.vendor)):
+    grid = site.grid.card if site.grid else None
+    for section, spec in (("listing", site.listing), ("vendor", site.vendor), ("grid", grid)):
         if spec and spec.page_object:
             try:
                 resolve_page_object(spec.page_object, spec.source)

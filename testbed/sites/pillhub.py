@@ -103,7 +103,10 @@ async def refuse(request: web.Request) -> web.Response:
 
 
 def routes() -> list[web.RouteDef]:
+    from testbed.sites import pillhub_grid  # the unlinked "quick order" grid pages
+
     return [
         web.get("/", home), web.get("/category/{slug}", category), web.get("/product/{slug}", product),
         web.post("/cart/add", refuse), web.get("/cart", refuse), web.get("/account/logout", refuse),
+        *pillhub_grid.routes(),
     ]

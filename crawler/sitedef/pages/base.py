@@ -99,6 +99,16 @@ class SelectorPage:
                 result.fields["native_id"] = match.group(1) if self.spec.id_from_url.groups else match.group(0)
                 result.snippets["native_id"] = [self.page.url]
                 result.selectors["native_id"] = f"id_from_url re:{self.spec.id_from_url.pattern}"
+        extra = {}
+        for name, selector in self.spec.extra.items():
+            check_deadline(self.deadline, f"extra {name}")
+            got = self.run(f"extra.{name}", selector)
+            if got.value not in (None, "", []):
+                extra[name] = got.value if not isinstance(got.value, list) else " | ".join(got.value)
+            result.snippets[f"extra.{name}"] = got.snippets
+            result.selectors[f"extra.{name}"] = got.selector
+        if extra:
+            result.fields["extra"] = extra  # stored as Listing.extra
         for name in _field_methods(type(self)):
             check_deadline(self.deadline, f"{type(self).__name__}.{name}()")
             value = getattr(self, name)()
