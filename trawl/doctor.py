@@ -48,6 +48,7 @@ class SiteNeeds:
     browser_sites: tuple[str, ...] = ()
     onion_browser_sites: tuple[str, ...] = ()
     onion_target: tuple[str, str, int] | None = None  # (site, onion host, port) for the remote-DNS probe
+    onion_browser_target: tuple[str, str, int] | None = None  # the same, for Chromium through the proxy
 
 
 @dataclass

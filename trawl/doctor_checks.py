@@ -9,7 +9,7 @@ import re
 import socket
 import struct
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from core.config import Config
@@ -79,18 +79,20 @@ def check_sites(config: Config, names: tuple[str, ...] | None) -> tuple[list[Che
 def _needs(sites: list[SiteConfig]) -> SiteNeeds:
     tor = [s for s in sites if s.network == "tor"]
     browser = [s for s in sites if s.render == "browser"]
-    target = None
-    for site in tor:
+    onion_browser = [s for s in browser if s.network == "tor"]
+    return SiteNeeds(tor_sites=tuple(s.name for s in tor), browser_sites=tuple(s.name for s in browser),
+                     onion_browser_sites=tuple(s.name for s in onion_browser),
+                     onion_target=_first_onion(tor), onion_browser_target=_first_onion(onion_browser))
+
+
+def _first_onion(sites: list[SiteConfig]) -> tuple[str, str, int] | None:
+    """(site, onion host, port) of the first onion mirror: what the probes connect to by name."""
+    for site in sites:
         for mirror in site.mirrors:
             parts = urlsplit(mirror)
             if parts.hostname and parts.hostname.endswith(".onion"):
-                target = (site.name, parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-                break
-        if target:
-            break
-    return SiteNeeds(tor_sites=tuple(s.name for s in tor), browser_sites=tuple(s.name for s in browser),
-                     onion_browser_sites=tuple(s.name for s in browser if s.network == "tor"),
-                     onion_target=target)
+                return site.name, parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    return None
 
 
 # --- Tor ---------------------------------------------------------------------------------
@@ -257,6 +259,7 @@ def _chromium(context: DoctorContext) -> CheckResult:
                 page.set_content("<p id=probe>trawl</p>")
                 text = page.text_content("#probe", timeout=millis)
                 version = browser.version
+                proxy_problem = _load_through_proxy(page, context.needs.onion_browser_target, millis)
             finally:
                 browser.close()
     except PlaywrightError as exc:
@@ -266,6 +269,25 @@ def _chromium(context: DoctorContext) -> CheckResult:
     if text != "trawl":
         return CheckResult("chromium", "fail", f"Chromium {version} launched but rendered {text!r}",
                            "sudo apt-get install --reinstall chromium")
-    proxy = f", with the SOCKS5 proxy {config.tor_socks} for {', '.join(onion_sites)}" if onion_sites else ""
+    if proxy_problem:
+        return CheckResult("chromium", "warn", f"Chromium {version} launches with the SOCKS5 proxy "
+                                               f"{config.tor_socks}, but {proxy_problem}", START_TOR)
+    proxy = f", and loads {onion_sites[0]}'s onion through the SOCKS5 proxy {config.tor_socks}" if onion_sites else ""
     return CheckResult("chromium", "ok", f"Chromium {version} ({executable or 'Playwright build'}) launches "
                                          f"headless and renders{proxy}")
+
+
+def _load_through_proxy(page: Any, target: tuple[str, str, int] | None, millis: float) -> str:
+    """Open an onion site's first mirror through the proxy Chromium was launched with; '' when it loads."""
+    if target is None:
+        return ""
+    from playwright.sync_api import Error as PlaywrightError
+
+    site, host, port = target
+    url = f"http://{host}:{port}/"
+    try:
+        response = page.goto(url, timeout=millis, wait_until="commit")
+    except PlaywrightError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"{url} ({site}) did not load through it: {first}"
+    return "" if response is not None else f"{url} ({site}) gave no response"
