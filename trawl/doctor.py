@@ -143,7 +143,9 @@ def run_doctor(config: Config, sites: tuple[str, ...] | None = None, timeout: fl
     ]
     if config.redis_url:
         plan.insert(2, ("redis", lambda: checks.check_redis(context)))
-    waiters = [bounded(name, check, timeout) for name, check in plan]  # all started before any wait
+    # Chromium takes up to three bounded steps (launch, render, a page through the proxy)
+    waiters = [bounded(name, check, timeout * (3 if name == "chromium" else 1))
+               for name, check in plan]  # all started before any wait
     results = list(site_results)
     for wait in waiters:
         results.extend(wait())

@@ -35,7 +35,9 @@ def doctor(as_json: bool, sites: tuple[str, ...], timeout: float) -> None:
         config = load_config()
     except TrawlError as exc:
         location = str(exc).split(": ", 1)[0]
-        report = Report([CheckResult("config", "fail", str(exc), f"edit {location}")])
+        variable = location.split("=", 1)[0]
+        fix = f"unset {variable}  # or set it to a valid value" if variable.startswith("TRAWL_") else f"edit {location}"
+        report = Report([CheckResult("config", "fail", str(exc), fix)])
     else:
         report = run_doctor(config, sites or None, timeout)
     if as_json:
