@@ -16,7 +16,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from core.errors import TrawlError
-from dashboards.api import page, routes_ops, routes_search, routes_vendors
+from dashboards import pages
+from dashboards.api import page, routes_evidence, routes_ops, routes_search, routes_vendors
 from dashboards.api.responses import EXCEPTION_HANDLERS, SafeJSONResponse
 from dashboards.api.routes_ops import CrawlLauncher
 from dashboards.api.security import GuardMiddleware, token_map
@@ -53,7 +54,7 @@ def create_app(settings: ApiSettings, index: IndexBackend | None = None) -> Fast
     app.state.tokens = token_map(settings.admin_token, settings.read_token)
     app.state.crawls = CrawlLauncher(settings.python)
     for module_router in (routes_search.router, routes_vendors.router, routes_ops.reader, routes_ops.admin,
-                          page.router):
+                          routes_evidence.router, page.router, pages.router):
         app.include_router(module_router)
     app.add_middleware(GuardMiddleware, allowed_hosts=settings.allowed_hosts)
     return app
@@ -82,5 +83,5 @@ def serve(host: str = "127.0.0.1", port: int = 8800, hosts: Iterable[str] = ()) 
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     config = server_config(app)
-    print(f"dashboard on http://{shown}:{bound}/ (Ctrl-C stops it)", flush=True)
+    print(f"dashboard on http://{shown}:{bound}/ui/ (Ctrl-C stops it)", flush=True)
     uvicorn.Server(config).run(sockets=[sock])

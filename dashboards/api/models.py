@@ -138,3 +138,12 @@ class CrawlStarted(BaseModel):
 
 class WhoAmI(BaseModel):
     role: str
+
+
+class SalesOut(BaseModel):
+    label: str = Field(description='always "estimate": a lower bound from feedback deltas, not observed sales')
+    method: str
+    estimated_sales: int
+    estimated_revenue_usd: float
+    intervals: int = Field(description="snapshot intervals with feedback counts the estimate rests on")
+    by_listing: list[dict[str, Any]]

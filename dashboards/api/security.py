@@ -26,7 +26,12 @@ sessionStorage and sent as a header, never a cookie.)
 **Headers.**  Every response, errors included, carries a CSP with `default-src 'none'`
 and `frame-ancestors 'none'`, `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`,
 `Referrer-Policy: no-referrer`, COOP/CORP same-origin and `Cache-Control: no-store`.
-JSON bodies escape `<`, `>` and `&` (see responses.SafeJSONResponse).
+JSON bodies escape `<`, `>` and `&` (see responses.SafeJSONResponse).  Two responses
+carry a policy of their own, kept by the middleware only if it is exactly one of these
+constants: the pages' shells (PAGES_CSP: scripts and styles from this server only, no
+inline script, fetch() to this server only, `frame-ancestors 'self'` because the archived
+page is shown in a sandboxed srcdoc frame that inherits the policy, and Chromium paints
+nothing in it under `'none'`), and an archived page (ARCHIVE_CSP: `sandbox`, nothing fetched).
 """
 from __future__ import annotations
 
@@ -58,6 +63,16 @@ SECURITY_HEADERS = {
     "cache-control": "no-store",
 }
 _HEADER_PAIRS = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+_CSP = b"content-security-policy"
+# The pages (dashboards/pages.py) load scripts and styles from this server only, draw charts
+# as SVG, and call the API with fetch(); no inline script, no other host, no framing of them.
+# An archived page shown in their sandboxed srcdoc frame inherits this policy as well.
+PAGES_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src data:; connect-src 'self'; "
+             "base-uri 'none'; form-action 'self'; frame-ancestors 'self'")
+# An archived page (routes_evidence): no script, nothing fetched, not even fonts or images by URL
+ARCHIVE_CSP = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; " \
+              "form-action 'none'; frame-ancestors 'none'"
+_OWN_CSPS = frozenset({PAGES_CSP.encode(), ARCHIVE_CSP.encode()})
 
 
 def split_host(value: str) -> tuple[str, int | None] | None:
@@ -117,8 +132,12 @@ class GuardMiddleware:
             if message["type"] == "http.response.start":
                 started = True
                 names = {*SECURITY_HEADERS, "server"}  # ours replace any set deeper down; no server banner
-                headers = [(k, v) for k, v in message.get("headers", []) if k.decode("latin-1").lower() not in names]
-                message = {**message, "headers": [*headers, *_HEADER_PAIRS]}
+                inner = message.get("headers", [])
+                # one of the two page policies above is kept when a route sets it; any other CSP is replaced
+                own = [(k, v) for k, v in inner if k.lower() == _CSP and v in _OWN_CSPS][:1]
+                headers = [(k, v) for k, v in inner if k.decode("latin-1").lower() not in names]
+                defaults = [(k, v) for k, v in _HEADER_PAIRS if not (own and k == _CSP)]
+                message = {**message, "headers": [*headers, *own, *defaults]}
             await send(message)
 
         problem = host_problem(scope, self.allowed)
