@@ -88,6 +88,7 @@ def stats(backend: EsBackend) -> dict[str, Any]:
 def delete_all(backend: EsBackend) -> None:
     """Remove every index and template of this prefix (tests and `trawl index migrate --reset`)."""
     client, names = backend.client, backend.names
+    backend.wrote = False  # nothing left to record a generation for (close() would re-create the marker)
     # by concrete name: wildcard deletes are refused when action.destructive_requires_name is true (8.x default)
     existing = client.options(ignore_status=404).indices.get(index=f"{names.prefix}-*", expand_wildcards="all").body
     for index in sorted(k for k in existing if k.startswith(names.prefix + "-") and k != "error" and k != "status"):

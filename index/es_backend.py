@@ -73,6 +73,9 @@ class EsBackend(IndexBackend):
         # spooled until `trawl index migrate` (a new snapshot month must not be created untemplated)
         self.outdated = False
         self.server_major: int | None = None
+        # index/es_generation.py: set when a populated index came back empty or re-created
+        self.generation_warning: str | None = None
+        self.wrote = False  # documents were bulk-indexed: close() records the counts at last write
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> EsBackend:
@@ -129,16 +132,20 @@ class EsBackend(IndexBackend):
         """Probe the server once, pin the compatibility header, create the layout if missing."""
         if self._ready:
             return
-        from index import es_admin
+        from index import es_admin, es_generation
 
         self.server_major = self._call("checking the server version", server_major, self.client, self.settings.display_url)
         pin_compatibility(self.client, self.server_major)
-        if not self._call("checking aliases", self.client.indices.exists_alias, name=self.names.write_alias("listings")):
+        created = not self._call("checking aliases", self.client.indices.exists_alias, name=self.names.write_alias("listings"))
+        if created:
             self._call("creating indices", es_admin.migrate, self)
         else:
             self.outdated = not self._call("checking the mapping version", self.client.indices.exists,
                                            index=self.names.index("listings"))
-        self._ready = True
+        self._ready = True  # before the generation check, whose counts() reads through ensure_ready
+        self.generation_warning = self._call("checking the index generation", es_generation.check, self, created)
+        if self.generation_warning:
+            log.error("%s", self.generation_warning)  # loud: a populated index came back empty
 
     def _check_current(self) -> None:
         if self.outdated:
@@ -229,7 +236,7 @@ class EsBackend(IndexBackend):
 
         if listings or batch.snapshots or vendors or candidates:
             self._call("bulk indexing", run)
-            self._dirty = True
+            self._dirty = self.wrote = True
         return rejected
 
     def _mget(self, kind: str, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -386,6 +393,14 @@ class EsBackend(IndexBackend):
         return es_trends(self, query)
 
     def close(self) -> None:
+        if self.wrote:
+            from index import es_generation
+
+            try:
+                self._call("recording the index generation", es_generation.record_write, self)
+                self.wrote = False
+            except TrawlError as exc:  # the server went away after the last write: the next write records it
+                log.warning("%s", exc)
         try:
             self.client.close()
         except Exception as exc:  # noqa: BLE001 - closing a dead connection pool must not mask the real error

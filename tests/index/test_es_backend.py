@@ -33,6 +33,14 @@ pytestmark = [
 ]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The backend remembers index generations under $TRAWL_HOME: never the working directory's."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRAWL_HOME", str(tmp_path_factory.mktemp("home")))
+        yield
+
+
 def write_like_the_crawler(backend: object, data: Records) -> None:
     for start in range(0, len(data.listings), 100):
         chunk = data.listings[start : start + 100]

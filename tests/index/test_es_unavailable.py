@@ -155,3 +155,18 @@ def test_replicas_auto_expand_unless_set(tmp_path: Path, monkeypatch: pytest.Mon
     settings = template_body(Names("trawl", 1), "listings", explicit.vocabulary, replicas=explicit.replicas)["template"]["settings"]
     assert settings["number_of_replicas"] == 1 and "auto_expand_replicas" not in settings
     assert isinstance(open_index("http://127.0.0.1:9", replicas=0), EsBackend)
+
+
+@pytest.mark.timeout(120)
+def test_demo_refuses_an_index_url_that_is_not_elasticsearch(web_server: str, tmp_path: Path) -> None:
+    """`trawl demo --index-url` checks the server before starting the testbed: one line, exit 2, nothing crawled."""
+    import subprocess
+
+    env = {"TRAWL_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([*TRAWL, "demo", "--index-url", web_server, "--home", str(tmp_path / "demo")], env=env,
+                          capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"error: {web_server} answered 200 text/html to GET /, not Elasticsearch (expected its JSON banner with "
+        "version.number; check TRAWL_INDEX_URL)"]
+    assert not (tmp_path / "demo" / "runs").exists()
