@@ -12,9 +12,13 @@ import click
 @click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
               help="Also accept this Host name (repeatable; e.g. the reverse proxy's). Also $TRAWL_DASHBOARD_HOSTS.")
 def serve(host: str, port: int, allow_hosts: tuple[str, ...]) -> None:
-    """Serve search with facets, listing history, trends, vendors, sites and runs over HTTP.
+    """Serve the analysts' pages (/ui/) and the JSON API: search with facets, listing history
+    with its archived page, trends, vendors, sites and runs.
 
-    Every route needs `Authorization: Bearer TOKEN`: the analyst token
+    Open the printed /ui/ address and paste the analyst token once (or open
+    /ui/#token=TOKEN); the pages send it as a Bearer header, never as a cookie.
+
+    Every API route needs `Authorization: Bearer TOKEN`: the analyst token
     ($TRAWL_DASHBOARD_READ_TOKEN or $TRAWL_HOME/dashboard-read.token) reads, the admin
     token ($TRAWL_DASHBOARD_TOKEN or $TRAWL_HOME/dashboard.token) may also start crawls
     (POST /api/crawl).  Token files are created with mode 0600 on first use.  Requests

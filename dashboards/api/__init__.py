@@ -3,7 +3,8 @@ vendors, sites and runs, alerts; starting a crawl for the admin role.
 
 Modules: app (factory, server), security (Host allow-list, headers, roles, CSRF
 argument), settings (tokens), params (query models), models (responses), responses
-(safe JSON, error shape), routes_* (one router per area), page (placeholder HTML).
+(safe JSON, error shape), routes_* (one router per area, routes_evidence: archived pages and sales
+estimates), page (plain HTML table at /). The pages at /ui/ live in dashboards/pages.py.
 """
 from __future__ import annotations
 

@@ -7,9 +7,20 @@ trawl.start(async () => {
   const name = trawl.params().get("name") || "";
   const detail = await trawl.json("/api/vendors/" + encodeURIComponent(name));
 
+  // identities strongly linked (same PGP key, wallet) are the same vendor: show their markets too
+  const own = new Set(detail.markets.map((m) => m.vendor_id));
+  const linked = [...new Set(detail.links.filter((l) => l.strength === "strong")
+    .flatMap((l) => [l.a, l.b]).filter((id) => !own.has(id)))];
+  for (const other of linked) {
+    const found = await trawl.json("/api/vendors/" + encodeURIComponent(other) + "?links=false");
+    for (const m of found.markets) {
+      if (!own.has(m.vendor_id)) { own.add(m.vendor_id); detail.markets.push({ ...m, linkedBy: true }); }
+    }
+  }
   const markets = trawl.table(["market", "vendor id", "name", "listings", "first seen", "last seen",
     "sales (as displayed)", "rating", "feedback", "top substances"], detail.markets.map((m) => [
-    m.site, m.vendor_id, m.name, String(m.listings), trawl.day(m.first_seen), trawl.day(m.last_seen),
+    m.site, m.linkedBy ? [m.vendor_id, el("span", { class: "hint" }, " (strongly linked)")] : m.vendor_id, m.name,
+    String(m.listings), trawl.day(m.first_seen), trawl.day(m.last_seen),
     m.sales === null ? "" : String(m.sales), m.rating === null ? "" : String(m.rating),
     m.feedback_count === null ? "" : String(m.feedback_count),
     m.substances.map((s) => `${s.value} (${s.count})`).join(", ")]));

@@ -321,6 +321,8 @@ def test_vendor_across_markets(tab: Tab, shots: Path) -> None:
     assert page.inner_text("#vendor-name") == "DutchGold"
     markets = page.inner_text("#markets")
     assert "nightshade:dutchgold" in markets and "120" in markets
+    assert "vortex:dutchgoldnl (strongly linked)" in markets  # the same PGP key on the other market
+    assert page.locator("#markets tbody tr").count() == 2
     body = page.inner_text("main")
     assert "vortex:dutchgoldnl" in body and "pgp" in body.lower()
     assert "estimate" in page.inner_text("#sales").lower()
