@@ -4,7 +4,9 @@ Writes: records are merged with what the index already holds (mget + the
 rules in index/merge.py), then sent with `helpers.streaming_bulk` (429s
 retried with backoff).  If the server is unreachable (or the URL is not Elasticsearch) the
 whole batch goes to the local spool; documents the server rejects go to
-`spool/rejected/`.  Either way `write()` returns and nothing is lost.
+`spool/rejected/`.  Either way `write()` returns and nothing is lost.  For
+WRITE_RETRY_SECONDS after a write spooled, later writes spool without asking the
+server, so a hanging one (timeouts x retries) does not stall every batch.
 Replay: `trawl index flush`, the start of a crawl (`replay_spool()`, reported in
 its stats) and the next successful write (older batches first: merges need the
 order) replay the spool; opening the backend never does (it contacts nothing).
@@ -15,6 +17,7 @@ single-node cluster is green and a second node gets a replica by itself.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -35,6 +38,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 _DATE_FIELDS = ("first_seen", "last_seen", "crawled_at")
 PAGE = 1000
+WRITE_RETRY_SECONDS = 30.0  # after a write spooled, later ones spool without asking the server for this long
 
 
 def es_doc(record: Any) -> dict[str, Any]:
@@ -76,6 +80,7 @@ class EsBackend(IndexBackend):
         # index/es_generation.py: set when a populated index came back empty or re-created
         self.generation_warning: str | None = None
         self.wrote = False  # documents were bulk-indexed: close() records the counts at last write
+        self._failed: tuple[float, str] | None = None  # (monotonic time, why) of the last write that spooled
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> EsBackend:
@@ -168,6 +173,12 @@ class EsBackend(IndexBackend):
         if not batch:
             return counts
         replayed = 0
+        if self._failed is not None and time.monotonic() - self._failed[0] < WRITE_RETRY_SECONDS:
+            # failed moments ago: spool at once, so a hanging server (timeouts, retries) does not
+            # stall every batch of a crawl; the order is kept, the next try replays first
+            path = self.spool.append(batch, reason=self._failed[1])
+            log.info("index still unavailable; batch of %d records spooled to %s", sum(counts.values()), path)
+            return {**counts, "spooled": sum(counts.values())}
         try:
             self.ensure_ready()
             self._check_current()
@@ -180,9 +191,11 @@ class EsBackend(IndexBackend):
             rejected = self.write_direct(batch)
         except TrawlError as exc:
             # unreachable, overloaded, or refusing our credentials: keep the batch, the crawl goes on
+            self._failed = (time.monotonic(), str(exc))
             path = self.spool.append(batch, reason=str(exc))
             log.warning("%s; batch of %d records spooled to %s", exc, sum(counts.values()), path)
             return {**counts, "spooled": sum(counts.values())}
+        self._failed = None
         if rejected:
             n = len(rejected)
             path = self.rejected.append(rejected, reason="rejected by Elasticsearch")

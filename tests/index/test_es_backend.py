@@ -118,8 +118,11 @@ def test_spool_replays_into_es(tmp_path: Path, data: Records) -> None:
     assert dead.write(Records(listings=data.listings[:50]))["spooled"] == 50
     dead.write(Records(listings=data.listings[50:80], snapshots=data.snapshots[:100]))
     assert Spool(tmp_path / "spool").pending() == 2
-    live = es(prefix, tmp_path / "spool")  # opening replays the spool
+    live = es(prefix, tmp_path / "spool")
     try:
+        assert Spool(tmp_path / "spool").pending() == 2  # opening replays nothing (flush and a crawl's start do)
+        report = live.replay_spool()
+        assert report is not None and (report.batches, report.records) == (2, 180)
         assert Spool(tmp_path / "spool").pending() == 0
         assert live.counts()["listings"] == 80 and live.counts()["snapshots"] == 100
     finally:
