@@ -147,3 +147,17 @@ class SalesOut(BaseModel):
     estimated_revenue_usd: float
     intervals: int = Field(description="snapshot intervals with feedback counts the estimate rests on")
     by_listing: list[dict[str, Any]]
+
+
+class VerifyOut(BaseModel):
+    run_id: str
+    ok: bool
+    status: str = Field(description="OK, INTERRUPTED (open head) or TAMPERED (any problem), as `trawl evidence verify`")
+    state: str
+    records: int
+    head: str
+    recovered: int
+    torn: int
+    checks: dict[str, str]
+    problems: list[str]
+    warnings: list[str]

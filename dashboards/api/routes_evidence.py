@@ -8,6 +8,9 @@ must still resolve, symlinks followed, to a `*.warc.gz` file under
 served with a CSP of its own (`sandbox`, `default-src 'none'`, images only from data:),
 and its SHA-256 is compared with the stored digest (header `X-Payload-Match`).
 
+`GET /api/runs/{run_id}/verify` runs `trawl evidence verify` on one run (records, chain,
+signed head; the index cross-check is left to the CLI), for the listing page's badge.
+
 `GET /api/sales` gives the feedback-delta sales estimates of enrich.sales (labelled as
 estimates, with their method) for one vendor id or one listing.
 """
@@ -25,7 +28,7 @@ from fastapi.responses import Response
 from core.home import trawl_home
 from core.records import Evidence
 from dashboards.api.deps import index_of
-from dashboards.api.models import SalesOut
+from dashboards.api.models import SalesOut, VerifyOut
 from dashboards.api.security import ARCHIVE_CSP, require_read
 from index.api import IndexBackend, SearchQuery
 
@@ -135,3 +138,22 @@ def sales(index: Index, vendor_id: Annotated[str | None, Query(min_length=3, max
                     estimated_revenue_usd=round(sum(e.estimated_revenue_usd or 0.0 for e in estimates), 2),
                     intervals=len(estimates), by_listing=sorted(by_listing.values(),
                                                                 key=lambda r: -r["estimated_sales"]))
+
+
+RUN_ID_PATTERN = r"^[a-z][a-z0-9_-]{0,40}-\d{8}T\d{6}Z-[0-9a-f]{4}$"
+
+
+@router.get("/runs/{run_id}/verify", response_model=VerifyOut,
+            summary="`trawl evidence verify RUN` on a run's records, chain and signed head (index cross-check off)")
+def verify(run_id: Annotated[str, Path(pattern=RUN_ID_PATTERN)]) -> VerifyOut:
+    from crawler.evidence.verify import verify_run
+
+    home = trawl_home(create=False)
+    runs = (home / "runs").resolve()
+    run_dir = (runs / run_id).resolve()
+    if not run_dir.is_relative_to(runs) or not run_dir.is_dir():
+        raise HTTPException(status_code=404, detail=f"run_id: no run {run_id!r} on this server")
+    # the index cross-check is `trawl evidence verify`'s job: it reads every reference of the run
+    report = verify_run(run_dir, home=home, check_index=False).to_dict()
+    report.pop("run_dir", None)  # server paths stay on the server
+    return VerifyOut(**report)

@@ -30,7 +30,9 @@ trawl.start(async () => {
   const archive = el("section", { id: "archive" }, el("h2", {}, "Archived page"),
     trawl.fields([["run", ev.run_id], ["WARC file", ev.warc_file], ["offset", String(ev.warc_offset)],
       ["payload sha256", el("code", {}, ev.payload_sha256)], ["mirror", ev.mirror], ["proxy", ev.proxy]]),
-    el("button", { type: "button", id: "show-archive", onclick: () => showArchive(id) }, "show archived page"),
+    el("button", { type: "button", id: "show-archive", onclick: () => showArchive(id) }, "show archived page"), " ",
+    ev.run_id ? el("button", { type: "button", id: "verify-run", onclick: () => verifyRun(ev.run_id) },
+      "verify this run's evidence") : null, el("p", { id: "verify-status" }),
     el("div", { id: "archive-view" }));
 
   const sales = el("section", { id: "sales" }, el("h2", {}, "Sales estimate"));
@@ -86,4 +88,19 @@ async function showArchive(id) {
     title: "archived page (inert)", class: "archive-frame" });
   frame.srcdoc = ARCHIVE_META + (await response.text());
   view.replaceChildren(status, frame);
+}
+
+async function verifyRun(runId) {
+  const { el } = trawl;
+  const status = document.getElementById("verify-status");
+  status.replaceChildren("verifying…");
+  try {
+    const report = await trawl.json("/api/runs/" + encodeURIComponent(runId) + "/verify");
+    status.className = report.ok ? "ok" : "error";
+    status.replaceChildren(`evidence verify: ${report.status} (${report.records} record(s), head ${report.state})`,
+      report.problems.length ? el("ul", {}, report.problems.slice(0, 20).map((p) => el("li", {}, p))) : "");
+  } catch (error) {
+    status.className = "error";
+    status.replaceChildren("evidence verify: " + error.message);
+  }
 }

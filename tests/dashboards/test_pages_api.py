@@ -102,3 +102,14 @@ def test_sales_estimates_are_labelled_and_add_up(api: LiveServer) -> None:
     assert by_vendor["estimated_sales"] == 7 and by_vendor["by_listing"][0]["listing_id"] == "nightshade:good"
     status, _, body = api.request("GET", "/api/sales")
     assert status == 422 and json.loads(body)["detail"][0]["loc"][-1] == "vendor_id"
+
+
+def test_verify_a_run_from_the_api(api: LiveServer) -> None:
+    report = api.json(f"/api/runs/{RUN_ID}/verify")
+    # this run has WARC bytes but no manifest: what `trawl evidence verify` calls tampered
+    assert report["status"] == "TAMPERED" and report["problems"] == ["manifest.jsonl missing"]
+    assert "run_dir" not in report and not report["ok"]
+    assert api.request("GET", "/api/runs/vortex-20990101T000000Z-0000/verify")[0] == 404
+    status, _, body = api.request("GET", "/api/runs/..%2F..%2Fetc/verify")
+    assert status in (404, 422), body
+    assert api.request("GET", "/api/runs/not-a-run/verify")[0] == 422

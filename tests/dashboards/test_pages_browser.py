@@ -311,6 +311,9 @@ def test_listing_chart_and_inert_archived_page(tab: Tab, tripwire: Tripwire, sho
     assert all(f.url in ("about:srcdoc", "chrome-error://chromewebdata/") for f in archive.content_frame().child_frames)
     page.screenshot(path=str(shots / "listing-archived.png"), full_page=True)
     page.locator("#archive-frame").screenshot(path=str(shots / "archived-frame.png"))
+    page.click("#verify-run")  # this hand-written WARC has no manifest: verify must say so, not OK
+    page.wait_for_selector("#verify-status.error")
+    assert page.inner_text("#verify-status").startswith("evidence verify: TAMPERED")
 
 
 def test_vendor_across_markets(tab: Tab, shots: Path) -> None:
