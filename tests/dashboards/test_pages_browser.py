@@ -199,6 +199,9 @@ class Tab:
         self.context.route("**/*", self._log)
         self.page = self.context.new_page()
         self.page.on("dialog", self._dialog)
+        self.console_errors: list[str] = []  # a CSP violation by the pages themselves shows up here
+        self.page.on("console", lambda message: self.console_errors.append(message.text)
+                     if message.type == "error" else None)
 
     def _dialog(self, dialog: Any) -> None:
         self.dialogs.append(dialog.message)
@@ -265,6 +268,7 @@ def test_login_then_search_and_narrow_by_a_facet(tab: Tab, shots: Path) -> None:
     assert {rows.nth(i).locator("td").nth(1).inner_text() for i in range(rows.count())} == {"nightshade"}
     assert page.locator(".chip").inner_text().startswith("site: nightshade")
     page.screenshot(path=str(shots / "search-narrowed.png"), full_page=True)
+    assert [e for e in tab.console_errors if "Content Security Policy" in e] == []
 
 
 def test_hostile_titles_are_text(tab: Tab, shots: Path) -> None:
@@ -304,6 +308,8 @@ def test_listing_chart_and_inert_archived_page(tab: Tab, tripwire: Tripwire, sho
     made = tab.requests[before:]
     assert [url.removeprefix(tab.base) for url in made] == ["api/evidence/nightshade%3Ax1"], made
     assert tripwire.hits == [] and tab.dialogs == []
+    # the archived page's attempts were refused by the CSP (which is what the console listener catches)
+    assert any("Content Security Policy" in e for e in tab.console_errors), tab.console_errors
     archive = page.query_selector("#archive-frame")
     assert archive is not None and archive.content_frame() is not None
     assert archive.content_frame().url == "about:srcdoc"  # the meta refresh did not navigate it away
@@ -331,6 +337,7 @@ def test_vendor_across_markets(tab: Tab, shots: Path) -> None:
     assert "estimate" in page.inner_text("#sales").lower()
     assert XSS_TITLE in page.inner_text("#listings") and tab.dialogs == []
     page.screenshot(path=str(shots / "vendor.png"), full_page=True)
+    assert [e for e in tab.console_errors if "Content Security Policy" in e] == []
 
 
 def test_trends_candidates_and_operations_pages_draw(tab: Tab, shots: Path) -> None:
@@ -347,3 +354,4 @@ def test_trends_candidates_and_operations_pages_draw(tab: Tab, shots: Path) -> N
     assert "nightshade" in page.inner_text("#sites")
     page.screenshot(path=str(shots / "operations.png"), full_page=True)
     assert tab.dialogs == [] and all(url.startswith(tab.base) for url in tab.requests)
+    assert [e for e in tab.console_errors if "Content Security Policy" in e] == []
