@@ -152,3 +152,27 @@ def test_not_elasticsearch_url_spools_everything(testbed: Any, tmp_path: Path) -
     reasons = {json.loads(line)["reason"] for p in (home / "spool").glob("*.jsonl") for line in p.open()}
     assert reasons == {f"{url} answered 200 text/html to GET /, not Elasticsearch (expected its JSON banner with "
                        "version.number; check TRAWL_INDEX_URL)"}
+
+
+def test_degraded_is_settled_from_the_whole_run() -> None:
+    """A finished run that spooled or skipped index reads is degraded (exit 5); failures and pauses keep their status."""
+    from crawler.engine.runstatus import EXIT_DEGRADED, exit_code_for, settle_status
+
+    ok = {"downloader/response_status_count/200": 3}
+    spooled_run = {"status": "finished", "stats": {**ok, "trawl/stored/spooled": 12}}
+    settle_status(spooled_run, segment=ok)  # a resumed run: this segment spooled nothing, an earlier one did
+    assert spooled_run["status"] == "degraded" and exit_code_for("degraded") == EXIT_DEGRADED == 5
+    assert spooled_run["degraded"] == "index unavailable: 12 records spooled (run `trawl index flush` once the index is back)"
+    reads_only = {"status": "budget_reached", "stats": {**ok, "trawl/index/degraded_reads": 2}}
+    settle_status(reads_only)
+    assert reads_only["status"] == "degraded" and "2 index reads skipped" in reads_only["degraded"]
+    paused = {"status": "paused", "stats": {**ok, "trawl/stored/spooled": 3}}
+    settle_status(paused)
+    assert paused["status"] == "paused"
+    failed = {"status": "finished", "errors_by_kind": {"timeout": 2},
+              "stats": {"trawl/errors/timeout": 2, "trawl/stored/spooled": 1}}
+    settle_status(failed)
+    assert failed["status"] == "failed" and "degraded" not in failed
+    clean = {"status": "finished", "stats": ok}
+    settle_status(clean)
+    assert clean["status"] == "finished"
