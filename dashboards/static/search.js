@@ -60,11 +60,15 @@ trawl.start(async () => {
       trawl.day(x.last_seen)];
   });
   const offset = Number(state.get("offset") || 0);
+  const atOffset = (value) => {
+    const next = new URLSearchParams(state);
+    if (value > 0) next.set("offset", String(value)); else next.delete("offset");
+    return "/ui/?" + next.toString();
+  };
   const pager = el("p", { class: "pager" },
-    offset > 0 ? el("a", { href: withParam("offset", null).replace(/$/, `&offset=${Math.max(0, offset - PAGE_SIZE)}`) },
-      "← previous") : null, " ",
-    offset + PAGE_SIZE < result.total ? el("a", { href: withParam("offset", null) + `&offset=${offset + PAGE_SIZE}` },
-      "next →") : null);
+    offset > 0 ? el("a", { href: atOffset(Math.max(0, offset - PAGE_SIZE)) }, "← previous") : null, " ",
+    offset + PAGE_SIZE < result.total ? el("a", { href: atOffset(offset + PAGE_SIZE), id: "next-page" }, "next →")
+      : null);
 
   trawl.show(form, chips,
     el("div", { class: "with-facets" }, facets,

@@ -270,6 +270,15 @@ def test_login_then_search_and_narrow_by_a_facet(tab: Tab, shots: Path) -> None:
     page.screenshot(path=str(shots / "search-narrowed.png"), full_page=True)
     assert [e for e in tab.console_errors if "Content Security Policy" in e] == []
 
+    tab.open("ui/?sort=-usd_per_unit")  # everything, dearest first: paging keeps the sort
+    first_page = page.locator(".results tbody tr td:nth-child(6)").all_inner_texts()
+    assert int(page.inner_text("#total").split()[0]) == 82 and len(first_page) == 25
+    page.click("#next-page")
+    tab.settle("**offset=25*")
+    second_page = page.locator(".results tbody tr td:nth-child(6)").all_inner_texts()
+    prices = [float(text.split("/")[0].lstrip("$").replace(",", "")) for text in first_page + second_page if text]
+    assert len(second_page) == 25 and prices == sorted(prices, reverse=True)
+
 
 def test_hostile_titles_are_text(tab: Tab, shots: Path) -> None:
     tab.open(f"ui/?q=onerror#token={READ}")
