@@ -132,6 +132,28 @@ const trawl = (() => {
     if (token()) run(); else showLogin("");
   }
 
-  return { start, call, json, el, table, fields, money, day, ppu, params, pageUrl, listingLink, vendorLink, show,
+  // a download needs the Bearer header too: fetch it, then hand the browser the bytes
+  async function download(path, filename) {
+    const blob = await (await call(path)).blob();
+    const url = URL.createObjectURL(blob);
+    const link = el("a", { href: url, download: filename });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  }
+
+  function downloadButtons(kind, query) {  // CSV / Parquet / JSONL, each zipped with its export sidecar
+    return el("p", { class: "downloads" }, "download (zip with the export sidecar): ",
+      ["csv", "parquet", "jsonl"].map((fmt) => {
+      const asked = new URLSearchParams(query);
+      asked.set("format", fmt);
+      for (const name of ["limit", "offset", "facets", "facet_size"]) asked.delete(name);  // an export is every match
+      return [el("button", { type: "button", class: "download", "data-format": fmt, onclick: () =>
+        download(`/api/export/${kind}?` + asked.toString(), `trawl-${kind}-${fmt}.zip`).catch(showError) }, fmt), " "];
+    }));
+  }
+
+  return { start, download, downloadButtons, call, json, el, table, fields, money, day, ppu, params, pageUrl, listingLink, vendorLink, show,
     content, ApiError };
 })();

@@ -73,7 +73,7 @@ trawl.start(async () => {
   trawl.show(form, chips,
     el("div", { class: "with-facets" }, facets,
       el("section", { class: "results" },
-        el("p", { id: "total" }, `${result.total} listing(s)`),
+        el("p", { id: "total" }, `${result.total} listing(s)`), trawl.downloadButtons("listings", state),
         trawl.table(["title", "site", "vendor", "substances", "price", "USD/unit", "from", "last seen"], rows),
         pager)));
 });

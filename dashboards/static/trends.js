@@ -50,7 +50,7 @@ trawl.start(async () => {
     points: rows.map((r) => [r.period, r.count]) })), { title: "listings over time", yLabel: "listings", zero: true });
   countChart.id = "count-chart";
 
-  trawl.show(form, el("h2", {}, "Price per unit"),
+  trawl.show(form, trawl.downloadButtons("trends", query), el("h2", {}, "Price per unit"),
     priceCharts.length ? el("div", { class: "trend-grid" }, priceCharts) : el("p", {}, "no prices in this selection"),
     el("h2", {}, "Listings seen per " + query.get("interval")), countChart,
     trawlCharts.legend(countGroups.map(([name]) => name)),

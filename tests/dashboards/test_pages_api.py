@@ -113,3 +113,20 @@ def test_verify_a_run_from_the_api(api: LiveServer) -> None:
     status, _, body = api.request("GET", "/api/runs/..%2F..%2Fetc/verify")
     assert status in (404, 422), body
     assert api.request("GET", "/api/runs/not-a-run/verify")[0] == 422
+
+
+def test_export_download_is_the_cli_export_with_its_sidecar(api: LiveServer) -> None:
+    import io
+    import zipfile
+
+    status, headers, body = api.request("GET", "/api/export/listings?format=jsonl&vendor=nightshade:dutchgold&limit=2")
+    assert status == 200 and headers["content-type"] == "application/zip"
+    assert headers["content-disposition"] == 'attachment; filename="trawl-listings.zip"'
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        rows = archive.read("trawl-listings.jsonl").decode().splitlines()
+        sidecar = json.loads(archive.read("trawl-listings.jsonl.meta.json"))
+    total = api.json("/api/search?vendor=nightshade:dutchgold&facets=&limit=0")["total"]
+    assert len(rows) == total == sidecar["row_count"] == 9  # every match, not the page size asked
+    assert sidecar["filters"] == {"vendor": "nightshade:dutchgold"}  # the page size asked is not an export filter
+    assert api.request("GET", "/api/export/trends?format=xlsx")[0] == 422
+    assert api.request("GET", "/api/export/trends", token=None)[0] == 401

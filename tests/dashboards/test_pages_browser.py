@@ -13,11 +13,13 @@ from __future__ import annotations
 import hashlib
 import http.server
 import io
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -357,6 +359,17 @@ def test_trends_candidates_and_operations_pages_draw(tab: Tab, shots: Path) -> N
     assert int(first.get_attribute("data-points") or 0) >= 2 and first.locator("polygon.band").count() == 1
     assert int(page.get_attribute("#count-chart", "data-points") or 0) >= 2
     page.screenshot(path=str(shots / "trends.png"), full_page=True)
+    with page.expect_download() as started:
+        page.click("button.download[data-format=csv]")
+    saved = shots / "trends.zip"
+    started.value.save_as(saved)
+    with zipfile.ZipFile(saved) as archive:
+        assert sorted(archive.namelist()) == ["trawl-trends.csv", "trawl-trends.csv.meta.json"]
+        data = archive.read("trawl-trends.csv")
+        sidecar = json.loads(archive.read("trawl-trends.csv.meta.json"))
+    assert sidecar["kind"] == "trends" and sidecar["sha256"] == hashlib.sha256(data).hexdigest()
+    assert sidecar["filters"]["substance"] == "3-methylmethcathinone"
+    assert sidecar["row_count"] == len(data.decode().splitlines()) - 1 >= 2
     tab.open("ui/candidates")
     assert page.locator("main tbody tr").count() >= 1
     tab.open("ui/operations")
