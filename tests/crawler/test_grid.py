@@ -135,3 +135,29 @@ def test_grid_yaml_errors_name_file_line_field(tmp_path: Path, change: tuple[str
     check = trawl(["sites", "check", str(bad)], crawl_env(tmp_path / "home"))
     assert check.returncode == 2, check.stdout
     assert f"{bad}:" in check.stderr and expected in check.stderr, check.stderr
+
+
+def test_changed_follows_only_cards_that_changed(tmp_path: Path) -> None:
+    """Day 0 with `new` reads every page; on day 1 `changed` fetches the pages of the new
+    cards and of the cards that show something else (testbed prices move), and no other."""
+    from testbed.server import run_testbed
+
+    shown = ("title", "url", "price_usd", "sold_count", "views", "stock", "extra")
+    day0 = {c["native_id"]: c for c in grid_truth(catalogue(1, 0))}
+    day1 = {c["native_id"]: c for c in grid_truth(catalogue(1, 1))}
+    expected = {native for native, card in day1.items()
+                if native not in day0 or any(card[k] != day0[native][k] for k in shown)}
+    assert 0 < len(expected) < len(day1)
+    with run_testbed(port=0, day=0, seed=1, rate_limit=False, faults=False) as tb:
+        env = site_env(tb, tmp_path, "new")
+        crawl(tb, env)
+        tb.set_day(1)
+        (tmp_path / "sites" / "pillhub-grid.yaml").write_text(SHIPPED.replace("follow_listings: new", "follow_listings: changed"))
+        _, paths = crawl(tb, env)
+    fetched = {p.removeprefix("/product/") for p in paths if p.startswith("/product/")}
+    assert fetched == {day1[native]["url"].removeprefix("/product/") for native in expected}
+    rows = stored(env)
+    for native in day1:
+        # a refetched page is merged again ("page"); the others keep the day-0 page's fields ("page@...")
+        source = rows[native]["field_sources"]["description"]
+        assert source == "page" if native in expected else source.startswith("page@"), (native, source)
