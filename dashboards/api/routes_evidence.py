@@ -57,6 +57,7 @@ def read_member(path: FsPath, offset: int) -> bytes | None:
     """The gzip member (one WARC record) starting at `offset`, or None if there is none whole."""
     inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
     compressed = bytearray()
+    inflated = 0
     with path.open("rb") as handle:
         handle.seek(offset)
         while not inflater.eof and len(compressed) < MAX_COMPRESSED:
@@ -64,8 +65,10 @@ def read_member(path: FsPath, offset: int) -> bytes | None:
             if not chunk:
                 return None
             try:
-                inflater.decompress(chunk, MAX_PAYLOAD)  # output cap: a gzip bomb stops here
+                inflated += len(inflater.decompress(chunk, MAX_PAYLOAD))
             except zlib.error:
+                return None
+            if inflater.unconsumed_tail or inflated > MAX_PAYLOAD + 2**20:  # a gzip bomb stops here
                 return None
             compressed += chunk
     if not inflater.eof:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -130,3 +131,18 @@ def test_export_download_is_the_cli_export_with_its_sidecar(api: LiveServer) -> 
     assert sidecar["filters"] == {"vendor": "nightshade:dutchgold"}  # the page size asked is not an export filter
     assert api.request("GET", "/api/export/trends?format=xlsx")[0] == 422
     assert api.request("GET", "/api/export/trends", token=None)[0] == 401
+
+
+def test_a_gzip_bomb_in_a_warc_is_refused_without_inflating_it(tmp_path: Path) -> None:
+    import gzip
+
+    from dashboards.api.routes_evidence import MAX_PAYLOAD, read_member
+
+    bomb = tmp_path / "bomb.warc.gz"
+    bomb.write_bytes(b"x" * 10 + gzip.compress(b"\0" * (MAX_PAYLOAD + 4 * 2**20)))
+    assert read_member(bomb, 10) is None
+    fine = tmp_path / "fine.warc.gz"
+    member = gzip.compress(b"WARC/1.1\r\n")
+    fine.write_bytes(b"junk" + member + b"trailing")
+    assert read_member(fine, 4) == member
+    assert read_member(fine, 0) is None  # not a gzip member at that offset
