@@ -20,10 +20,15 @@ const trawl = (() => {
     constructor(status, message) { super(message); this.status = status; }
   }
 
-  async function call(path) {
+  let role = "";
+
+  // body: a JSON value to POST (admin actions); the token travels only in the Authorization header
+  async function call(path, body) {
+    const headers = { Authorization: "Bearer " + token() };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
     const response = await fetch(path, {
-      headers: { Authorization: "Bearer " + token() }, credentials: "omit", cache: "no-store",
-      redirect: "error",
+      method: body === undefined ? "GET" : "POST", body: body === undefined ? undefined : JSON.stringify(body),
+      headers, credentials: "omit", cache: "no-store", redirect: "error",
     });
     if (response.status === 401) {
       sessionStorage.removeItem(KEY);
@@ -102,6 +107,7 @@ const trawl = (() => {
     document.getElementById("login").hidden = true;
     try {
       const who = await json("/api/whoami");
+      role = who.role;
       document.getElementById("who").textContent = who.role === "admin" ? "admin" : "analyst";
       document.getElementById("forget").hidden = false;
       show(el("p", { class: "loading" }, "Loading…"));
@@ -154,6 +160,8 @@ const trawl = (() => {
     }));
   }
 
-  return { start, download, downloadButtons, call, json, el, table, fields, money, day, ppu, params, pageUrl, listingLink, vendorLink, show,
+  const isAdmin = () => role === "admin";
+
+  return { start, download, downloadButtons, isAdmin, call, json, el, table, fields, money, day, ppu, params, pageUrl, listingLink, vendorLink, show,
     content, ApiError };
 })();

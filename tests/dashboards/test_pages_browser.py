@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -377,3 +378,38 @@ def test_trends_candidates_and_operations_pages_draw(tab: Tab, shots: Path) -> N
     page.screenshot(path=str(shots / "operations.png"), full_page=True)
     assert tab.dialogs == [] and all(url.startswith(tab.base) for url in tab.requests)
     assert [e for e in tab.console_errors if "Content Security Policy" in e] == []
+
+
+def test_admin_runs_a_crawl_now_from_the_operations_page(browser: Any, tmp_path: Path, shots: Path) -> None:
+    """An in-process server whose crawl interpreter records its argv: the button starts exactly
+    `trawl crawl -- SITE`; the analyst sees no button at all."""
+    from dashboards.api import ApiSettings, create_app
+    from tests.dashboards.test_api import LiveServer
+
+    record = tmp_path / "argv.json"
+    recorder = tmp_path / "record-argv"
+    recorder.write_text(f"#!{sys.executable}\nimport json, sys\nopen({str(record)!r}, 'w').write(json.dumps(sys.argv[1:]))\n")
+    recorder.chmod(0o755)
+    with open_index(f"sqlite:///{tmp_path / 'index.sqlite'}") as index, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRAWL_HOME", str(tmp_path / "home"))
+        server = LiveServer(create_app(ApiSettings(admin_token=ADMIN, read_token=READ, python=str(recorder)),
+                                       index=index))
+        tab = Tab(browser, f"http://127.0.0.1:{server.port}/")
+        try:
+            tab.open(f"ui/operations#token={READ}")
+            assert tab.page.locator("button.run-now").count() == 0  # analysts change nothing
+            tab.close()  # a fresh tab (its own sessionStorage) for the admin
+            tab = Tab(browser, f"http://127.0.0.1:{server.port}/")
+            tab.open(f"ui/operations#token={ADMIN}")
+            assert tab.page.inner_text("#who") == "admin"
+            tab.page.click("button.run-now[data-site=vortex]")
+            tab.page.wait_for_selector("span.run-status[data-site=vortex]:has-text('started')")
+            tab.page.screenshot(path=str(shots / "operations-admin.png"), full_page=True)
+            deadline = time.monotonic() + 30
+            while not record.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert json.loads(record.read_text()) == ["-m", "trawl.cli", "crawl", "--", "vortex"]
+            assert tab.context.cookies() == []
+        finally:
+            tab.close()
+            server.stop()
