@@ -113,6 +113,15 @@ class BatchWriter:
         if len(self.batch) >= self.size or self.monotonic() - self.batch.started >= self.seconds:
             self.flush()
 
+    def finish_page(self, key: str) -> None:
+        """A page that adds no records (its item was dropped) is done once everything buffered
+        before it is written: a grid page's earlier cards may still sit in this batch under the
+        same key, and marking the page done now would let a kill lose them on resume."""
+        if self.batch:
+            self.batch.keys.append(key)
+        elif key:
+            self.hooks.after_write([key])
+
     def flush(self) -> None:
         """Write the buffered records as one unit, then hand their page keys to `after_write`."""
         batch, self.batch = self.batch, Batch()

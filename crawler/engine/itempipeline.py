@@ -5,9 +5,10 @@ the spider yields to `pipeline.Pipeline`, and owns what only a crawl has.
   anything is fetched; closed when it closes, after the last batch.  Batches an earlier
   run spooled (Elasticsearch was down) are replayed there, and counted in the stats
   (`trawl/index/replayed_batches|records`);
-- the frontier: a dropped item's page is done at once (its drop is recorded, not
-  retried); a stored item's page is done only after the batch holding it is written, so a
-  crawl killed with items still buffered replays those pages on `--resume`;
+- the frontier: a page is done only after the batch holding its items is written, so a
+  crawl killed with items still buffered replays those pages on `--resume`; a dropped
+  item's page (its drop is recorded, not retried) is done after the records buffered
+  before it, since a grid page's other cards share its key;
 - the evidence barrier (`make_evidence_durable`) before every write: the manifest lines of
   the records a batch cites are on disk before the index refers to them;
 - a reactor timer that writes a batch `TRAWL_STORE_BATCH_SECONDS` after its first item,
@@ -97,8 +98,10 @@ class TrawlItemPipeline:
             raise RuntimeError("TrawlItemPipeline.process_item before open_spider")
         result = self.pipeline.handle(item)
         if result.drop is not None:
-            if self.frontier is not None and item.fetch.key:
-                self.frontier.done(item.fetch.key)  # the page was handled: its drop is recorded, not retried
+            if item.fetch.key:
+                # the page was handled: its drop is recorded, not retried; done after the records
+                # buffered before it are written (a grid page's other cards share its key)
+                self.pipeline.writer.finish_page(item.fetch.key)
             raise DroppedItem(result.drop.reason, str(result.drop))
         return item
 
