@@ -17,10 +17,10 @@ import pytest
 
 from core.config import load_config
 from tests.commands import TRAWL
+from tests.redis_server import running_redis
 from trawl.doctor import EXIT_BROKEN, DoctorContext, run_doctor
 from trawl.doctor_checks_store import DISK_WARN_BYTES, check_clock, check_evidence_store, es_verdict
 
-REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
 NIGHTSHADE_ONION = "lk2r3qhkh2nlbtkwndg45jtuowgav2t4dbaj4fknxqomeu5nt2hai4qd.onion"
 
 
@@ -47,24 +47,8 @@ def dead_port() -> int:
 
 @pytest.fixture
 def redis_url(tmp_path: Path) -> Iterator[str]:
-    if not Path(REDIS).exists():
-        pytest.skip("redis-server not installed")
-    port = dead_port()
-    proc = subprocess.Popen([REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("redis-server did not start")
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(10)
+    with running_redis(tmp_path) as url:
+        yield url
 
 
 def doctor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

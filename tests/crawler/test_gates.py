@@ -3,9 +3,7 @@ no hammering) until a human's cookies are imported; 429 Retry-After is honoured;
 mirror is rotated away from and the serving mirror is recorded; CLI errors are one line."""
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +13,7 @@ import pytest
 from aiohttp import web
 
 from tests.crawler.conftest import REPO, crawl_env, trawl
+from tests.crawler.loopback_site import LoopbackSite
 
 QUIRKY_YAML = """\
 name: quirky
@@ -38,17 +37,15 @@ listing:
 """
 
 
-class Quirky:
+class Quirky(LoopbackSite):
     """/ lists two items; /item/1 answers 429 (Retry-After: 1) once; without the cookie a
     human got by solving the captcha, every page is a captcha page."""
 
     def __init__(self, queue: bool = False) -> None:
+        super().__init__(self.handle)
         self.queue = queue  # a meta-refresh "waiting room" in front instead of the captcha
         self.hits: list[tuple[float, str]] = []
         self.limited = False
-        self.loop = asyncio.new_event_loop()
-        self.url = ""
-        self._ready = threading.Event()
 
     async def handle(self, request: web.Request) -> web.Response:
         self.hits.append((time.monotonic(), request.path))
@@ -71,25 +68,11 @@ class Quirky:
         number = request.path.rsplit("/", 1)[-1]
         return web.Response(text=f"<h1>Item {number}</h1><span class='price'>$1{number}.00</span>", content_type="text/html")
 
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        app = web.Application()
-        app.router.add_get("/{tail:.*}", self.handle)
-        self.runner = web.AppRunner(app)
-        self.loop.run_until_complete(self.runner.setup())
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        self.loop.run_until_complete(site.start())
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-        self._ready.set()
-        self.loop.run_forever()
-
     def start(self) -> None:
-        threading.Thread(target=self._run, daemon=True).start()
-        assert self._ready.wait(10)
+        self.__enter__()
 
     def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.__exit__()
 
 
 @pytest.fixture

@@ -1,14 +1,12 @@
 """Real grid pages: Hansa Market's saved category pages (June 2017, ../shared/real-data/
 hansa-2017-html, 5 category pages with 164 cards) crawled from a loopback server with
-crawler/sites/hansa.yaml, which was written from docs/sites.md alone.  Listing count and
+docs/examples/hansa.yaml, which was written from docs/sites.md alone.  Listing count and
 values were read off the saved pages by hand before the YAML ran (the table below); the
 two listings whose own pages were saved too (56750, 82702) check the card/page merge.
 Skips without the real data; nothing of it is copied into the project."""
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ import pytest
 from aiohttp import web
 
 from tests.crawler.conftest import REPO, crawl_env, trawl
+from tests.crawler.loopback_site import LoopbackSite
 
 CATEGORIES = (105, 50, 67, 74, 76)
 CARDS_PER_PAGE = {105: 33, 50: 33, 67: 32, 74: 33, 76: 33}  # counted div.row-item on each saved page
@@ -43,15 +42,13 @@ EXPECTED: dict[str, dict[str, Any]] = {
 }
 
 
-class SavedHansa:
+class SavedHansa(LoopbackSite):
     """Serves the saved pages at the paths they had on the market; anything else is a 404."""
 
     def __init__(self, folder: Path) -> None:
+        super().__init__(self.handle)
         self.folder = folder
-        self.loop = asyncio.new_event_loop()
-        self.url = ""
         self.hits: list[str] = []
-        self._ready = threading.Event()
 
     def file_for(self, path: str) -> Path | None:
         parts = [p for p in path.split("/") if p]
@@ -67,25 +64,11 @@ class SavedHansa:
             return web.Response(status=404, text="not saved")
         return web.Response(body=file.read_bytes(), content_type="text/html", charset="utf-8")
 
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        app = web.Application()
-        app.router.add_get("/{tail:.*}", self.handle)
-        self.runner = web.AppRunner(app)
-        self.loop.run_until_complete(self.runner.setup())
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        self.loop.run_until_complete(site.start())
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-        self._ready.set()
-        self.loop.run_forever()
-
     def start(self) -> None:
-        threading.Thread(target=self._run, daemon=True).start()
-        assert self._ready.wait(10)
+        self.__enter__()
 
     def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.__exit__()
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +82,7 @@ def hansa(real_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         home = tmp_path_factory.mktemp("hansa")
         sites = home / "sites"
         sites.mkdir()
-        shipped = (REPO / "crawler" / "sites" / "hansa.yaml").read_text()
+        shipped = (REPO / "docs" / "examples" / "hansa.yaml").read_text()
         assert "  delay: 0.25\n" in shipped
         (sites / "hansa.yaml").write_text(shipped.replace("  delay: 0.25\n", "  delay: 0\n"))  # loopback: no politeness wait
         env = crawl_env(home / "home", {"TRAWL_HANSA_URL": server.url, "TRAWL_HANSA_NETWORK": "clearnet",
@@ -142,5 +125,5 @@ def test_values_read_off_the_pages(hansa: tuple[SavedHansa, dict[str, Any]], nat
 
 def test_shipped_yaml_is_valid() -> None:
     env = crawl_env(REPO / ".nonexistent-home")
-    check = trawl(["sites", "check", str(REPO / "crawler" / "sites" / "hansa.yaml")], env)
+    check = trawl(["sites", "check", str(REPO / "docs" / "examples" / "hansa.yaml")], env)
     assert check.returncode == 0, check.stderr

@@ -1,7 +1,6 @@
 """Two crawler processes share one Redis frontier: every page fetched exactly once."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 from collections import Counter
@@ -14,37 +13,16 @@ import pytest
 from crawler.engine.distributed import redis_settings, reset_frontier
 from tests.commands import TRAWL
 from tests.crawler.net_crawl import run_net_spider
-from tests.crawler.net_servers import free_port
+from tests.redis_server import running_redis
 
 pytestmark = pytest.mark.redis
 
-REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
 @pytest.fixture
 def redis_url(tmp_path: Path):
-    if not Path(REDIS).exists():
-        pytest.skip("redis-server not installed (apt-get install redis-server)")
-    port = free_port()
-    proc = subprocess.Popen([REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", str(tmp_path)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import redis
-
-    client = redis.Redis(port=port)
-    deadline = time.monotonic() + 60  # generous: a loaded machine starts processes slowly
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("redis-server did not start")
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(10)
+    with running_redis(tmp_path) as url:
+        yield url
 
 
 def test_two_workers_share_one_frontier(tmp_path: Path, redis_url: str) -> None:

@@ -3,7 +3,6 @@ uvicorn on 127.0.0.1 and spoken to with real HTTP: every endpoint, its numbers c
 against the index (and `trawl trends --json`), the roles, 422s, and the OpenAPI document."""
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import subprocess
@@ -27,6 +26,7 @@ from enrich.vocabulary import default_vocabulary
 from index import open_index
 from index.api import IndexBackend, SearchQuery
 from testbed.synthetic_index import generate
+from tests.dashboards.http_client import raw_request
 
 ADMIN = "admin-token-for-tests-0123456789"
 READ = "read-token-for-tests-9876543210"
@@ -52,21 +52,8 @@ class LiveServer:
 
     def request(self, method: str, path: str, *, token: str | None = READ, host: str | None = None,
                 body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-            conn.putheader("Host", host if host is not None else f"127.0.0.1:{self.port}")
-            if token is not None:
-                conn.putheader("Authorization", f"Bearer {token}")
-            for name, value in (headers or {}).items():
-                conn.putheader(name, value)
-            if body is not None:
-                conn.putheader("Content-Length", str(len(body)))
-            conn.endheaders(body)
-            response = conn.getresponse()
-            return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-        finally:
-            conn.close()
+        return raw_request(self.port, method, path, token=token, host=host, body=body, headers=headers,
+                           timeout=30)
 
     def json(self, path: str, expected: int = 200, **kwargs: Any) -> Any:
         status, _, body = self.request("GET", path, **kwargs)

@@ -7,7 +7,6 @@ answer is a 4xx with the security headers, never a 500, and no token reaches the
 parameters are now 422 naming the field instead of 400.)"""
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import signal
@@ -22,6 +21,7 @@ import pytest
 
 from core.records import Listing, Records, SubstanceRef
 from index import open_index
+from tests.dashboards.http_client import raw_request
 
 ADMIN = "security-test-admin-token-0123456789abcdef"
 READ = "security-test-read-token-fedcba9876543210"
@@ -46,21 +46,8 @@ class Server:
 
     def request(self, method: str, path: str, *, host: str | None = None, headers: dict[str, str] | None = None,
                 body: bytes | None = None, token: str | None = READ) -> tuple[int, dict[str, str], bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
-        try:
-            conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-            conn.putheader("Host", host if host is not None else f"127.0.0.1:{self.port}")
-            if token is not None:
-                conn.putheader("Authorization", f"Bearer {token}")
-            for name, value in (headers or {}).items():
-                conn.putheader(name, value)
-            if body is not None:
-                conn.putheader("Content-Length", str(len(body)))
-            conn.endheaders(body)
-            response = conn.getresponse()
-            return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-        finally:
-            conn.close()
+        return raw_request(self.port, method, path, token=token, host=host, body=body, headers=headers,
+                           timeout=15)
 
     def raw(self, data: bytes) -> bytes:
         """Bytes on a socket, for requests http.client refuses to build (two Host headers, HTTP/1.0)."""
