@@ -137,6 +137,9 @@ def test_grid_yaml_errors_name_file_line_field(tmp_path: Path, change: tuple[str
     assert f"{bad}:" in check.stderr and expected in check.stderr, check.stderr
 
 
+# two testbed days (~18 s): `make test-slow`; the default suite keeps `new` then `changed`
+# within one day (test_new_then_changed_fetch_pages_only_when_needed)
+@pytest.mark.slow
 def test_changed_follows_only_cards_that_changed(tmp_path: Path) -> None:
     """Day 0 with `new` reads every page; on day 1 `changed` fetches the pages of the new
     cards and of the cards that show something else (testbed prices move), and no other."""
