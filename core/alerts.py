@@ -14,10 +14,10 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
+from core.clock import utc_now_iso
 from core.errors import TrawlError
 from core.home import trawl_home
 
@@ -97,7 +97,7 @@ class MemorySink:
 
 def now_utc() -> str:
     """Alert time: ISO-8601 UTC to the second, with Z."""
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return utc_now_iso()
 
 
 def event_from_record(record: dict[str, Any]) -> AlertEvent:

@@ -33,6 +33,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from core.clock import utc_now_iso
 from core.errors import TrawlError
 from core.home import ensure_home, trawl_home
 from crawler.engine.spawn import trawl_command
@@ -240,4 +241,4 @@ def run_scheduler(jobs: list[Job], *, max_runs: int | None = None, history: Path
 
 
 def _utcnow() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return utc_now_iso()

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from core.clock import iso_z, utc_now_iso
 from core.config import load_config
 from core.errors import TrawlError
 from core.home import ensure_home, trawl_home
@@ -84,9 +85,7 @@ def _normalise_clock(clock: str | None) -> str | None:
         parsed = datetime.fromisoformat(clock.replace("Z", "+00:00"))
     except ValueError:
         raise TrawlError(f"--clock {clock!r}: expected an ISO-8601 time like 2026-08-03T12:00:00Z") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return iso_z(parsed, seconds=False)  # a naive time is UTC
 
 
 def resumable_run(site: str) -> Path:
@@ -150,7 +149,7 @@ def run_crawl(site_name: str, *, resume: bool = False, clock: str | None = None,
             # at any moment before its spider opens is resumable and keeps its clock
             staging = runs_dir() / f".{run_id}.new"
             staging.mkdir(parents=True)
-            clock = clock or datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+            clock = clock or utc_now_iso()
             write_stats(staging, {"run_id": run_id, "site": site.name, "status": "running", "pid": os.getpid(),
                                   "clock": clock})
             staging.rename(run_dir)
@@ -196,7 +195,7 @@ def _crawl(site: SiteConfig, frontier: Frontier, *, run_id: str, run_dir: Path, 
     from crawler.engine.spider import TrawlSpider
 
     settings = build_settings(site, run_id=run_id, run_dir=run_dir, home=home, page_budget=page_budget)
-    settings["TRAWL_CLOCK"] = clock or datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    settings["TRAWL_CLOCK"] = clock or utc_now_iso()
     # crawler.engine.logsetup owns the handlers; LOG_LEVEL only sets what Scrapy counts in log_count/*
     settings["LOG_INSTALL_ROOT_HANDLER"] = False
     settings["LOG_LEVEL"] = logging.getLevelName(logging.getLogger().level or logging.WARNING)
