@@ -71,6 +71,11 @@ class Config:
     evidence_tsa_url: str
     evidence_tsa_ca: str
     evidence_anchor_timeout: float
+    alerts_watch_file: str
+    alerts_channels_file: str
+    alerts_webhook_secret: str = field(repr=False)
+    alerts_smtp_password: str = field(repr=False)
+    alerts_misp_key: str = field(repr=False)
     dashboard_token: str = field(repr=False)
     dashboard_read_token: str = field(repr=False)
     dashboard_hosts: str

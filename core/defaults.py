@@ -77,6 +77,16 @@ KEYS: tuple[Key, ...] = (
     Key("evidence.tsa_url", "TRAWL_EVIDENCE_TSA_URL", str, "", "RFC 3161 timestamp authority"),
     Key("evidence.tsa_ca", "TRAWL_EVIDENCE_TSA_CA", str, "", "TSA CA certificates (os.pathsep-separated)"),
     Key("evidence.anchor_timeout", "TRAWL_EVIDENCE_ANCHOR_TIMEOUT", float, 10.0, "seconds per webhook/TSA call"),
+    # alerts (pipeline/watch.py, trawl/alerting/)
+    Key("alerts.watch_file", "TRAWL_ALERTS_WATCH_FILE", str, "", "watch rules YAML (empty: $TRAWL_HOME/watch.yaml)"),
+    Key("alerts.channels_file", "TRAWL_ALERTS_CHANNELS_FILE", str, "",
+        "alert delivery channels YAML (empty: $TRAWL_HOME/alert-channels.yaml)"),
+    Key("alerts.webhook_secret", "TRAWL_ALERTS_WEBHOOK_SECRET", str, "",
+        "HMAC key of webhook channels that name no secret of their own", secret=True),
+    Key("alerts.smtp_password", "TRAWL_ALERTS_SMTP_PASSWORD", str, "",
+        "SMTP password of e-mail channels that name none of their own", secret=True),
+    Key("alerts.misp_key", "TRAWL_ALERTS_MISP_KEY", str, "", "MISP authkey of MISP channels that name none",
+        secret=True),
     # dashboard (dashboards/api/security.py)
     Key("dashboard.token", "TRAWL_DASHBOARD_TOKEN", str, "", "API token (empty: $TRAWL_HOME/dashboard.token)",
         secret=True),
