@@ -67,32 +67,34 @@ class Processor:
         self.reads = IndexReads(index, self.stats)  # an unavailable index degrades these reads, never drops the item
         self.alerts = NewSubstanceAlerts(index, self.stats, alerts, reads=self.reads)
 
-    def process(self, raw: RawItem) -> Processed:
+    def process(self, raw: RawItem, clock: str | None = None) -> Processed:
+        """`clock`: this item's own time (a saved page's capture time), default the processor's."""
+        when = clock or self.clock
         try:
             validate(raw)
         except Drop as drop:
             self.stats.inc_value(f"item_dropped_reasons/{drop.reason}")
             return Processed(raw, drop=drop)
-        result = self._listing(raw) if isinstance(raw, RawListing) else self._vendor(raw)
+        result = self._listing(raw, when) if isinstance(raw, RawListing) else self._vendor(raw, when)
         self.alerts.seen(result.records.candidates)
         return result
 
-    def _listing(self, raw: RawListing) -> Processed:
+    def _listing(self, raw: RawListing, when: str) -> Processed:
         seen = check_unchanged(raw, self.index, self.reads)
         self.stats.inc_value(f"trawl/listings/{seen.novelty}")
         if seen.stored is not None:  # unchanged: the stored record, seen again (no parse, no enrich)
-            listing = unchanged_listing(raw, seen.stored, self.clock)
-            records = listing_records(raw, listing, [], run_id=self.run_id, when=self.clock)
+            listing = unchanged_listing(raw, seen.stored, when)
+            records = listing_records(raw, listing, [], run_id=self.run_id, when=when)
             return Processed(raw, records, novelty=seen.novelty)
-        listing = parse.parse_listing(raw, self.clock)
+        listing = parse.parse_listing(raw, when)
         self._count_parse_errors(listing.parse_errors)
-        candidates = enrich.enrich_listing(raw, listing, self.clock)
+        candidates = enrich.enrich_listing(raw, listing, when)
         self.alerts.check(candidates)
-        records = listing_records(raw, listing, candidates, run_id=self.run_id, when=self.clock)
+        records = listing_records(raw, listing, candidates, run_id=self.run_id, when=when)
         return Processed(raw, records, novelty=seen.novelty, parse_errors=listing.parse_errors)
 
-    def _vendor(self, raw: RawVendor) -> Processed:
-        vendor, errors = parse.parse_vendor(raw, self.clock)
+    def _vendor(self, raw: RawVendor, when: str) -> Processed:
+        vendor, errors = parse.parse_vendor(raw, when)
         self._count_parse_errors(errors)
         # an unreadable PGP key is reported with the parse errors, not counted among them
         errors = errors + enrich.enrich_vendor(raw, vendor)
@@ -119,9 +121,9 @@ class Pipeline:
     def stats(self) -> StatsCounter:
         return self.processor.stats
 
-    def handle(self, raw: RawItem) -> Processed:
+    def handle(self, raw: RawItem, clock: str | None = None) -> Processed:
         """Process one item and buffer its records (a dropped item buffers nothing)."""
-        result = self.processor.process(raw)
+        result = self.processor.process(raw, clock)
         if not result.dropped:
             self.writer.add(result.records, raw.fetch.key)
         return result
