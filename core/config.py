@@ -36,7 +36,7 @@ MAX_CONFIG_BYTES = 64 * 1024  # a settings file, not data: anything bigger is a 
 SECRET_MASK = "***"  # noqa: S105 - the mask, not a secret
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
-_URL_KEYS = ("index.url", "redis.url")  # may carry user:password@ in the URL itself
+_URL_KEYS = ("index.url", "redis.url", "schedule.store_url")  # may carry user:password@ in the URL itself
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,7 @@ class Config:
     dashboard_token: str = field(repr=False)
     dashboard_read_token: str = field(repr=False)
     dashboard_hosts: str
+    schedule_store_url: str = field(repr=False)
     sources: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     file: Path | None = field(default=None, compare=False)  # the trawl.toml read, if any
 

@@ -93,6 +93,9 @@ KEYS: tuple[Key, ...] = (
     Key("dashboard.read_token", "TRAWL_DASHBOARD_READ_TOKEN", str, "",
         "analyst (read-only) API token (empty: $TRAWL_HOME/dashboard-read.token)", secret=True),
     Key("dashboard.hosts", "TRAWL_DASHBOARD_HOSTS", str, "", "extra Host names accepted (comma-separated)"),
+    # scheduler (trawl/schedule_store.py)
+    Key("schedule.store_url", "TRAWL_SCHEDULE_STORE", str, "",
+        "scheduler job store (SQLAlchemy URL; empty: SQLite at $TRAWL_HOME/schedule.sqlite)"),
 )
 
 KEYS_BY_NAME: dict[str, Key] = {key.name: key for key in KEYS}
