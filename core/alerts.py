@@ -3,8 +3,8 @@
 Any object with `emit(event)` is a sink (a webhook, a message queue, a test list). The
 default, `JsonlSink`, appends JSON lines to $TRAWL_HOME/alerts.jsonl under an exclusive
 lock, which lets a caller check the log and append in one step (enrich.alerts uses it to
-alert each new-substance token once, durably). What raises alerts lives above: new
-substances in enrich.alerts, paused sites in crawler.engine.session.
+alert each new-substance token once, durably). What raises alerts lives above (the
+kinds are listed below); trawl.alerting delivers the log to webhooks, e-mail and MISP.
 """
 from __future__ import annotations
 
@@ -21,6 +21,26 @@ from core.clock import utc_now_iso
 from core.errors import TrawlError
 from core.home import trawl_home
 
+# Alert kinds: who raises each (module), and what it means.  The log keeps every kind;
+# trawl.alerting delivers them to the configured channels.
+NEW_SUBSTANCE = "new-substance"  # enrich.alerts: a substance-like token no list knows
+WATCH_LISTING = "watch_listing"  # pipeline.alerts: a new/changed listing meets a watch rule
+VENDOR_NEW_MARKET = "vendor_new_market"  # pipeline.alerts: a known vendor appears on another market
+SITE_PAUSED = "site_paused"  # crawler.engine.session: a gate/captcha/login waits for a human
+PRICE_MOVE = "price_move"  # pipeline.alerts: a watched substance's median price moved
+RUN_DEGRADED = "run_degraded"  # pipeline.alerts (end of crawl): the index was unavailable
+RUN_FAILED = "run_failed"  # the crawl failed (proxy down, disk full, index lost at start)
+RUN_RECOVERED = "run_recovered"  # the first good run of a site after a degraded or failed one
+MARKET_DOWN, MARKET_BACK = "market_down", "market_back"  # the market registry
+MARKET_SEIZED, MARKET_CLONE = "market_seized", "market_clone"
+
+# Kinds that report a state of a subject (data["market"] or data["site"]): the dispatcher
+# delivers one alert per change of state, never a repeat of the state already reported.
+STATE_OF_KIND: dict[str, tuple[str, str]] = {
+    MARKET_DOWN: ("market", "down"), MARKET_BACK: ("market", "up"), MARKET_SEIZED: ("market", "seized"),
+    RUN_DEGRADED: ("run", "degraded"), RUN_FAILED: ("run", "failed"), RUN_RECOVERED: ("run", "ok"),
+}
+
 
 @dataclass
 class AlertEvent:
@@ -28,6 +48,12 @@ class AlertEvent:
     time: str  # ISO-8601 UTC, when the alert was raised
     summary: str
     data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dedupe_key(self) -> str | None:
+        """Events with one key are one alert (a resumed crawl may log one twice)."""
+        key = self.data.get("dedupe_key")
+        return key if isinstance(key, str) and key else None
 
 
 class AlertSink(Protocol):
@@ -68,6 +94,25 @@ class JsonlSink:
                 line = b"\n" + line  # the previous writer was killed mid-line: start a fresh one
             os.write(fd, line)
             os.fsync(fd)
+
+    def last(self, kinds: tuple[str, ...], key: str, value: str) -> dict[str, Any] | None:
+        """The newest logged record of one of `kinds` whose data[key] (or flat key) is `value`."""
+        found: dict[str, Any] | None = None
+        with contextlib.suppress(FileNotFoundError), self.path.open("rb") as fh:
+            for raw in fh:
+                if value.encode() not in raw:
+                    continue
+                try:
+                    record = json.loads(raw)
+                except ValueError:
+                    continue
+                if not isinstance(record, dict) or record.get("kind") not in kinds:
+                    continue
+                nested = record.get("data")
+                data: dict[str, Any] = nested if isinstance(nested, dict) else record
+                if data.get(key) == value:
+                    found = record
+        return found
 
     def recorded(self, kind: str, key: str) -> set[str]:
         """Values of data[key] over the logged events of `kind` (unreadable lines are skipped)."""
