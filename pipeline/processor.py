@@ -21,11 +21,12 @@ from core.clock import utc_now_iso
 from core.items import RawItem, RawListing, RawVendor
 from index.api import IndexBackend
 from pipeline import enrich, parse
-from pipeline.alerts import NewSubstanceAlerts
+from pipeline.alerts import NewSubstanceAlerts, WatchAlerts
 from pipeline.stats import StatsCounter, Tally
 from pipeline.store import BatchHooks, BatchWriter, PageRecords, listing_records, unchanged_listing, vendor_records
 from pipeline.unchanged import IndexReads, Novelty, check_unchanged
 from pipeline.validate import Drop, validate
+from pipeline.watch import WatchRules, load_watch_rules
 
 
 def warm_up() -> None:
@@ -55,10 +56,12 @@ class Processor:
     index: read for unchanged pages and known substance tokens (writes are the store's);
     clock: the crawl's time (ISO-8601 UTC) stamped on every record, default now;
     run_id: the crawl run the evidence belongs to; alerts: the new-substance sink
-    (None: the JSON-lines log under $TRAWL_HOME)."""
+    (None: the JSON-lines log under $TRAWL_HOME); watch: the watch rules (None: the
+    configured watch.yaml, pipeline.watch), checked on new and changed listings."""
 
     def __init__(self, index: IndexBackend, *, clock: str | None = None, run_id: str = "",
-                 stats: StatsCounter | None = None, alerts: AlertSink | None = None) -> None:
+                 stats: StatsCounter | None = None, alerts: AlertSink | None = None,
+                 watch: WatchRules | None = None) -> None:
         warm_up()
         self.index = index
         self.clock = clock or utc_now_iso(seconds=False)
@@ -66,6 +69,8 @@ class Processor:
         self.stats: StatsCounter = stats if stats is not None else Tally()
         self.reads = IndexReads(index, self.stats)  # an unavailable index degrades these reads, never drops the item
         self.alerts = NewSubstanceAlerts(index, self.stats, alerts, reads=self.reads)
+        rules = watch if watch is not None else load_watch_rules()
+        self.watch = WatchAlerts(index, self.stats, alerts, self.reads, rules)
 
     def process(self, raw: RawItem, clock: str | None = None) -> Processed:
         """`clock`: this item's own time (a saved page's capture time), default the processor's."""
@@ -77,6 +82,7 @@ class Processor:
             return Processed(raw, drop=drop)
         result = self._listing(raw, when) if isinstance(raw, RawListing) else self._vendor(raw, when)
         self.alerts.seen(result.records.candidates)
+        self.watch.check(result.records, result.novelty)
         return result
 
     def _listing(self, raw: RawListing, when: str) -> Processed:
