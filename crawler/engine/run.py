@@ -33,6 +33,7 @@ from crawler.engine.runstatus import (
 )
 from crawler.evidence.recover import evidence_left_open
 from crawler.sitedef.siteconfig import SiteConfig, load_site
+from pipeline.runalerts import alert_run_end
 
 FRONTIER_FILE = "frontier.sqlite"
 
@@ -222,8 +223,10 @@ def _crawl(site: SiteConfig, frontier: Frontier, *, run_id: str, run_dir: Path, 
         # a component failed to start (the browser, the index, the proxy settings...)
         exc = crashed[0] if crashed else watch.last_exc
         why = describe(exc) if crashed and exc is not None else watch.last_error or "see the log (run with -v)"
-        _try_write_stats(run_dir, {**(record or {"run_id": run_id, "site": site.name, "pid": os.getpid()}),
-                                   "status": "failed", "failure": f"could not start: {why}"})
+        failed = {**(record or {"run_id": run_id, "site": site.name, "pid": os.getpid()}),
+                  "status": "failed", "failure": f"could not start: {why}"}
+        _try_write_stats(run_dir, failed)
+        alert_run_end(failed)  # e.g. the index could not be opened
         if isinstance(exc, TrawlError) and not isinstance(exc, CrawlFailed):  # the user's file or setting: exit 2
             raise TrawlError(f"crawl of {site.name} could not start (run {run_id}): {exc}")
         raise CrawlFailed(f"crawl of {site.name} could not start (run {run_id}): {why}")
@@ -240,6 +243,7 @@ def _crawl(site: SiteConfig, frontier: Frontier, *, run_id: str, run_dir: Path, 
     if problem and record.get("status") != "failed":
         record["status"] = "failed"
         record["failure"] = f"local failure: could not write {run_dir}/stats.json: {problem}"
+    alert_run_end(record)  # degraded/failed/recovered, price moves of watched substances (never raises)
     return RunResult(run_id=run_id, site=site.name, run_dir=run_dir, status=record.get("status", "unknown"),
                      stats=record)
 
