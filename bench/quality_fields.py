@@ -97,14 +97,14 @@ def shipping_checks(rec: dict[str, Any], texts: dict[str, str]) -> list[tuple[st
     if ships_from or ships_to:
         result = parse_shipping(ships_from, ships_to)
         partial_origin = result.to_listing_fields()["origin"]
-        if result.ok:
+        if result.ok or result.origin_stated:  # as pipeline.parse keeps a stated, unreadable origin as "XX"
             fields = result.to_listing_fields()
-        else:
+        if not result.ok:
             error = result.error
     checks = []
     if "from" in texts or rec.get("origin") is not None:
-        predicted = fields["origin"] if error is None else f"{partial_origin} (dropped: {error})"
-        checks.append(("origin", fields["origin"] == rec.get("origin") and error is None, rec.get("origin"), predicted))
+        predicted = fields["origin"] if error is None else f"{fields['origin']} (error noted: {error})"
+        checks.append(("origin", fields["origin"] == rec.get("origin"), rec.get("origin"), predicted))
         # the parser's own reading, had the pipeline kept a result with ok=False (not in FIELDS: a note)
         checks.append(("origin_if_kept", partial_origin == rec.get("origin"), rec.get("origin"), partial_origin))
     if "to" in texts or rec.get("destinations") is not None:

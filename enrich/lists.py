@@ -24,7 +24,7 @@ ENV_VAR = "TRAWL_CONTROL_LISTS"
 
 HEADER_FIELDS = ("source", "source_url", "as_of", "version", "instrument")
 NAME_FIELDS = ("synonyms", "abbreviations", "street_names", "context_names", "descriptor_names")
-ENTRY_FIELDS = {"name", "class", "schedule", "cas", "year_added", "source", "note", *NAME_FIELDS}
+ENTRY_FIELDS = {"name", "class", "schedule", "cas", "year_added", "source", "note", "combinations", *NAME_FIELDS}
 UN_INSTRUMENTS = {"1961", "1971", "1988"}
 ROMAN = {"I", "II", "III", "IV"}
 # lists whose membership is itself the control (no schedule inside)
@@ -79,6 +79,9 @@ class ReferenceLists:
     names: dict[str, NameEntry]  # normalised key -> entry
     lists: list[ListInfo]
     warnings: list[str] = field(default_factory=list)
+    # combination brands: name key -> the co-actives a hit on it also names ("yasmin" is
+    # drospirenone + ethinylestradiol); the brand itself names the entry it is listed under
+    co_actives: dict[str, list[str]] = field(default_factory=dict)
     _matcher: Any = field(default=None, repr=False, compare=False)
 
     def controls_of(self, canonical: str) -> list[str]:
@@ -152,7 +155,18 @@ def _check_entry(entry: Any, instrument: str, where: str) -> list[str]:
     for key in ("source", "note"):
         if key in entry and not isinstance(entry[key], str):
             errors.append(f"{loc}: field '{key}' must be a string")
+    combos = {k: v for k, v in entry.get("combinations", {}).items() if k != "__line__"} \
+        if isinstance(entry.get("combinations", {}), dict) else None
+    if combos is None or not all(isinstance(brand, str) and brand.strip() and isinstance(actives, list) and actives
+                                 and all(isinstance(a, str) and a.strip() for a in actives)
+                                 for brand, actives in combos.items()):
+        errors.append(f"{loc}: field 'combinations' must map each brand name to a list of co-active substance names")
     return errors
+
+
+def _combination_names(entry: dict[str, Any]) -> dict[str, list[str]]:
+    """brand -> co-actives of an entry's `combinations` (the line marker left out)."""
+    return {brand: list(actives) for brand, actives in entry.get("combinations", {}).items() if brand != "__line__"}
 
 
 def check_file(path: str | Path) -> tuple[dict[str, Any], list[str]]:
@@ -186,7 +200,7 @@ def check_file(path: str | Path) -> tuple[dict[str, Any], list[str]]:
         if entry_errors:
             continue
         loc = f"{path}:{entry['__line__']}"
-        for text in [entry["name"], *(n for f in NAME_FIELDS for n in entry.get(f, []))]:
+        for text in [entry["name"], *(n for f in NAME_FIELDS for n in entry.get(f, [])), *_combination_names(entry)]:
             key = name_key(text)
             if not any(c.isalpha() for c in key):
                 # usually an unquoted comma in a YAML flow list ("3,4-MDMA" split in two)
@@ -235,6 +249,8 @@ def load_reference_lists(paths: list[str | Path] | None = None) -> ReferenceList
     names: dict[str, NameEntry] = {}
     infos: list[ListInfo] = []
     warnings: list[str] = []
+    co_actives: dict[str, list[str]] = {}
+    combo_sources: list[tuple[str, str, list[str]]] = []
     for path in files:
         doc, errors = check_file(path)
         if errors:
@@ -258,7 +274,12 @@ def load_reference_lists(paths: list[str | Path] | None = None) -> ReferenceList
             # descriptors are context-only too: "crystal" alone needs drug context like "speed"
             descriptor_keys = {name_key(n) for n in entry.get("descriptor_names", [])}
             context_keys |= descriptor_keys
-            for field_name, texts in [("name", [canonical]), *((f, entry.get(f, [])) for f in NAME_FIELDS)]:
+            combinations = _combination_names(entry)
+            for brand, actives in combinations.items():
+                co_actives.setdefault(name_key(brand), []).extend(a for a in actives if a != canonical)
+                combo_sources.append((f"{path}:{entry['__line__']}", brand, actives))
+            for field_name, texts in [("name", [canonical]), *((f, entry.get(f, [])) for f in NAME_FIELDS),
+                                      ("synonyms", list(combinations))]:
                 if field_name != "name":
                     bucket = sub.names.setdefault(field_name, [])
                     bucket.extend(t for t in texts if t not in bucket)
@@ -272,7 +293,11 @@ def load_reference_lists(paths: list[str | Path] | None = None) -> ReferenceList
                         continue
                     names[key] = NameEntry(key, text, canonical, _reason(field_name, text, canonical), key in context_keys,
                                            key in descriptor_keys)
-    return ReferenceLists(substances, names, infos, warnings)
+    for where, brand, actives in combo_sources:  # co-actives must be listed substances (any file)
+        unknown = [a for a in actives if a not in substances]
+        if unknown:
+            raise TrawlError(f"{where}: field 'combinations': {brand!r} names {unknown} which no list defines")
+    return ReferenceLists(substances, names, infos, warnings, co_actives)
 
 
 _DEFAULT: dict[tuple[str, ...], ReferenceLists] = {}

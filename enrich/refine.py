@@ -14,6 +14,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from enrich.normalize import name_key
@@ -59,8 +60,27 @@ def refine(matches: list[SubstanceMatch], lists: ReferenceLists, potency: set[st
                 offered & CANNABIS_PRODUCTS - potency or atom_texts & SYNTHETIC_CANNABINOID_WORDS):
             continue  # a strain name describing the hash / oil / cart, or the herb of a spice blend
         out.append(m)
-    out = _combinations(out, lists)
+    out = _combinations(_with_co_actives(out, lists), lists)
     return _pill_style(out)
+
+
+def _with_co_actives(matches: list[SubstanceMatch], lists: ReferenceLists) -> list[SubstanceMatch]:
+    """A combination brand ("Yasmin", "Super Kamagra") offers each of its actives, not only
+    the one it is listed under; the co-actives share the brand's span and reason."""
+    if not lists.co_actives:
+        return matches
+    named = {m.canonical for m in matches}
+    out = list(matches)
+    for m in matches:
+        for canonical in lists.co_actives.get(name_key(m.matched_name), ()):
+            if canonical in named or canonical not in lists.substances:
+                continue
+            named.add(canonical)
+            sub = lists.substances[canonical]
+            out.append(dataclasses.replace(m, canonical=canonical, substance_class=sub.substance_class,
+                                           controls=list(sub.controls), cas=sub.cas,
+                                           notes=[*sub.notes, f"co-active of {m.matched_name!r}"], synonyms=()))
+    return out
 
 
 def _rename(m: SubstanceMatch, lists: ReferenceLists, canonical: str) -> None:

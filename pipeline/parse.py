@@ -115,6 +115,8 @@ def parse_listing(raw: RawListing, when: str) -> Listing:
         if ship.ok:
             _assign(listing, ship.to_listing_fields())  # a stated worldwide/unknown origin is "XX"
         else:
+            if ship.origin_stated:  # "Ships from: AGORA": a stated origin no place reads is "XX", error kept
+                _assign(listing, ship.to_listing_fields())
             errors.add("ships", ship.error, ship.raw_from)
     for text in f.get("shipping_options") or []:
         option = parsers.parse_shipping_option(clean(text))

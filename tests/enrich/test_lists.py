@@ -124,3 +124,22 @@ def test_cross_file_name_conflict_is_a_warning_not_a_takeover(tmp_path: Path) ->
     lists = load_reference_lists([DATA_DIR, national])
     assert lists.names["mephedrone"].canonical == "mephedrone"
     assert any("x.yaml:7" in w and "mephedrone" in w for w in lists.warnings)
+
+
+def test_combination_brand_with_unknown_co_active_names_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "combo.yaml", HEADER + 'instrument: "other"\nentries:\n'
+                 '  - {name: alpha, class: x}\n'
+                 '  - {name: beta, class: x, combinations: {brandx: [alpha], brandy: [gamma]}}\n'
+                 '  - {name: delta, class: x, combinations: {brandz: nope}}\n')
+    _, errors = check_file(path)
+    assert any(":9: field 'combinations'" in e for e in errors)
+    good = write(tmp_path, "combo2.yaml", HEADER + 'instrument: "other"\nentries:\n'
+                 '  - {name: alpha, class: x}\n'
+                 '  - {name: beta, class: x, combinations: {brandx: [alpha], brandy: [gamma]}}\n')
+    with pytest.raises(TrawlError, match=r"combo2\.yaml:8: field 'combinations': 'brandy' names \['gamma'\]"):
+        load_reference_lists([good])
+    lists = load_reference_lists([write(tmp_path, "combo3.yaml", HEADER + 'instrument: "other"\nentries:\n'
+                                        '  - {name: alpha, class: x}\n'
+                                        '  - {name: beta, class: x, combinations: {brandx: [alpha]}}\n')])
+    assert lists.co_actives == {"brandx": ["alpha"]}
+    assert lists.names["brandx"].canonical == "beta"

@@ -261,3 +261,22 @@ def test_every_table_batch_equals_reference() -> None:
     batch = match_batch(texts, hints=hints)
     assert batch == [match(t, hint=h) for t, h in zip(texts, hints, strict=True)]
     assert batch == match_reference(texts, hints=hints)
+
+
+# -- combination brands: one brand, several actives (pharmacy listings) ----------------------
+COMBINATIONS = [
+    row("Yasmin 3mg/0.03mg x 63 tablets", "drospirenone", "ethinylestradiol"),
+    row("Marvelon 21 tabs - 3 month pack", "desogestrel", "ethinylestradiol"),
+    row("Super Kamagra 160mg 10 pills", "dapoxetine", "sildenafil"),
+    row("SUPER P-FORCE 100/60 x20", "dapoxetine", "sildenafil"),
+    row("Super Vidalista (tadalafil+dapoxetine) 30 tabs", "dapoxetine", "tadalafil"),
+    row("Sildalist 120 mg x 30", "tadalafil", "sildenafil"),
+    # the single-active brand stays single
+    row("Kamagra 100mg 4 tabs", "sildenafil"),
+    row("Cerazette 75mcg 28 tabs", "desogestrel"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), COMBINATIONS)
+def test_combination_brands_offer_every_active(text: str, expected: list[str]) -> None:
+    assert sorted(offered(text)) == sorted(expected)

@@ -57,3 +57,26 @@ def test_a_vendor_page_counts_what_it_could_not_read(processor: Processor) -> No
     assert (vendor.evidence.run_id, vendor.evidence.mirror) == ("run-7", "http://x.onion")
     assert [e.split(":")[0] for e in result.parse_errors] == ["sales"]
     assert isinstance(processor.stats, Tally) and processor.stats.get_value("trawl/parse_errors/sales") == 1
+
+
+@pytest.mark.parametrize(("ships_from", "ships_to", "origin", "destinations"), [
+    ("OUR SHOP", None, "XX", []),  # stated, names no place: "XX" kept, the error counted
+    ("MYPM", "Worldwide", "XX", []),
+    ("Germany", "EU", "DE", ["AT", "BE"]),  # read: no error
+], ids=["OUR SHOP", "MYPM / Worldwide", "Germany / EU"])
+def test_a_stated_origin_no_place_reads_is_stored_as_unknown_not_dropped(
+        processor: Processor, ships_from: str, ships_to: str | None, origin: str, destinations: list[str]) -> None:
+    result = processor.process(listing(ships_from=ships_from, ships_to=ships_to))
+
+    [stored] = result.records.listings
+    assert stored.origin == origin
+    assert all(code in stored.destinations for code in destinations)
+    assert any(e.startswith("ships") for e in result.parse_errors) == (origin == "XX" and ships_to is None)
+
+
+def test_an_item_is_dated_by_its_own_clock_when_given(processor: Processor) -> None:
+    result = processor.process(listing(), clock="2017-06-01T10:00:00Z")
+
+    [stored] = result.records.listings
+    [snapshot] = result.records.snapshots
+    assert stored.first_seen == "2017-06-01T10:00:00Z" and snapshot.crawled_at.startswith("2017-06-01")
