@@ -53,6 +53,7 @@ class Config:
     index_prefix: str
     index_replicas: int
     crawl_profile: str
+    crawl_workers: int
     crawl_remote_control: bool
     log_level: str
     sites_dir: str

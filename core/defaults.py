@@ -53,6 +53,8 @@ KEYS: tuple[Key, ...] = (
         "unset: auto_expand_replicas 0-1 (green on one node)"),
     # crawl engine
     Key("crawl.profile", "TRAWL_PROFILE", str, "default", "settings profile: default, test, production, bench"),
+    Key("crawl.workers", "TRAWL_WORKERS", int, -1, "page-processing worker processes beside the crawl: "
+        "-1 = cores - 1 (at least 1; 0 with evidence off), 0 = in the crawl process"),
     Key("crawl.remote_control", "TRAWL_REMOTE_CONTROL", bool, False,
         "Scrapy's telnet/remote-control consoles (debugging on a trusted machine only)"),
     Key("log.level", "TRAWL_LOG_LEVEL", str, "", "console log level (empty: trawl's default)"),

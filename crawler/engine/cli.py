@@ -16,6 +16,8 @@ from crawler.engine.runstatus import EXIT_CODES_HELP
 @click.option("--resume", is_flag=True, help="Continue the newest interrupted run of SITE (no page fetched twice).")
 @click.option("--clock", metavar="ISO", help="Time recorded on listings/snapshots (default: now, UTC).")
 @click.option("--budget", type=click.IntRange(min=1), help="Page budget for this run (default: the site YAML's).")
+@click.option("--workers", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Page-processing worker processes (default: cores - 1, at least 1; 0: in the crawl process).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as one JSON line (no progress line).")
 @click.option("-v", "--verbose", count=True,
               help="Log on stderr: -v info, -vv debug (default: warnings and errors only).")
@@ -25,7 +27,7 @@ from crawler.engine.runstatus import EXIT_CODES_HELP
 @click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
               help="Also write the log to PATH (appended; at least INFO, whatever -v/-q say).")
 def crawl(site: str, resume: bool, clock: str | None, budget: int | None, as_json: bool, verbose: int, quiet: bool,
-          progress: bool | None, log_file: Path | None) -> None:
+          progress: bool | None, log_file: Path | None, workers: int | None = None) -> None:
     """Crawl SITE (a site YAML name) into the index; prints a one-line summary.
 
     On a terminal a progress line (pages, listings, errors, pages/s, ETA against the page
@@ -38,6 +40,7 @@ def crawl(site: str, resume: bool, clock: str | None, budget: int | None, as_jso
       trawl crawl nightshade
       trawl crawl nightshade --resume
       trawl crawl vortex --clock 2026-08-03T12:00:00Z --budget 200 --json
+      trawl crawl vortex --workers 2
       trawl crawl vortex -v --log-file vortex.log; echo "exit $?"
     """
     import sys
@@ -52,7 +55,8 @@ def crawl(site: str, resume: bool, clock: str | None, budget: int | None, as_jso
                      level_override=load_config().log_level or None)
     # a live line only makes sense on a terminal; --progress keeps it with --json (trawl demo)
     progress = sys.stderr.isatty() and (progress if progress is not None else not (as_json or quiet))
-    result = run_crawl(site, resume=resume, clock=clock, page_budget=budget, log=log, progress=progress)
+    result = run_crawl(site, resume=resume, clock=clock, page_budget=budget, log=log, progress=progress,
+                       workers=workers)
     if as_json:
         click.echo(json.dumps(result.to_dict(), sort_keys=True, default=str))
     elif not quiet:

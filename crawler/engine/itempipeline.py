@@ -13,6 +13,11 @@ the spider yields to `pipeline.Pipeline`, and owns what only a crawl has.
   the records a batch cites are on disk before the index refers to them;
 - a reactor timer that writes a batch `TRAWL_STORE_BATCH_SECONDS` after its first item,
   so a slow site does not leave its last items unwritten until the next one arrives.
+
+With `TRAWL_WORKERS` > 0 the spider yields `PageJob`s (and grid cards) and this pipeline
+hands them to a pool of processing workers (crawler.engine.workers) instead: the pool's
+acks mark pages done and add the workers' counters to the run's stats, and the pool pauses
+the engine while its backlog is full.  The crawl then waits for the pool at close.
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ from scrapy.exceptions import DropItem
 
 from core.clock import utc_now_iso
 from core.items import RawListing, RawVendor
+from crawler.engine.workers_job import PageJob
 from crawler.evidence.writer import make_evidence_durable
 from index import open_index
 from index.api import IndexBackend
@@ -51,13 +57,15 @@ class StoreSettings:
     clock: str  # the crawl's time stamp on every record (TRAWL_CLOCK; run.py sets it)
     batch_size: int
     batch_seconds: float
+    workers: int = 0  # processing worker processes (0: process items here)
 
     @classmethod
     def from_settings(cls, settings: Any) -> StoreSettings:
         return cls(run_id=settings.get("TRAWL_RUN_ID", ""),
                    clock=settings.get("TRAWL_CLOCK") or utc_now_iso(seconds=False),
                    batch_size=max(1, settings.getint("TRAWL_STORE_BATCH")),
-                   batch_seconds=settings.getfloat("TRAWL_STORE_BATCH_SECONDS"))
+                   batch_seconds=settings.getfloat("TRAWL_STORE_BATCH_SECONDS"),
+                   workers=settings.getint("TRAWL_WORKERS", 0))
 
 
 class DroppedItem(DropItem):
@@ -75,6 +83,8 @@ class TrawlItemPipeline:
         self.pipeline: Pipeline | None = None
         self.frontier: PageFrontier | None = None
         self._timer: Any = None
+        self.pool: Any = None  # crawler.engine.workers.WorkerPool in worker mode
+        self._poller: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> TrawlItemPipeline:
@@ -84,6 +94,9 @@ class TrawlItemPipeline:
         self.frontier = getattr(self.crawler.spider, "frontier", None)
         self.index = open_index()  # open (and migrate) before fetching: a bad index fails early
         self._replay_spool(self.index)
+        if self.settings.workers > 0:
+            self._start_pool()
+            return
         hooks = BatchHooks(opened=self._schedule_flush, closing=self._cancel_timer,
                            before_write=self._make_evidence_durable, after_write=self._pages_done)
         # the Processor loads rate tables and substance lists here, before the first request
@@ -92,6 +105,11 @@ class TrawlItemPipeline:
                                  batch_seconds=self.settings.batch_seconds, hooks=hooks)
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
+        if self.pool is not None and isinstance(item, (PageJob, RawListing, RawVendor)):
+            # a card whose page failed comes as a raw item: a job of its own
+            job = item if isinstance(item, PageJob) else PageJob(key=item.fetch.key, kind="cards", items=[item])
+            self.pool.submit(job)
+            return item
         if not isinstance(item, (RawListing, RawVendor)):
             raise TypeError(f"the trawl item pipeline takes core.items.RawListing/RawVendor, got {type(item).__name__}")
         if self.pipeline is None:
@@ -107,6 +125,8 @@ class TrawlItemPipeline:
 
     def close_spider(self, spider: Any = None) -> None:
         try:
+            if self.pool is not None:
+                self._stop_pool()
             if self.pipeline is not None:
                 self.pipeline.flush()
         finally:
@@ -114,6 +134,55 @@ class TrawlItemPipeline:
             if self.index is not None:
                 self.index.close()
                 self.index = None
+
+    # --- worker mode ----------------------------------------------------------------------
+    def _start_pool(self) -> None:
+        from twisted.internet import task
+
+        from crawler.engine.workers import POLL_SECONDS, PoolHooks, WorkerPool
+        from crawler.engine.workers_job import WorkerSpec
+
+        spider, crawler = self.crawler.spider, self.crawler
+        s = crawler.settings
+        spec = WorkerSpec(site_name=spider.site.name, site_source=spider.site.source or "", run_id=self.settings.run_id,
+                          clock=self.settings.clock, home=str(s.get("TRAWL_HOME") or ""),
+                          batch_size=self.settings.batch_size, batch_seconds=self.settings.batch_seconds)
+        hooks = PoolHooks(pages_done=self._pages_done, counters=self._add_counters,
+                          before_handout=self._make_evidence_durable,
+                          pages_read=lambda ids: spider.pages_read.update(ids), pause=self._pause_engine)
+        self.pool = WorkerPool(spec, self.settings.workers, hooks)
+        self.pool.start()
+        logger.info("processing in %d worker process(es): pids %s", self.settings.workers, self.pool.pids)
+        self._poller = task.LoopingCall(self._poll_pool)
+        self._poller.start(POLL_SECONDS, now=False)
+
+    def _poll_pool(self) -> None:
+        try:
+            self.pool.poll()
+        except Exception:  # logged; the pages stay unfinished and resume replays them
+            logger.exception("processing workers: poll failed")
+            self.crawler.stats.inc_value("trawl/errors/workers")
+
+    def _stop_pool(self) -> None:
+        if self._poller is not None and self._poller.running:
+            self._poller.stop()
+        pool, self.pool = self.pool, None
+        pool.close()
+        self.crawler.stats.set_value("trawl/workers/count", pool.size)
+
+    def _add_counters(self, counters: dict[str, int]) -> None:
+        for name, value in counters.items():
+            self.crawler.stats.inc_value(name, value)
+
+    def _pause_engine(self, paused: bool) -> None:
+        engine = self.crawler.engine
+        if paused:
+            engine.pause()
+            return
+        engine.unpause()
+        slot = getattr(engine, "_slot", None)  # wake the scheduler now, not at its next heartbeat
+        if slot is not None:
+            slot.nextcall.schedule()
 
     def _replay_spool(self, index: IndexBackend) -> None:
         replay = getattr(index, "replay_spool", None)  # backends that spool (Elasticsearch)

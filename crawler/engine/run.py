@@ -117,13 +117,15 @@ def resumable_run(site: str) -> Path:
 
 def run_crawl(site_name: str, *, resume: bool = False, clock: str | None = None, page_budget: int | None = None,
               day: int | None = None, site: SiteConfig | None = None, log: LogOptions | None = None,
-              progress: bool = False) -> RunResult:
+              progress: bool = False, workers: int | None = None) -> RunResult:
     """Crawl one site in this process; returns when the crawl has ended (see RunResult.status
     and .exit_code).  Raises CrawlPaused if the site waits for a human, CrawlFailed if the
     crawl could not start, TrawlError for what the user can fix.
 
     `log` sets what is logged where (default: warnings on stderr, or $TRAWL_LOG_LEVEL);
     `progress` shows a live line on stderr (callers enable it only on a terminal).
+    `workers`: page-processing worker processes (None: the `crawl.workers` key; see
+    crawler/engine/workers.py).
     `day` is accepted for testbed-driven callers and recorded in the stats; the testbed day
     itself is chosen by the server, not by the crawler."""
     from crawler.engine.session import paused_reason
@@ -162,7 +164,7 @@ def run_crawl(site_name: str, *, resume: bool = False, clock: str | None = None,
         raise CrawlFailed(f"crawl of {site.name} could not start: {describe(exc)} (run dir {where})") from None
     try:
         return _crawl(site, frontier, run_id=run_id, run_dir=run_dir, home=home, resume=resume, clock=clock,
-                      page_budget=page_budget, day=day, progress=progress)
+                      page_budget=page_budget, day=day, progress=progress, workers=workers)
     finally:
         frontier.close()
 
@@ -187,7 +189,8 @@ class _Watch(logging.Handler):
 
 
 def _crawl(site: SiteConfig, frontier: Frontier, *, run_id: str, run_dir: Path, home: Path, resume: bool,
-           clock: str | None, page_budget: int | None, day: int | None, progress: bool) -> RunResult:
+           clock: str | None, page_budget: int | None, day: int | None, progress: bool,
+           workers: int | None = None) -> RunResult:
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
     from twisted.python.failure import Failure
@@ -201,6 +204,9 @@ def _crawl(site: SiteConfig, frontier: Frontier, *, run_id: str, run_dir: Path, 
     settings["LOG_INSTALL_ROOT_HANDLER"] = False
     settings["LOG_LEVEL"] = logging.getLevelName(logging.getLogger().level or logging.WARNING)
     settings["TRAWL_PROGRESS"] = progress
+    from crawler.engine.workers import evidence_on, resolve_workers
+
+    settings["TRAWL_WORKERS"] = resolve_workers(workers, load_config().crawl_workers, evidence_on(settings))
     watch = _Watch()
     logging.getLogger().handlers.insert(0, watch)  # first: the console's redaction folds exc_info away
     try:

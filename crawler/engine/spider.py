@@ -26,7 +26,7 @@ from twisted.python.failure import Failure
 
 from core import redact
 from core.items import EvidenceRef, Fetch, RawListing, RawVendor
-from crawler.engine import session
+from crawler.engine import session, workers_job
 from crawler.engine.frontier import PENDING, Frontier, page_key
 from crawler.engine.runstatus import stop_on_local_failure
 from crawler.net.offsite import OffsiteRedirect
@@ -65,6 +65,7 @@ class TrawlSpider(scrapy.Spider):
         self.pages_read: set[str] = set()
         self.pages_requested: set[str] = set()
         self._index: Any = None  # opened on the first grid page when follow_listings needs the index
+        self.handoff = False  # pages go to processing workers (TRAWL_WORKERS > 0; set in from_crawler)
         self.listing_page = page_object_class(site.listing)
         self.vendor_page = page_object_class(site.vendor) if site.vendor else SelectorPage
         if site.login:
@@ -72,6 +73,12 @@ class TrawlSpider(scrapy.Spider):
             # puts them in the URL); the password itself is registered when it is loaded
             redact.register_secret_fields(site.login.username_field, site.login.password_field)
             redact.install_log_filter()
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> TrawlSpider:
+        spider: TrawlSpider = super().from_crawler(crawler, *args, **kwargs)
+        spider.handoff = crawler.settings.getint("TRAWL_WORKERS", 0) > 0
+        return spider
 
     # --- requests --------------------------------------------------------------------
     @property
@@ -199,6 +206,9 @@ class TrawlSpider(scrapy.Spider):
         check_deadline(deadline, "gate and login markers")
         item: RawListing | RawVendor | None = None
         cards: list[Any] = []
+        if self.handoff and (kind == "listing" or (kind == "vendor" and self.site.vendor)):
+            # processing workers extract it from the evidence (crawler/engine/workers.py)
+            return [*self.links(response, sel, depth, deadline), workers_job.page_job(response, kind)]
         if kind == "listing":
             item = self.extract(response, sel, self.site.listing, self.listing_page, "listing", deadline)
             if self.site.grid is not None:
@@ -208,10 +218,11 @@ class TrawlSpider(scrapy.Spider):
         elif self.site.grid is not None and is_grid_page(self.site, key, sel):
             # before the links: a card whose page is not to be fetched must not be followed as a link either
             cards = self.read_grid(response, sel, depth, deadline)
+            cards = workers_job.cards_job(cards, key) if self.handoff else cards
         output: list[Any] = cards + list(self.links(response, sel, depth, deadline))
         if item is not None:
             output.append(item)  # the store stage marks the page done once the item is committed
-        elif not any(isinstance(c, RawListing) for c in cards):
+        elif not any(isinstance(c, (RawListing, workers_job.PageJob)) for c in cards):
             self.frontier.done(key)
         return output
 

@@ -1,0 +1,287 @@
+"""Page processing beside the crawl loop: a pool of worker processes fed with evidence references.
+
+With `--workers N` (N > 0) the spider still fetches, writes evidence, passes gates, logs in
+and follows links (and reads a grid page's cards, which `follow_listings` needs), but for a
+listing or vendor page it yields a `PageJob` (crawler.engine.workers_job) instead of
+extracting it; the item pipeline hands jobs to this pool.  A worker reads the page back from
+the run's WARC, extracts it with the site's page objects, and parses, enriches and stores it
+with its own index connection.
+
+Nothing is lost when a worker dies (kill -9 included):
+- a job is numbered and kept in the crawl process until the worker that took it acks the
+  write that committed it; only then is its frontier key marked done.  A crawl killed with
+  jobs in flight leaves those pages not done, and `--resume` takes them again;
+- a worker that dies is started again (within the run) and the jobs it held are handed out
+  again (at most `MAX_ATTEMPTS` times: a page that kills every worker is left for resume);
+- the evidence barrier runs before any job is handed out: the WARC record and its manifest
+  line are on disk before a worker reads them or the index cites them.
+
+Each worker has its own pair of pipes (no shared queue: a process killed while holding a
+shared queue's lock would wedge every other worker).  Workers are started with `spawn`:
+the crawl process runs a Twisted reactor and threads, which must not be forked.
+
+Backpressure: when more than `max_backlog` jobs wait or are in flight, the Scrapy engine is
+paused (no new requests are scheduled; downloads already running finish) and unpaused once
+the backlog is half as long.  Results are collected by a reactor timer (`POLL_SECONDS`).
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+from crawler.engine.workers_job import Ack, JobRunner, PageJob, WorkerSpec
+
+logger = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.05
+MAX_ATTEMPTS = 3  # a job whose worker died this often is left for --resume
+STOP = None  # the message that tells a worker to write what it holds and exit
+
+
+def auto_workers(evidence: bool) -> int:
+    """The default: one worker per core beyond the crawl's own, at least one (evidence on)."""
+    if not evidence:
+        return 0
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
+def resolve_workers(requested: int | None, configured: int, evidence: bool) -> int:
+    """--workers, else the `crawl.workers` key (-1 = auto); evidence off forces 0 (logged)."""
+    wanted = requested if requested is not None else configured
+    if wanted < 0:
+        wanted = auto_workers(evidence)
+    if wanted > 0 and not evidence:
+        logger.warning("evidence is off: pages are processed in the crawl process (--workers %d ignored)", wanted)
+        return 0
+    return wanted
+
+
+# --- the worker process ------------------------------------------------------------------
+def worker_main(spec: WorkerSpec, jobs: Connection, results: Connection) -> None:
+    """A worker's life: take jobs, process them, ack each written batch; exit on STOP or EOF."""
+    inbox: queue.Queue[PageJob | None] = queue.Queue()
+
+    def receive() -> None:  # drains the pipe at once, so the crawl never blocks on a send
+        while True:
+            try:
+                inbox.put(jobs.recv())
+            except (EOFError, OSError):
+                inbox.put(STOP)
+                return
+
+    threading.Thread(target=receive, name="trawl-worker-recv", daemon=True).start()
+    runner = JobRunner(spec)
+    started = 0.0
+    try:
+        while True:
+            timeout = None if not len(runner) else max(0.0, started + spec.batch_seconds - time.monotonic())
+            try:
+                job = inbox.get(timeout=timeout)
+            except queue.Empty:
+                _send(results, runner.flush())  # the open batch is old enough
+                continue
+            if job is STOP:
+                _send(results, runner.flush())
+                return
+            if not len(runner):
+                started = time.monotonic()
+            runner.run(job)
+            if len(runner) >= spec.batch_size or time.monotonic() - started >= spec.batch_seconds:
+                _send(results, runner.flush())
+    finally:
+        runner.close()
+
+
+def _send(results: Connection, ack: Ack | None) -> None:
+    if ack is not None:
+        results.send(ack)
+
+
+# --- the crawl side ----------------------------------------------------------------------
+@dataclass
+class Slot:
+    """One worker process and the jobs it holds (sent, not yet acked)."""
+
+    number: int
+    process: Any
+    jobs: Connection  # our sending end
+    results: Connection  # our receiving end
+    inflight: dict[int, PageJob] = field(default_factory=dict)
+
+
+@dataclass
+class PoolHooks:
+    """What the crawl does with results (the item pipeline wires these)."""
+
+    pages_done: Callable[[list[str]], None]
+    counters: Callable[[dict[str, int]], None]
+    before_handout: Callable[[], None] = lambda: None  # the evidence barrier
+    pages_read: Callable[[list[str]], None] = lambda ids: None
+    pause: Callable[[bool], None] = lambda paused: None  # True: stop scheduling requests
+
+
+class WorkerPool:
+    """N worker processes; see the module doc."""
+
+    def __init__(self, spec: WorkerSpec, size: int, hooks: PoolHooks, *, per_worker: int = 0,
+                 max_backlog: int = 0, start_method: str = "spawn") -> None:
+        self.spec, self.size, self.hooks = spec, max(1, size), hooks
+        self.per_worker = per_worker or max(8, spec.batch_size)
+        self.max_backlog = max_backlog or 2 * self.size * self.per_worker
+        self.context: Any = multiprocessing.get_context(start_method)
+        self.pending: deque[PageJob] = deque()
+        self.slots: list[Slot] = []
+        self.seq = 0
+        self.paused = False
+        self.restarts = 0
+        self.abandoned: list[PageJob] = []
+        self.closed = False
+
+    # the pool's own counters (besides those the workers send)
+    def _count(self, name: str, n: int = 1) -> None:
+        self.hooks.counters({f"trawl/workers/{name}": n})
+
+    def start(self) -> None:
+        self.slots = [self._spawn(number) for number in range(self.size)]
+
+    def _spawn(self, number: int) -> Slot:
+        job_recv, job_send = self.context.Pipe(duplex=False)
+        result_recv, result_send = self.context.Pipe(duplex=False)
+        process = self.context.Process(target=worker_main, args=(self.spec, job_recv, result_send),
+                                       name=f"trawl-worker-{number}", daemon=True)
+        process.start()
+        job_recv.close()  # the child's ends: closed here, so a dead child reads as EOF
+        result_send.close()
+        return Slot(number, process, job_send, result_recv)
+
+    @property
+    def pids(self) -> list[int]:
+        return [slot.process.pid for slot in self.slots]
+
+    @property
+    def backlog(self) -> int:
+        return len(self.pending) + sum(len(slot.inflight) for slot in self.slots)
+
+    def submit(self, job: PageJob) -> None:
+        """Record a job (it is handed out on the next poll, after the evidence barrier)."""
+        self.seq += 1
+        job.seq = self.seq
+        self.pending.append(job)
+        self._count("submitted")
+        if not self.paused and self.backlog >= self.max_backlog:
+            self.paused = True
+            self._count("backpressure_pauses")
+            self.hooks.pause(True)
+
+    def poll(self) -> None:
+        """Collect acks, restart dead workers, hand out waiting jobs, lift backpressure."""
+        for slot in self.slots:
+            self._collect(slot)
+        for index, slot in enumerate(self.slots):
+            if not slot.process.is_alive():
+                self._collect(slot)  # an ack it sent before it died still counts
+                self.slots[index] = self._replace(slot)
+        self._hand_out()
+        if self.paused and self.backlog <= self.max_backlog // 2:
+            self.paused = False
+            self.hooks.pause(False)
+
+    def _collect(self, slot: Slot) -> None:
+        try:
+            while slot.results.poll():
+                ack: Ack = slot.results.recv()
+                for seq in ack.seqs:
+                    slot.inflight.pop(seq, None)
+                if ack.keys:
+                    self.hooks.pages_done(ack.keys)
+                if ack.pages_read:
+                    self.hooks.pages_read(ack.pages_read)
+                self.hooks.counters(ack.counters)
+        except (EOFError, OSError):
+            pass  # died: poll() sees it and restarts it
+
+    def _replace(self, dead: Slot) -> Slot:
+        code = dead.process.exitcode
+        logger.warning("processing worker %d (pid %s) died (exit %s); restarting it, %d job(s) handed out again",
+                       dead.number, dead.process.pid, code, len(dead.inflight))
+        self.restarts += 1
+        self._count("restarts")
+        for conn in (dead.jobs, dead.results):
+            conn.close()
+        for job in sorted(dead.inflight.values(), key=lambda j: j.seq, reverse=True):
+            job.attempts += 1
+            if job.attempts >= MAX_ATTEMPTS:
+                self.abandoned.append(job)
+                self._count("jobs_abandoned")
+                logger.error("page %s: %d workers died on it; left unfinished for --resume", job.key, job.attempts)
+                continue
+            self.pending.appendleft(job)
+        return self._spawn(dead.number)
+
+    def _hand_out(self) -> None:
+        if not self.pending or self.closed:
+            return
+        self.hooks.before_handout()  # evidence on disk before a worker reads it or the index cites it
+        while self.pending:
+            slot = min(self.slots, key=lambda s: len(s.inflight))
+            if len(slot.inflight) >= self.per_worker:
+                return
+            job = self.pending.popleft()
+            slot.inflight[job.seq] = job
+            try:
+                slot.jobs.send(job)
+            except (OSError, ValueError):
+                return  # dead: the next poll restarts it and hands its jobs out again
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait until every job is committed (restarting dead workers); False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.backlog:
+            self.poll()
+            if not self.backlog:
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            time.sleep(POLL_SECONDS / 5)
+        return True
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Drain, then stop every worker (each writes what it holds and acks it first)."""
+        if self.closed:
+            return
+        try:
+            self.drain()
+        finally:
+            self.closed = True
+            for slot in self.slots:
+                try:
+                    slot.jobs.send(STOP)
+                except (OSError, ValueError):
+                    pass
+            end = time.monotonic() + timeout
+            for slot in self.slots:
+                slot.process.join(max(0.1, end - time.monotonic()))
+                self._collect(slot)
+                if slot.process.is_alive():
+                    slot.process.kill()
+                    slot.process.join(5)
+                for conn in (slot.jobs, slot.results):
+                    conn.close()
+
+
+def evidence_on(settings: dict[str, Any]) -> bool:
+    """Whether a crawl with these Scrapy settings writes evidence (workers read pages from it)."""
+    from core.defaults import SCRAPY_DEFAULTS
+    from crawler.evidence.middleware import MIDDLEWARE_PATH
+
+    enabled = settings.get("TRAWL_EVIDENCE_ENABLED", SCRAPY_DEFAULTS["TRAWL_EVIDENCE_ENABLED"])
+    return bool(enabled) and bool((settings.get("DOWNLOADER_MIDDLEWARES") or {}).get(MIDDLEWARE_PATH))
