@@ -126,8 +126,10 @@ class NavigationGuard:
         self.session: Any = None
         self.main_frame = ""
         self._deciding: set[asyncio.Future[None]] = set()
+        self.loaded = False  # the page's own load event fired
 
     async def attach(self) -> None:
+        self.page.once("load", self._on_load)
         session = self.session = await self.page.context.new_cdp_session(self.page)
         tree = await session.send("Page.getFrameTree")
         self.main_frame = tree["frameTree"]["frame"]["id"]
@@ -149,11 +151,11 @@ class NavigationGuard:
     async def _decide(self, event: dict[str, Any]) -> None:
         url = str((event.get("request") or {}).get("url", ""))
         params: dict[str, Any] = {"requestId": event["requestId"]}
+        hop = bool(event.get("redirectedRequestId"))  # a server redirect, not a script
         if event.get("frameId") != self.main_frame or self.allowed(url):
             command = "Fetch.continueRequest"
         else:
             command = "Fetch.failRequest"
-            hop = bool(event.get("redirectedRequestId"))  # a server redirect, not a script
             params["errorReason"] = "BlockedByClient" if hop else "Aborted"
             self.offsite = self.offsite or url
             self.stats.inc_value(OFFSITE_STAT)
@@ -161,6 +163,15 @@ class NavigationGuard:
                            urlsplit(url).netloc, getattr(self.site, "name", "?"))
         with contextlib.suppress(Exception):  # the page may be closing: nothing left to let through
             await asyncio.wait_for(self.session.send(command, params), CDP_TIMEOUT)
+        if command == "Fetch.failRequest" and not hop and not self.loaded:
+            # a script's navigation refused while the page's own load was still running: that
+            # load never completes, and Page.goto would wait out its whole navigation timeout
+            # (30 s) before the page ends as off-site; closing the page ends it now
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.page.close(), CDP_TIMEOUT)
+
+    def _on_load(self, *_: Any) -> None:
+        self.loaded = True
 
 
 class TrawlPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
