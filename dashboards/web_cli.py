@@ -35,3 +35,48 @@ def serve(host: str, port: int, allow_hosts: tuple[str, ...]) -> None:
     from dashboards.api import serve as run
 
     run(host=host, port=port, hosts=allow_hosts)  # prints the bound address once listening
+
+
+@click.group("dashboards")
+def dashboards() -> None:
+    """Dashboards outside trawl: Kibana saved objects for the Elasticsearch backend.
+
+    \b
+    Example:
+      trawl dashboards install --kibana-url http://localhost:5601
+    """
+
+
+@dashboards.command("install")
+@click.option("--kibana-url", required=True, metavar="URL", help="Kibana's base URL, e.g. http://localhost:5601.")
+@click.option("--space", default=None, metavar="ID", help="Kibana space id (default: the default space).")
+@click.option("--api-key", envvar="TRAWL_KIBANA_API_KEY", default="", show_envvar=True, metavar="KEY",
+              help="Kibana API key (base64 id:key); prefer the environment variable to a flag others can see.")
+@click.option("--user", envvar="TRAWL_KIBANA_USER", default="", show_envvar=True, help="Basic-auth user.")
+@click.option("--password", envvar="TRAWL_KIBANA_PASSWORD", default="", show_envvar=True, hidden=True)
+@click.option("--prefix", default=None, metavar="PREFIX",
+              help="Index prefix the data views cover (default: index.prefix, $TRAWL_INDEX_PREFIX, 'trawl').")
+def dashboards_install(kibana_url: str, space: str | None, api_key: str, user: str, password: str,
+                       prefix: str | None) -> None:
+    """Import trawl's Kibana objects (dashboards/kibana/*.ndjson): data views over the
+    listings and snapshots aliases, price-per-gram and market-activity visualisations and
+    the "trawl: market overview" dashboard.  Objects with the same ids are overwritten.
+
+    Credentials: $TRAWL_KIBANA_API_KEY, or $TRAWL_KIBANA_USER and $TRAWL_KIBANA_PASSWORD;
+    they are sent only in the Authorization header and never printed.  The objects are in
+    the Kibana 7.17 format (imported and migrated by 7.17 and 8.x).
+
+    \b
+    Example:
+      trawl dashboards install --kibana-url http://localhost:5601
+      TRAWL_KIBANA_API_KEY=... trawl dashboards install --kibana-url https://kibana.example --space osint
+    """
+    from core.config import load_config
+    from dashboards.kibana import KibanaAuth, install
+
+    chosen = prefix or load_config().index_prefix
+    results = install(kibana_url, space=space, auth=KibanaAuth(api_key=api_key, user=user, password=password),
+                      prefix=chosen)
+    for result in results:
+        click.echo(f"{result['file']}: {result['success_count']} object(s) imported into "
+                   f"{'space ' + space if space else 'the default space'}")

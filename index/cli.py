@@ -1,4 +1,4 @@
-"""`trawl search`, `trawl trends`, `trawl export` and `trawl index migrate|flush|stats`."""
+"""`trawl search`, `trawl trends` and `trawl index migrate|flush|stats` (`trawl export`: index/export_cli.py)."""
 from __future__ import annotations
 
 import csv
@@ -6,8 +6,6 @@ import dataclasses
 import io
 import json
 import math
-import shlex
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ import click
 from core.errors import TrawlError
 from core.records import to_dict
 from core.timeutil import bound_from, bound_to
-from core.vocabulary import VOCABULARY_META, Vocabulary
+from core.vocabulary import VOCABULARY_META, LazyVocabulary, Vocabulary
 from index import open_index
 from index.api import SearchQuery, SearchResult, TrendQuery, TrendRow
 
@@ -27,7 +25,9 @@ def vocabulary() -> Vocabulary:
     context meta; the index never loads enrich/'s lists itself). Empty outside `trawl`."""
     ctx = click.get_current_context(silent=True)
     provider = ctx.meta.get(VOCABULARY_META) if ctx is not None else None
-    return provider() if callable(provider) else Vocabulary.empty("no vocabulary provided (not run through `trawl`)")
+    # built on first use: most listing queries (by site, vendor, price, date) never need it
+    return LazyVocabulary(provider) if callable(provider) else \
+        Vocabulary.empty("no vocabulary provided (not run through `trawl`)")
 
 
 MAX_COUNT = 1_000_000_000  # --limit/--offset above this are typos, and SQLite integers overflow far beyond it
@@ -277,59 +277,6 @@ def trends(as_json: bool, as_csv: bool, index_url: str | None, **options: Any) -
         click.echo(_table(headers, table, [10, *widths]))
 
 
-@click.command("export")
-@click.argument("kind", type=click.Choice(["listings", "snapshots", "trends"]))
-@click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "jsonl"]), default="csv", show_default=True)
-@click.option("--out", type=click.Path(path_type=Path, allow_dash=True), required=True,
-              help="Output file (FILE.meta.json is written beside it); - writes csv/jsonl to stdout.")
-@click.option("--force", is_flag=True, help="Replace an existing output file (and sidecar).")
-@click.option("--meta", "meta_path", type=click.Path(path_type=Path), default=None,
-              help="Sidecar path (default FILE.meta.json; with --out - no sidecar unless given).")
-@click.option("--text", default="", help="Full-text filter for listings/snapshots.")
-@filter_options
-@click.option("--crawled-from", default=None, help="Snapshots: crawl time on/after.", callback=checked_time)
-@click.option("--crawled-to", default=None, help="Snapshots: crawl time on/before.", callback=checked_time)
-@click.option("--metric", default="usd_per_unit", help="Trends: metric.",
-              type=click.Choice(["usd_per_unit", "listings", "vendors", "new_substances", "activity"]))
-@click.option("--interval", default="month", type=click.Choice(["day", "week", "month"]), help="Trends: period.")
-@click.option("--by", "group_by", default="substance", help="Trends: groups (substance,site,origin).")
-@click.option("--unit", default="g", type=click.Choice(["g", "ml", "unit"]), help="Trends: quantity unit.")
-@click.option("--from", "time_from", default=None, help="Trends: crawl time on/after.", callback=checked_time)
-@click.option("--to", "time_to", default=None, help="Trends: crawl time on/before.", callback=checked_time)
-@index_option
-def export(kind: str, fmt: str, out: Path, force: bool, meta_path: Path | None, text: str, crawled_from: str | None,
-           crawled_to: str | None, metric: str, interval: str, group_by: str, unit: str, time_from: str | None,
-           time_to: str | None, index_url: str | None, **filters: Any) -> None:
-    """Export listings, snapshots or trend rows for analysis, with a reproducibility sidecar.
-
-    FILE.meta.json records the query, filters, time range, software and
-    reference-list versions, row count and the SHA-256 of FILE.  For trends,
-    --substance/--site/--origin filter the trend.  An existing FILE is only
-    replaced with --force; devices, FIFOs, directories and links are refused.
-
-    \b
-    Example:
-      trawl export listings --format parquet --out listings.parquet --substance mephedrone
-      trawl export snapshots --format csv --out snaps.csv --site vortex --crawled-from 2026-01-01
-      trawl export trends --format csv --out meph.csv --substance mephedrone --interval week
-      trawl export listings --format jsonl --out - --meta listings.meta.json | gzip > listings.jsonl.gz
-    """
-    from index.export import export as run_export
-
-    query = build_search_query(text, crawled_from=crawled_from, crawled_to=crawled_to, **filters)
-    trend = build_trend_query(metric, interval, group_by, filters.get("substance"), filters.get("site"),
-                              filters.get("origin"), unit, time_from, time_to)
-    command = "trawl export " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else ""
-    with open_index(index_url, vocabulary=vocabulary()) as backend:
-        meta = run_export(backend, kind, fmt, out, query=query, trend=trend, command=command, force=force,
-                          meta_path=meta_path)
-    to_stdout = str(out) == "-"
-    sidecar = meta_path or (None if to_stdout else out.with_name(out.name + ".meta.json"))
-    # with --out - the rows own stdout, so the summary goes to stderr
-    click.echo(f"wrote {meta['row_count']} rows to {'stdout' if to_stdout else out} (sha256 {meta['sha256'][:12]}…, "
-               f"{f'sidecar {sidecar}' if sidecar else 'no sidecar: add --meta FILE'})", err=to_stdout)
-
-
 @click.group("index")
 def index_group() -> None:
     """Manage the index: create/upgrade its layout, replay the spool, show statistics.
@@ -430,4 +377,4 @@ def stats_cmd(as_json: bool, index_url: str | None) -> None:
         click.echo(f"spooled batches waiting: {info['spooled_batches']} (run `trawl index flush`)")
 
 
-__all__ = ["TrawlError", "export", "index_group", "search", "trends"]
+__all__ = ["TrawlError", "index_group", "search", "trends"]  # `trawl export`: index/export_cli.py

@@ -180,11 +180,15 @@ def vendors() -> None:
 
 @vendors.command("show")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON (the same document as GET /api/vendors/NAME).")
+@click.option("--links/--no-links", default=True, show_default=True,
+              help="Link identities across markets (reads every listing).")
 @click.option("--index-url", envvar="TRAWL_INDEX_URL", default=None, metavar="URL",
               help="Index to read (default: $TRAWL_INDEX_URL, else $TRAWL_HOME/index.sqlite).")
-def vendors_show(name: str, as_json: bool, index_url: str | None) -> None:
-    """Show vendor NAME's identities on every market and the evidence linking them.
+def vendors_show(name: str, as_json: bool, links: bool, index_url: str | None) -> None:
+    """Show vendor NAME: every stored field of its records, per-market statistics
+    (listings, first/last seen, the market's sales/rating/feedback, top substances),
+    and its identities on other markets with the evidence linking them.
 
     Links: same PGP fingerprint (strong), same crypto address (strong), similar
     name with overlapping substances/origins (weak, scored).
@@ -192,20 +196,38 @@ def vendors_show(name: str, as_json: bool, index_url: str | None) -> None:
     \b
     Example:
       trawl vendors show ChefRamsay --json
+      trawl vendors show nightshade:dutchgold --no-links
     """
-    from enrich.vendors import link_vendors, links_for
     from index import open_index
+    from index.vendors import vendor_report
 
     with open_index(index_url) as backend:
-        everyone = backend.vendors()
-        listings = list(backend.iter_listings())
-    result = links_for(name, everyone, link_vendors(everyone, listings))
-    if not result["matched"]:
+        report = vendor_report(backend, name, linker=cross_market_linker() if links else None)
+    if report is None:
         raise TrawlError(f"vendor {name!r} not found in the index")
     if as_json:
-        _dump(result)
+        _dump(report)
         return
-    for identity in result["identities"]:
-        click.echo(f"{identity['vendor_id']:32} {identity['name']:20} {', '.join(identity['pgp_fingerprints'])}")
-    for link in result["links"]:
+    for vendor, market in zip(report["vendors"], report["markets"], strict=True):
+        click.echo(f"{vendor['vendor_id']:32} {vendor['name']:20} listings {market['listings']:<5} "
+                   f"sales {market['sales'] if market['sales'] is not None else '-':<6} "
+                   f"rating {market['rating'] if market['rating'] is not None else '-':<5} "
+                   f"seen {market['first_seen'][:10]}..{market['last_seen'][:10]}")
+        if vendor["joined"]:
+            click.echo(f"  joined {vendor['joined']}")
+        if vendor["pgp_fingerprints"]:
+            click.echo(f"  pgp {', '.join(vendor['pgp_fingerprints'])}")
+        if market["substances"]:
+            click.echo("  offers " + ", ".join(f"{s['value']} ({s['count']})" for s in market["substances"]))
+    for identity in report["identities"]:
+        click.echo(f"linked {identity['vendor_id']:32} {identity['name']:20} {', '.join(identity['pgp_fingerprints'])}")
+    for link in report["links"]:
         click.echo(f"  {link['a']} <-> {link['b']}: {link['kind']} ({link['strength']}, {link['score']}): {'; '.join(link['evidence'])}")
+
+
+def cross_market_linker() -> Any:
+    """enrich.vendors' linking as the `linker` of index.vendors.vendor_report (dashboards/api/routes_vendors.py
+    passes the same: the API may not import this application package)."""
+    from enrich.vendors import link_vendors, links_for
+
+    return lambda name, everyone, listings: links_for(name, everyone, link_vendors(everyone, listings))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -67,7 +68,7 @@ def crawl(site: str, resume: bool, clock: str | None, budget: int | None, as_jso
 
 @click.group("sites")
 def sites() -> None:
-    """Site definitions (YAML): list, check, test, cookies, unpause.
+    """Site definitions (YAML): list, check, test, cookies, pause, unpause.
 
     \b
     Example:
@@ -130,22 +131,27 @@ def sites_check(files: tuple[Path, ...]) -> None:
 @click.argument("url")
 @click.option("--kind", type=click.Choice(["listing", "vendor", "grid", "nav"]),
               help="Treat the page as this kind (default: by url_pattern; a page with grid cards is a grid).")
+@click.option("--url", "record_url", metavar="URL",
+              help="With a saved WARC/WACZ: the record to show (default: its first page); "
+                   "with a saved HTML file: the address it had.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def sites_test(file: Path, url: str, kind: str | None, as_json: bool) -> None:
+def sites_test(file: Path, url: str, kind: str | None, record_url: str | None, as_json: bool) -> None:
     """Fetch URL with the site in FILE and show each extracted field beside its HTML.
 
-    URL may be absolute, a path on the first mirror (/listing/1), or a saved HTML file.
+    URL may be absolute, a path on the first mirror (/listing/1), or a saved file: HTML,
+    or a WARC/WARC.gz/WACZ (read as one, with no network).
 
     \b
     Example:
       trawl sites test crawler/sites/pillhub.yaml /product/xanax-2mg
       trawl sites test mysite.yaml saved-page.html --kind listing
+      trawl sites test mysite.yaml run.warc.gz --url http://market.onion/listing/7
     """
     from crawler.engine.sitetest import extract_cards, extract_page, fetch_page, render_cards, render_report
     from crawler.sitedef.siteconfig import load_site_file
 
     site = load_site_file(file)
-    page = fetch_page(site, url)
+    page = fetch_page(site, url, record_url or "")
     cards = extract_cards(site, page, kind)
     page_kind, result, links = extract_page(site, page, "nav" if cards is not None else kind)
     page_kind = "grid" if cards is not None else page_kind
@@ -195,6 +201,29 @@ def cookies_import(site: str, file: Path) -> None:
     click.echo(f"imported {count} cookie(s) into {session_file(site)}")
 
 
+@sites.command("pause")
+@click.argument("site")
+@click.option("--reason", required=True, help="Why (shown by `trawl sites list` and the operations page).")
+def sites_pause(site: str, reason: str) -> None:
+    """Pause SITE by hand: its crawls refuse to start, as after a gate, until `trawl sites unpause`.
+
+    \b
+    Example:
+      trawl sites pause vortex --reason "market under DDoS, wait a day"
+    """
+    from crawler.engine.session import pause_site, paused_reason
+    from crawler.sitedef.siteconfig import load_site
+
+    load_site(site)  # an unknown site is an error, not a stray pause file
+    if not reason.strip():
+        raise TrawlError("--reason: give a reason")
+    current = paused_reason(site)
+    if current is not None:
+        raise TrawlError(f"{site}: already paused ({current})")
+    pause_site(site, f"admin: {reason.strip()}")
+    click.echo(f"{site}: paused ({reason.strip()})")
+
+
 @sites.command("unpause")
 @click.argument("site")
 def sites_unpause(site: str) -> None:
@@ -213,7 +242,8 @@ def sites_unpause(site: str) -> None:
 @click.option("--site", help="Only runs of this site.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (a list of run summaries).")
 def runs(site: str | None, as_json: bool) -> None:
-    """List crawl runs with their stats ($TRAWL_HOME/runs/<run_id>/stats.json).
+    """List crawl runs with their stats ($TRAWL_HOME/runs/<run_id>/stats.json) and the
+    extraction version(s) of the records each wrote (docs/reprocess.md).
 
     \b
     Example:
@@ -222,7 +252,7 @@ def runs(site: str | None, as_json: bool) -> None:
     """
     from crawler.engine.run import list_runs
 
-    rows = list_runs(site)
+    rows = [_with_versions(r) for r in list_runs(site)]
     if as_json:
         click.echo(json.dumps(rows, default=str, sort_keys=True))
         return
@@ -230,8 +260,24 @@ def runs(site: str | None, as_json: bool) -> None:
         click.echo("no runs yet (start one with: trawl crawl SITE)")
         return
     click.echo(f"{'run_id':<40} {'status':<15} {'pages':>6} {'listings':>8} {'drops':>5} {'errors':>6} "
-               f"{'gates':>5} {'secs':>7}")
+               f"{'gates':>5} {'secs':>7}  versions")
     for r in rows:
-        click.echo(f"{r['run_id']:<40} {r.get('status')!s:<15} {r.get('pages', 0):>6} {r.get('listings', 0):>8} "
+        status = r.get("status") if r.get("kind") in (None, "crawl") else f"{r['kind']}:{r.get('status')}"  # ingest:finished
+        click.echo(f"{r['run_id']:<40} {status!s:<15} {r.get('pages', 0):>6} {r.get('listings', 0):>8} "
                    f"{r.get('drops', 0):>5} {r.get('errors', 0):>6} {r.get('gate_hits', 0):>5} "
-                   f"{r.get('duration_s', 0):>7.1f}")
+                   f"{r.get('duration_s', 0):>7.1f}  {_versions_cell(r)}")
+
+
+def _with_versions(row: dict[str, Any]) -> dict[str, Any]:
+    """The run row with {extraction version: listings and vendors written with it}, from its stats."""
+    from crawler.engine.runstats import read_stats
+    from pipeline.store import VERSION_STAT
+
+    flat = (read_stats(Path(row["run_dir"])) or {}).get("stats") or {} if row.get("run_dir") else {}
+    row["extraction_versions"] = {key[len(VERSION_STAT):]: n for key, n in flat.items() if key.startswith(VERSION_STAT)}
+    return row
+
+
+def _versions_cell(row: dict[str, Any]) -> str:
+    cell = ",".join(sorted(row.get("extraction_versions") or {})) or "-"
+    return cell + (f" (from {','.join(row['source_runs'])})" if row.get("source_runs") else "")

@@ -17,7 +17,15 @@ from fastapi import FastAPI
 
 from core.errors import TrawlError
 from dashboards import pages
-from dashboards.api import page, routes_evidence, routes_export, routes_ops, routes_search, routes_vendors
+from dashboards.api import (
+    page,
+    routes_admin,
+    routes_evidence,
+    routes_export,
+    routes_ops,
+    routes_search,
+    routes_vendors,
+)
 from dashboards.api.responses import EXCEPTION_HANDLERS, SafeJSONResponse
 from dashboards.api.routes_ops import CrawlLauncher
 from dashboards.api.security import GuardMiddleware, token_map
@@ -54,7 +62,7 @@ def create_app(settings: ApiSettings, index: IndexBackend | None = None) -> Fast
     app.state.tokens = token_map(settings.admin_token, settings.read_token)
     app.state.crawls = CrawlLauncher(settings.python)
     for module_router in (routes_search.router, routes_vendors.router, routes_ops.reader, routes_ops.admin,
-                          routes_evidence.router, routes_export.router, page.router, pages.router):
+                          routes_admin.router, routes_evidence.router, routes_export.router, page.router, pages.router):
         app.include_router(module_router)
     app.add_middleware(GuardMiddleware, allowed_hosts=settings.allowed_hosts)
     return app

@@ -50,8 +50,19 @@ class AlertOut(BaseModel):
     data: dict[str, Any]
 
 
+class CandidateReview(BaseModel):
+    status: str = Field(description="reviewed, dismissed or mapped")
+    substance: str | None = Field(None, description="the known substance it was mapped to")
+    substance_class: str | None = None
+    who: str = Field(description="role of the token that decided")
+    at: str
+    note: str = ""
+
+
 class CandidatesOut(BaseModel):
     candidates: list[CandidateSubstance]
+    reviews: dict[str, CandidateReview] = Field(description="token -> the latest decision on it "
+                                                            "($TRAWL_HOME/candidate-reviews.json)")
 
 
 class AlertsOut(BaseModel):
@@ -114,6 +125,7 @@ class SiteOut(BaseModel):
     render: str | None = None
     description: str = ""
     error: str | None = Field(None, description="why the site file does not load, if it does not")
+    paused: str | None = Field(None, description="why its crawls are paused (a gate, or an admin), if they are")
     last_run: RunOut | None = None
 
 

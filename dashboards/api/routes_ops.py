@@ -14,6 +14,7 @@ from dashboards.api.deps import index_of
 from dashboards.api.models import (
     AlertOut,
     AlertsOut,
+    CandidateReview,
     CandidatesOut,
     CrawlIn,
     CrawlStarted,
@@ -56,15 +57,17 @@ def _runs(site: str | None = None) -> list[RunOut]:
 
 
 def _site(name: str, path: FsPath, last_run: RunOut | None) -> SiteOut:
+    from crawler.engine.session import paused_reason
     from crawler.sitedef.siteconfig import SHIPPED_SITES, load_site
 
     origin = "shipped" if path.resolve().parent == SHIPPED_SITES else "local"
+    paused = paused_reason(name)
     try:
         config = load_site(name)
     except Exception as exc:  # noqa: BLE001 - a broken site file is shown, not a failed request
-        return SiteOut(name=name, origin=origin, error=str(exc)[:500], last_run=last_run)
+        return SiteOut(name=name, origin=origin, error=str(exc)[:500], last_run=last_run, paused=paused)
     return SiteOut(name=name, origin=origin, kind=config.kind, network=config.network, render=config.render,
-                   description=config.description, error=None, last_run=last_run)
+                   description=config.description, error=None, last_run=last_run, paused=paused)
 
 
 @reader.get("/sites", response_model=SitesOut, summary="Every site file (shipped and local) with its last run")
@@ -97,7 +100,12 @@ def runs(site: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_-]{0,40}$")] 
 @reader.get("/candidates", response_model=CandidatesOut,
             summary="New-substance candidates: substance-like tokens that match no reference list")
 def candidates(index: Index, since: Time = None) -> CandidatesOut:
-    return CandidatesOut(candidates=index.candidates(since))
+    from dashboards.reviews import load_reviews
+
+    found = index.candidates(since)
+    reviews = load_reviews()
+    return CandidatesOut(candidates=found, reviews={c.token: CandidateReview(**reviews[c.token]) for c in found
+                                                           if c.token in reviews})
 
 
 @reader.get("/alerts", response_model=AlertsOut, summary="The local alert log ($TRAWL_HOME/alerts.jsonl), newest first")

@@ -1,17 +1,16 @@
 """Vendors: stored records, per-market statistics and identities linked across markets."""
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
-from core.records import Vendor
 from dashboards.api.deps import index_of
-from dashboards.api.models import FacetValue, MarketStats, VendorDetailOut, VendorLinkOut, VendorsOut
+from dashboards.api.models import VendorDetailOut, VendorsOut
 from dashboards.api.params import MAX_LIMIT, MAX_OFFSET
 from dashboards.api.security import require_read
-from index.api import IndexBackend, SearchQuery
-from index.facets import facet_counts
+from index.api import IndexBackend
+from index.vendors import Linker, vendor_report
 
 router = APIRouter(prefix="/api", tags=["vendors"], dependencies=[Depends(require_read)])
 Index = Annotated[IndexBackend, Depends(index_of)]
@@ -26,33 +25,20 @@ def vendors(index: Index,
     return VendorsOut(total=len(everyone), vendors=everyone[offset:offset + limit])
 
 
-def market_stats(index: IndexBackend, vendor: Vendor) -> MarketStats:
-    mine = SearchQuery(vendor=vendor.vendor_id, limit=0)
-    substances = facet_counts(index, mine, ["substance"], 10)["substance"]
-    return MarketStats(
-        vendor_id=vendor.vendor_id, site=vendor.site, name=vendor.name, listings=index.search(mine).total,
-        first_seen=vendor.first_seen, last_seen=vendor.last_seen, sales=vendor.sales, rating=vendor.rating,
-        feedback_count=vendor.feedback_count,
-        substances=[FacetValue(value=c.value, count=c.count) for c in substances],
-    )
+def cross_market_linker() -> Linker:
+    """enrich.vendors' linking, as `trawl vendors show` passes it (trawl/enrich_cli.py)."""
+    from enrich.vendors import link_vendors, links_for
+
+    return lambda name, everyone, listings: links_for(name, everyone, link_vendors(everyone, listings))
 
 
 @router.get("/vendors/{vendor:path}", response_model=VendorDetailOut,
-            summary="A vendor (name on any market, or vendor id): records, per-market stats, linked identities")
+            summary="A vendor (name on any market, or vendor id): records, per-market stats, linked identities "
+                    "(the document `trawl vendors show NAME --json` prints)")
 def vendor_detail(vendor: Annotated[str, Path(min_length=1, max_length=200)], index: Index,
                   links: Annotated[bool, Query(description="compute cross-market links (reads every listing)")] = True,
-                  ) -> VendorDetailOut:
-    from enrich.vendors import link_vendors, links_for
-
-    records = index.vendors(vendor)
-    if not records:
+                  ) -> dict[str, Any]:
+    report = vendor_report(index, vendor, linker=cross_market_linker() if links else None)
+    if report is None:
         raise HTTPException(status_code=404, detail=f"vendor: no vendor named {vendor[:80]!r}")
-    identities: list[dict[str, object]] = []
-    found_links: list[VendorLinkOut] = []
-    if links:
-        everyone = index.vendors()
-        linked = links_for(vendor, everyone, link_vendors(everyone, index.iter_listings()))
-        identities = linked["identities"]
-        found_links = [VendorLinkOut(**link) for link in linked["links"]]
-    return VendorDetailOut(query=vendor, vendors=records, markets=[market_stats(index, v) for v in records],
-                           identities=identities, links=found_links)
+    return report

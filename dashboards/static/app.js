@@ -119,6 +119,12 @@ const trawl = (() => {
     }
   }
 
+  // draw the page again from the API (after an admin action changed what it shows)
+  async function rerender() {
+    await renderPage();
+    document.body.dataset.drawn = String(Number(document.body.dataset.drawn || "0") + 1);
+  }
+
   function start(render) {
     renderPage = render;
     takeTokenFromFragment();
@@ -162,6 +168,6 @@ const trawl = (() => {
 
   const isAdmin = () => role === "admin";
 
-  return { start, download, downloadButtons, isAdmin, call, json, el, table, fields, money, day, ppu, params, pageUrl, listingLink, vendorLink, show,
+  return { start, rerender, download, downloadButtons, isAdmin, call, json, el, table, fields, money, day, ppu, params, pageUrl, listingLink, vendorLink, show,
     content, ApiError };
 })();
