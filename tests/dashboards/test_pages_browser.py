@@ -413,3 +413,51 @@ def test_admin_runs_a_crawl_now_from_the_operations_page(browser: Any, tmp_path:
         finally:
             tab.close()
             server.stop()
+
+
+def test_admin_pauses_and_resumes_a_site_analyst_cannot(browser: Any, tmp_path: Path, shots: Path) -> None:
+    """The operations page's pause (with a reason) and resume buttons write and clear the gate pause
+    file and the audit log; the analyst sees neither button and the API answers the analyst 403."""
+    from crawler.engine.session import paused_reason
+    from dashboards.api import ApiSettings, create_app
+    from dashboards.audit import read_audit
+    from tests.dashboards.http_client import raw_request
+    from tests.dashboards.test_api import LiveServer
+
+    home = tmp_path / "home"
+    with open_index(f"sqlite:///{tmp_path / 'index.sqlite'}") as index, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRAWL_HOME", str(home))
+        server = LiveServer(create_app(ApiSettings(admin_token=ADMIN, read_token=READ), index=index))
+        base = f"http://127.0.0.1:{server.port}/"
+        tab = Tab(browser, base)
+        try:
+            tab.open(f"ui/operations#token={READ}")
+            assert tab.page.locator("button.pause, button.resume, input.pause-reason").count() == 0
+            status, _, _ = raw_request(server.port, "POST", "/api/sites/vortex/pause", token=READ,
+                                       body=b'{"reason": "analyst try"}', headers={"Content-Type": "application/json"})
+            assert status == 403 and paused_reason("vortex") is None
+            tab.close()
+            tab = Tab(browser, base)  # a fresh tab (its own sessionStorage) for the admin
+            tab.open(f"ui/operations#token={ADMIN}")
+            page = tab.page
+            page.click("button.pause[data-site=vortex]")  # no reason yet: refused on the page
+            page.wait_for_selector("span.pause-status[data-site=vortex]:has-text('give a reason')")
+            assert paused_reason("vortex") is None
+            page.fill("input.pause-reason[data-site=vortex]", "market <b>under</b> DDoS")
+            page.click("button.pause[data-site=vortex]")
+            page.wait_for_selector("#paused-sites li[data-site=vortex]")
+            assert page.inner_text("#paused-sites li[data-site=vortex]") == "vortex: admin: market <b>under</b> DDoS"
+            assert page.locator("button.resume[data-site=vortex]").count() == 1
+            assert paused_reason("vortex") == "admin: market <b>under</b> DDoS"
+            page.screenshot(path=str(shots / "operations-paused.png"), full_page=True)
+            page.click("button.resume[data-site=vortex]")
+            page.wait_for_selector("p#paused-sites:has-text('No site is paused')")
+            assert paused_reason("vortex") is None and page.locator("button.pause[data-site=vortex]").count() == 1
+            trail = read_audit(home / "audit.jsonl")
+            assert [(r["action"], r["who"], r["target"]) for r in trail] == [("site.pause", "admin", "vortex"),
+                                                                             ("site.resume", "admin", "vortex")]
+            assert trail[0]["reason"] == "market <b>under</b> DDoS" and tab.dialogs == []
+            assert [e for e in tab.console_errors if "Content Security Policy" in e] == []
+        finally:
+            tab.close()
+            server.stop()
