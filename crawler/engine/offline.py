@@ -187,6 +187,8 @@ class OfflineResult:
     unchanged: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)
+    # each distinct listing stored and its novelty when first met (a card shown twice is one listing)
+    listing_novelty: dict[str, str] = field(default_factory=dict)
 
 
 def process_pages(site: SiteConfig, pages: Iterable[SavedPage], index: IndexBackend, *, run_id: str,
@@ -227,6 +229,7 @@ def process_pages(site: SiteConfig, pages: Iterable[SavedPage], index: IndexBack
             novelty = outcome.novelty or ""
             if novelty in ("new", "changed", "unchanged"):
                 setattr(result, novelty, getattr(result, novelty) + 1)
+            result.listing_novelty.setdefault(item.listing_id, novelty)
         else:
             result.vendors += 1
     pipeline.flush()

@@ -101,11 +101,33 @@ class _OnePageSpider(scrapy.Spider):
         self.sink["error"] = f"{type(failure.value).__name__}: {failure.getErrorMessage()}"
 
 
-def fetch_page(site: SiteConfig, url: str) -> PageInput:
-    """One request with the site's own network settings (Tor, browser, session cookies)."""
+def saved_page(path: Path, record_url: str = "") -> PageInput:
+    """A page from a saved file: a WARC/WACZ (its first page, or the record for `record_url`)
+    or an HTML file (read as `record_url` when given, so url patterns classify it)."""
+    from crawler.engine.ingest_sources import read_wacz, read_warc, sniff
+
+    kind = sniff(path)  # anything but HTML/WARC/WACZ is a one-line error, never read as HTML
+    if kind == "html":
+        return PageInput(url=record_url or f"file://{path.resolve()}",
+                         text=path.read_text(encoding="utf-8", errors="replace"))
+    pages = [p for p in (read_warc(path) if kind == "warc" else read_wacz(path)) if p.is_page]
+    if record_url:
+        wanted = [p for p in pages if p.url == record_url]
+        if not wanted:
+            raise TrawlError(f"{path}: no response record for {record_url} ({len(pages)} pages in the file)")
+        pages = wanted
+    if not pages:
+        raise TrawlError(f"{path}: no HTML response record in this {kind.upper()}")
+    page = pages[0]
+    return PageInput(url=page.url, text=page.text, status=page.status)
+
+
+def fetch_page(site: SiteConfig, url: str, record_url: str = "") -> PageInput:
+    """One request with the site's own network settings (Tor, browser, session cookies);
+    a saved file (HTML, WARC, WACZ) is read instead, with no network."""
     path = Path(url)
     if "://" not in url and path.is_file():
-        return PageInput(url=f"file://{path.resolve()}", text=path.read_text(encoding="utf-8", errors="replace"))
+        return saved_page(path, record_url)
     if url.startswith("/"):
         url = site.mirrors[0] + url
     from scrapy.crawler import CrawlerProcess
