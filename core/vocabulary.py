@@ -16,9 +16,9 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from core.text import fold_unicode
 
@@ -125,3 +125,49 @@ class Vocabulary:
         if self.problem:
             return f"unavailable: {self.problem}"
         return [dict(s) for s in self.sources]
+
+
+class LazyVocabulary(Vocabulary):
+    """A vocabulary built on first use: a command that never names a substance (a search by
+    site, an index flush) does not pay the second it takes to load the reference lists.
+
+    >>> calls = []
+    >>> lazy = LazyVocabulary(lambda: calls.append(1) or Vocabulary.from_groups({"mephedrone": ["4-MMC"]}))
+    >>> calls
+    []
+    >>> lazy.canonical("4-mmc"), calls
+    ('mephedrone', [1])
+    >>> lazy.group("4-MMC"), calls
+    (('mephedrone', '4-MMC'), [1])
+    """
+
+    def __init__(self, build: Callable[[], Vocabulary]) -> None:  # the fields come from build()
+        object.__setattr__(self, "_build", build)
+        object.__setattr__(self, "_built", None)
+
+    def built(self) -> Vocabulary:
+        built = object.__getattribute__(self, "_built")
+        if built is None:
+            built = object.__getattribute__(self, "_build")()
+            object.__setattr__(self, "_built", built)
+        return cast(Vocabulary, built)
+
+    @property
+    def groups(self) -> Mapping[str, tuple[str, ...]]:
+        return self.built().groups
+
+    @property
+    def aliases(self) -> Mapping[str, str]:
+        return self.built().aliases
+
+    @property
+    def sources(self) -> tuple[Mapping[str, Any], ...]:
+        return self.built().sources
+
+    @property
+    def problem(self) -> str:
+        return self.built().problem
+
+    @property
+    def _group_of(self) -> Mapping[str, str]:
+        return self.built()._group_of
