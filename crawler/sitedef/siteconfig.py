@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.sitedef.marketnodes import MarketSpec, market_spec
 from crawler.sitedef.saferegex import UserRegex
 from crawler.sitedef.selectors import FieldSelector, Marker
 from crawler.sitedef.yamlnodes import Checker as _Checker
@@ -142,6 +143,7 @@ class SiteConfig:
     follow_listings: str = "always"  # fetch a card's listing page: always | new | changed | never
     source: str = ""  # the file it was loaded from
     description: str = ""
+    market: MarketSpec = field(default_factory=MarketSpec)  # lifecycle: key, banners (marketnodes.py)
 
     def url_allowed(self, url: str) -> bool:
         if any(p.search(url) for p in self.deny):
@@ -177,7 +179,7 @@ TOP_KEYS = {
     "name": True, "kind": True, "network": True, "render": False, "mirrors": True, "start_urls": True,
     "login": False, "gates": False, "throttle": False, "navigation": False, "listing": True,
     "vendor": False, "allow": False, "deny": False, "description": False, "browser": False,
-    "redirect_domains": False, "grid": False, "follow_listings": False,
+    "redirect_domains": False, "grid": False, "follow_listings": False, "market": False,
 }
 LOGIN_KEYS = {
     "url": True, "username": False, "form": False, "username_field": False, "password_field": False, "username_env": False,
@@ -383,6 +385,7 @@ def build_site(doc: Document) -> SiteConfig:
         redirect_domains=_domains(c, raw.get("redirect_domains"), network),
         browser_wait_for=c.string(browser.get("wait_for"), ("browser", "wait_for")) or None,
         source=doc.file, description=c.string(raw.get("description"), ("description",)),
+        market=market_spec(c, raw.get("market")),
     )
     if site.listing.url_pattern is None and not site.navigation.listing_links:
         doc.problem(("listing",), "give listing.url_pattern or navigation.listing_links so listing pages can be found")
