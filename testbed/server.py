@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from core.errors import TrawlError
+from testbed import lifecycle
 from testbed.catalogue import SITE_KIND, catalogue, truth_record, vendor_truth_record
 from testbed.onion import onion_address
 from testbed.sites import chemtrade, common, nightshade, pillhub, rcshop, vortex
@@ -55,7 +56,7 @@ def down_onions(seed: int) -> set[str]:
 
 
 def build_app(site: str, state: common.TestbedState, config: common.SiteConfig) -> web.Application:
-    middlewares: list[Any] = [common.log_middleware]
+    middlewares: list[Any] = [common.log_middleware, lifecycle.lifecycle_middleware]  # before onion-only: clones
     if config.network == "tor":
         middlewares.append(common.onion_only_middleware)
     if site == "vortex":
@@ -103,6 +104,23 @@ class Testbed:
             self.gateway.down.discard(host)
         handle = self.sites[site]
         handle.down_mirrors = [f"http://{o}/" for o in self._onions(site) if o in self.gateway.down]
+
+    def set_market(self, site: str, mode: str) -> None:
+        """Switch a market: on, off, error, seized, exit_scam (testbed/lifecycle.py)."""
+        self._check_site(site)
+        lifecycle.set_mode(self._state, site, mode)
+
+    def add_clone(self, site: str) -> str:
+        """A phishing clone onion of `site`: relays it, but shows another PGP key."""
+        self._check_site(site)
+        return lifecycle.add_clone(self._state, site, self.sites[site].port)
+
+    def market_key(self, site: str) -> str:
+        """The market's armoured public key (served at /market-pgp)."""
+        return lifecycle.public_key(self._state, site)
+
+    def signed_text(self, site: str, text: str) -> str:
+        return lifecycle.signed_text(self._state, site, text)
 
     def _onions(self, site: str) -> list[str]:
         return [h for h, (name, _) in self.gateway.routes.items() if name == site]
@@ -188,6 +206,7 @@ class _Runner:
                                      onion=onions[0] if onions else None,
                                      down_mirrors=[f"http://{o}/" for o in onions if o in down])
         self.gateway = SocksGateway(routes=routes, down=down)
+        lifecycle.attach(self.state, self.gateway)
         try:
             socks_port = await self.gateway.start(port=self.port)
         except OSError as exc:

@@ -33,6 +33,7 @@ class TestbedState:
     fault_every: int = 5
     request_log: collections.deque = field(default_factory=lambda: collections.deque(maxlen=50_000))
     counters: collections.Counter = field(default_factory=collections.Counter)
+    lifecycle: dict[str, Any] = field(default_factory=dict)  # market switches (testbed/lifecycle.py)
 
     def catalogue(self) -> Catalogue:
         return catalogue(self.seed, self.day)
