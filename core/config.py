@@ -51,9 +51,10 @@ class Config:
     index_api_key: str = field(repr=False)
     index_ca_cert: str
     index_prefix: str
-    index_replicas: int
+    index_replicas: int | None  # None: auto_expand_replicas 0-1
     crawl_profile: str
     crawl_workers: int
+    crawl_workers_feed: str
     crawl_remote_control: bool
     log_level: str
     sites_dir: str

@@ -49,12 +49,14 @@ KEYS: tuple[Key, ...] = (
     Key("index.api_key", "TRAWL_INDEX_API_KEY", str, "", "Elasticsearch API key", secret=True),
     Key("index.ca_cert", "TRAWL_INDEX_CA_CERT", str, "", "CA bundle for the Elasticsearch TLS certificate"),
     Key("index.prefix", "TRAWL_INDEX_PREFIX", str, "trawl", "Elasticsearch index/alias name prefix"),
-    Key("index.replicas", "TRAWL_INDEX_REPLICAS", int, 1, "Elasticsearch replicas per index when set; "
+    Key("index.replicas", "TRAWL_INDEX_REPLICAS", int, None, "Elasticsearch replicas per index when set; "
         "unset: auto_expand_replicas 0-1 (green on one node)"),
     # crawl engine
     Key("crawl.profile", "TRAWL_PROFILE", str, "default", "settings profile: default, test, production, bench"),
     Key("crawl.workers", "TRAWL_WORKERS", int, -1, "page-processing worker processes beside the crawl: "
         "-1 = cores - 1 (at least 1; 0 with evidence off), 0 = in the crawl process"),
+    Key("crawl.workers_feed", "TRAWL_WORKERS_FEED", str, "local", "where page-processing jobs go: local (worker "
+        "processes of the crawl), redis (redis.url) or a redis:// URL: for `trawl process` on any machine"),
     Key("crawl.remote_control", "TRAWL_REMOTE_CONTROL", bool, False,
         "Scrapy's telnet/remote-control consoles (debugging on a trusted machine only)"),
     Key("log.level", "TRAWL_LOG_LEVEL", str, "", "console log level (empty: trawl's default)"),

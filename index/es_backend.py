@@ -91,8 +91,8 @@ class EsBackend(IndexBackend):
         spool_dir = options.pop("spool_dir", None)
         version = int(options.pop("mapping_version", MAPPING_VERSION))
         replicas = options.pop("replicas", None)
-        if replicas is None and config.source("index.replicas") != "default":
-            replicas = config.index_replicas  # set explicitly (trawl.toml, env, flag): a fixed number
+        if replicas is None:
+            replicas = config.index_replicas  # set (trawl.toml, env, flag): a fixed number; unset: None
         vocabulary = options.pop("vocabulary", None)
         # no replay here: opening contacts nothing, so `trawl index flush` and a crawl's start
         # can replay and report it themselves (replay_spool)

@@ -45,7 +45,7 @@ def test_fresh_home_shows_defaults_and_creates_nothing(tmp_path: Path) -> None:
     assert rows["home"]["value"] == str(home) and rows["home"]["source"] == "env TRAWL_HOME"
     assert {row["source"] for name, row in rows.items() if name != "home"} == {"default"}
     assert rows["tor.socks"]["value"] == "socks5h://127.0.0.1:9050"
-    assert rows["index.prefix"]["value"] == "trawl" and rows["index.replicas"]["value"] == 1
+    assert rows["index.prefix"]["value"] == "trawl" and rows["index.replicas"]["value"] is None  # auto 0-1
     text = trawl(clean_env(home), "config", "show")
     assert text.returncode == 0 and "index.url" in text.stdout and f"{home}/trawl.toml absent" in text.stdout
     assert not home.exists()

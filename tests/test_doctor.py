@@ -217,6 +217,10 @@ def test_elasticsearch_verdict_explains_yellow_on_one_node() -> None:
     assert es_verdict("u", info, three, 1, fix_replicas=str).status == "ok"
     red = {"status": "red", "cluster_name": "c", "number_of_data_nodes": 3}
     assert es_verdict("u", info, red, 1, fix_replicas=str).status == "fail"
+    # index.replicas unset: auto-expand 0-1, which a one-node green cluster fits
+    green_one = {"status": "green", "cluster_name": "c", "number_of_data_nodes": 1}
+    unset = es_verdict("u", info, green_one, None, fix_replicas=str)
+    assert unset.status == "ok" and "auto-expand 0-1" in unset.detail
 
 
 TOR = shutil.which("tor") or "/usr/sbin/tor"

@@ -62,4 +62,6 @@ def show(as_json: bool, flags: tuple[str, ...]) -> None:
 def _text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if value is None:
+        return "(unset)"
     return "''" if value == "" else str(value)

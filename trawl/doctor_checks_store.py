@@ -123,7 +123,7 @@ def _elasticsearch(context: DoctorContext, url: str) -> CheckResult:
                       fix_replicas=lambda nodes: fix_setting(config, "index.replicas", str(nodes)))
 
 
-def es_verdict(shown: str, info: dict[str, Any], health: dict[str, Any], replicas: int,
+def es_verdict(shown: str, info: dict[str, Any], health: dict[str, Any], replicas: int | None,
                fix_replicas: Callable[[int], str]) -> CheckResult:
     """ok/warn/fail from GET / and GET /_cluster/health; replicas beyond the data nodes
     are why a one-node cluster is yellow, and that is said plainly."""
@@ -133,13 +133,14 @@ def es_verdict(shown: str, info: dict[str, Any], health: dict[str, Any], replica
     explain = f"curl -sS '{shown}/_cluster/allocation/explain?pretty'"
     if status == "red":
         return CheckResult("elasticsearch", "fail", f"{where}: a primary shard is unassigned", explain)
-    if replicas >= max(nodes, 1):
+    if replicas is not None and replicas >= max(nodes, 1):
         detail = (f"{where}; index.replicas = {replicas} needs {replicas + 1} data nodes (a replica never sits "
                   f"on its primary's node), so trawl's indices stay yellow")
         return CheckResult("elasticsearch", "warn", detail, fix_replicas(max(nodes - 1, 0)))
     if status == "yellow":
         return CheckResult("elasticsearch", "warn", f"{where}: some replica shards are unassigned", explain)
-    return CheckResult("elasticsearch", "ok", f"{where}; {replicas} replica(s) per index fit")
+    fit = "replicas auto-expand 0-1 with the data nodes" if replicas is None else f"{replicas} replica(s) per index fit"
+    return CheckResult("elasticsearch", "ok", f"{where}; {fit}")
 
 
 # --- disk and evidence store ---------------------------------------------------------------
