@@ -29,6 +29,8 @@ from typing import Any, Protocol
 from scrapy.exceptions import DropItem
 
 from core.clock import utc_now_iso
+from core.config import load_config
+from core.errors import TrawlError
 from core.items import RawListing, RawVendor
 from crawler.engine.workers_job import PageJob
 from crawler.evidence.writer import make_evidence_durable
@@ -150,9 +152,22 @@ class TrawlItemPipeline:
         hooks = PoolHooks(pages_done=self._pages_done, counters=self._add_counters,
                           before_handout=self._make_evidence_durable,
                           pages_read=lambda ids: spider.pages_read.update(ids), pause=self._pause_engine)
-        self.pool = WorkerPool(spec, self.settings.workers, hooks)
+        config = load_config()
+        feed = config.crawl_workers_feed
+        if feed == "redis" or feed.startswith(("redis://", "rediss://", "unix://")):
+            from crawler.engine.workers_redis import RedisFeed
+
+            url = config.redis_url if feed == "redis" else feed
+            if not url:
+                raise TrawlError("crawl.workers_feed = redis needs redis.url (TRAWL_REDIS_URL)")
+            self.pool = RedisFeed(spec, url, hooks)
+        elif config.crawl_workers_feed == "local":
+            self.pool = WorkerPool(spec, self.settings.workers, hooks)
+        else:
+            raise TrawlError(f"crawl.workers_feed = {feed!r}: expected local, redis or a redis:// URL")
         self.pool.start()
-        logger.info("processing in %d worker process(es): pids %s", self.settings.workers, self.pool.pids)
+        logger.info("processing via %s: %d worker process(es) %s", feed.split("://")[0], self.pool.size,
+                    self.pool.pids)
         self._poller = task.LoopingCall(self._poll_pool)
         self._poller.start(POLL_SECONDS, now=False)
 

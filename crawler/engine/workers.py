@@ -56,9 +56,13 @@ def auto_workers(evidence: bool) -> int:
 
 def resolve_workers(requested: int | None, configured: int, evidence: bool) -> int:
     """--workers, else the `crawl.workers` key (-1 = auto); evidence off forces 0 (logged)."""
+    from core.config import load_config
+
     wanted = requested if requested is not None else configured
     if wanted < 0:
         wanted = auto_workers(evidence)
+    if requested is None and load_config().crawl_workers_feed != "local":
+        wanted = max(1, wanted)  # jobs go to `trawl process` consumers (crawler.engine.workers_redis)
     if wanted > 0 and not evidence:
         logger.warning("evidence is off: pages are processed in the crawl process (--workers %d ignored)", wanted)
         return 0
@@ -225,6 +229,7 @@ class WorkerPool:
                 logger.error("page %s: %d workers died on it; left unfinished for --resume", job.key, job.attempts)
                 continue
             self.pending.appendleft(job)
+            self._count("jobs_handed_out_again")
         return self._spawn(dead.number)
 
     def _hand_out(self) -> None:

@@ -39,3 +39,34 @@ def snapshot_count(home: Path) -> int:
 
     with sqlite3.connect(home / "index.sqlite") as conn:
         return int(conn.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0])
+
+
+def worker_pids(crawl_pid: int) -> list[int]:
+    """The processing workers a crawl process started (spawned children running worker_main)."""
+    found = []
+    for task in Path(f"/proc/{crawl_pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for pid in children:
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
+                found.append(int(pid))
+    return sorted(set(found))
+
+
+def stored_count(home: Path) -> int:
+    import sqlite3
+
+    db = home / "index.sqlite"
+    if not db.is_file():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM listings").fetchone()[0])
+    except sqlite3.Error:
+        return 0

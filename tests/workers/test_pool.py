@@ -21,7 +21,7 @@ def _crawl(testbed: Any, home: Path, site: str, workers: int) -> dict[str, Any]:
     return summary
 
 
-@pytest.mark.parametrize("site", ["pillhub", "pillhub-grid"])
+@pytest.mark.parametrize("site", ["pillhub", pytest.param("pillhub-grid", marks=pytest.mark.slow)])
 def test_workers_store_what_the_crawl_process_stores(testbed: Any, tmp_path: Path, site: str) -> None:
     inline = _crawl(testbed, tmp_path / "inline", site, 0)
     pooled = _crawl(testbed, tmp_path / "pooled", site, 1)
