@@ -28,7 +28,7 @@ from core.errors import TrawlError
 from core.records import Evidence
 from crawler.engine import ingest_sources as sources
 from crawler.engine.offline import OfflineResult, SavedPage, process_pages
-from crawler.evidence.reader import ArchivedPage
+from crawler.evidence.reader import MAX_BODY, ArchivedPage
 from crawler.evidence.writer import REDACTED, EvidenceWriter, WrittenRecord
 from crawler.sitedef.siteconfig import SiteConfig
 
@@ -141,6 +141,9 @@ def discover(site: SiteConfig, paths: Iterable[Path], options: IngestOptions,
              report: IngestReport) -> list[InputFile]:
     """The input files under `paths`, recognised and dated; what cannot be read goes to
     `report.errors` (one line each) and the rest still counts."""
+    for name, value in (("--base-url", options.base_url), ("--url", options.url)):
+        if value and not (urlsplit(value).scheme in ("http", "https") and urlsplit(value).netloc):
+            raise TrawlError(f"{name} {value!r}: expected an absolute URL like http://market.onion/")
     date_pattern = sources.compile_date_pattern(options.date_pattern) if options.date_pattern else None
     clock = sources.normalise_clock(options.clock) if options.clock else ""
     found: list[InputFile] = []
@@ -161,7 +164,9 @@ def discover(site: SiteConfig, paths: Iterable[Path], options: IngestOptions,
                 kind = sources.sniff(given)
                 item = InputFile(given, kind, group=str(given) if kind != "html" else "files")
                 if kind == "html":
-                    item.url = options.url or (sources.url_for_file(options.base_url, given) if options.base_url else "")
+                    item.url = options.url or (sources.mirror_url(site, given.parent, given, base_url=options.base_url,
+                                                                  flat_names=options.flat_names)
+                                               if options.base_url else "")
                     if not item.url:
                         raise sources.IngestInputError(f"{given}: a single HTML file needs --url (its address) "
                                                        f"or --base-url")
@@ -269,6 +274,8 @@ def read_input(item: InputFile) -> list[ArchivedPage]:
         return sources.read_warc(item.path)
     if item.kind == "wacz":
         return sources.read_wacz(item.path)
+    if item.size > MAX_BODY:
+        raise sources.IngestInputError(f"{item.path}: larger than {MAX_BODY // 2**20} MB, not read as a page")
     try:
         body = item.path.read_bytes()
     except OSError as exc:

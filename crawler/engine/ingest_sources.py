@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from core.errors import TrawlError
 from crawler.engine.frontier import page_key
@@ -133,7 +133,35 @@ def read_warc(path: Path) -> list[ArchivedPage]:
         pages = list(_pages_of_stream(handle, str(path)))
     if gzipped:
         check_gzip_complete(path)  # warcio stops quietly at a cut-off member
+    else:
+        check_plain_complete(path)  # and hands out a cut-off record's body as if whole
     return pages
+
+
+def check_plain_complete(path: Path) -> None:
+    """IngestInputError unless every record of an uncompressed WARC is as long as it says."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        while handle.tell() < size:
+            start = handle.tell()
+            header = b""
+            while not header.endswith(b"\r\n\r\n"):
+                line = handle.readline(65536)
+                if not line:
+                    break
+                header += line
+                if header.strip() == b"":
+                    header, start = b"", handle.tell()  # blank lines between records
+            if not header:
+                return
+            found = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", header)
+            if found is None:
+                raise IngestInputError(f"{path}: not a readable WARC (record at {start} has no Content-Length)")
+            end = handle.tell() + int(found.group(1))
+            if end > size:
+                raise IngestInputError(f"{path}: not a readable WARC (cut short: the record at {start} "
+                                       f"needs {end - size} more bytes)")
+            handle.seek(end)
 
 
 def check_gzip_complete(path: Path) -> None:
@@ -261,13 +289,6 @@ def _path_candidates(parts: list[str]) -> tuple[list[str], str]:
 def _quote_path(path: str) -> str:
     """A file name's characters as a URL's (spaces and the like percent-encoded, `?`/`=` kept)."""
     return quote(path, safe="/?=&;:@!$'()*+,%~-._")
-
-
-def url_for_file(base_url: str, file: Path) -> str:
-    """A single saved file's URL from `--base-url`: the base joined with the file name."""
-    if not urlsplit(base_url).scheme:
-        raise IngestInputError(f"--base-url {base_url!r}: expected an absolute URL like http://market.onion/")
-    return base_url.rstrip("/") + "/" + _quote_path(file.name)
 
 
 # --- capture time of a saved file -----------------------------------------------------------

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 
-from tests.crawler.conftest import REPO, crawl_env, trawl
+from tests.crawler.conftest import REPO
 from tests.crawler.test_grid_hansa import CARDS_PER_PAGE, DISTINCT_LISTINGS, EXPECTED
 
 BASE = "http://hansamkt2rr6nfg3.onion"
@@ -22,9 +23,17 @@ PAGE_ONLY = {"24459", "80539", "42171"}  # listing pages saved whose listing is 
 CLOCK = "2017-06-24T12:00:00Z"
 
 
-def export(env: dict[str, str]) -> dict[str, dict[str, Any]]:
-    out = trawl(["export", "listings", "--site", "hansa", "--format", "jsonl", "--out", "-"], env)
-    assert out.returncode == 0, out.stderr[-2000:]
+def trawl(args: list[str], home: Path) -> Result:
+    """The trawl command in this process (its lists load once for all these tests)."""
+    from trawl.cli import cli
+
+    return CliRunner().invoke(cli, args, env={"TRAWL_HOME": str(home), "TRAWL_PROFILE": "test"},
+                              catch_exceptions=False)
+
+
+def export(home: Path) -> dict[str, dict[str, Any]]:
+    out = trawl(["export", "listings", "--site", "hansa", "--format", "jsonl", "--out", "-"], home)
+    assert out.exit_code == 0, out.output[-2000:]
     return {json.loads(line)["listing_id"].split(":", 1)[1]: json.loads(line)
             for line in out.stdout.splitlines() if line.strip()}
 
@@ -40,15 +49,14 @@ def ingested(real_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
     if not folder.is_dir():
         pytest.skip(f"{folder} not found")
     home = tmp_path_factory.mktemp("hansa-ingest") / "home"
-    env = crawl_env(home)
     args = ["ingest", YAML, str(folder), "--base-url", BASE, "--flat-names", "--clock", CLOCK]
-    first = trawl([*args, "--json"], env, timeout=300)
-    assert first.returncode == 0, first.stderr[-3000:]
-    rows = export(env)
+    first = trawl([*args, "--json"], home)
+    assert first.exit_code == 0, first.output[-3000:]
+    rows = export(home)
     snapshots = snapshot_count(home)
-    again = trawl(args, env, timeout=300)
-    return {"folder": folder, "home": home, "env": env, "report": json.loads(first.stdout.strip().splitlines()[-1]),
-            "rows": rows, "snapshots": snapshots, "again": again, "rows_again": export(env),
+    again = trawl(args, home)
+    return {"folder": folder, "home": home, "report": json.loads(first.stdout.strip().splitlines()[-1]),
+            "rows": rows, "snapshots": snapshots, "again": again, "rows_again": export(home),
             "snapshots_again": snapshot_count(home)}
 
 
@@ -109,7 +117,7 @@ def test_evidence_cites_the_ingest_run_and_the_source_file(ingested: dict[str, A
 
 def test_reingest_changes_nothing(ingested: dict[str, Any]) -> None:
     again, run_id = ingested["again"], ingested["report"]["run_id"]
-    assert again.returncode == 0, again.stderr[-2000:]
+    assert again.exit_code == 0, again.output[-2000:]
     assert f"35 files: already ingested (run {run_id})" in again.stdout
     assert ingested["rows_again"] == ingested["rows"]
     assert ingested["snapshots_again"] == ingested["snapshots"] == DISTINCT_LISTINGS + len(PAGE_ONLY)
@@ -117,9 +125,8 @@ def test_reingest_changes_nothing(ingested: dict[str, Any]) -> None:
 
 
 def test_shows_in_runs_as_an_ingest(ingested: dict[str, Any]) -> None:
-    runs = trawl(["runs", "--json"], ingested["env"])
-    assert runs.returncode == 0, runs.stderr
+    runs = trawl(["runs", "--json"], ingested["home"])
+    assert runs.exit_code == 0, runs.output
     (run,) = json.loads(runs.stdout)
     assert run["kind"] == "ingest" and run["status"] == "finished" and run["listings"] == 162
-    table = trawl(["runs"], ingested["env"])
-    assert "ingest:finished" in table.stdout
+    assert "ingest:finished" in trawl(["runs"], ingested["home"]).stdout

@@ -268,16 +268,21 @@ def test_broken_files_one_line_each_others_ingested(saved: Saved, tmp_path: Path
     not_gzip.write_bytes(saved.pages[1].body)
     torn = tmp_path / "torn.warc.gz"
     torn.write_bytes(saved.warc.read_bytes()[: saved.warc.stat().st_size // 2])
+    plain_torn = tmp_path / "torn-plain.warc"
+    plain = gzip.decompress(saved.warc.read_bytes())
+    plain_torn.write_bytes(plain[: len(plain) * 2 // 3])
     plain_text = tmp_path / "notes.txt"
     plain_text.write_text("not a page at all\n")
     home = tmp_path / "home"
-    result = invoke(home, ["ingest", SITE, str(not_gzip), str(torn), str(plain_text), str(saved.warc), "--json"])
+    result = invoke(home, ["ingest", SITE, str(not_gzip), str(torn), str(plain_torn), str(plain_text), str(saved.warc),
+                           "--json"])
     assert result.exit_code == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 3 and len(result.stderr.splitlines()) == 3  # one line per broken file, no traceback
+    assert len(errors) == 4 and len(result.stderr.splitlines()) == 4  # one line per broken file, no traceback
     by_file = {line.split(": ", 2)[1]: line.split(": ", 2)[2] for line in errors}
     assert by_file[str(not_gzip)].startswith("not a WARC (neither gzip nor 'WARC/'")
     assert by_file[str(torn)] == "not a readable WARC (cut short: its last gzip record is incomplete)"
+    assert by_file[str(plain_torn)].startswith("not a readable WARC (cut short: the record at ")
     assert by_file[str(plain_text)].startswith("not HTML, WARC or WACZ")
     assert report_of(result)["listings"] == len(saved.products)
     nothing = invoke(tmp_path / "home2", ["ingest", SITE, str(not_gzip), str(plain_text)])
