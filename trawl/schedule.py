@@ -11,32 +11,26 @@ A jobs file is YAML (default `$TRAWL_HOME/schedule.yaml`)::
         command: [export, trends, --format, csv, --out, trends.csv]
         cron: "0 4 1 * *"
 
-Each job runs `trawl ...` in a subprocess so a crashing crawl can't take the
-scheduler down, and Twisted's one-reactor-per-process rule is respected.
-Every execution is appended to `$TRAWL_HOME/schedule-history.jsonl`.
+This module reads and validates the jobs file (the declared truth).  Running them:
+`trawl.schedule_runner` (the scheduler process, APScheduler over the job store of
+`trawl.schedule_store`: run state, leases) and `trawl.schedule_exec` (one run of a job
+in a subprocess).  Every execution is appended to `$TRAWL_HOME/schedule-history.jsonl`.
+See docs/scheduling.md.
 """
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import yaml
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
-from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from core.clock import utc_now_iso
 from core.errors import TrawlError
-from core.home import ensure_home, trawl_home
-from crawler.engine.spawn import trawl_command
+from core.home import trawl_home
 
 _EVERY = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -62,18 +56,12 @@ class Job:
         return IntervalTrigger(seconds=self.every_seconds or 0, timezone=timezone.utc)
 
 
-@dataclass
-class JobOutcome:
-    job_id: str
-    started: str
-    finished: str
-    exit_code: int
-    output_tail: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
 def default_jobs_file() -> Path:
     return trawl_home() / "schedule.yaml"
+
+
+def default_history() -> Path:
+    return trawl_home() / "schedule-history.jsonl"
 
 
 def parse_every(text: str) -> int:
@@ -175,35 +163,6 @@ def _job_command(raw: dict[str, Any], where: str, index: int) -> list[str]:
     return [str(c) for c in command]
 
 
-def run_job(job: Job, *, history: Path | None = None) -> JobOutcome:
-    """Run one job now, in a subprocess, and append the outcome to the history file."""
-    started = _utcnow()
-    argv = trawl_command(job.command)
-    try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=job.timeout, stdin=subprocess.DEVNULL)
-        code, output = proc.returncode, (proc.stdout + proc.stderr)
-    except subprocess.TimeoutExpired as exc:
-        partial_output = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else exc.stdout or ""
-        code, output = 124, f"timed out after {job.timeout}s: {partial_output}"
-    outcome = JobOutcome(job_id=job.id, started=started, finished=_utcnow(), exit_code=code, output_tail=output[-2000:])
-    history = history or ensure_home() / "schedule-history.jsonl"
-    with history.open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps(outcome.__dict__, ensure_ascii=False) + "\n")
-    return outcome
-
-
-def build_scheduler(jobs: list[Job], *, history: Path | None = None) -> BlockingScheduler:
-    # coalesce + max_instances=1: a crawl that overruns its interval is not started twice,
-    # and missed runs after downtime collapse into one.
-    scheduler = BlockingScheduler(timezone=timezone.utc, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
-    now = datetime.now(timezone.utc)
-    for job in jobs:
-        # interval jobs would first fire one interval from now; a fresh deployment should crawl at once
-        first = {"next_run_time": now} if job.every_seconds else {}
-        scheduler.add_job(run_job, trigger=job.trigger(), args=[job], kwargs={"history": history}, id=job.id, name=" ".join(job.command), **first)
-    return scheduler
-
-
 def next_runs(jobs: list[Job]) -> list[dict[str, Any]]:
     now = datetime.now(timezone.utc)
     rows = []
@@ -213,32 +172,3 @@ def next_runs(jobs: list[Job]) -> list[dict[str, Any]]:
                      "trigger": job.cron or f"every {job.every_seconds}s",
                      "next_run": upcoming.isoformat() if upcoming else None})
     return rows
-
-
-def run_scheduler(jobs: list[Job], *, max_runs: int | None = None, history: Path | None = None, on_outcome: Any = None) -> int:
-    """Run until interrupted, or until `max_runs` job executions have finished."""
-    scheduler = build_scheduler(jobs, history=history)
-    finished = 0
-    lock = threading.Lock()
-
-    def listener(event: JobExecutionEvent) -> None:
-        nonlocal finished
-        if on_outcome and event.retval is not None:
-            on_outcome(event.retval)
-        with lock:
-            finished += 1
-            if max_runs is not None and finished >= max_runs:
-                # shutdown from a worker thread must not wait for that same thread
-                threading.Thread(target=scheduler.shutdown, kwargs={"wait": False}, daemon=True).start()
-
-    scheduler.add_listener(listener, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
-    try:
-        scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
-    time.sleep(0.05)
-    return finished
-
-
-def _utcnow() -> str:
-    return utc_now_iso()

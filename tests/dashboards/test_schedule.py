@@ -1,12 +1,12 @@
-"""The scheduler: jobs-file validation and real APScheduler runs of real `trawl` subprocesses."""
+"""The scheduler's jobs file: validation with file/line/field errors.  Real scheduler
+processes: tests/app/test_schedule_processes.py."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from trawl.schedule import ScheduleError, load_jobs, parse_every, run_scheduler
+from trawl.schedule import ScheduleError, load_jobs, parse_every
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -77,23 +77,3 @@ def test_invalid_files_name_file_line_field(tmp_path: Path, body: str, where: st
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ScheduleError, match="cannot read jobs file"):
         load_jobs(tmp_path / "absent.yaml")
-
-
-@pytest.mark.timeout(240)  # the bound on a stuck scheduler; two runs take seconds
-def test_scheduler_runs_real_jobs_on_an_interval(tmp_path: Path, trawl_home: Path) -> None:
-    """Two executions of a 1-second interval job, each a real `trawl` subprocess."""
-    jobs = load_jobs(write(tmp_path, """\
-jobs:
-  - id: parse-every-second
-    command: [parse, quantity, "100 x 2mg Xanax bars", --json]
-    every: 1s
-    timeout: 60
-"""))
-    history = tmp_path / "history.jsonl"
-    finished = run_scheduler(jobs, max_runs=2, history=history)
-    assert finished == 2
-    outcomes = [json.loads(line) for line in history.read_text().splitlines()]
-    assert [o["job_id"] for o in outcomes] == ["parse-every-second"] * 2
-    assert all(o["exit_code"] == 0 for o in outcomes), outcomes
-    parsed = json.loads(outcomes[0]["output_tail"])
-    assert parsed["unit"] == "unit" and parsed["amount"] == 100

@@ -1,0 +1,242 @@
+"""The scheduler as real `trawl schedule` processes on one SQLite job store: two schedulers
+never run one job at once, state survives a restart, pause/resume/run-now from another
+process, time budgets (SIGTERM then SIGKILL, output kept, the crawl resumed), a scheduler
+SIGTERM that orphans no crawl, and the start-up doctor's alert."""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.crawler.conftest import REPO, crawl_env
+
+PARSE_JOB = """\
+jobs:
+  - id: parse-job
+    command: [parse, quantity, "100 x 2mg Xanax bars", --json]
+    every: {every}
+    timeout: 60
+"""
+
+
+def write_jobs(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "jobs.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def schedule(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "trawl.cli", "schedule", *args], env=env, cwd=REPO, text=True,
+                          capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def start_scheduler(jobs: Path, env: dict[str, str], *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "trawl.cli", "schedule", "run", "--file", str(jobs), *extra],
+                            env=env, cwd=REPO, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL)
+
+
+def finish(proc: subprocess.Popen[str], timeout: float = 120) -> tuple[int, str]:
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"scheduler did not stop within {timeout}s:\n{out}\n{err[-3000:]}")
+    return proc.returncode, out + err
+
+
+def history(home: Path) -> list[dict[str, Any]]:
+    path = home / "schedule-history.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+def status(jobs: Path, env: dict[str, str]) -> list[dict[str, Any]]:
+    result = schedule(["status", "--file", str(jobs), "--json"], env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def assert_one_at_a_time(runs: list[dict[str, Any]]) -> None:
+    spans = sorted((r["started_ts"], r["finished_ts"], r["holder"]) for r in runs)
+    for (_, end, first), (start, _, second) in itertools.pairwise(spans):
+        assert end <= start, f"runs overlap: {first} until {end}, {second} from {start}"
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def two_schedulers_then_a_restart(tmp_path: Path, jobs: Path, env: dict[str, str], home: Path) -> list[dict[str, Any]]:
+    """Schedulers A and B on one store, each stopping after one run of its own; then C."""
+    first = [start_scheduler(jobs, env, "--no-doctor", "--max-runs", "1") for _ in range(2)]
+    for proc in first:
+        code, output = finish(proc)
+        assert code == 0, output[-3000:]
+    assert len(history(home)) == 2
+    time.sleep(1.0)  # with C's start-up: down across at least two fire times of the 1 s trigger
+    code, output = finish(start_scheduler(jobs, env, "--no-doctor", "--max-runs", "1"))
+    assert code == 0, output[-3000:]
+    return history(home)
+
+
+@pytest.mark.timeout(300)
+def test_two_schedulers_one_store_run_a_job_once_at_a_time_across_a_restart(tmp_path: Path, trawl_home: Path) -> None:
+    jobs = write_jobs(tmp_path, PARSE_JOB.format(every="1s"))
+    env = crawl_env(trawl_home)
+    runs = two_schedulers_then_a_restart(tmp_path, jobs, env, trawl_home)
+    assert [r["result"] for r in runs] == ["ok"] * 3, runs
+    assert len({r["holder"] for r in runs}) == 3, "A, B and the restarted scheduler each ran once"
+    assert_one_at_a_time(runs)
+    assert json.loads(runs[0]["output_tail"])["amount"] == 100
+    assert runs[-1]["misfires"] >= 1, "fire times missed while down are coalesced into one run"
+    [row] = status(jobs, env)
+    assert row["runs"] == 3 and row["misfires"] >= 1 and row["last"]["result"] == "ok"
+    assert row["next_run"] is not None and not row["running"]
+
+
+@pytest.mark.timeout(300)
+def test_pause_resume_and_run_now_from_another_process(tmp_path: Path, trawl_home: Path) -> None:
+    jobs = write_jobs(tmp_path, PARSE_JOB.format(every="1h"))
+    env = crawl_env(trawl_home)
+    scheduler = start_scheduler(jobs, env, "--no-doctor")
+    try:
+        wait_for(lambda: len(history(trawl_home)) == 1, 90, "the first run (an interval job runs at start)")
+        assert schedule(["pause", "parse-job", "--file", str(jobs)], env).returncode == 0
+        row = wait_for(lambda: [r for r in status(jobs, env) if r["paused"] and r["next_run"] is None], 30,
+                       "the scheduler to apply the pause")[0]
+        assert row["runs"] == 1
+        assert schedule(["run-now", "parse-job", "--file", str(jobs)], env).returncode == 0
+        wait_for(lambda: len(history(trawl_home)) == 2, 90, "the run-now run")
+        assert history(trawl_home)[1]["extra"] == {"run_now": True}
+        assert schedule(["resume", "parse-job", "--file", str(jobs)], env).returncode == 0
+        wait_for(lambda: [r for r in status(jobs, env) if not r["paused"] and r["next_run"]], 30, "the resume")
+        unknown = schedule(["pause", "nope", "--file", str(jobs)], env)
+        assert unknown.returncode == 2 and "unknown job 'nope'" in unknown.stderr
+    finally:
+        scheduler.send_signal(signal.SIGTERM)
+        code, output = finish(scheduler, 60)
+    assert code == 0, output[-3000:]
+    assert len(history(trawl_home)) == 2, "paused and then an hourly trigger: no other run"
+
+
+CRAWL_JOB = """\
+jobs:
+  - id: nightshade-crawl
+    command: [crawl, nightshade, --budget, "400", -v]
+    every: 1h
+    timeout: {timeout}
+"""
+
+
+def running_crawl(home: Path) -> dict[str, Any] | None:
+    for stats_file in (home / "runs").glob("nightshade-*/stats.json"):
+        stats = json.loads(stats_file.read_text())
+        if stats.get("status") == "running" and stats.get("pages", 0) >= 1 and alive(stats["pid"]):
+            return stats
+    return None
+
+
+@pytest.mark.timeout(300)
+def test_time_budget_then_resume_then_scheduler_sigterm(tmp_path: Path, trawl_home: Path, testbed: Any) -> None:
+    """A crawl over its time budget is stopped and recorded as timed_out with its output;
+    the next run continues it (--resume); SIGTERM of the scheduler stops that crawl too
+    (no orphan) and its history line is written."""
+    env = crawl_env(trawl_home, testbed.env())
+    budgeted = write_jobs(tmp_path, CRAWL_JOB.format(timeout=6))
+    result = schedule(["run", "--file", str(budgeted), "--once", "--no-doctor", "--grace", "20"], env, timeout=180)
+    assert result.returncode == 1, result.stdout + result.stderr[-3000:]
+    [first] = history(trawl_home)
+    assert first["result"] == "timed_out" and first["run_id"], first
+    assert first["output_tail"].strip(), "the captured output of a killed job is kept"
+    assert not first["resumed"]
+
+    jobs = write_jobs(tmp_path, CRAWL_JOB.format(timeout=600))  # same job id, no budget trouble now
+    scheduler = start_scheduler(jobs, env, "--no-doctor", "--grace", "20")
+    try:
+        crawl = wait_for(lambda: running_crawl(trawl_home), 90, "the resumed crawl to fetch a page")
+    finally:
+        scheduler.send_signal(signal.SIGTERM)
+    code, output = finish(scheduler, 90)
+    assert code == 0, output[-3000:]
+    assert not alive(crawl["pid"]), "the crawl must not outlive the scheduler"
+    first, second = history(trawl_home)
+    assert second["resumed"] and second["run_id"] == first["run_id"] == crawl["run_id"]
+    assert second["command"][:2] == ["crawl", "--resume"]
+    assert second["result"] == "interrupted" and second["exit_code"] == 130, second
+    assert first["run_id"] in second["output_tail"], "the crawl's summary line, printed as it stopped"
+    stats = json.loads((trawl_home / "runs" / first["run_id"] / "stats.json").read_text())
+    assert stats["status"] in ("shutdown", "interrupted"), "SIGTERM let the crawl checkpoint"
+    assert stats["resumed"] == 1
+    [row] = status(jobs, env)
+    assert row["last"]["result"] == "interrupted" and row["runs"] == 2 and not row["running"]
+
+
+@pytest.mark.timeout(120)
+def test_doctor_failure_alerts_and_refuses_when_asked(tmp_path: Path, trawl_home: Path) -> None:
+    jobs = write_jobs(tmp_path, CRAWL_JOB.format(timeout=60))
+    env = crawl_env(trawl_home, {"TRAWL_TOR_SOCKS": "socks5h://127.0.0.1:9"})  # nothing listens on port 9
+    result = schedule(["run", "--file", str(jobs), "--on-doctor-failure", "refuse"], env)
+    assert result.returncode == 3, result.stdout + result.stderr[-3000:]
+    assert "doctor:" in result.stderr and "tor" in result.stderr
+    alerts = [json.loads(line) for line in (trawl_home / "alerts.jsonl").read_text().splitlines()]
+    [alert] = [a for a in alerts if a["kind"] == "doctor_failed"]
+    assert any(check["name"].startswith("tor") for check in alert["data"]["checks"])
+    assert alert["data"]["jobs"] == ["nightshade-crawl"]
+    assert history(trawl_home) == [], "refused: no job ran"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_three_crawls_across_a_restart_with_two_schedulers(tmp_path: Path, trawl_home: Path, testbed: Any) -> None:
+    """Must show (issue 18): a fast trigger crawling a testbed site three times across a
+    scheduler restart, two scheduler processes on one store, exactly one crawl at a time."""
+    jobs = write_jobs(tmp_path, "jobs:\n  - id: nightshade-fast\n    site: nightshade\n    budget: 3\n"
+                                "    every: 1s\n    timeout: 120\n")
+    env = crawl_env(trawl_home, testbed.env())
+    runs = two_schedulers_then_a_restart(tmp_path, jobs, env, trawl_home)
+    assert [r["result"] for r in runs] == ["ok"] * 3, runs
+    assert len({r["run_id"] for r in runs}) == 3 and all(r["pages"] >= 1 for r in runs)
+    assert_one_at_a_time(runs)
+    # the crawls' own run stats agree: each started after the previous one finished
+    spans = sorted((s["started_at"], s["finished_at"]) for s in
+                   (json.loads((trawl_home / "runs" / r["run_id"] / "stats.json").read_text()) for r in runs))
+    assert all(end <= start for (_, end), (start, _) in itertools.pairwise(spans)), spans
+    assert len(list((trawl_home / "runs").glob("nightshade-*"))) == 3
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_crawl_where_every_page_failed_is_recorded_as_failed(tmp_path: Path, trawl_home: Path, testbed: Any) -> None:
+    jobs = write_jobs(tmp_path, CRAWL_JOB.format(timeout=200))
+    env = crawl_env(trawl_home, {**testbed.env(), "TRAWL_TOR_SOCKS": "socks5h://127.0.0.1:9"})  # proxy down
+    result = schedule(["run", "--file", str(jobs), "--once"], env, timeout=240)  # doctor: alert, continue
+    assert result.returncode == 1, result.stdout + result.stderr[-3000:]
+    [record] = history(trawl_home)
+    assert record["result"] == "failed" and record["exit_code"] == 4, record
+    assert "every page failed" in record["extra"]["failure"]
+    kinds = [json.loads(line)["kind"] for line in (trawl_home / "alerts.jsonl").read_text().splitlines()]
+    assert "doctor_failed" in kinds
