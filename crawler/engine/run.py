@@ -130,7 +130,9 @@ def run_crawl(site_name: str, *, resume: bool = False, clock: str | None = None,
     itself is chosen by the server, not by the crawler."""
     from crawler.engine.session import paused_reason
 
-    site = site or load_site(site_name)
+    from crawler.engine.markets import with_registry_mirrors
+
+    site = with_registry_mirrors(site or load_site(site_name))  # + verified mirrors (lifecycle registry), no clone
     logsetup.install(log or LogOptions(level_override=load_config().log_level or None),
                      secrets=logsetup.site_secrets(site))
     reason = paused_reason(site.name)
@@ -250,6 +252,9 @@ def _crawl(site: SiteConfig, frontier: Frontier, *, run_id: str, run_dir: Path, 
         record["status"] = "failed"
         record["failure"] = f"local failure: could not write {run_dir}/stats.json: {problem}"
     alert_run_end(record)  # degraded/failed/recovered, price moves of watched substances (never raises)
+    from crawler.engine.markets_runs import record_run
+
+    record_run(site, record)  # market lifecycle: up/down/seized, one alert per change (never raises)
     return RunResult(run_id=run_id, site=site.name, run_dir=run_dir, status=record.get("status", "unknown"),
                      stats=record)
 

@@ -26,7 +26,7 @@ from twisted.python.failure import Failure
 
 from core import redact
 from core.items import EvidenceRef, Fetch, RawListing, RawVendor
-from crawler.engine import session, workers_job
+from crawler.engine import markets_banners, session, workers_job
 from crawler.engine.frontier import PENDING, Frontier, page_key
 from crawler.engine.runstatus import stop_on_local_failure
 from crawler.net.offsite import OffsiteRedirect
@@ -189,6 +189,9 @@ class TrawlSpider(scrapy.Spider):
         if gate is not None:
             self.frontier.forget_body(key)
             return list(self.handle_gate(gate, response))
+        if markets_banners.on_page(self, text=text, url=response.url, status=response.status, sel=sel):
+            self.frontier.forget_body(key)  # a seizure banner: the crawl stops (crawler/engine/markets_banners.py)
+            return []
         login = self.site.login
         if login and session.login_needed(login, text=text, url=response.url, status=response.status, sel=sel):
             self.frontier.forget_body(key)
@@ -442,6 +445,8 @@ class TrawlSpider(scrapy.Spider):
         kind = type(failure.value).__name__
         status = getattr(getattr(failure.value, "response", None), "status", None)
         self.crawler.stats.inc_value(f"trawl/errors/{kind}" + (f"/{status}" if status else ""))
+        if status is None:  # never reached the mirror (the lifecycle registry counts its mirrors dead)
+            self.crawler.stats.inc_value(f"trawl/mirror_unreachable/{meta.get('trawl_mirror')}")
         if key is None or self.paused:
             return
         if status is not None and 400 <= status < 500:
