@@ -12,7 +12,6 @@ what makes a second ingest of the same bytes for the same site a no-op.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import time
@@ -27,14 +26,13 @@ from core.clock import utc_now_iso
 from core.errors import TrawlError
 from core.records import Evidence
 from crawler.engine import ingest_sources as sources
+from crawler.engine.ingest_evidence import IngestEvidence, copy_page
 from crawler.engine.offline import OfflineResult, SavedPage, process_pages
 from crawler.evidence.reader import MAX_BODY, ArchivedPage
-from crawler.evidence.writer import REDACTED, EvidenceWriter, WrittenRecord
 from crawler.sitedef.siteconfig import SiteConfig
 
 SOURCES_FILE = "sources.jsonl"
 SKIP_DUPLICATE = "duplicate_file"  # the same bytes given twice in one ingest
-DROP_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}  # the copy holds the decoded body
 ProgressFn = Callable[[str, int, int], None]  # (phase, done, total)
 
 
@@ -224,50 +222,6 @@ def ingested_before(runs: Path, site: str) -> dict[str, str]:
     return seen
 
 
-# --- the run's evidence ---------------------------------------------------------------------
-
-class IngestEvidence(EvidenceWriter):
-    """The run's WARC + manifest, each manifest line also naming the page's source."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.source: dict[str, Any] = {}  # set by copy_page before each exchange
-        super().__init__(*args, **kwargs)
-
-    def record_entry(self, record: Any, written: WrittenRecord, blob: bytes) -> dict[str, Any]:
-        entry = super().record_entry(record, written, blob)
-        return {**entry, **self.source} if record.rec_type in ("request", "response") else entry
-
-
-def copy_page(writer: IngestEvidence, run_id: str, page: ArchivedPage, source: dict[str, Any]) -> WrittenRecord:
-    """Write `page` into the run's WARC (request + response, dated by its capture)."""
-    from warcio.statusandheaders import StatusAndHeaders
-
-    parts = urlsplit(page.url)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    warc_headers = {"WARC-Date": page.captured_at, "WARC-Trawl-Run": run_id,
-                    "WARC-Trawl-Ingest-Source": source["source_path"],
-                    "WARC-Trawl-Ingest-Source-Sha256": source["source_sha256"]}
-    if source.get("source_offset") is not None:
-        warc_headers["WARC-Trawl-Ingest-Source-Offset"] = str(source["source_offset"])
-    request = StatusAndHeaders(f"GET {path} HTTP/1.1", [("Host", parts.netloc)], protocol="HTTP/1.1",
-                               is_http_request=True)
-    headers = [(k, REDACTED if k.lower() == "set-cookie" else v) for k, v in page.headers
-               if k.lower() not in DROP_HEADERS]
-    if not page.headers:
-        headers = [("Content-Type", page.content_type or "text/html")]
-    headers.append(("Content-Length", str(len(page.body))))
-    response = StatusAndHeaders(f"{page.status or 200} {'OK' if page.status in (0, 200) else 'Archived'}", headers,
-                                protocol="HTTP/1.1")
-    make = writer.writer.create_warc_record
-    writer.source = {**source, "captured_at": page.captured_at}
-    written = writer.write_exchange(
-        page.url, make(page.url, "request", payload=io.BytesIO(b""), length=0, http_headers=request,
-                       warc_headers_dict=dict(warc_headers)),
-        make(page.url, "response", payload=io.BytesIO(page.body), length=len(page.body), http_headers=response,
-             warc_headers_dict=dict(warc_headers)), [])
-    return written[1]
-
-
 def read_input(item: InputFile) -> list[ArchivedPage]:
     """The pages of one input file (a whole WARC/WACZ, or the one saved page)."""
     if item.kind == "warc":
@@ -321,8 +275,9 @@ def ingest(site: SiteConfig, paths: list[Path], options: IngestOptions, *,
     run_id = new_run_id(site.name)
     run_dir = runs_dir() / run_id
     run_dir.mkdir(parents=True)
-    stats_base = {"kind": "ingest", "run_id": run_id, "site": site.name, "started_at": utc_now_iso(),
-                  "pid": os.getpid(), "inputs": [str(p) for p in paths]}
+    # site_file: a reprocess of this run needs the YAML it was read with (a path here is allowed)
+    stats_base = {"kind": "ingest", "run_id": run_id, "site": site.name, "site_file": str(site.source or ""),
+                  "started_at": utc_now_iso(), "pid": os.getpid(), "inputs": [str(p) for p in paths]}
     write_stats(run_dir, {**stats_base, "status": "running"})
     report.run_id = run_id
     writer = IngestEvidence(run_dir, run_id, anchor=HeadAnchor(AnchorConfig.from_env(home), run_dir, run_id))
@@ -369,7 +324,8 @@ def _copy_group(site: SiteConfig, group: list[InputFile], writer: IngestEvidence
         report.files += 1
         kept = 0
         for page in pages:
-            if not page.is_page or not page.body.strip():
+            if not page.is_page or not page.body.strip() or not page.url.startswith(("http://", "https://")):
+                # (wget's own MANIFEST.txt and Heritrix's dns: records are text too, not pages of the site)
                 report.skipped[sources.SKIP_NOT_HTML] += 1
                 continue
             if not page.captured_at:  # a WARC record without WARC-Date: the file's own time

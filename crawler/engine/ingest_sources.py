@@ -120,6 +120,7 @@ def _pages_of_stream(handle: IO[bytes], label: str) -> Iterator[ArchivedPage]:
             offset = iterator.get_record_offset()
             if page is not None:
                 page.offset = offset
+                page.url = page.url.strip().removeprefix("<").removesuffix(">")  # WARC 1.1 drafts wrote <uri>
                 yield page
     except (ArchiveLoadFailed, EOFError, zlib.error, gzip.BadGzipFile, ValueError) as exc:
         raise IngestInputError(f"{label}: not a readable WARC ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
