@@ -121,7 +121,7 @@ def bench_naive(path: Path, n: int, batch: int) -> dict[str, float]:
             conn.execute("INSERT OR REPLACE INTO listings (listing_id, site, title, doc) VALUES (?,?,?,?)",
                          (x.listing_id, x.site, x.title, json.dumps(x.__dict__, default=str)))
         for s in snapshots:
-            conn.execute(f"INSERT OR REPLACE INTO snapshots ({SNAPSHOT_FIELDS}) VALUES (" + ",".join("?" * 16) + ")", snapshot_row(s))  # noqa: S608 - only our column names and ? placeholders are interpolated; values are bound
+            conn.execute(f"INSERT OR REPLACE INTO snapshots ({SNAPSHOT_FIELDS}) VALUES (" + ",".join("?" * len(SNAPSHOT_FIELDS.split(","))) + ")", snapshot_row(s))  # noqa: S608 - only our column names and ? placeholders are interpolated; values are bound
         spent += time.perf_counter() - started
         docs += len(listings) + len(snapshots)
     conn.close()

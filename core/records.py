@@ -113,6 +113,8 @@ class Listing:
     content_hash: str = ""  # sha256 of the normalised extracted fields
     evidence: Evidence = field(default_factory=Evidence)
     parse_errors: list[str] = field(default_factory=list)  # "field: reason" for values left unparsed
+    # which site YAML, page objects, trawl code and lists produced these values (pipeline/version.py)
+    extraction_version: str = ""
 
 
 @dataclass
@@ -134,10 +136,22 @@ class Snapshot:
     vendor_id: str | None = None
     origin: str | None = None
     content_hash: str = ""
+    extraction_version: str = ""  # see Listing.extraction_version
+    # an earlier extraction of the same capture, replaced by a `trawl reprocess` that changed its
+    # values: kept for history and exports, never counted by trends (docs/reprocess.md)
+    superseded: bool = False
 
     @property
     def snapshot_id(self) -> str:
-        """Idempotency key: re-indexing the same crawl writes the same id."""
+        """Idempotency key: re-indexing the same crawl writes the same id; a superseded
+        extraction of that capture keeps its own id beside the current one.
+
+        >>> s = Snapshot("vortex:1", "2026-01-01T00:00:00Z", "vortex", extraction_version="0.1.0-ab")
+        >>> s.snapshot_id, Snapshot(**{**s.__dict__, "superseded": True}).snapshot_id
+        ('vortex:1@2026-01-01T00:00:00Z', 'vortex:1@2026-01-01T00:00:00Z~0.1.0-ab')
+        """
+        if self.superseded:
+            return f"{self.listing_id}@{self.crawled_at}~{self.extraction_version}"
         return f"{self.listing_id}@{self.crawled_at}"
 
 
@@ -158,6 +172,7 @@ class Vendor:
     first_seen: str = ""
     last_seen: str = ""
     evidence: Evidence = field(default_factory=Evidence)
+    extraction_version: str = ""  # see Listing.extraction_version
 
 
 @dataclass
@@ -280,4 +295,5 @@ def snapshot_of(listing: Listing, run_id: str = "") -> Snapshot:
         vendor_id=listing.vendor_id,
         origin=listing.origin,
         content_hash=listing.content_hash,
+        extraction_version=listing.extraction_version,
     )

@@ -46,12 +46,15 @@ LISTING_COLUMNS: list[tuple[str, str]] = [
     ("content_hash", "str"), ("evidence_run_id", "str"), ("evidence_warc_file", "str"), ("evidence_warc_offset", "int"),
     ("evidence_payload_sha256", "str"), ("description", "str"),
     ("sold_count", "int"), ("views", "int"), ("extra", "json"),  # grid sites (docs/sites.md)
+    ("extraction_version", "str"),  # pipeline/version.py, docs/reprocess.md
 ]
 SNAPSHOT_COLUMNS: list[tuple[str, str]] = [
     ("snapshot_id", "str"), ("listing_id", "str"), ("crawled_at", "str"), ("site", "str"), ("run_id", "str"),
     ("price_amount", "float"), ("price_currency", "str"), ("price_usd", "float"), ("usd_per_unit", "float"),
     ("quantity_unit", "str"), ("stock", "int"), ("feedback_count", "int"), ("substance", "str"),
     ("vendor_id", "str"), ("origin", "str"), ("content_hash", "str"),
+    # every extraction of a capture: a reprocess that changed values keeps the earlier one, superseded
+    ("extraction_version", "str"), ("superseded", "bool"),
 ]
 
 
@@ -291,5 +294,7 @@ def _sidecar(backend: IndexBackend, kind: str, fmt: str, file: str, command: str
         "software": software_versions(),
         # versions of the control lists behind the backend's vocabulary ("unavailable: why" if none)
         "reference_lists": backend.vocabulary.provenance(),
+        # trends: how quantiles were computed ("exact" type-7, or e.g. "tdigest(compression=200)")
+        **({"quantiles": backend.quantile_method(source)} if kind == "trends" else {}),
         "created_at": now_utc(),
     }

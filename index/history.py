@@ -1,5 +1,8 @@
 """One listing's snapshots, oldest first: the price/stock history a listing page draws.
 
+Every extraction version is kept: a capture `trawl reprocess` re-read with changed values has
+its earlier snapshot (`superseded`) just before the current one.
+
 `iter_snapshots(SearchQuery)` selects snapshots by listing *filters*; a listing page needs
 them by listing id, which SQLite answers from its `snapshots_listing` index and
 Elasticsearch from a term query on `listing_id`.
@@ -31,12 +34,12 @@ def listing_snapshots(backend: IndexBackend, listing_id: str, limit: int = 1000)
 
 
 def _sqlite_history(backend: SqliteBackend, listing_id: str, limit: int) -> list[Snapshot]:
-    from index.sqlite_backend import snapshot_from_row
-    from index.sqlite_schema import SNAPSHOT_FIELDS
+    from index.sqlite_backend import all_snapshots_sql, snapshot_from_row
 
-    # newest `limit` rows through the (listing_id, crawled_at) index, then put back in time order
-    sql = f"SELECT {SNAPSHOT_FIELDS} FROM snapshots WHERE listing_id = ? ORDER BY crawled_at DESC LIMIT ?"  # noqa: S608 - column names are ours; values are bound
-    rows = backend._query(sql, (listing_id, limit))  # holds the connection lock: safe from any thread
+    # newest `limit` rows through the (listing_id, crawled_at) indexes, then put back in time order;
+    # a capture's superseded extractions (trawl reprocess) sort before its current one
+    sql = f"{all_snapshots_sql(' WHERE s.listing_id = ?')} ORDER BY crawled_at DESC, superseded LIMIT ?"
+    rows = backend._query(sql, (listing_id, listing_id, limit))  # holds the connection lock: safe from any thread
     return [snapshot_from_row(row) for row in reversed(rows)]
 
 

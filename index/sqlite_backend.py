@@ -29,6 +29,7 @@ R = TypeVar("R", Listing, Vendor)
 
 _CHUNK = 500  # SQLite's default limit on bound parameters is generous, but keep IN lists short
 _SNAPSHOT_COLUMNS = SNAPSHOT_FIELDS
+_SNAPSHOT_VALUES = ",".join("?" * len(SNAPSHOT_FIELDS.split(",")))
 
 
 def _plain(record: Any) -> dict[str, Any]:
@@ -56,16 +57,25 @@ def snapshot_row(s: Snapshot) -> tuple[Any, ...]:
     return (
         s.listing_id, s.crawled_at, s.site, s.run_id, s.price_amount, s.price_currency,
         s.price_usd, s.usd_per_unit, s.quantity_unit, s.stock, s.feedback_count, s.substance,
-        s.substance.lower() if s.substance else None, s.vendor_id, s.origin, s.content_hash,
+        s.substance.lower() if s.substance else None, s.vendor_id, s.origin, s.content_hash, s.extraction_version,
     )
 
 
 def snapshot_from_row(row: Sequence[Any]) -> Snapshot:
+    """A row of SNAPSHOT_FIELDS, optionally followed by a `superseded` flag (snapshot_versions)."""
     return Snapshot(
         listing_id=row[0], crawled_at=row[1], site=row[2], run_id=row[3] or "", price_amount=row[4],
         price_currency=row[5], price_usd=row[6], usd_per_unit=row[7], quantity_unit=row[8], stock=row[9],
         feedback_count=row[10], substance=row[11], vendor_id=row[13], origin=row[14], content_hash=row[15] or "",
+        extraction_version=row[16] or "", superseded=bool(row[17]) if len(row) > 17 else False,
     )
+
+
+def all_snapshots_sql(where: str = "") -> str:
+    """Current and superseded snapshots (SNAPSHOT_FIELDS + superseded) under one `where` on alias s;
+    its parameters are needed twice."""
+    return (f"SELECT {SNAPSHOT_FIELDS}, 0 AS superseded FROM snapshots s{where}"  # noqa: S608 - only our column names and ? placeholders are interpolated; values are bound
+            f" UNION ALL SELECT {SNAPSHOT_FIELDS}, 1 FROM snapshot_versions s{where}")
 
 
 def _listing_terms(listing: Listing) -> list[tuple[str, str]]:
@@ -140,11 +150,18 @@ class SqliteBackend(IndexBackend):
         batch = merge.normalise(records)
         with self._transaction() as conn:
             self._upsert_listings(conn, batch.listings)
-            # snapshots are immutable facts keyed by listing@time: last write wins, same content
+            # snapshots are immutable facts keyed by listing@time: last write wins, same content;
+            # an extraction a reprocess replaced moves beside them (Snapshot.superseded)
             conn.executemany(
-                f"INSERT OR REPLACE INTO snapshots ({_SNAPSHOT_COLUMNS}) VALUES ({','.join('?' * 16)})",  # noqa: S608 - only our column names and ? placeholders are interpolated; values are bound
-                [snapshot_row(s) for s in batch.snapshots],
+                f"INSERT OR REPLACE INTO snapshots ({_SNAPSHOT_COLUMNS}) VALUES ({_SNAPSHOT_VALUES})",  # noqa: S608 - only our column names and ? placeholders are interpolated; values are bound
+                [snapshot_row(s) for s in batch.snapshots if not s.superseded],
             )
+            superseded = [snapshot_row(s) for s in batch.snapshots if s.superseded]
+            if superseded:
+                conn.executemany(
+                    f"INSERT OR IGNORE INTO snapshot_versions ({_SNAPSHOT_COLUMNS}) VALUES ({_SNAPSHOT_VALUES})",  # noqa: S608 - only our column names and ? placeholders are interpolated; values are bound
+                    superseded,
+                )
             self._upsert_vendors(conn, batch.vendors)
             self._upsert_candidates(conn, batch.candidates)
         return batch.counts()
@@ -311,7 +328,8 @@ class SqliteBackend(IndexBackend):
             yield from_dict(Listing, json.loads(row[0]))
 
     def iter_snapshots(self, query: SearchQuery | None = None) -> Iterator[Snapshot]:
-        """Snapshots of the listings the query selects, oldest first; crawled_from/to bound the crawl time."""
+        """Snapshots of the listings the query selects, oldest first; crawled_from/to bound the crawl time.
+        Superseded extractions of a capture (`trawl reprocess`) come just before the current one."""
         clauses: list[str] = []
         params: list[Any] = []
         if query is not None:
@@ -329,8 +347,8 @@ class SqliteBackend(IndexBackend):
                 clauses.append("s.crawled_at <= ?")
                 params.append(high)
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-        sql = f"SELECT {_SNAPSHOT_COLUMNS} FROM snapshots s{where} ORDER BY s.crawled_at, s.listing_id"  # noqa: S608 - only our column names and ? placeholders are interpolated; values are bound
-        for row in self._stream(sql, params):
+        sql = f"{all_snapshots_sql(where)} ORDER BY crawled_at, listing_id, superseded DESC"
+        for row in self._stream(sql, params + params):
             yield snapshot_from_row(row)
 
     def vendors(self, name: str | None = None) -> list[Vendor]:

@@ -5,7 +5,7 @@ import sqlite3
 
 from core.errors import TrawlError
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # Listing filters run on plain columns plus `listing_terms` (one row per
 # substance/class/control/destination) so every filter is an indexed lookup.
@@ -14,17 +14,25 @@ SCHEMA_VERSION = 6
 # Clustered on (crawled_at, listing_id), which is the snapshot id (listing_id@crawled_at)
 # in an order crawls append to: the big b-tree grows at its right edge instead of
 # taking random inserts, which is what keeps bulk indexing fast at a million rows.
-SNAPSHOT_FIELDS = (
+# the layout upgrade 4 rebuilt (kept as it was: later upgrades add to it)
+_SNAPSHOT_FIELDS_V4 = (
     "listing_id, crawled_at, site, run_id, price_amount, price_currency, price_usd, usd_per_unit,"
     " quantity_unit, stock, feedback_count, substance, substance_lc, vendor_id, origin, content_hash"
 )
-SNAPSHOTS_TABLE = """CREATE TABLE IF NOT EXISTS snapshots (
+_SNAPSHOTS_TABLE_V4 = """CREATE TABLE IF NOT EXISTS snapshots (
     listing_id TEXT NOT NULL, crawled_at TEXT NOT NULL, site TEXT NOT NULL, run_id TEXT,
     price_amount REAL, price_currency TEXT, price_usd REAL, usd_per_unit REAL, quantity_unit TEXT,
     stock INTEGER, feedback_count INTEGER, substance TEXT, substance_lc TEXT,
     vendor_id TEXT, origin TEXT, content_hash TEXT,
     PRIMARY KEY (crawled_at, listing_id)
 ) WITHOUT ROWID"""
+SNAPSHOT_FIELDS = _SNAPSHOT_FIELDS_V4 + ", extraction_version"
+SNAPSHOTS_TABLE = _SNAPSHOTS_TABLE_V4.replace(
+    "content_hash TEXT,\n", "content_hash TEXT, extraction_version TEXT NOT NULL DEFAULT '',\n")
+# earlier extractions of a capture that `trawl reprocess` replaced (Snapshot.superseded): history
+# and exports read them, trends never do (they read `snapshots` only)
+SNAPSHOT_VERSIONS_TABLE = SNAPSHOTS_TABLE.replace("TABLE IF NOT EXISTS snapshots", "TABLE IF NOT EXISTS snapshot_versions").replace(
+    "PRIMARY KEY (crawled_at, listing_id)", "PRIMARY KEY (listing_id, crawled_at, extraction_version)")
 SNAPSHOT_INDEXES = [
     "CREATE INDEX IF NOT EXISTS snapshots_trend"
     " ON snapshots(substance_lc, quantity_unit, crawled_at, usd_per_unit, site, origin)",
@@ -79,8 +87,8 @@ UPGRADES: dict[int, list[str]] = {
         "DROP INDEX IF EXISTS snapshots_trend",
         "DROP INDEX IF EXISTS snapshots_time",
         "DROP INDEX IF EXISTS snapshots_listing",
-        SNAPSHOTS_TABLE,
-        f"INSERT OR REPLACE INTO snapshots ({SNAPSHOT_FIELDS}) SELECT {SNAPSHOT_FIELDS} FROM snapshots_old",  # noqa: S608 - only our column names and ? placeholders are interpolated; values are bound
+        _SNAPSHOTS_TABLE_V4,
+        f"INSERT OR REPLACE INTO snapshots ({_SNAPSHOT_FIELDS_V4}) SELECT {_SNAPSHOT_FIELDS_V4} FROM snapshots_old",  # noqa: S608 - only our column names and ? placeholders are interpolated; values are bound
         "DROP TABLE snapshots_old",
         *SNAPSHOT_INDEXES,
     ],
@@ -89,6 +97,10 @@ UPGRADES: dict[int, list[str]] = {
         SNAPSHOT_INDEXES[0],
     ],
     6: [SNAPSHOT_INDEXES[-1]],
+    7: [  # extraction versions (pipeline/version.py); existing rows are unversioned ('')
+        "ALTER TABLE snapshots ADD COLUMN extraction_version TEXT NOT NULL DEFAULT ''",
+        SNAPSHOT_VERSIONS_TABLE,
+    ],
 }
 
 
@@ -123,7 +135,8 @@ def migrate(conn: sqlite3.Connection) -> int:
                 conn.execute("COMMIT")
                 return SCHEMA_VERSION
             if version == 0:
-                statements = [s for s in DDL.split(";\n") if s.strip()] + [SNAPSHOTS_TABLE, *SNAPSHOT_INDEXES]
+                statements = [s for s in DDL.split(";\n") if s.strip()] + [SNAPSHOTS_TABLE, *SNAPSHOT_INDEXES,
+                                                                           SNAPSHOT_VERSIONS_TABLE]
             else:
                 statements = [s for v in range(version + 1, SCHEMA_VERSION + 1) for s in UPGRADES[v]]
             for statement in statements:

@@ -18,6 +18,9 @@ from core.items import RawListing, RawPage, RawVendor
 from core.records import CandidateSubstance, Evidence, Listing, Records, Vendor, snapshot_of
 from index.api import IndexBackend
 from pipeline.stats import StatsCounter
+from pipeline.version import site_version
+
+VERSION_STAT = "trawl/extraction_versions/"  # + version: listings and vendors written with it (`trawl runs`)
 
 
 def vendor_url(raw: RawListing) -> str:
@@ -39,13 +42,19 @@ PageRecords = Records  # what one page adds to the index: the one batch type, co
 
 def listing_records(raw: RawListing, listing: Listing, candidates: list[CandidateSubstance], *,
                     run_id: str, when: str) -> PageRecords:
-    """The listing (with its evidence), its snapshot, its vendor as the listing names it."""
+    """The listing (with its evidence), its snapshot, its vendor as the listing names it.
+
+    A listing parsed now is stamped with the site's current extraction version; a stored
+    record reused unchanged (`unchanged_listing`) keeps the version that produced it."""
     listing.evidence = evidence_of(raw, run_id)
+    if not listing.extraction_version:
+        listing.extraction_version = site_version(raw.site)
     listing.first_seen = listing.first_seen or when
     vendors = []
     if listing.vendor and listing.vendor_id:
         vendors.append(Vendor(vendor_id=listing.vendor_id, site=listing.site, name=listing.vendor,
-                              url=vendor_url(raw), first_seen=when, last_seen=when, evidence=listing.evidence))
+                              url=vendor_url(raw), first_seen=when, last_seen=when, evidence=listing.evidence,
+                              extraction_version=listing.extraction_version))
     return PageRecords([listing], [snapshot_of(listing, run_id)], vendors, list(candidates))
 
 
@@ -56,6 +65,7 @@ def unchanged_listing(raw: RawListing, stored: Listing, when: str) -> Listing:
 
 def vendor_records(raw: RawVendor, vendor: Vendor, *, run_id: str) -> PageRecords:
     vendor.evidence = evidence_of(raw, run_id)
+    vendor.extraction_version = vendor.extraction_version or site_version(raw.site)
     return PageRecords(vendors=[vendor])
 
 
@@ -133,5 +143,7 @@ class BatchWriter:
         counts = self.index.write(records)
         for kind, n in counts.items():
             self.stats.inc_value(f"trawl/stored/{kind}", n)
+        for version in [x.extraction_version for x in records.listings] + [v.extraction_version for v in records.vendors]:
+            self.stats.inc_value(VERSION_STAT + (version or "unversioned"))
         self.stats.inc_value("trawl/store/batches")
         self.hooks.after_write([key for key in batch.keys if key])

@@ -1,6 +1,7 @@
 """Unchanged-page detection: a content hash of the extracted fields (`RawPage.fields_hash`).
 
-When a listing's hash equals the stored one, parse and enrich are skipped and the stored
+When a listing's hash equals the stored one and the stored record was extracted by the
+current extraction version (pipeline/version.py), parse and enrich are skipped and the stored
 record is reused (a snapshot is still written: every crawl adds a point to price history).
 
 The check only saves work, so it must never cost an item: when the index cannot be read
@@ -22,6 +23,7 @@ from core.items import RawListing
 from core.records import Listing
 from index.api import IndexBackend
 from pipeline.stats import StatsCounter, Tally
+from pipeline.version import site_version
 
 Novelty = Literal["new", "changed", "unchanged"]
 DEGRADED_READS = "trawl/index/degraded_reads"
@@ -77,6 +79,7 @@ def check_unchanged(raw: RawListing, index: IndexBackend, reads: IndexReads | No
         return Seen("changed", degraded=True)
     if existing is None:
         return Seen("new")
-    if existing.content_hash == raw.fields_hash:
+    # same raw fields read by another site YAML, parser or list version: parsed again
+    if existing.content_hash == raw.fields_hash and existing.extraction_version == site_version(raw.site):
         return Seen("unchanged", existing)
     return Seen("changed")
