@@ -9,7 +9,10 @@ Layout for prefix P (default "trawl") and mapping version V:
 The substance synonyms of the search analyzer come from the backend's vocabulary (generated
 from enrich/'s reference lists, core.vocabulary); an index keeps the rules it was created with.
 Version history: 1 = hand-written synonym groups; 2 = synonyms from the vocabulary
-(`trawl index migrate` reindexes v1 into v2 and moves the aliases).
+(`trawl index migrate` reindexes v1 into v2 and moves the aliases); 3 = `extraction_version`
+(keyword) on listings, snapshots and vendors, and `superseded` (boolean) on snapshots: an
+earlier extraction of a capture that `trawl reprocess` replaced, kept under its own id and
+left out of trends (docs/reprocess.md).
 Mappings are `dynamic: false`: unknown fields stay in _source but are not
 indexed, so a new crawler field can never explode the mapping.
 Numbers that are filtered or aggregated are `double` (not `float`) so range
@@ -22,7 +25,7 @@ from typing import Any
 from core.vocabulary import Vocabulary
 from index.querytext import tokens
 
-MAPPING_VERSION = 2
+MAPPING_VERSION = 3
 # inline synonym rules live in the index settings (cluster state): keep them well below the
 # sizes where ES starts to warn; the shipped vocabulary is about 25 kB in under 500 rules
 MAX_SYNONYM_RULES = 5_000
@@ -89,7 +92,7 @@ LISTING_PROPERTIES: dict[str, Any] = {
     "price_amount": DOUBLE, "price_currency": KW, "price_usd": DOUBLE, "usd_per_unit": DOUBLE,
     "origin": KW, "destinations": KW, "destinations_excluded": KW, "ships_worldwide": {"type": "boolean"},
     "escrow": {"type": "boolean"}, "stock": {"type": "long"}, "feedback_count": {"type": "long"},
-    "first_seen": DATE, "last_seen": DATE, "crawled_at": DATE, "content_hash": KW,
+    "first_seen": DATE, "last_seen": DATE, "crawled_at": DATE, "content_hash": KW, "extraction_version": KW,
     "identifiers": OFF, "price_tiers": OFF, "shipping_options": OFF, "evidence": OFF,
 }
 
@@ -98,13 +101,14 @@ SNAPSHOT_PROPERTIES: dict[str, Any] = {
     "price_amount": DOUBLE, "price_currency": KW, "price_usd": DOUBLE, "usd_per_unit": DOUBLE, "quantity_unit": KW,
     "stock": {"type": "long"}, "feedback_count": {"type": "long"},
     "substance": {"type": "keyword", "fields": {"lc": KW_LC}}, "vendor_id": KW_LC, "origin": KW, "content_hash": KW,
+    "extraction_version": KW, "superseded": {"type": "boolean"},
 }
 
 VENDOR_PROPERTIES: dict[str, Any] = {
     "vendor_id": KW_LC, "site": KW_LC, "name": {"type": "keyword", "fields": {"lc": KW_LC}}, "url": KW,
     "aliases": KW_LC, "pgp_fingerprints": KW, "first_seen": DATE, "last_seen": DATE,
     "sales": {"type": "long"}, "rating": DOUBLE, "feedback_count": {"type": "long"},
-    "identifiers": OFF, "evidence": OFF,
+    "identifiers": OFF, "evidence": OFF, "extraction_version": KW,
     # pgp_key (armoured block, kilobytes) is deliberately unmapped: kept in _source only
 }
 

@@ -89,7 +89,8 @@ def has_listing_filters(q: SearchQuery, vocabulary: Vocabulary) -> bool:
 
 
 def trend_filters(q: TrendQuery, with_unit: bool, vocabulary: Vocabulary) -> list[dict[str, Any]]:
-    filters: list[dict[str, Any]] = []
+    # an extraction `trawl reprocess` replaced stays for history, never counts twice in a trend
+    filters: list[dict[str, Any]] = [{"bool": {"must_not": [{"term": {"superseded": True}}]}}]
     if q.substance:
         filters.append({"terms": {"substance.lc": synonyms(q.substance, vocabulary)}})
     if with_unit:

@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "crawl": "crawler.engine.cli:crawl",
     "sites": "crawler.engine.cli:sites",
     "runs": "crawler.engine.cli:runs",
+    "reprocess": "crawler.engine.reprocess_cli:reprocess",
     "process": "crawler.engine.workers_cli:process",
     "reprocess": "crawler.engine.reprocess_cli:reprocess",
     "ingest": "crawler.engine.ingest_cli:ingest",
