@@ -307,3 +307,44 @@ def test_sites_test_reads_a_warc_as_a_warc(saved: Saved, tmp_path: Path) -> None
     with pytest.raises(SystemExit) as ended:
         main(["sites", "test", yaml, str(broken)])
     assert ended.value.code == 2
+
+
+@pytest.fixture(scope="module")
+def wget_capture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path, str]]:
+    """A real `wget -r -E --warc-file` of the testbed's first pillhub grid page (loopback)."""
+    import subprocess
+
+    wget = shutil.which("wget")
+    if wget is None:
+        pytest.skip("wget not installed")
+    from testbed.server import run_testbed
+
+    folder = tmp_path_factory.mktemp("wget")
+    with run_testbed(port=0, day=0, seed=1, rate_limit=False, faults=False) as testbed:
+        base = testbed.sites["pillhub"].base_url.rstrip("/")
+        done = subprocess.run([wget, "-r", "-l", "1", "-E", "-e", "robots=off", "--no-verbose", "--tries=1",
+                               "--accept-regex", r"/(grid|product)/", f"--warc-file={folder / 'wget'}",
+                               "-P", str(folder / "mirror"), f"{base}/grid/painkillers"],
+                              capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    yield folder / "wget.warc.gz", folder / "mirror", base
+
+
+def test_real_wget_warc_and_mirror_give_the_same_listings(wget_capture: tuple[Path, Path, str], tmp_path: Path) -> None:
+    from testbed.catalogue import catalogue
+
+    warc, mirror, base = wget_capture
+    from_warc = invoke(tmp_path / "a", ["ingest", SITE, str(warc), "--json"])
+    from_mirror = invoke(tmp_path / "b", ["ingest", SITE, str(mirror), "--clock", "2026-11-05T09:00:00Z", "--json"])
+    assert from_warc.exit_code == 0 and from_mirror.exit_code == 0, from_warc.output + from_mirror.output
+    # wget: 2 grid pages (8 cards) and the 4 product pages linked from the first; its MANIFEST.txt is no page
+    assert report_of(from_warc)["pages"] == report_of(from_mirror)["pages"] == 6
+    warc_rows, mirror_rows = index_rows(tmp_path / "a"), index_rows(tmp_path / "b")
+    assert set(warc_rows) == set(mirror_rows) and len(warc_rows) == 8
+    truth = catalogue(1, 0)
+    for native, row in warc_rows.items():
+        listing, twin = row["listing"], mirror_rows[native]["listing"]
+        assert listing.title == twin.title == truth.listing("pillhub", native)["title"]
+        assert listing.url == twin.url and listing.url.startswith(f"{base}/product/")  # wget wrote <uri>; -E added .html
+        assert listing.field_sources == twin.field_sources and listing.price_amount == twin.price_amount
+    assert sum(1 for row in warc_rows.values() if row["listing"].field_sources.get("price") == "page") == 4
