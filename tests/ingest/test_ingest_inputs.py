@@ -343,8 +343,8 @@ def test_real_wget_warc_and_mirror_give_the_same_listings(wget_capture: tuple[Pa
     assert set(warc_rows) == set(mirror_rows) and len(warc_rows) == 8
     truth = catalogue(1, 0)
     for native, row in warc_rows.items():
-        listing, twin = row["listing"], mirror_rows[native]["listing"]
-        assert listing.title == twin.title == truth.listing("pillhub", native)["title"]
+        listing, twin, expected = row["listing"], mirror_rows[native]["listing"], truth.listing("pillhub", native)
+        assert expected is not None and listing.title == twin.title == expected["title"]
         assert listing.url == twin.url and listing.url.startswith(f"{base}/product/")  # wget wrote <uri>; -E added .html
         assert listing.field_sources == twin.field_sources and listing.price_amount == twin.price_amount
     assert sum(1 for row in warc_rows.values() if row["listing"].field_sources.get("price") == "page") == 4
