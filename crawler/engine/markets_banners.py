@@ -56,13 +56,14 @@ def visible_text(html: str) -> str:
 
 
 def detect_banner(spec: MarketSpec, *, text: str, url: str = "", status: int = 200,
-                  sel: Selector | None = None) -> Banner | None:
-    """A seizure banner first (it ends the crawl), else an exit-scam banner, else None."""
-    lowered = text.casefold()
+                  sel: Selector | None = None, builtin: bool = True) -> Banner | None:
+    """A seizure banner first (it ends the crawl), else an exit-scam banner, else None.
+    `builtin=False` applies only the site YAML's markers."""
+    lowered = text.casefold() if builtin else ""
     words: str | None = None
     for kind, patterns, markers in (("seized", SEIZED_PATTERNS, spec.seized_markers),
                                     ("exit_scam", EXIT_SCAM_PATTERNS, spec.exit_scam_markers)):
-        if any(p in lowered for p in PREFILTER):
+        if builtin and any(p in lowered for p in PREFILTER):
             words = words if words is not None else visible_text(text)
             for pattern in patterns:
                 match = pattern.search(words)
@@ -80,10 +81,15 @@ def _marker_matches(marker: Marker, *, text: str, url: str, status: int, sel: Se
     return marker.matches(text=text, sel=sel, url=url, status=status)
 
 
-def on_page(spider: Any, *, text: str, url: str, status: int, sel: Selector | None) -> bool:
+def on_page(spider: Any, *, text: str, url: str, status: int, sel: Selector | None, kind: str = "nav") -> bool:
     """The spider's hook for every fetched page: records a banner in the run's stats and
-    stops the crawl on a seizure banner.  True when the page must not be read further."""
-    banner = detect_banner(spider.site.market, text=text, url=url, status=status, sel=sel)
+    stops the crawl on a seizure banner.  True when the page must not be read further.
+
+    The built-in patterns are read on navigation pages of markets only: a seizure replaces
+    every page, the start page included, while a listing or vendor page, or a forum
+    thread, may well *tell* of a seizure ("our old shop was seized by the police")."""
+    builtin = kind not in ("listing", "vendor") and spider.site.kind != "forum"
+    banner = detect_banner(spider.site.market, text=text, url=url, status=status, sel=sel, builtin=builtin)
     if banner is None:
         return False
     stats = spider.crawler.stats

@@ -189,7 +189,7 @@ class TrawlSpider(scrapy.Spider):
         if gate is not None:
             self.frontier.forget_body(key)
             return list(self.handle_gate(gate, response))
-        if markets_banners.on_page(self, text=text, url=response.url, status=response.status, sel=sel):
+        if markets_banners.on_page(self, text=text, url=response.url, status=response.status, sel=sel, kind=kind):
             self.frontier.forget_body(key)  # a seizure banner: the crawl stops (crawler/engine/markets_banners.py)
             return []
         login = self.site.login

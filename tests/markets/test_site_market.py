@@ -59,3 +59,13 @@ def test_builtin_patterns_need_an_agency_or_the_site() -> None:
         assert detect_banner(spec, text=text) is None, text
     found = detect_banner(spec, text="Note: withdrawals have been temporarily suspended")
     assert found is not None and found.kind == "exit_scam"
+
+
+def test_listing_pages_and_forums_get_only_the_yaml_markers(tmp_path: Path) -> None:
+    """A vendor's story of a seizure is not a seizure: built-ins are off there (builtin=False)."""
+    site = load_site_file(write_site(tmp_path, "mkt", [A], market="market:\n  markers: {seized: ['css:div.takedown']}\n"))
+    story = "<p>My old shop has been seized by the police, so I moved here.</p>"
+    assert detect_banner(site.market, text=story) is not None  # on a navigation page it would count
+    assert detect_banner(site.market, text=story, builtin=False) is None
+    found = detect_banner(site.market, text='<div class="takedown">gone</div>', builtin=False)
+    assert found is not None and found.kind == "seized" and found.evidence == "marker css:div.takedown"
