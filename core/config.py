@@ -65,6 +65,7 @@ class Config:
     tor_control: str
     tor_control_password: str = field(repr=False)
     tor_control_cookie: str = field(repr=False)
+    tor_pool: str
     browser_chromium: str
     browser_netns: str
     evidence_heads_log: str

@@ -100,10 +100,40 @@ def _first_onion(sites: list[SiteConfig]) -> tuple[str, str, int] | None:
 def check_tor(context: DoctorContext) -> list[CheckResult]:
     needs = context.needs
     why_not = "no configured site is network: tor"
+    pool = _pool_checks(context)
+    if pool is not None:  # a Tor pool replaces tor.socks/tor.control: each client checked instead
+        return pool if needs.tor_sites else [optional(r, why_not) for r in pool]
     results = _socks_checks(context)
     if context.config.tor_control:
         results.append(_control_check(context))
     return results if needs.tor_sites else [optional(r, why_not) for r in results]
+
+
+def _pool_checks(context: DoctorContext) -> list[CheckResult] | None:
+    """One result per Tor pool client (crawler.net.torpool), None when no pool is configured."""
+    from core.home import trawl_home
+    from crawler.net.torpool import instance_status, pool_instances
+
+    try:
+        instances = pool_instances(context.config.tor_pool, trawl_home())
+    except TrawlError as exc:
+        return [CheckResult("tor.pool", "fail", str(exc), "trawl config show   # then fix tor.pool")]
+    if not instances:
+        return None
+    results = []
+    for inst in instances:
+        state = instance_status(inst, context.timeout)
+        name = f"tor.pool.{inst.name}"
+        fix = "trawl tor start" if inst.managed else START_TOR
+        if not state.healthy:
+            results.append(CheckResult(name, "fail", f"{inst.socks_url}: {state.problem or 'network disabled'}", fix))
+        elif state.circuit_established is False:
+            results.append(CheckResult(name, "warn", f"{inst.socks_url}: tor {state.version} still bootstrapping "
+                                       f"({state.bootstrap})", "trawl tor status   # wait, or check its tor.log"))
+        else:
+            results.append(CheckResult(name, "ok", f"{inst.socks_url} answers ({state.socks_ms} ms)"
+                                       + (f", tor {state.version}" if state.version else "")))
+    return results
 
 
 def _recv_exactly(sock: socket.socket, count: int) -> bytes:

@@ -137,6 +137,15 @@ def site_settings(site: SiteConfig) -> dict[str, Any]:
     }
 
 
+def _pinned_tor_instance(site: str, config: Any) -> Any:
+    """The pool instance `site` is pinned to (crawler.net.torpool), None without a pool."""
+    from core.home import trawl_home
+    from crawler.net.torpool import instance_for, pool_instances
+
+    instances = pool_instances(config.tor_pool, trawl_home())
+    return instance_for(site, instances) if instances else None
+
+
 def network_settings(site: SiteConfig, socks_url: str | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     config = load_config()
@@ -144,6 +153,11 @@ def network_settings(site: SiteConfig, socks_url: str | None = None) -> dict[str
     if site.network == "tor":
         from crawler.net.tor import tor_settings
 
+        pinned = None if socks_url else _pinned_tor_instance(site.name, config)
+        if pinned is not None:  # a Tor pool: this site's own client, and NEWNYM on that one only
+            socks = pinned.socks_url
+            out.update({"TRAWL_TOR_INSTANCE": pinned.name, "TRAWL_TOR_CONTROL": pinned.control,
+                        "TRAWL_TOR_CONTROL_COOKIE": pinned.cookie})
         out.update(tor_settings(socks, isolation=site.name))
     else:
         out["TRAWL_NETWORK"] = "clearnet"

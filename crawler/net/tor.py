@@ -102,7 +102,11 @@ class TorDownloadHandler(HTTP11DownloadHandler):
         settings = crawler.settings
         url = settings.get("TRAWL_TOR_SOCKS_URL") or resolve_socks_url(None)
         self._socks = parse_socks_url(url, settings.get("TRAWL_TOR_ISOLATION") or None)
-        logger.info("tor: all requests via SOCKS5 %s (remote DNS)", self._socks.public_url)
+        instance = settings.get("TRAWL_TOR_INSTANCE") or ""
+        if instance:  # pinned to one client of the Tor pool (crawler.net.torpool)
+            crawler.stats.set_value("trawl/tor/instance", instance)
+        logger.info("tor: all requests via SOCKS5 %s (remote DNS)%s", self._socks.public_url,
+                    f", pool instance {instance}" if instance else "")
 
     async def download_request(self, request: Request) -> Response:
         agent = _SocksScrapyAgent(
@@ -240,11 +244,12 @@ class CircuitRenewalExtension:
     def from_crawler(cls, crawler: Crawler) -> CircuitRenewalExtension:
         s = crawler.settings
         configured = load_config()
-        control = s.get("TRAWL_TOR_CONTROL") or configured.tor_control
+        pooled = bool(s.get("TRAWL_TOR_INSTANCE"))  # a pool instance: its own control port or none, never tor.control
+        control = s.get("TRAWL_TOR_CONTROL") or ("" if pooled else configured.tor_control)
         if not control:
             raise NotConfigured  # off unless TRAWL_TOR_CONTROL is set (no warning: normal)
-        password = s.get("TRAWL_TOR_CONTROL_PASSWORD") or configured.tor_control_password or None
-        cookie = s.get("TRAWL_TOR_CONTROL_COOKIE") or configured.tor_control_cookie or None
+        password = s.get("TRAWL_TOR_CONTROL_PASSWORD") or (None if pooled else configured.tor_control_password or None)
+        cookie = s.get("TRAWL_TOR_CONTROL_COOKIE") or (None if pooled else configured.tor_control_cookie or None)
         config = _RenewalConfig(control, password, cookie,
                                 s.getint("TRAWL_TOR_RENEW_AFTER_FAILURES",
                                          SCRAPY_DEFAULTS["TRAWL_TOR_RENEW_AFTER_FAILURES"]),
