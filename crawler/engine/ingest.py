@@ -179,6 +179,7 @@ def discover(site: SiteConfig, paths: Iterable[Path], options: IngestOptions,
 
 def _directory_inputs(site: SiteConfig, root: Path, options: IngestOptions, report: IngestReport,
                       dated: Callable[[InputFile], InputFile]) -> Iterator[InputFile]:
+    no_url: list[Path] = []  # pages whose URL the path cannot give: one line for them all
     for file, skip in sources.walk_directory(root):
         if skip:
             report.skipped[skip] += 1
@@ -200,10 +201,13 @@ def _directory_inputs(site: SiteConfig, root: Path, options: IngestOptions, repo
                 continue
             try:
                 url = sources.mirror_url(site, root, file, base_url=options.base_url, flat_names=options.flat_names)
-            except sources.IngestInputError as exc:
-                report.errors.append(str(exc))
+            except sources.IngestInputError:
+                no_url.append(file)
                 continue
             yield dated(InputFile(file, "html", group=str(root), url=url))
+    if no_url:
+        report.errors.append(f"{root}: {len(no_url)} page(s) (e.g. {no_url[0].relative_to(root)}) with no host "
+                             f"directory such as 'example.onion/' above them: give --base-url to say the site's address")
 
 
 # --- what was ingested before ---------------------------------------------------------------
