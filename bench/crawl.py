@@ -1,6 +1,14 @@
 """Crawl throughput: a full trawl crawl vs a bare Scrapy spider on the same URLs.
 
-    .venv/bin/python bench/crawl.py [--sites pillhub,chemtrade,vortex,nightshade] [--repeat 3] [--json]
+    .venv/bin/python bench/crawl.py [--sites pillhub,chemtrade,vortex,nightshade] [--repeat 3]
+                                    [--workers 0,1,2] [--latency-site pillhub] [--json]
+
+trawl runs once per `--workers` count (0 = pages processed in the crawl process, N = N
+processing worker processes, crawler/engine/workers.py; default 0,1 and 2 when the machine
+has more than 2 cores): pages/s and CPU ms per page for each (CPU of the crawl process and
+the workers it reaped, from wait4()'s rusage, start-up included).  The latency-bound run
+puts a proxy in front of one clear-web site that answers each request after 0.3-3 s (as
+Tor does) and compares trawl (default workers) with the bare spider at the same concurrency.
 
 Starts the testbed with rate limiting and faults off. For each static site (clear-web
 over HTTP, onion sites through the testbed's SOCKS5 gateway) it runs `trawl crawl SITE`
@@ -37,6 +45,8 @@ sys.path[:] = [str(REPO)] + [p for p in sys.path
 PYTHON = sys.executable  # whichever environment runs the benchmark has trawl installed
 DEFAULT_SITES = ("pillhub", "chemtrade", "vortex", "nightshade")
 TARGET_RATIO = 0.7
+LATENCY_TARGET = 0.95
+LATENCY_RANGE = (0.3, 3.0)  # seconds before each answer, like a Tor circuit
 
 
 @dataclass
@@ -46,9 +56,11 @@ class Measure:
     seconds: float = 0.0
     wall: float = 0.0
     peak_rss_mb: float = 0.0
+    cpu_s: float = 0.0  # user + system of the process and the children it reaped (workers)
     runs: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, pages: int, nbytes: int, seconds: float, wall: float, rss_mb: float) -> None:
+    def add(self, pages: int, nbytes: int, seconds: float, wall: float, rss_mb: float, cpu_s: float = 0.0) -> None:
+        self.cpu_s += cpu_s
         self.pages += pages
         self.bytes += nbytes
         self.seconds += seconds
@@ -60,12 +72,20 @@ class Measure:
         return self.pages / self.seconds if self.seconds else 0.0
 
     @property
+    def cpu_ms_per_page(self) -> float:
+        return 1000 * self.cpu_s / self.pages if self.pages else 0.0
+
+    @property
     def mb_per_s(self) -> float:
         return self.bytes / 2**20 / self.seconds if self.seconds else 0.0
 
 
+LAST_CPU: list[float] = [0.0]  # CPU seconds of the last child run (set by _run)
+
+
 def _run(cmd: list[str], env: dict[str, str], timeout: float) -> tuple[str, str, float, float]:
-    """Run a child; returns stdout, stderr, wall seconds and its own peak RSS (MB)."""
+    """Run a child; returns stdout, stderr, wall seconds and its own peak RSS (MB); its CPU
+    seconds (with the workers it reaped) land in LAST_CPU."""
     started = time.monotonic()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=out, stderr=err)
@@ -80,6 +100,7 @@ def _run(cmd: list[str], env: dict[str, str], timeout: float) -> tuple[str, str,
                 break
             time.sleep(0.02)
         proc.returncode = os.waitstatus_to_exitcode(status)
+        LAST_CPU[0] = usage.ru_utime + usage.ru_stime
         wall = time.monotonic() - started
         out.seek(0)
         err.seek(0)
@@ -89,8 +110,10 @@ def _run(cmd: list[str], env: dict[str, str], timeout: float) -> tuple[str, str,
     return stdout, stderr, wall, usage.ru_maxrss / 1024  # ru_maxrss is KiB on Linux
 
 
-def trawl_crawl(site: str, env: dict[str, str], timeout: float) -> tuple[dict[str, Any], float, float]:
-    stdout, _, wall, rss = _run([PYTHON, "-m", "trawl.cli", "crawl", site, "--json"],
+def trawl_crawl(site: str, env: dict[str, str], timeout: float,
+                workers: int | None = None) -> tuple[dict[str, Any], float, float]:
+    extra = ["--workers", str(workers)] if workers is not None else []
+    stdout, _, wall, rss = _run([PYTHON, "-m", "trawl.cli", "crawl", site, "--json", *extra],
                                 env, timeout)
     return json.loads(stdout.strip().splitlines()[-1]), wall, rss
 
@@ -186,13 +209,21 @@ def bare_worker(config_path: str) -> None:
         "duration_s": times["close"] - times["open"]}))
 
 
-def bench(sites: list[str], repeat: int, timeout: float) -> dict[str, Any]:
+def default_worker_counts() -> list[int]:
+    return [0, 1, 2] if (os.cpu_count() or 1) > 2 else [0, 1]
+
+
+def bench(sites: list[str], repeat: int, timeout: float, worker_counts: list[int] | None = None,
+          latency_site: str = "pillhub") -> dict[str, Any]:
     from crawler.sitedef.siteconfig import list_site_names
     from testbed.server import run_testbed
 
+    counts = worker_counts if worker_counts is not None else default_worker_counts()
     known = list_site_names()
-    trawl, fetch, net, bare = Measure(), Measure(), Measure(), Measure()
+    runs = {f"trawl-w{n}": Measure() for n in counts}
+    fetch, net, bare = Measure(), Measure(), Measure()
     skipped: list[str] = []
+    latency: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmpdir, \
             run_testbed(rate_limit=False, faults=False) as tb:
         tmp = Path(tmpdir)
@@ -205,39 +236,68 @@ def bench(sites: list[str], repeat: int, timeout: float) -> dict[str, Any]:
             handle = tb.sites[site]
             base = handle.base_url.rstrip("/")
             for rep in range(repeat):
-                env = base_env | {"TRAWL_HOME": str(tmp / f"home-{site}-{rep}")}
-                before = len(tb.request_log)
-                summary, wall, rss = trawl_crawl(site, env, timeout)
-                log = tb.request_log[before:]
-                urls = [base + path for name, method, path, _ in log
-                        if name == site and method == "GET"]
-                # spider open to close, as for the bare spider (start-up is in "wall")
-                seconds = summary.get("crawl_s") or summary["duration_s"]
-                trawl.add(summary["pages"], summary["bytes"], seconds, wall, rss)
-                trawl.runs.append({"site": site, "pages": summary["pages"],
-                                   "seconds": seconds,
-                                   "items": summary.get("items")})
-                summary, wall, rss = fetch_crawl(site, env | {"TRAWL_HOME": str(tmp / f"fetch-{site}-{rep}")},
-                                                 timeout)
-                fetch.add(summary["pages"], summary["bytes"], summary["crawl_s"], wall, rss)
+                urls: list[str] = []
+                for n in counts:
+                    env = base_env | {"TRAWL_HOME": str(tmp / f"home-{site}-{rep}-w{n}")}
+                    before = len(tb.request_log)
+                    summary, wall, rss = trawl_crawl(site, env, timeout, workers=n)
+                    log = tb.request_log[before:]
+                    urls = urls or [base + path for name, method, path, _ in log if name == site and method == "GET"]
+                    # spider open to close, as for the bare spider (start-up is in "wall")
+                    seconds = summary.get("crawl_s") or summary["duration_s"]
+                    runs[f"trawl-w{n}"].add(summary["pages"], summary["bytes"], seconds, wall, rss, LAST_CPU[0])
+                    runs[f"trawl-w{n}"].runs.append({"site": site, "pages": summary["pages"], "seconds": seconds,
+                                                     "listings": summary.get("listings")})
+                env = base_env | {"TRAWL_HOME": str(tmp / f"fetch-{site}-{rep}")}
+                summary, wall, rss = fetch_crawl(site, env, timeout)
+                fetch.add(summary["pages"], summary["bytes"], summary["crawl_s"], wall, rss, LAST_CPU[0])
                 fetch.runs.append({"site": site, "pages": summary["pages"], "seconds": summary["crawl_s"]})
                 for measure, evidence in ((bare, False), (net, True)):
                     result, wall, rss = bare_crawl(site, urls, handle.network, env, tmp,
                                                    timeout, evidence)
                     measure.add(result["pages"], result["bytes"], result["duration_s"], wall,
-                                rss)
+                                rss, LAST_CPU[0])
                     measure.runs.append({"site": site, "pages": result["pages"],
                                          "seconds": round(result["duration_s"], 3)})
-    ratio = trawl.pages_per_s / bare.pages_per_s if bare.pages_per_s else 0.0
-    net_ratio = net.pages_per_s / bare.pages_per_s if bare.pages_per_s else 0.0
-    fetch_ratio = fetch.pages_per_s / bare.pages_per_s if bare.pages_per_s else 0.0
+        if latency_site and latency_site in known and tb.sites[latency_site].network == "clearnet":
+            latency = latency_bench(tb, latency_site, base_env, tmp, timeout)
+
+    def ratio(m: Measure) -> float:
+        return round(m.pages_per_s / bare.pages_per_s, 3) if bare.pages_per_s else 0.0
+
+    everything = {**runs, "fetch": fetch, "net": net, "bare": bare}
     return {"sites": [s for s in sites if s not in skipped], "skipped": skipped,
-            "repeat": repeat, "ratio_pages_per_s": round(ratio, 3), "target": TARGET_RATIO,
-            "net_ratio_pages_per_s": round(net_ratio, 3),
-            "fetch_ratio_pages_per_s": round(fetch_ratio, 3),
+            "repeat": repeat, "target": TARGET_RATIO, "cpu_count": os.cpu_count(),
+            "ratio_pages_per_s": {kind: ratio(m) for kind, m in everything.items() if kind != "bare"},
             "ms_per_page": {kind: round(1000 * m.seconds / m.pages, 2) if m.pages else None
-                            for kind, m in (("trawl", trawl), ("fetch", fetch), ("net", net), ("bare", bare))},
-            "trawl": _report(trawl), "fetch": _report(fetch), "net": _report(net), "bare": _report(bare)}
+                            for kind, m in everything.items()},
+            "cpu_ms_per_page": {kind: round(m.cpu_ms_per_page, 2) for kind, m in everything.items()},
+            "latency": latency,
+            **{kind: _report(m) for kind, m in everything.items()}}
+
+
+def latency_bench(tb: Any, site: str, base_env: dict[str, str], tmp: Path, timeout: float) -> dict[str, Any]:
+    """trawl (default workers) vs bare Scrapy through a proxy answering after 0.3-3 s."""
+    from bench.latency_proxy import LatencyProxy
+
+    handle = tb.sites[site]
+    with LatencyProxy(handle.base_url, LATENCY_RANGE, seed=7) as proxy:
+        env = base_env | {f"TRAWL_TESTBED_{site.upper()}_URL": proxy.base_url,
+                          "TRAWL_HOME": str(tmp / f"latency-{site}")}
+        before = len(tb.request_log)
+        summary, _, _ = trawl_crawl(site, env, timeout)
+        cpu = LAST_CPU[0]
+        paths = [path for name, method, path, _ in tb.request_log[before:] if name == site and method == "GET"]
+        seconds = summary.get("crawl_s") or summary["duration_s"]
+        result, _, _ = bare_crawl(site, [proxy.base_url.rstrip("/") + p for p in paths], "clearnet", env, tmp, timeout)
+    trawl_rate = summary["pages"] / seconds if seconds else 0.0
+    bare_rate = result["pages"] / result["duration_s"] if result["duration_s"] else 0.0
+    return {"site": site, "delay_s": list(LATENCY_RANGE), "target": LATENCY_TARGET,
+            "trawl": {"pages": summary["pages"], "seconds": round(seconds, 2), "pages_per_s": round(trawl_rate, 2),
+                      "cpu_ms_per_page": round(1000 * cpu / summary["pages"], 2) if summary["pages"] else None},
+            "bare": {"pages": result["pages"], "seconds": round(result["duration_s"], 2),
+                     "pages_per_s": round(bare_rate, 2)},
+            "ratio_pages_per_s": round(trawl_rate / bare_rate, 3) if bare_rate else 0.0}
 
 
 def _report(m: Measure) -> dict[str, Any]:
@@ -250,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--workers", default="", help="comma-separated worker counts (default 0,1[,2])")
+    parser.add_argument("--latency-site", default="pillhub", help="clear-web site of the latency run ('' = none)")
     parser.add_argument("--bare-worker", help=argparse.SUPPRESS)
     parser.add_argument("--fetch-worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -259,28 +321,29 @@ def main(argv: list[str] | None = None) -> int:
     if args.fetch_worker:
         fetch_worker(args.fetch_worker)
         return 0
+    counts = [int(n) for n in args.workers.split(",")] if args.workers else None
     result = bench([s.strip() for s in args.sites.split(",") if s.strip()], args.repeat,
-                   args.timeout)
+                   args.timeout, counts, args.latency_site)
     if args.json:
         print(json.dumps(result, indent=2))
-    else:
-        for kind in ("trawl", "fetch", "net", "bare"):
-            r = result[kind]
-            print(f"{kind:>5}: {r['pages']:>5} pages in {r['seconds']:.2f}s -> "
-                  f"{r['pages_per_s']:.1f} pages/s, {r['mb_per_s']:.2f} MB/s "
-                  f"(wall incl. start-up {r['wall']:.1f}s), peak RSS {r['peak_rss_mb']:.0f} MB")
-        print(f"net = bare spider + onion guard + WARC evidence (no parsing/pipelines): "
-              f"net/bare {result['net_ratio_pages_per_s']:.2f}")
-        print(f"fetch = trawl with its item pipeline off (navigation, extraction, evidence): "
-              f"fetch/bare {result['fetch_ratio_pages_per_s']:.2f}")
-        ms = result["ms_per_page"]
-        print(f"ms per page: trawl {ms['trawl']}, fetch {ms['fetch']}, net {ms['net']}, bare {ms['bare']} "
-              f"(pipeline stages {ms['trawl'] - ms['fetch']:.2f}, navigation+extraction "
-              f"{ms['fetch'] - ms['net']:.2f}, evidence {ms['net'] - ms['bare']:.2f})")
-        print(f"ratio trawl/bare pages/s: {result['ratio_pages_per_s']:.2f} "
-              f"(target >= {TARGET_RATIO}); sites: {', '.join(result['sites'])}"
-              + (f"; skipped (no site YAML): {', '.join(result['skipped'])}"
-                 if result["skipped"] else ""))
+        return 0
+    kinds = [k for k in result if k.startswith("trawl-w")] + ["fetch", "net", "bare"]
+    for kind in kinds:
+        r = result[kind]
+        print(f"{kind:>8}: {r['pages']:>5} pages in {r['seconds']:.2f}s -> "
+              f"{r['pages_per_s']:.1f} pages/s ({result['ratio_pages_per_s'].get(kind, 1.0):.2f}x bare), "
+              f"CPU {result['cpu_ms_per_page'][kind]:.1f} ms/page, "
+              f"wall incl. start-up {r['wall']:.1f}s, peak RSS {r['peak_rss_mb']:.0f} MB")
+    print("trawl-wN = trawl with N processing workers (0: in the crawl process); fetch = trawl with its "
+          "item pipeline off; net = bare spider + onion guard + WARC evidence")
+    print(f"target: trawl >= {TARGET_RATIO}x bare pages/s with all processing on; cores: {result['cpu_count']}; "
+          f"sites: {', '.join(result['sites'])}"
+          + (f"; skipped (no site YAML): {', '.join(result['skipped'])}" if result["skipped"] else ""))
+    lat = result["latency"]
+    if lat:
+        print(f"latency-bound ({lat['site']}, answers after {lat['delay_s'][0]}-{lat['delay_s'][1]} s): "
+              f"trawl {lat['trawl']['pages_per_s']} pages/s, bare {lat['bare']['pages_per_s']} pages/s, "
+              f"ratio {lat['ratio_pages_per_s']:.2f} (target >= {LATENCY_TARGET})")
     return 0
 
 

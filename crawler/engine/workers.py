@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 POLL_SECONDS = 0.05
 MAX_ATTEMPTS = 3  # a job whose worker died this often is left for --resume
 STOP = None  # the message that tells a worker to write what it holds and exit
+READY = "ready"  # a worker's first message: lists loaded, index open
+START_TIMEOUT = 600.0  # a loaded machine imports and loads the reference lists slowly
 
 
 def auto_workers(evidence: bool) -> int:
@@ -84,6 +86,7 @@ def worker_main(spec: WorkerSpec, jobs: Connection, results: Connection) -> None
 
     threading.Thread(target=receive, name="trawl-worker-recv", daemon=True).start()
     runner = JobRunner(spec)
+    results.send(READY)
     started = 0.0
     try:
         while True:
@@ -120,6 +123,7 @@ class Slot:
     jobs: Connection  # our sending end
     results: Connection  # our receiving end
     inflight: dict[int, PageJob] = field(default_factory=dict)
+    ready: bool = False
 
 
 @dataclass
@@ -154,8 +158,24 @@ class WorkerPool:
     def _count(self, name: str, n: int = 1) -> None:
         self.hooks.counters({f"trawl/workers/{name}": n})
 
-    def start(self) -> None:
+    def start(self, wait: bool = True) -> None:
+        """Start the workers; with `wait`, return once each has loaded its lists and opened the
+        index (as the in-process pipeline does before the first request), or raise if one died."""
+        from core.errors import TrawlError
+
         self.slots = [self._spawn(number) for number in range(self.size)]
+        deadline = time.monotonic() + START_TIMEOUT
+        while wait and not all(slot.ready for slot in self.slots):
+            for slot in self.slots:
+                self._collect(slot)
+                if not slot.ready and not slot.process.is_alive():
+                    self.close(timeout=5)
+                    raise TrawlError(f"processing worker {slot.number} could not start (exit "
+                                     f"{slot.process.exitcode}; its error is above; --workers 0 processes in-process)")
+            if time.monotonic() > deadline:
+                self.close(timeout=5)
+                raise TrawlError(f"processing workers not ready after {START_TIMEOUT:.0f}s")
+            time.sleep(POLL_SECONDS / 5)
 
     def _spawn(self, number: int) -> Slot:
         job_recv, job_send = self.context.Pipe(duplex=False)
@@ -202,7 +222,10 @@ class WorkerPool:
     def _collect(self, slot: Slot) -> None:
         try:
             while slot.results.poll():
-                ack: Ack = slot.results.recv()
+                ack: Ack | str = slot.results.recv()
+                if isinstance(ack, str):  # READY
+                    slot.ready = True
+                    continue
                 for seq in ack.seqs:
                     slot.inflight.pop(seq, None)
                 if ack.keys:

@@ -1,0 +1,139 @@
+"""Processing throughput over stored evidence: 1 and 2 worker processes (crawler/engine/workers.py).
+
+    .venv/bin/python bench/reprocess.py [--sites pillhub,chemtrade,vortex,nightshade] [--workers 1,2]
+                                        [--home PATH] [--json]
+
+Crawls the testbed sites once (rate limits and faults off, `--workers 0`) into a scratch
+$TRAWL_HOME, or takes the runs already in `--home`; then, for each worker count, starts a
+pool per site, warms it up (every worker started and answering), hands it one job per page
+the runs preserved (read back from the WARCs by the workers, extracted, parsed, enriched
+and stored into a fresh SQLite index), and times the jobs from hand-out to the last commit.
+Reports pages/s, the scaling of 2 workers over 1 (target >= 1.7x on 2 idle cores) and the
+peak RSS of the workers (VmHWM).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+# bench/ holds index.py, which would shadow the index package when run as a script
+sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+DEFAULT_SITES = ("pillhub", "chemtrade", "vortex", "nightshade")
+CLOCK = "2026-08-03T12:00:00Z"
+TARGET_SCALING = 1.7
+
+
+def crawl_sites(sites: list[str], home: Path) -> None:
+    from testbed.server import run_testbed
+
+    with run_testbed(rate_limit=False, faults=False) as tb:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TRAWL_")}
+        env |= tb.env() | {"TRAWL_HOME": str(home), "TRAWL_PROFILE": "bench"}
+        for site in sites:
+            subprocess.run([sys.executable, "-m", "trawl.cli", "crawl", site, "--workers", "0", "--json",
+                            "--clock", CLOCK], env=env, cwd=REPO, check=True, capture_output=True, timeout=600)
+
+
+def jobs_by_site(home: Path) -> dict[str, list[Any]]:
+    """One job per preserved page of every run under `home`, by site."""
+    from crawler.engine.offline import classify
+    from crawler.engine.workers_job import PageJob
+    from crawler.evidence.reader import run_pages
+    from crawler.sitedef.siteconfig import load_site
+
+    out: dict[str, list[Any]] = {}
+    for run_dir in sorted(p for p in (home / "runs").iterdir() if p.is_dir() and not p.name.startswith(".")):
+        site_name = json.loads((run_dir / "stats.json").read_text())["site"]
+        site = load_site(site_name)
+        jobs = out.setdefault(site_name, [])
+        for page, evidence in run_pages(run_dir, home):
+            kind = classify(site, page.url)
+            jobs.append(PageJob(key="", kind=kind if kind in ("listing", "vendor") else "page", evidence=evidence))
+    return out
+
+
+def peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def measure(workers: int, jobs: dict[str, list[Any]], home: Path, scratch: Path) -> dict[str, Any]:
+    from crawler.engine.workers import PoolHooks, WorkerPool
+    from crawler.engine.workers_job import PageJob, WorkerSpec
+
+    os.environ["TRAWL_INDEX_URL"] = f"sqlite://{scratch / f'index-w{workers}.sqlite'}"  # inherited by spawn
+    counters: Counter[str] = Counter()
+    hooks = PoolHooks(pages_done=lambda keys: None, counters=counters.update)
+    pages, seconds, rss = 0, 0.0, 0.0
+    for site, site_jobs in jobs.items():
+        spec = WorkerSpec(site_name=site, site_source="", run_id="bench", clock=CLOCK, home=str(home),
+                          batch_size=50, batch_seconds=0.2)
+        pool = WorkerPool(spec, workers, hooks)
+        pool.start()
+        try:
+            for _ in range(workers):  # warm-up: every worker up (imports, lists loaded) before the clock runs
+                pool.submit(PageJob(key="", kind="cards"))
+            pool.drain()
+            started = time.monotonic()
+            for job in site_jobs:
+                pool.submit(PageJob(key="", kind=job.kind, evidence=job.evidence))
+            pool.drain()
+            seconds += time.monotonic() - started
+            pages += len(site_jobs)
+            rss = max([rss, *(peak_rss_mb(pid) for pid in pool.pids)])
+        finally:
+            pool.close()
+    return {"workers": workers, "pages": pages, "seconds": round(seconds, 2),
+            "pages_per_s": round(pages / seconds, 1) if seconds else 0.0, "peak_worker_rss_mb": round(rss),
+            "stored_listings": counters.get("trawl/stored/listings", 0),
+            "new": counters.get("trawl/listings/new", 0), "unreadable": counters.get("trawl/workers/evidence_unreadable", 0)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--sites", default=",".join(DEFAULT_SITES))
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--home", type=Path, help="a TRAWL_HOME whose runs to process (default: crawl the testbed)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmpdir:
+        scratch = Path(tmpdir)
+        home = args.home.resolve() if args.home else scratch / "home"
+        if not args.home:
+            crawl_sites([s for s in args.sites.split(",") if s], home)
+        os.environ["TRAWL_HOME"] = str(home)
+        jobs = jobs_by_site(home)
+        results = [measure(int(n), jobs, home, scratch) for n in args.workers.split(",")]
+    by_count = {r["workers"]: r for r in results}
+    scaling = (by_count[2]["pages_per_s"] / by_count[1]["pages_per_s"]
+               if 1 in by_count and 2 in by_count and by_count[1]["pages_per_s"] else None)
+    report = {"cpu_count": os.cpu_count(), "runs": results, "scaling_2_over_1": round(scaling, 2) if scaling else None,
+              "target": TARGET_SCALING}
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    for r in results:
+        print(f"{r['workers']} worker(s): {r['pages']} pages in {r['seconds']:.2f}s -> {r['pages_per_s']} pages/s, "
+              f"peak worker RSS {r['peak_worker_rss_mb']} MB, {r['stored_listings']} listing writes")
+    if scaling:
+        print(f"scaling 2 over 1 worker: {scaling:.2f}x (target >= {TARGET_SCALING} on 2 idle cores; "
+              f"cores here: {os.cpu_count()})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
