@@ -76,21 +76,17 @@ def test_channel_errors_name_file_and_line(trawl_home: Path) -> None:
              "    format: teams\n"  # line 9
              "  mail:\n    type: email\n    host: h\n    from: nobody\n    to: [a@example.org]\n"  # 10-14
              "    username: u\n    starttls: false\n"  # 15-16
-             "  misp:\n    type: misp\n    url: https://misp.example.org\n")  # 17-19
+             "  misp:\n    type: misp\n    url: https://misp.example.org\n"  # 17-19
+             "  room:\n    type: webhook\n    url: https://hooks.example.org/y\n    secret: ${NOT_SET_ANYWHERE}\n")
+    (trawl_home / "watch.yaml").write_text("watch:\n  substances: [mdea]\n  countries: [Holland]\n", encoding="utf-8")
     result = trawl(trawl_home, "check")
     path = trawl_home / "alert-channels.yaml"
     assert result.returncode == 2
+    assert f"{trawl_home / 'watch.yaml'}:3: watch.countries[0]: expected an ISO alpha-2 country code" in result.stderr
     for expected in (":9: channels.ops.format: expected one of json, slack, matrix",
                      ":13: channels.mail.from: expected an e-mail address",
                      ":16: channels.mail.starttls: credentials are only sent after STARTTLS",
                      ":15: channels.mail.username: a username needs a password",
-                     ":17: channels.misp: a MISP channel needs an authkey"):
+                     ":17: channels.misp: a MISP channel needs an authkey",
+                     ":23: channels.room.secret: environment variable NOT_SET_ANYWHERE is not set"):
         assert f"{path}{expected}" in result.stderr
-
-
-def test_an_unset_secret_variable_is_an_error_at_its_line(trawl_home: Path) -> None:
-    (trawl_home / "alert-channels.yaml").write_text(
-        "channels:\n  ops:\n    type: webhook\n    url: https://hooks.example.org/x\n    secret: ${NOT_SET_ANYWHERE}\n",
-        encoding="utf-8")
-    result = trawl(trawl_home, "check")
-    assert result.returncode == 2 and ":5: channels.ops.secret: environment variable NOT_SET_ANYWHERE" in result.stderr

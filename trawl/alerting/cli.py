@@ -147,11 +147,23 @@ def check(watch_path: Path | None, channels_path: Path | None) -> None:
     Example:
       trawl alerts check --watch watch.yaml --channels alert-channels.yaml
     """
+    from crawler.sitedef.yamlnodes import SiteConfigError
     from pipeline.watch import load_watch_rules, watch_file
     from trawl.alerting.config import channels_file, load_delivery_config
 
-    rules = load_watch_rules(watch_path, required=watch_path is not None)
-    click.echo(f"{watch_path or watch_file()}: " + ("ok" if rules.source else "absent (no watch rules)"))
-    config = load_delivery_config(channels_path)
-    names = ", ".join(f"{c.name} ({c.type})" for c in config.channels.values())
-    click.echo(f"{channels_path or channels_file()}: " + (f"ok: {names}" if config.source else "absent (log only)"))
+    problems: list[str] = []
+    try:
+        rules = load_watch_rules(watch_path, required=watch_path is not None)
+        click.echo(f"{watch_path or watch_file()}: " + ("ok" if rules.source else "absent (no watch rules)"))
+    except SiteConfigError as exc:
+        problems += exc.problems
+    try:
+        config = load_delivery_config(channels_path)
+        names = ", ".join(f"{c.name} ({c.type})" for c in config.channels.values())
+        click.echo(f"{channels_path or channels_file()}: " + (f"ok: {names}" if config.source else "absent (log only)"))
+    except SiteConfigError as exc:
+        problems += exc.problems
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        raise TrawlError(f"{len(problems)} problem(s) in the alert files")
