@@ -229,3 +229,44 @@ def test_email_with_a_wrong_password_is_dead_lettered_without_retries(tmp_path: 
     dead = json.loads((tmp_path / "dead.jsonl").read_text())
     assert (report.dead, dead["attempts"], smtp.messages) == (1, 1, [])
     assert "wrong-password" not in (tmp_path / "dead.jsonl").read_text()
+
+
+def test_a_gate_pause_is_delivered_and_damaged_lines_are_skipped(tmp_path: Path, hook: Receiver,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from crawler.engine.session import pause_site
+
+    monkeypatch.setenv("TRAWL_HOME", str(tmp_path))
+    with (tmp_path / "alerts.jsonl").open("w", encoding="utf-8") as handle:
+        handle.write('{"kind": "new-substance", "time": "2026-11-30T01:00:00Z", "summ\n')  # torn by a kill
+    pause_site("vortex", "captcha at /login", url="http://vortex.onion/login", run_id="r1")  # the crawler's own call
+    with (tmp_path / "alerts.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write('{"kind": "market_down", "time": "2026-11-30T01:0')  # still being written: waits
+
+    report = dispatcher(tmp_path, delivery(tmp_path, webhook(hook.url))).deliver_once()
+
+    [request] = hook.requests
+    body = request.json()
+    assert (body["kind"], body["data"]["site"], body["summary"]) == ("site_paused", "vortex",
+                                                                     "vortex paused: captcha at /login")
+    assert (report.read, report.skipped_lines, report.delivered) == (2, 1, 1)
+
+
+def test_only_one_dispatcher_at_a_time(tmp_path: Path, hook: Receiver) -> None:
+    from core.errors import TrawlError
+
+    config = delivery(tmp_path, webhook(hook.url))
+    log(tmp_path, "market_down", "vortex is down", site="vortex")
+    holder = dispatcher(tmp_path, config)
+    with holder._locked(), pytest.raises(TrawlError, match="another `trawl alerts deliver`"):
+        dispatcher(tmp_path, config).deliver_once()
+    assert hook.requests == [] and holder.deliver_once().delivered == 1
+
+
+def test_a_replaced_log_is_read_from_its_start(tmp_path: Path, hook: Receiver) -> None:
+    config = delivery(tmp_path, webhook(hook.url))
+    log(tmp_path, "market_down", "vortex is down", site="vortex")
+    dispatcher(tmp_path, config).deliver_once()
+    (tmp_path / "alerts.jsonl").rename(tmp_path / "alerts.1.jsonl")  # rotated away
+    log(tmp_path, "market_back", "vortex is back", site="vortex")
+    dispatcher(tmp_path, config).deliver_once()
+    assert [r.json()["kind"] for r in hook.requests] == ["market_down", "market_back"]
