@@ -6,7 +6,9 @@ import hashlib
 import hmac
 import json
 import os
+import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,3 +92,28 @@ def test_channel_errors_name_file_and_line(trawl_home: Path) -> None:
                      ":17: channels.misp: a MISP channel needs an authkey",
                      ":23: channels.room.secret: environment variable NOT_SET_ANYWHERE is not set"):
         assert f"{path}{expected}" in result.stderr
+
+
+def test_continuous_delivery_picks_up_new_alerts_and_stops_on_sigterm(trawl_home: Path, hook: Receiver) -> None:
+    channels(trawl_home, hook.url)
+    env = {**os.environ, "TRAWL_HOME": str(trawl_home), "HOOK_SECRET": SECRET}
+    proc = subprocess.Popen([*TRAWL, "alerts", "deliver", "--interval", "0.2", "--json"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        sink = JsonlSink(trawl_home / "alerts.jsonl")
+        for n in range(2):
+            sink.emit(AlertEvent("market_down" if n == 0 else "market_back", "2026-11-30T03:00:00Z", f"alert {n}",
+                                 {"site": "vortex"}))
+            for _ in range(600):  # bounded: up to 60 s on a busy machine
+                if len(hook.requests) > n or proc.poll() is not None:
+                    break
+                time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err[-2000:]
+    assert [r.json()["summary"] for r in hook.requests] == ["alert 0", "alert 1"]
+    assert json.loads(out)["delivered"] == 2
