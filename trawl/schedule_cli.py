@@ -102,6 +102,7 @@ def run(jobs_file: Path | None, store_url: str | None, once: bool, max_runs: int
 
     jobs = load_jobs(jobs_file or default_jobs_file())
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one "Running job" line per firing is noise
     if not no_doctor:
         failed = preflight(jobs)
         if failed:

@@ -16,6 +16,7 @@ import json
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -86,6 +87,7 @@ class SchedulerProcess:
         self.done_event = threading.Event()  # start nothing new (max_runs reached, or stopping)
         self.finished = 0
         self._lock = threading.Lock()
+        self._running: set[str] = set()  # job ids running in this process
         self._scheduler: Any = None
 
     # --- one run -------------------------------------------------------------------------
@@ -97,6 +99,18 @@ class SchedulerProcess:
             return None  # no longer in the jobs file, or stopping
         if not forced and self.store.state(job_id).paused:
             return None  # paused by another process since APScheduler last looked
+        with self._lock:
+            if job_id in self._running:
+                return None  # a scheduled firing, a run-now or a recovery of one job: one at a time
+            self._running.add(job_id)
+        try:
+            return self._run_leased(job, forced)
+        finally:
+            with self._lock:
+                self._running.discard(job_id)
+
+    def _run_leased(self, job: Job, forced: bool) -> JobOutcome | None:
+        job_id = job.id
         if not self.store.acquire(job_id, self.holder, self.lease_seconds):
             logger.info("%s: skipped, another scheduler holds its lease", job_id)
             return None
@@ -105,7 +119,10 @@ class SchedulerProcess:
                 return None
             state = self.store.state(job_id)  # read under the lease: the previous run is final
             last = state.last or {}
-            resume_from = self._resumable_run(job, last)
+            crashed_holder = self.store.taken_over.pop(job_id, None)
+            if crashed_holder:
+                logger.warning("%s: took over the expired lease of %s (crashed or stalled mid-run)", job_id, crashed_holder)
+            resume_from = self._resumable_run(job, last, after_crash=bool(crashed_holder))
             outcome = execute(job_id, job.command, timeout=job.timeout, grace=self.grace_seconds,
                               should_stop=self.stop_event.is_set,
                               heartbeat=lambda: self.store.renew(job_id, self.holder, self.lease_seconds),
@@ -125,13 +142,20 @@ class SchedulerProcess:
             self.on_outcome(outcome)
         return outcome
 
-    def _resumable_run(self, job: Job, last: dict[str, Any]) -> str | None:
-        """The cut-short run to continue, when the previous run of this crawl job was stopped."""
+    def _resumable_run(self, job: Job, last: dict[str, Any], *, after_crash: bool) -> str | None:
+        """The cut-short run to continue, when the previous run of this crawl job was stopped
+        (or its scheduler died mid-run, recording nothing)."""
         site = crawl_site(job.command)
-        if not site or last.get("result") not in RESUMABLE_RESULTS:
+        if not site or not (after_crash or last.get("result") in RESUMABLE_RESULTS):
             return None
-        from crawler.engine.run import resumable_run
+        from crawler.engine.run import list_runs, resumable_run
 
+        if after_crash:
+            # the dead scheduler's crawl got SIGTERM from the kernel and may still be
+            # checkpointing: let it finish before continuing its run (bounded by the grace)
+            deadline = time.monotonic() + self.grace_seconds
+            while any(run.get("status") == "running" for run in list_runs(site)) and time.monotonic() < deadline:
+                time.sleep(0.5)
         try:
             return resumable_run(site).name
         except TrawlError:
@@ -205,6 +229,12 @@ class SchedulerProcess:
             if state.run_requested is not None and self.store.take_run_request(job_id, state.run_requested):
                 scheduler.add_job(EXECUTE_NOW_REF, args=[job_id], id=f"{job_id}@now-{state.run_requested}",
                                   jobstore="local", misfire_grace_time=None)
+        now = time.time()
+        for job_id, lease in self.store.leases().items():
+            if job_id in self.jobs and lease["expires_at"] < now and job_id not in self._running:
+                # its holder died mid-run (nothing recorded): run it again now, continuing the crawl
+                scheduler.add_job(EXECUTE_REF, args=[job_id], id=f"{job_id}@recover", jobstore="local",
+                                  misfire_grace_time=None, replace_existing=True)
         scheduler.wakeup()  # re-read next run times: another process may have changed them
 
     def serve(self) -> int:

@@ -70,6 +70,7 @@ class ScheduleStore:
         except ImportError:  # pragma: no cover - a dependency of trawl
             raise TrawlError("the schedule store needs SQLAlchemy: pip install SQLAlchemy") from None
         self.url = url
+        self.taken_over: dict[str, str] = {}
         options: dict[str, Any] = {}
         if url.startswith("sqlite"):
             # two schedulers and the CLI write one file: wait for a lock instead of failing
@@ -204,8 +205,10 @@ class ScheduleStore:
     # --- leases --------------------------------------------------------------------------
 
     def acquire(self, job_id: str, holder: str, ttl: float) -> bool:
-        """Take the job's lease: free, expired, or already ours.  True when we hold it."""
-        from sqlalchemy import or_
+        """Take the job's lease when it is free or expired (never twice, even by one holder:
+        a run-now and a scheduled firing in one process must not run together).  True when
+        taken; an expired lease of another holder is noted in `taken_over` (job id -> holder)."""
+        from sqlalchemy import select
         from sqlalchemy.exc import IntegrityError
 
         now = time.time()
@@ -217,11 +220,13 @@ class ScheduleStore:
         except IntegrityError:
             pass
         with self.engine.begin() as conn:
+            previous = conn.execute(select(self.lease_t.c.holder).where(self.lease_t.c.job_id == job_id)).scalar()
             result = conn.execute(
                 self.lease_t.update()
-                .where(self.lease_t.c.job_id == job_id,
-                       or_(self.lease_t.c.expires_at < now, self.lease_t.c.holder == holder))
+                .where(self.lease_t.c.job_id == job_id, self.lease_t.c.expires_at < now)
                 .values(holder=holder, expires_at=now + ttl, acquired_at=now))
+        if result.rowcount and previous and previous != holder:
+            self.taken_over[job_id] = previous  # its holder died or stalled mid-run
         return bool(result.rowcount)
 
     def renew(self, job_id: str, holder: str, ttl: float) -> bool:

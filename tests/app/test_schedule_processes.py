@@ -240,3 +240,28 @@ def test_a_crawl_where_every_page_failed_is_recorded_as_failed(tmp_path: Path, t
     assert "every page failed" in record["extra"]["failure"]
     kinds = [json.loads(line)["kind"] for line in (trawl_home / "alerts.jsonl").read_text().splitlines()]
     assert "doctor_failed" in kinds
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_a_killed_schedulers_crawl_stops_and_its_lease_is_taken_over(tmp_path: Path, trawl_home: Path,
+                                                                       testbed: Any) -> None:
+    """SIGKILL of a scheduler mid-crawl: the kernel stops its crawl (PR_SET_PDEATHSIG), the
+    lease expires, and another scheduler takes the job over and continues the crawl."""
+    env = crawl_env(trawl_home, testbed.env())
+    jobs = write_jobs(tmp_path, CRAWL_JOB.format(timeout=600))
+    first = start_scheduler(jobs, env, "--no-doctor", "--lease-seconds", "3")
+    try:
+        crawl = wait_for(lambda: running_crawl(trawl_home), 90, "the crawl to fetch a page")
+    finally:
+        first.kill()
+    finish(first, 30)
+    wait_for(lambda: not alive(crawl["pid"]), 60, "the orphaned crawl to stop")
+    assert history(trawl_home) == [], "a SIGKILLed scheduler writes nothing"
+    short = write_jobs(tmp_path, CRAWL_JOB.format(timeout=8))
+    code, output = finish(start_scheduler(short, env, "--no-doctor", "--lease-seconds", "3", "--max-runs", "1",
+                                          "--grace", "20"), 200)
+    assert code == 0, output[-3000:]
+    assert "took over the expired lease" in output
+    [record] = history(trawl_home)
+    assert record["resumed"] and record["run_id"] == crawl["run_id"], record

@@ -27,10 +27,11 @@ def test_lease_is_exclusive_until_it_expires(store: ScheduleStore, tmp_path: Pat
     try:
         assert store.acquire("job", "A", ttl=0.3)
         assert not other.acquire("job", "B", ttl=0.3)
-        assert store.acquire("job", "A", ttl=0.3)  # re-entrant for its holder
+        assert not store.acquire("job", "A", ttl=0.3), "not re-entrant: one run per job, even in one process"
         assert store.renew("job", "A", ttl=0.3)
         time.sleep(0.4)  # A "crashed": no heartbeat
         assert other.acquire("job", "B", ttl=30)
+        assert other.taken_over == {"job": "A"}
         assert not store.renew("job", "A", ttl=30), "the old holder must learn it lost the lease"
         store.release("job", "A")  # not A's any more: no effect
         assert other.leases()["job"]["holder"] == "B"
