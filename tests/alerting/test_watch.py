@@ -95,3 +95,17 @@ def test_a_vendor_known_on_one_market_appearing_on_another(tmp_path: Path, trawl
     alerts = read_alerts(trawl_home / "alerts.jsonl", kind=VENDOR_NEW_MARKET)
     assert [(a.data["vendor"], a.data["site"], a.data["known_on"]) for a in alerts] == [
         ("cheframsay", "nightshade", ["vortex"])]
+
+
+def test_one_listing_meeting_several_rules_lists_them_all(tmp_path: Path) -> None:
+    from core.records import Listing, SubstanceRef
+
+    rules = load_watch_rules(write(tmp_path, "watch:\n  substances: [4-MMC]\n  vendors: [Chef_Ramsay]\n"
+                                             "  countries: [NL]\n"), VOCAB)
+    listing = Listing(listing_id="v:1", site="v", market_kind="darknet-market", url="u", title="t",
+                      vendor="cheframsay", origin="NL",
+                      substances=[SubstanceRef(name="mephedrone", matched_text="meow")])
+    other = Listing(listing_id="v:2", site="v", market_kind="darknet-market", url="u", title="t", vendor="x",
+                    origin="DE", substances=[SubstanceRef(name="ketamine", matched_text="ket")])
+    assert rules.matches(listing) == [("substance", "4-MMC"), ("vendor", "Chef_Ramsay"), ("country", "NL")]
+    assert rules.matches(other) == []

@@ -71,8 +71,8 @@ class DeliveryConfig:
 
 
 def channels_file(config: Config | None = None) -> Path:
-    configured = (config or load_config()).alerts_channels_file
-    return Path(configured) if configured else trawl_home() / CHANNELS_FILE
+    config = config or load_config()
+    return Path(config.alerts_channels_file) if config.alerts_channels_file else config.home_path / CHANNELS_FILE
 
 
 def load_delivery_config(path: Path | None = None, *, config: Config | None = None) -> DeliveryConfig:
