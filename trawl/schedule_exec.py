@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -167,14 +168,39 @@ def crawl_figures(run_stats: dict[str, Any] | None) -> dict[str, Any]:
             "listings_unchanged": int(raw.get("trawl/listings/unchanged", 0))}
 
 
+def listings_gone(site: str, previous_clock: str, clock: str) -> int | None:
+    """Listings of `site` the previous run saw and this complete run did not: last seen at
+    or after the previous run's clock, and before this run's.  None when unknown."""
+    from datetime import timedelta
+
+    from core.clock import iso_z
+    from index import open_index
+    from index.api import SearchQuery
+
+    try:
+        before = datetime.fromisoformat(clock.replace("Z", "+00:00")) - timedelta(seconds=1)
+        index = open_index()
+    except Exception:  # noqa: BLE001 - a bad clock or an index that is down: unknown, not zero
+        return None
+    try:
+        query = SearchQuery(site=site, last_seen_from=previous_clock, last_seen_to=iso_z(before), limit=1)
+        return index.search(query).total
+    except Exception:  # noqa: BLE001 - see above
+        return None
+    finally:
+        index.close()
+
+
 def run_dirs(runs: Path, site: str) -> set[str]:
     return {p.name for p in runs.glob(f"{site}-*") if p.is_dir()} if runs.is_dir() else set()
 
 
 def execute(job_id: str, command: list[str], *, timeout: float, grace: float, should_stop: Callable[[], bool],
             heartbeat: Callable[[], bool], heartbeat_every: float, resume_from: str | None, holder: str = "",
+            previous_run_id: str | None = None,
             on_start: Callable[[subprocess.Popen[bytes]], None] | None = None) -> JobOutcome:
-    """Run a job's command once (a crawl continues the run `resume_from` when given)."""
+    """Run a job's command once (a crawl continues the run `resume_from` when given;
+    `previous_run_id`, the crawl of the job's previous run, tells which listings are gone)."""
     from crawler.engine.run import runs_dir
     from crawler.engine.runstats import read_stats
 
@@ -198,4 +224,9 @@ def execute(job_id: str, command: list[str], *, timeout: float, grace: float, sh
                          holder=holder, started_ts=started_ts, finished_ts=time.time(), **crawl_figures(stats))
     if stats and stats.get("failure"):
         outcome.extra["failure"] = stats["failure"]
+    if site and stats and stats.get("status") == "finished" and previous_run_id and previous_run_id != run_id:
+        # only a complete crawl tells what is gone (a budget-limited one did not see everything)
+        previous = read_stats(runs_dir() / previous_run_id) or {}
+        if previous.get("clock") and stats.get("clock"):
+            outcome.listings_gone = listings_gone(site, previous["clock"], stats["clock"])
     return outcome

@@ -127,7 +127,7 @@ class SchedulerProcess:
                               should_stop=self.stop_event.is_set,
                               heartbeat=lambda: self.store.renew(job_id, self.holder, self.lease_seconds),
                               heartbeat_every=max(0.5, self.lease_seconds / 4), resume_from=resume_from,
-                              holder=self.holder)
+                              holder=self.holder, previous_run_id=last.get("run_id"))
             outcome.misfires = missed_runs(job, last.get("started"), datetime.now(timezone.utc))
             if forced:
                 outcome.extra["run_now"] = True

@@ -84,3 +84,25 @@ def test_crawl_commands() -> None:
     assert crawl_site(["export", "trends"]) is None
     assert with_resume(["crawl", "nightshade"]) == ["crawl", "--resume", "nightshade"]
     assert json.dumps(with_resume(["crawl", "--resume", "x"])) == '["crawl", "--resume", "x"]'
+
+
+def test_listings_gone_are_those_the_previous_run_saw_and_this_one_did_not(trawl_home: Path) -> None:
+    from core.records import Records
+    from index.sqlite_backend import SqliteBackend
+    from tests.index.records import listing
+    from trawl.schedule_exec import listings_gone
+
+    previous, current = "2026-11-01T06:00:00Z", "2026-11-01T12:00:00Z"
+    backend = SqliteBackend(trawl_home / "index.sqlite")
+    try:
+        backend.write(Records(listings=[
+            listing("nightshade:1", last_seen=current),  # seen again
+            listing("nightshade:2", last_seen=previous),  # gone since the previous run
+            listing("nightshade:3", last_seen=previous),  # gone
+            listing("nightshade:4", last_seen="2026-10-01T00:00:00Z"),  # gone long ago, not by this run
+            listing("vortex:9", last_seen=previous),  # another site
+        ]))
+    finally:
+        backend.close()
+    assert listings_gone("nightshade", previous, current) == 2
+    assert listings_gone("nightshade", current, current) == 0
