@@ -52,6 +52,9 @@ class Config:
     index_ca_cert: str
     index_prefix: str
     index_replicas: int | None  # None: auto_expand_replicas 0-1
+    index_shards: int
+    index_wait_for_active_shards: str
+    index_bulk_threads: int
     crawl_profile: str
     crawl_workers: int
     crawl_workers_feed: str

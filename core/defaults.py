@@ -51,6 +51,12 @@ KEYS: tuple[Key, ...] = (
     Key("index.prefix", "TRAWL_INDEX_PREFIX", str, "trawl", "Elasticsearch index/alias name prefix"),
     Key("index.replicas", "TRAWL_INDEX_REPLICAS", int, None, "Elasticsearch replicas per index when set; "
         "unset: auto_expand_replicas 0-1 (green on one node)"),
+    Key("index.shards", "TRAWL_INDEX_SHARDS", int, 1, "Elasticsearch primary shards per new index "
+        "(listings, vendors, candidates, each snapshot month; docs/elasticsearch.md sizing)"),
+    Key("index.wait_for_active_shards", "TRAWL_INDEX_WAIT_SHARDS", str, "1", "Elasticsearch bulk "
+        "writes wait for this many active copies of each shard (1, a number, or all)"),
+    Key("index.bulk_threads", "TRAWL_INDEX_BULK_THREADS", int, 2, "Elasticsearch bulk requests in flight "
+        "(parallel_bulk threads; 1 = streaming_bulk, one at a time)"),
     # crawl engine
     Key("crawl.profile", "TRAWL_PROFILE", str, "default", "settings profile: default, test, production, bench"),
     Key("crawl.workers", "TRAWL_WORKERS", int, -1, "page-processing worker processes beside the crawl: "

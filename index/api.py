@@ -7,6 +7,7 @@ export, so both backends can be tested against the same fixed query suite.
 from __future__ import annotations
 
 import abc
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,8 +20,7 @@ from core.vocabulary import Vocabulary
 class SearchQuery:
     text: str = ""  # full text over title, description, vendor, substances
     substance: str | None = None  # canonical name (or any synonym the backend can resolve)
-    # the substance filter also finds listings that only mention it ("no fent"); SQLite only:
-    # the ES mapping does not index Listing.mentioned_substances (kept in _source)
+    # the substance filter also finds listings that only mention it ("no fent", Listing.mentioned_substances)
     include_mentioned: bool = False
     control: str | None = None  # e.g. "1971:II", "1988:I", "nps-ews"
     substance_class: str | None = None
@@ -69,6 +69,9 @@ class TrendQuery:
     unit: str | None = "g"  # restrict usd_per_unit to one quantity unit (g | ml | unit)
     time_from: str | None = None
     time_to: str | None = None
+    # usd_per_unit quantiles: exact type-7 (True) or the backend's native estimate where it has one
+    # (Elasticsearch: TDigest percentiles, IndexBackend.quantile_method); SQLite is always exact
+    exact: bool = False
 
 
 @dataclass
@@ -118,6 +121,16 @@ class IndexBackend(abc.ABC):
 
     @abc.abstractmethod
     def counts(self) -> dict[str, int]: ...
+
+    @contextlib.contextmanager
+    def bulk_mode(self) -> Iterator[None]:
+        """Around a long run of write()s (a crawl, the demo, a replay): a backend may trade read
+        freshness for speed inside it (Elasticsearch: refresh off, restored after); no-op here."""
+        yield
+
+    def quantile_method(self, query: TrendQuery) -> str:
+        """How trends(query) computes quantiles, for export sidecars: "exact" or the estimator."""
+        return "exact"
 
     def close(self) -> None:  # noqa: B027 - optional hook
         pass

@@ -197,6 +197,11 @@ def search(text: tuple[str, ...], sort: str, limit: int, offset: int, as_json: b
         click.echo(render_search(result, query))
 
 
+EXACT_OPTION = click.option(
+    "--exact", is_flag=True, help="usd_per_unit: exact type-7 quantiles (Elasticsearch otherwise estimates them with "
+    "TDigest percentiles, much faster at scale; SQLite is always exact).")
+
+
 def trend_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--metric", default="usd_per_unit", show_default=True,
@@ -212,6 +217,7 @@ def trend_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--from", "time_from", default=None, help="Crawl time on/after (ISO date or time).",
                      callback=checked_time),
         click.option("--to", "time_to", default=None, help="Crawl time on/before.", callback=checked_time),
+        EXACT_OPTION,
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -219,10 +225,11 @@ def trend_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def build_trend_query(metric: str, interval: str, group_by: str, trend_substance: str | None, trend_site: str | None,
-                      trend_origin: str | None, unit: str, time_from: str | None, time_to: str | None) -> TrendQuery:
+                      trend_origin: str | None, unit: str, time_from: str | None, time_to: str | None,
+                      exact: bool = False) -> TrendQuery:
     groups = [g.strip() for g in group_by.split(",") if g.strip()]
     return TrendQuery(metric=metric, interval=interval, group_by=groups, substance=trend_substance, site=trend_site,
-                      origin=trend_origin, unit=unit, time_from=time_from, time_to=time_to)
+                      origin=trend_origin, unit=unit, time_from=time_from, time_to=time_to, exact=exact)
 
 
 def render_trends(rows: list[TrendRow], query: TrendQuery) -> tuple[list[str], list[list[Any]]]:
@@ -254,10 +261,12 @@ def trends(as_json: bool, as_csv: bool, index_url: str | None, **options: Any) -
     usd_per_unit gives the median and interquartile range (type-7 quantiles)
     of USD per --unit in each period; listings/vendors count distinct ones
     seen; activity lists listings seen per crawl run and the change.
+    On Elasticsearch the quantiles are TDigest estimates unless --exact.
 
     \b
     Example:
       trawl trends --substance mephedrone --interval month
+      trawl trends --substance mephedrone --exact
       trawl trends --by substance,site --interval week --json
       trawl trends --metric activity --site vortex --csv
     """

@@ -36,7 +36,8 @@ def migrate(backend: EsBackend) -> dict[str, Any]:
     client, names = backend.client, backend.names
     report: dict[str, Any] = {"version": names.version, "created": [], "reindexed": {}, "aliases": []}
     for kind in (*KINDS, "snapshots"):
-        client.indices.put_index_template(name=names.template(kind), **template_body(names, kind, backend.vocabulary, replicas=backend.replicas))
+        client.indices.put_index_template(name=names.template(kind), **template_body(names, kind, backend.vocabulary, shards=backend.shards,
+                                                                                        replicas=backend.replicas))
     actions: list[dict[str, Any]] = []
     for kind in KINDS:
         new = names.index(kind)

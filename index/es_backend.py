@@ -12,44 +12,38 @@ its stats) and the next successful write (older batches first: merges need the
 order) replay the spool; opening the backend never does (it contacts nothing).
 Reads: a dead server or a non-Elasticsearch URL is a one-line TrawlError.
 Replicas: `auto_expand_replicas: 0-1` unless index.replicas is set, so a
-single-node cluster is green and a second node gets a replica by itself.
+single-node cluster is green and a second node gets a replica by itself; index.shards
+primaries per new index.  Bulk (index/es_bulk.py): chunks by count and bytes, parallel
+requests, per-item failures spooled; `bulk_mode()` turns refresh off for a long bulk.
+Searches and trends build their bodies in index/es_query.py and index/es_trends.py.
 """
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from core.errors import TrawlError
-from core.records import CandidateSubstance, Listing, Records, Snapshot, Vendor, from_dict, to_dict
+from core.records import CandidateSubstance, Listing, Records, Snapshot, Vendor, from_dict
 from core.timeutil import bound_from, bound_to
 from core.vocabulary import Vocabulary
 from index import merge
 from index.api import IndexBackend, SearchHit, SearchQuery, SearchResult, TrendQuery, TrendRow
+from index.es_bulk import BulkOptions
 from index.es_client import EsSettings, make_client, pin_compatibility, server_major, settings_from
 from index.es_mappings import MAPPING_VERSION, Names
-from index.es_query import has_listing_filters, search_query, search_sort
+from index.es_query import has_listing_filters, pick_highlight, search_body, search_query, search_sort
+from index.es_write import es_doc  # noqa: F401 - re-exported: the record -> _source rule
 from index.query_checks import check_paging
 from index.spool import ReplayReport, Spool, default_spool_dir
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-_DATE_FIELDS = ("first_seen", "last_seen", "crawled_at")
 PAGE = 1000
 WRITE_RETRY_SECONDS = 30.0  # after a write spooled, later ones spool without asking the server for this long
-
-
-def es_doc(record: Any) -> dict[str, Any]:
-    """_source for a record: empty times become absent (ES `date` cannot hold "")."""
-    doc = to_dict(record)
-    for f in _DATE_FIELDS:
-        if f in doc and not doc[f]:
-            del doc[f]
-    if isinstance(record, Snapshot):
-        doc["snapshot_id"] = record.snapshot_id
-    return doc
 
 
 def _one_line(exc: BaseException) -> str:
@@ -62,12 +56,14 @@ class EsBackend(IndexBackend):
 
     def __init__(self, settings: EsSettings, prefix: str = "trawl", spool_dir: Any = None,
                  mapping_version: int = MAPPING_VERSION, replicas: int | None = None,
-                 vocabulary: Vocabulary | None = None) -> None:
+                 vocabulary: Vocabulary | None = None, shards: int = 1, bulk: BulkOptions | None = None) -> None:
         self.settings = settings
         # query-time synonyms, and the search analyzer's synonym rules of indices this backend creates
         self.vocabulary = vocabulary or Vocabulary.empty()
         self.names = Names(prefix, mapping_version)
         self.replicas = replicas  # None: auto_expand_replicas 0-1
+        self.shards = max(1, int(shards))
+        self.bulk = bulk or BulkOptions()
         self.client = make_client(settings)
         self.spool = Spool(spool_dir or default_spool_dir())
         self.rejected = Spool(self.spool.directory / "rejected")
@@ -94,10 +90,12 @@ class EsBackend(IndexBackend):
         if replicas is None:
             replicas = config.index_replicas  # set (trawl.toml, env, flag): a fixed number; unset: None
         vocabulary = options.pop("vocabulary", None)
+        shards = int(options.pop("shards", None) or config.index_shards or 1)
+        bulk = options.pop("bulk", None) or BulkOptions.from_config()
         # no replay here: opening contacts nothing, so `trawl index flush` and a crawl's start
         # can replay and report it themselves (replay_spool)
         return cls(settings_from(url, **options), prefix=prefix, spool_dir=spool_dir, mapping_version=version,
-                   replicas=None if replicas is None else int(replicas), vocabulary=vocabulary)
+                   replicas=None if replicas is None else int(replicas), vocabulary=vocabulary, shards=shards, bulk=bulk)
 
     def describe(self) -> str:
         return f"{self.settings.display_url} (prefix {self.names.prefix})"
@@ -151,6 +149,33 @@ class EsBackend(IndexBackend):
         self.generation_warning = self._call("checking the index generation", es_generation.check, self, created)
         if self.generation_warning:
             log.error("%s", self.generation_warning)  # loud: a populated index came back empty
+        if not created:  # a writer that died with refresh off: put the original intervals back
+            from index import es_bulk
+
+            self._call("restoring refresh intervals", es_bulk.restore_abandoned, self)
+
+    @contextmanager
+    def bulk_mode(self) -> Iterator[None]:
+        """Refresh off on the trawl indices for a long bulk (a crawl, the demo, a replay), restored
+        after, also on error or Ctrl-C; a process killed meanwhile is noticed by the next open.
+        An unreachable server is no error here: writes spool as always."""
+        from index import es_bulk
+
+        try:
+            self.ensure_ready()
+            self._check_current()
+            self._call("suspending refresh", es_bulk.suspend, self)
+        except TrawlError as exc:
+            log.warning("bulk mode not entered (%s); writing with the normal refresh", exc)
+            yield
+            return
+        try:
+            yield
+        finally:
+            try:
+                self._call("restoring refresh intervals", es_bulk.release, self)
+            except TrawlError as exc:  # the next open restores it (es_bulk.restore_abandoned)
+                log.warning("%s", exc)
 
     def _check_current(self) -> None:
         if self.outdated:
@@ -207,81 +232,14 @@ class EsBackend(IndexBackend):
         """Merge and bulk-index one normalised batch; returns the records the server rejected.
 
         Transport failures and an outdated layout raise TrawlError (the caller spools the batch)."""
-        self._check_current()  # also guards `trawl index flush`, which replays straight through here
-        from elasticsearch.helpers import streaming_bulk
+        from index.es_write import write_direct
 
-        by_id: dict[tuple[str, str], Any] = {}
-
-        def action(kind: str, index: str, doc_id: str, record: Any, source: dict[str, Any]) -> dict[str, Any]:
-            by_id[(kind, doc_id)] = record
-            return {"_op_type": "index", "_index": index, "_id": doc_id, "_source": source}
-
-        # merges need the stored records first (mget); after that, documents are generated
-        # lazily so a large replayed batch never exists twice in memory
-        listings = self._merged(batch.listings, "listings", Listing, "listing_id", merge.merge_listing)
-        vendors = self._merged(batch.vendors, "vendors", Vendor, "vendor_id", merge.merge_vendor)
-        candidates = self._merged_candidates(batch.candidates)
-
-        def actions() -> Iterator[dict[str, Any]]:
-            for x in listings:
-                yield action("listings", self.names.write_alias("listings"), x.listing_id, x, es_doc(x))
-            for snap in batch.snapshots:
-                yield action("snapshots", self.names.snapshot_index(snap.crawled_at), snap.snapshot_id, snap, es_doc(snap))
-            for v in vendors:
-                yield action("vendors", self.names.write_alias("vendors"), v.vendor_id, v, es_doc(v))
-            for c, seen in candidates:
-                yield action("candidates", self.names.write_alias("candidates"), c.token, c,
-                             {**es_doc(c), "seen_listing_ids": sorted(seen)})
-
-        rejected = Records()
-
-        def run() -> None:
-            for ok, item in streaming_bulk(self.client, actions(), chunk_size=500, max_retries=5, initial_backoff=0.5,
-                                           max_backoff=30, raise_on_error=False, yield_ok=False):
-                if not ok:
-                    info = next(iter(item.values()))
-                    index = str(info.get("_index", ""))
-                    kind = next((k for k in Records.KINDS if f"-{k}-" in index), "")
-                    if (kind, info.get("_id")) not in by_id:
-                        kind = next(k for k in Records.KINDS if (k, info.get("_id")) in by_id)
-                    getattr(rejected, kind).append(by_id[(kind, info["_id"])])
-                    log.error("rejected %s %s: %s", kind, info.get("_id"), str(info.get("error"))[:300])
-
-        if listings or batch.snapshots or vendors or candidates:
-            self._call("bulk indexing", run)
-            self._dirty = self.wrote = True
-        return rejected
+        return write_direct(self, batch)
 
     def _mget(self, kind: str, ids: list[str]) -> dict[str, dict[str, Any]]:
-        found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(ids), PAGE):
-            resp = self._call(f"reading {kind}", self.client.mget, index=self.names.read_alias(kind), ids=ids[start : start + PAGE])
-            for doc in resp["docs"]:
-                if doc.get("found"):
-                    found[doc["_id"]] = doc["_source"]
-        return found
+        from index.es_write import mget
 
-    def _merged(self, records: list[Any], kind: str, cls: type, key: str, rule: Callable[[Any, Any], Any]) -> list[Any]:
-        if not records:
-            return []
-        before: dict[str, Any] = {k: from_dict(cls, v) for k, v in self._mget(kind, sorted({getattr(r, key) for r in records})).items()}
-        merged = dict(before)
-        for record in records:
-            merged[getattr(record, key)] = rule(merged.get(getattr(record, key)), record)
-        return [v for k, v in merged.items() if before.get(k) != v]
-
-    def _merged_candidates(self, records: list[CandidateSubstance]) -> list[tuple[CandidateSubstance, set[str]]]:
-        if not records:
-            return []
-        docs = self._mget("candidates", sorted({r.token for r in records}))
-        state: dict[str, tuple[CandidateSubstance | None, set[str]]] = {
-            k: (from_dict(CandidateSubstance, v), set(v.get("seen_listing_ids", []))) for k, v in docs.items()
-        }
-        before = {k: v[0] for k, v in state.items()}
-        for record in records:
-            existing, known = state.get(record.token, (None, set()))
-            state[record.token] = merge.merge_candidate(existing, known, record)
-        return [(c, seen) for k, (c, seen) in state.items() if c is not None and before.get(k) != c]
+        return mget(self, kind, ids)
 
     def replay_spool(self) -> ReplayReport | None:
         """Replay what earlier runs spooled (a crawl's start); None when nothing waits or the server is
@@ -291,7 +249,8 @@ class EsBackend(IndexBackend):
         try:
             self.ensure_ready()
             self._check_current()
-            report = self.spool.replay(_DirectWriter(self))
+            with self.bulk_mode():
+                report = self.spool.replay(_DirectWriter(self))
         except TrawlError as exc:
             log.warning("%d spooled batches not replayed yet: %s", self.spool.pending(), exc)
             return None
@@ -308,17 +267,10 @@ class EsBackend(IndexBackend):
     def search(self, query: SearchQuery) -> SearchResult:
         check_paging(query)
         self._read()
-        resp = self._call(
-            "searching", self.client.search, index=self.names.read_alias("listings"), query=search_query(query, self.vocabulary),
-            sort=search_sort(query), from_=query.offset, size=query.limit, track_total_hits=True,
-            highlight={"fields": {"title": {}, "description": {}}, "pre_tags": ["["], "post_tags": ["]"],
-                       "fragment_size": 120, "number_of_fragments": 1, "require_field_match": False},
-        )
-        hits = []
-        for h in resp["hits"]["hits"]:
-            fragments = [f for field in ("title", "description") for f in h.get("highlight", {}).get(field, [])]
-            hits.append(SearchHit(listing=from_dict(Listing, h["_source"]), score=float(h.get("_score") or 0.0),
-                                  highlight=fragments[0] if fragments else ""))
+        resp = self._call("searching", self.client.search, index=self.names.read_alias("listings"),
+                          **search_body(query, self.vocabulary))
+        hits = [SearchHit(listing=from_dict(Listing, h["_source"]), score=float(h.get("_score") or 0.0),
+                          highlight=pick_highlight(h.get("highlight", {}))) for h in resp["hits"]["hits"]]
         return SearchResult(total=int(resp["hits"]["total"]["value"]), hits=hits)
 
     def scroll(self, index: str, query: dict[str, Any], sort: list[Any], source: Any = True) -> Iterator[dict[str, Any]]:
@@ -404,6 +356,11 @@ class EsBackend(IndexBackend):
 
         self._read()
         return es_trends(self, query)
+
+    def quantile_method(self, query: TrendQuery) -> str:
+        from index.es_trends import quantile_method
+
+        return quantile_method(query)
 
     def close(self) -> None:
         if self.wrote:

@@ -12,7 +12,10 @@ Version history: 1 = hand-written synonym groups; 2 = synonyms from the vocabula
 (`trawl index migrate` reindexes v1 into v2 and moves the aliases); 3 = `extraction_version`
 (keyword) on listings, snapshots and vendors, and `superseded` (boolean) on snapshots: an
 earlier extraction of a capture that `trawl reprocess` replaced, kept under its own id and
-left out of trends (docs/reprocess.md).
+left out of trends (docs/reprocess.md); 4 = the grid fields `sold_count`, `views` (long) and
+`extra` (kept in _source, not indexed: `flattened` is not in the OSS 7.17 distribution),
+`mentioned_substances.name` (SearchQuery.include_mentioned), and `substances_text` stored
+(search highlights substance names, as SQLite's snippet does).
 Mappings are `dynamic: false`: unknown fields stay in _source but are not
 indexed, so a new crawler field can never explode the mapping.
 Numbers that are filtered or aggregated are `double` (not `float`) so range
@@ -25,7 +28,7 @@ from typing import Any
 from core.vocabulary import Vocabulary
 from index.querytext import tokens
 
-MAPPING_VERSION = 3
+MAPPING_VERSION = 4
 # inline synonym rules live in the index settings (cluster state): keep them well below the
 # sizes where ES starts to warn; the shipped vocabulary is about 25 kB in under 500 rules
 MAX_SYNONYM_RULES = 5_000
@@ -87,13 +90,16 @@ LISTING_PROPERTIES: dict[str, Any] = {
             "controls": KW_LC, "match_type": KW, "score": DOUBLE, "matched_text": {"type": "keyword", "index": False},
         }
     },
-    "substances_text": {"type": "text", "analyzer": "trawl_text", "search_analyzer": "trawl_substance"},
+    # stored: a copy_to field is not in _source, and search highlights it (as SQLite's snippet does)
+    "substances_text": {"type": "text", "analyzer": "trawl_text", "search_analyzer": "trawl_substance", "store": True},
     "quantity_amount": DOUBLE, "quantity_unit": KW, "dose_mg": DOUBLE, "purity_pct": DOUBLE,
     "price_amount": DOUBLE, "price_currency": KW, "price_usd": DOUBLE, "usd_per_unit": DOUBLE,
     "origin": KW, "destinations": KW, "destinations_excluded": KW, "ships_worldwide": {"type": "boolean"},
     "escrow": {"type": "boolean"}, "stock": {"type": "long"}, "feedback_count": {"type": "long"},
     "first_seen": DATE, "last_seen": DATE, "crawled_at": DATE, "content_hash": KW, "extraction_version": KW,
     "identifiers": OFF, "price_tiers": OFF, "shipping_options": OFF, "evidence": OFF,
+    "sold_count": {"type": "long"}, "views": {"type": "long"}, "extra": OFF,
+    "mentioned_substances": {"properties": {"name": KW_LC}},  # "no fent": found only with include_mentioned
 }
 
 SNAPSHOT_PROPERTIES: dict[str, Any] = {

@@ -10,15 +10,22 @@ from index.query_checks import parse_sort
 from index.querytext import has_words, parse_text, synonyms
 from index.trends import time_bounds
 
-TEXT_FIELDS = ["title", "description", "vendor", "substances_text"]
+# field boosts mirror SQLite's bm25() column weights (index/sqlite_backend.py: title 10, description 1,
+# vendor 3, substances 5): a title match outranks a description match, and substance names score
+TEXT_FIELDS = ["title^10", "description", "vendor^3", "substances_text^5"]
+TIE_BREAKER = 0.3  # a word found in several fields scores a little above one found in its best field only
+# the fields SQLite's snippet() chooses from (its FTS columns), in the order a highlight is picked
+HIGHLIGHT_FIELDS = ("title", "description", "vendor", "substances_text")
 
 
 def text_clauses(text: str, vocabulary: Vocabulary) -> list[dict[str, Any]]:
-    """Every word must match somewhere, as a phrase of its tokens or one of its synonyms."""
+    """Every word must match somewhere, as a phrase of its tokens or one of its synonyms; scored per
+    field (best field, boosted, plus TIE_BREAKER of the others)."""
     clauses = []
     for alternatives in parse_text(text, vocabulary):
         should = [
-            {"multi_match": {"query": " ".join(alt), "type": "phrase", "fields": TEXT_FIELDS}} for alt in alternatives
+            {"multi_match": {"query": " ".join(alt), "type": "phrase", "fields": TEXT_FIELDS, "tie_breaker": TIE_BREAKER}}
+            for alt in alternatives
         ]
         clauses.append({"bool": {"should": should, "minimum_should_match": 1}})
     return clauses
@@ -36,7 +43,13 @@ def _range(field: str, low: Any, high: Any) -> dict[str, Any] | None:
 def listing_filters(q: SearchQuery, vocabulary: Vocabulary) -> list[dict[str, Any]]:
     filters: list[dict[str, Any]] = []
     if q.substance:
-        filters.append({"terms": {"substances.name": synonyms(q.substance, vocabulary)}})
+        names = synonyms(q.substance, vocabulary)
+        offered = {"terms": {"substances.name": names}}
+        if q.include_mentioned:  # offered or only mentioned ("no fent", "like Xanax"), as SQLite
+            filters.append({"bool": {"should": [offered, {"terms": {"mentioned_substances.name": names}}],
+                                     "minimum_should_match": 1}})
+        else:
+            filters.append(offered)
     if q.control:
         c = q.control.strip().lower()
         filters.append({"bool": {"should": [{"term": {"substances.controls": c}},
@@ -78,10 +91,30 @@ def search_sort(q: SearchQuery) -> list[Any]:
     field, descending = parse_sort(q.sort)
     tie = {"listing_id": {"order": "asc"}}
     if field == "relevance":
-        if has_words(q.text or ""):
-            return [{"_score": {"order": "desc"}}, tie]
+        if has_words(q.text or ""):  # equal scores: most recently seen first (as SQLite)
+            return [{"_score": {"order": "desc"}}, {"last_seen": {"order": "desc", "missing": "_last"}}, tie]
         return [{"last_seen": {"order": "desc", "missing": "_last"}}, tie]
     return [{field: {"order": "desc" if descending else "asc", "missing": "_last"}}, tie]
+
+
+def highlight_body() -> dict[str, Any]:
+    """Search highlight over the fields SQLite's snippet() covers; matches wrapped in [ ]."""
+    return {"fields": {f: {} for f in HIGHLIGHT_FIELDS}, "pre_tags": ["["], "post_tags": ["]"],
+            "fragment_size": 120, "number_of_fragments": 1, "require_field_match": False}
+
+
+def pick_highlight(highlight: dict[str, list[str]]) -> str:
+    """The first fragment in HIGHLIGHT_FIELDS order (a title match before a description match)."""
+    return next((fragments[0] for f in HIGHLIGHT_FIELDS if (fragments := highlight.get(f))), "")
+
+
+def search_body(q: SearchQuery, vocabulary: Vocabulary) -> dict[str, Any]:
+    """Keyword arguments of client.search() for one page of results (pure: tested without a server)."""
+    body: dict[str, Any] = {"query": search_query(q, vocabulary), "sort": search_sort(q), "from_": q.offset,
+                            "size": q.limit, "track_total_hits": True}
+    if has_words(q.text or ""):
+        body["highlight"] = highlight_body()
+    return body
 
 
 def has_listing_filters(q: SearchQuery, vocabulary: Vocabulary) -> bool:

@@ -13,7 +13,15 @@ from typing import Any
 import click
 
 from index import open_index
-from index.cli import build_search_query, build_trend_query, checked_time, filter_options, index_option, vocabulary
+from index.cli import (
+    EXACT_OPTION,
+    build_search_query,
+    build_trend_query,
+    checked_time,
+    filter_options,
+    index_option,
+    vocabulary,
+)
 
 
 @click.command("export")
@@ -35,14 +43,16 @@ from index.cli import build_search_query, build_trend_query, checked_time, filte
 @click.option("--unit", default="g", type=click.Choice(["g", "ml", "unit"]), help="Trends: quantity unit.")
 @click.option("--from", "time_from", default=None, help="Trends: crawl time on/after.", callback=checked_time)
 @click.option("--to", "time_to", default=None, help="Trends: crawl time on/before.", callback=checked_time)
+@EXACT_OPTION
 @index_option
 def export(kind: str, fmt: str, out: Path, force: bool, meta_path: Path | None, text: str, crawled_from: str | None,
            crawled_to: str | None, metric: str, interval: str, group_by: str, unit: str, time_from: str | None,
-           time_to: str | None, index_url: str | None, **filters: Any) -> None:
+           time_to: str | None, exact: bool, index_url: str | None, **filters: Any) -> None:
     """Export listings, snapshots, trend rows or vendors for analysis, with a reproducibility sidecar.
 
     FILE.meta.json records the query, filters, time range, software and
-    reference-list versions, row count and the SHA-256 of FILE.  For trends,
+    reference-list versions, row count and the SHA-256 of FILE (trends: and how the
+    quantiles were computed, "exact" or "tdigest(compression=200)": --exact).  For trends,
     --substance/--site/--origin filter the trend; for vendors, --site and
     --vendor (a name on any market or a vendor id) select the records, every
     stored field is written.  An existing FILE is only
@@ -61,7 +71,7 @@ def export(kind: str, fmt: str, out: Path, force: bool, meta_path: Path | None, 
 
     query = build_search_query(text, crawled_from=crawled_from, crawled_to=crawled_to, **filters)
     trend = build_trend_query(metric, interval, group_by, filters.get("substance"), filters.get("site"),
-                              filters.get("origin"), unit, time_from, time_to)
+                              filters.get("origin"), unit, time_from, time_to, exact)
     command = "trawl export " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else ""
     with open_index(index_url, vocabulary=vocabulary()) as backend:
         if kind == "vendors":

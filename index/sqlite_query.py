@@ -91,7 +91,8 @@ def order_by(q: SearchQuery, has_text: bool) -> str:
     field, descending = parse_sort(q.sort)
     if field == "relevance":
         # without text there is nothing to rank: most recently seen first
-        return "score DESC, l.listing_id ASC" if has_text else "l.last_seen DESC, l.listing_id ASC"
+        # equal scores: most recently seen first (es_query.search_sort breaks ties the same way)
+        return "score DESC, l.last_seen DESC, l.listing_id ASC" if has_text else "l.last_seen DESC, l.listing_id ASC"
     direction = "DESC" if descending else "ASC"
     return f"(l.{field} IS NULL) ASC, l.{field} {direction}, l.listing_id ASC"
 

@@ -67,5 +67,5 @@ def test_synonym_rules_come_from_the_vocabulary() -> None:
     assert all(len(set(r.split(", "))) >= 2 for r in rules)
     settings = template_body(Names(), "listings", vocabulary)["template"]["settings"]["analysis"]
     assert settings["filter"]["trawl_substance_synonyms"]["synonyms"] == rules
-    assert Names().index("listings") == f"trawl-listings-v{MAPPING_VERSION}" and MAPPING_VERSION == 3
+    assert Names().index("listings") == f"trawl-listings-v{MAPPING_VERSION}" and MAPPING_VERSION == 4
     assert synonym_rules(Vocabulary.empty()) == []
