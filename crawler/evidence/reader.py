@@ -119,8 +119,10 @@ def iter_warc_pages(path: Path, *, label: str = "") -> Iterator[ArchivedPage]:
         with path.open("rb") as handle:
             iterator = ArchiveIterator(handle)
             for record in iterator:
-                page = _page_of(record, source, iterator.get_record_offset())
+                # the body first: asking warcio for the offset reads the record to its end
+                page = _page_of(record, source, 0)
                 if page is not None:
+                    page.offset = iterator.get_record_offset()
                     yield page
     except ArchiveLoadFailed as exc:
         raise EvidenceReadError(f"{path}: not a readable WARC ({exc})") from exc

@@ -69,7 +69,7 @@ class Expression:
         """The same selection without ::text/::attr, to show the element it came from."""
         if self.kind == "css":
             return Expression("css", _PSEUDO.sub("", self.expr) or self.expr)
-        stripped = re.sub(r"/(text\(\)|@[\w:-]+)$", "", self.expr)
+        stripped = re.sub(r"/?/(text\(\)|@[\w:-]+)$", "", self.expr)  # "//text()" too
         return Expression("xpath", stripped or self.expr)
 
 
