@@ -197,8 +197,9 @@ def usable_mirrors(site: str, yaml_mirrors: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(ordered)
 
 
-def set_status(db: sqlite3.Connection, site: str, old: str, new: str, reason: str, run_id: str = "") -> None:
-    now = utc_now_iso()
+def set_status(db: sqlite3.Connection, site: str, old: str, new: str, reason: str, run_id: str = "",
+               at: str = "") -> None:
+    now = at or utc_now_iso()
     db.execute("UPDATE markets SET status=?, status_since=?, reason=?, updated_at=? WHERE site=?",
                (new, now, reason, now, site))
     db.execute("INSERT INTO history (site, at, old_status, new_status, reason, run_id) VALUES (?, ?, ?, ?, ?, ?)",

@@ -124,7 +124,8 @@ def record_run(site: SiteConfig, record: dict[str, Any]) -> Transition | None:
 
 def _record_run(site: SiteConfig, record: dict[str, Any]) -> Transition:
     outcome = classify_run(record, site.mirrors)
-    now, run_id = utc_now_iso(), str(record.get("run_id") or "")
+    # the crawl's clock (now, unless --clock): registry times line up with the index's first/last seen
+    now, run_id = str(record.get("clock") or utc_now_iso()), str(record.get("run_id") or "")
     with connect(write=True) as db:
         ensure_market(db, site.name)
         sync_yaml_mirrors(db, site.name, site.mirrors)
@@ -153,7 +154,7 @@ def _record_run(site: SiteConfig, record: dict[str, Any]) -> Transition:
                    (now if seen else None, now if seen else row["last_seen"], run_id, now, outcome.kind,
                     move.consecutive, now, site.name))
         if move.new != move.old:
-            set_status(db, site.name, move.old, move.new, move.reason, run_id)
+            set_status(db, site.name, move.old, move.new, move.reason, run_id, at=now)
         elif move.reason and move.new != "active":
             db.execute("UPDATE markets SET reason=? WHERE site=? AND status=?", (move.reason, site.name, move.new))
         if move.alert:
