@@ -149,8 +149,9 @@ def test_yaml_change_then_reprocess_changes_values_without_fetching(quiet_testbe
     assert reprocessed["kind"] == "reprocess" and reprocessed["source_runs"] == [crawl_id]
     assert reprocessed["extraction_versions"] == {v2: n} and reprocessed["status"] == "finished"
     assert runs[again["run_id"]]["extraction_versions"] == {}  # wrote nothing
-    from crawler.engine.cli import runs as runs_command
     from click.testing import CliRunner
+
+    from crawler.engine.cli import runs as runs_command
 
     text = CliRunner().invoke(runs_command, []).output
     assert v1 in text and f"{v2} (from {crawl_id})" in text
@@ -168,7 +169,7 @@ def test_reprocess_of_an_ingest_run_supersedes_and_dates_at_capture(quiet_testbe
     cards = [c for c in grid_truth(catalogue(1, 0)) if c["category"] == category][:4]
     url = f"{quiet_testbed.env()['TRAWL_TESTBED_PILLHUB_URL'].rstrip('/')}/grid/{category}"
     saved = tmp_path / "grid.html"
-    with urlopen(url, timeout=30) as response:  # noqa: S310 - the loopback testbed
+    with urlopen(url, timeout=30) as response:
         saved.write_bytes(response.read())
     sites, home = tmp_path / "sites", tmp_path / "home"
     sites.mkdir()
