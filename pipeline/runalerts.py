@@ -118,3 +118,11 @@ def price_move_alerts(index: IndexBackend, site: str, rules: WatchRules, sink: A
         sink.emit(event)
         events.append(event)
     return events
+
+
+def check_watch_rules() -> None:
+    """Validate the configured watch file before a crawl starts (TrawlError naming FILE:LINE):
+    its Processors, in worker processes too, load it again with the substance vocabulary."""
+    from core.vocabulary import Vocabulary
+
+    load_watch_rules(vocabulary=Vocabulary.empty())

@@ -33,7 +33,7 @@ from crawler.engine.runstatus import (
 )
 from crawler.evidence.recover import evidence_left_open
 from crawler.sitedef.siteconfig import SiteConfig, load_site
-from pipeline.runalerts import alert_run_end
+from pipeline.runalerts import alert_run_end, check_watch_rules
 
 FRONTIER_FILE = "frontier.sqlite"
 
@@ -137,6 +137,7 @@ def run_crawl(site_name: str, *, resume: bool = False, clock: str | None = None,
     site = with_registry_mirrors(site or load_site(site_name))  # + verified mirrors (lifecycle registry), no clone
     logsetup.install(log or LogOptions(level_override=load_config().log_level or None),
                      secrets=logsetup.site_secrets(site))
+    check_watch_rules()  # an invalid watch.yaml stops the crawl here with FILE:LINE, not in a worker
     reason = paused_reason(site.name)
     if reason:
         raise CrawlPaused(f"site {site.name!r} is paused: {reason} (after fixing it: trawl sites unpause {site.name})")

@@ -117,3 +117,14 @@ def test_continuous_delivery_picks_up_new_alerts_and_stops_on_sigterm(trawl_home
     assert proc.returncode == 0, err[-2000:]
     assert [r.json()["summary"] for r in hook.requests] == ["alert 0", "alert 1"]
     assert json.loads(out)["delivered"] == 2
+
+
+def test_an_invalid_watch_file_stops_a_crawl_before_it_starts(trawl_home: Path) -> None:
+    (trawl_home / "watch.yaml").write_text("watch:\n  countries: [Holland]\n", encoding="utf-8")
+    env = {**os.environ, "TRAWL_HOME": str(trawl_home)}
+    result = subprocess.run([*TRAWL, "crawl", "vortex"], env=env, capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"error: {trawl_home / 'watch.yaml'}:2: watch.countries[0]: "
+                                     "expected an ISO alpha-2 country code, got 'Holland'")
+    assert not (trawl_home / "runs").exists()
