@@ -35,7 +35,7 @@ from index.api import IndexBackend, SearchHit, SearchQuery, SearchResult, TrendQ
 from index.es_bulk import BulkOptions
 from index.es_client import EsSettings, make_client, pin_compatibility, server_major, settings_from
 from index.es_mappings import MAPPING_VERSION, Names
-from index.es_query import has_listing_filters, pick_highlight, search_body, search_query, search_sort
+from index.es_query import has_listing_filters, incomplete, pick_highlight, search_body, search_query, search_sort
 from index.es_write import es_doc  # noqa: F401 - re-exported: the record -> _source rule
 from index.query_checks import check_paging
 from index.spool import ReplayReport, Spool, default_spool_dir
@@ -177,6 +177,11 @@ class EsBackend(IndexBackend):
             except TrawlError as exc:  # the next open restores it (es_bulk.restore_abandoned)
                 log.warning("%s", exc)
 
+    def _complete(self, response: Any, doing: str) -> None:
+        why = incomplete(response)
+        if why:
+            raise TrawlError(f"Elasticsearch at {self.settings.display_url} while {doing}: {why}")
+
     def _check_current(self) -> None:
         if self.outdated:
             raise TrawlError(f"Elasticsearch at {self.settings.display_url}: the {self.names.prefix} indices predate mapping "
@@ -269,6 +274,7 @@ class EsBackend(IndexBackend):
         self._read()
         resp = self._call("searching", self.client.search, index=self.names.read_alias("listings"),
                           **search_body(query, self.vocabulary))
+        self._complete(resp, "searching")
         hits = [SearchHit(listing=from_dict(Listing, h["_source"]), score=float(h.get("_score") or 0.0),
                           highlight=pick_highlight(h.get("highlight", {}))) for h in resp["hits"]["hits"]]
         return SearchResult(total=int(resp["hits"]["total"]["value"]), hits=hits)
@@ -287,6 +293,7 @@ class EsBackend(IndexBackend):
                 return  # e.g. no snapshot index created yet
             except Exception as exc:  # converted to one clear TrawlError
                 raise self._error(exc, f"reading {index}") from exc
+            self._complete(resp, f"reading {index}")
             hits = resp["hits"]["hits"]
             yield from hits
             if len(hits) < PAGE:

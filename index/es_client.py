@@ -75,6 +75,12 @@ def make_client(settings: EsSettings) -> Any:
         kwargs["basic_auth"] = (settings.user, settings.password or "")
     if settings.ca_cert:
         kwargs["ca_certs"] = settings.ca_cert
+    try:  # several times faster than the json module, most of the client's cost in a bulk
+        from elasticsearch.serializer import OrjsonSerializer
+
+        kwargs["serializer"] = OrjsonSerializer()
+    except ImportError:  # orjson missing: the default serializer works, slower
+        pass
     return Elasticsearch(settings.url, **kwargs)
 
 

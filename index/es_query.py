@@ -117,6 +117,19 @@ def search_body(q: SearchQuery, vocabulary: Vocabulary) -> dict[str, Any]:
     return body
 
 
+def incomplete(response: Any) -> str | None:
+    """Why a search answer is partial (shards failed: a red cluster, a lost node), or None.
+
+    A partial answer is never passed off as the whole: callers raise it as a TrawlError."""
+    shards = (response.get("_shards") if hasattr(response, "get") else None) or {}
+    failed = int(shards.get("failed") or 0)
+    if not failed:
+        return None
+    reasons = {str((f.get("reason") or {}).get("type", "?")) for f in shards.get("failures") or [] if isinstance(f, dict)}
+    return (f"{failed} of {shards.get('total')} shards failed ({', '.join(sorted(reasons)) or 'no reason given'}): "
+            "the cluster is red or lost a node; the answer would be incomplete (see docs/elasticsearch.md)")
+
+
 def has_listing_filters(q: SearchQuery, vocabulary: Vocabulary) -> bool:
     return bool(listing_filters(q, vocabulary) or has_words(q.text or ""))
 

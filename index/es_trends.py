@@ -100,6 +100,7 @@ def native_buckets(backend: EsBackend, query: TrendQuery) -> Iterator[dict[str, 
             return
         except Exception as exc:  # one clear TrawlError
             raise backend._error(exc, "computing a trend") from exc
+        backend._complete(resp, "computing a trend")
         result = resp["aggregations"]["c"]
         yield from result["buckets"]
         after = result.get("after_key")
@@ -126,6 +127,7 @@ def composite(backend: EsBackend, query: dict[str, Any], sources: list[dict[str,
             return
         except Exception as exc:  # one clear TrawlError
             raise backend._error(exc, "computing a trend") from exc
+        backend._complete(resp, "computing a trend")
         result = resp["aggregations"]["c"]
         yield from result["buckets"]
         after = result.get("after_key")

@@ -180,3 +180,12 @@ def test_quantile_method_and_tolerance() -> None:
         assert within_tolerance(values, p, quantile(values, p + 0.009))  # inside the stated 1%
         assert not within_tolerance(values, p, quantile(values, p + 0.05))  # 5% off is caught
     assert within_tolerance([7.0], 0.5, 7.0) and not within_tolerance([7.0, 8.0], 0.5, 9.0)
+
+
+def test_a_partial_answer_is_named_not_passed_off() -> None:
+    from index.es_query import incomplete
+
+    assert incomplete({"_shards": {"total": 3, "successful": 3, "failed": 0}, "hits": {}}) is None
+    why = incomplete({"_shards": {"total": 3, "successful": 2, "failed": 1,
+                                  "failures": [{"shard": 1, "reason": {"type": "no_shard_available_action_exception"}}]}})
+    assert why is not None and why.startswith("1 of 3 shards failed (no_shard_available_action_exception)")
