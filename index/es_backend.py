@@ -167,15 +167,21 @@ class EsBackend(IndexBackend):
             self._call("suspending refresh", es_bulk.suspend, self)
         except TrawlError as exc:
             log.warning("bulk mode not entered (%s); writing with the normal refresh", exc)
+            self._release_quietly()  # suspend may have registered this process before failing
             yield
             return
         try:
             yield
         finally:
-            try:
-                self._call("restoring refresh intervals", es_bulk.release, self)
-            except TrawlError as exc:  # the next open restores it (es_bulk.restore_abandoned)
-                log.warning("%s", exc)
+            self._release_quietly()
+
+    def _release_quietly(self) -> None:
+        from index import es_bulk
+
+        try:
+            self._call("restoring refresh intervals", es_bulk.release, self)
+        except TrawlError as exc:  # the next open restores it (es_bulk.restore_abandoned)
+            log.warning("%s", exc)
 
     def _complete(self, response: Any, doing: str) -> None:
         why = incomplete(response)

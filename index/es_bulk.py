@@ -200,7 +200,8 @@ def suspend(backend: EsBackend) -> None:
     _update_marker(backend, change)
     names = [e["index"] for e in ((_read_bulk(backend) or {}).get("refresh_interval") or [])]
     if names:
-        backend.client.indices.put_settings(index=",".join(names), settings=suspend_body())
+        # ignore_unavailable: an index deleted meanwhile (an old month) must not fail the whole bulk
+        backend.client.indices.put_settings(index=",".join(names), settings=suspend_body(), ignore_unavailable=True)
 
 
 def _read_bulk(backend: EsBackend) -> dict[str, Any] | None:
@@ -231,7 +232,7 @@ def release(backend: EsBackend, owner: str | None = None,
     if not last_out:
         return False
     for indices, body in restore_bodies(last_out[0]):
-        backend.client.options(ignore_status=404).indices.put_settings(index=",".join(indices), settings=body)
+        backend.client.indices.put_settings(index=",".join(indices), settings=body, ignore_unavailable=True)
     backend.client.indices.refresh(index=f"{backend.names.prefix}-*", allow_no_indices=True)
     return True
 

@@ -121,7 +121,17 @@ def check(backend: EsBackend, created: bool) -> str | None:
 
 
 def record_write(backend: EsBackend) -> None:
-    """The counts at last write, on the server and here (a backend that wrote closes)."""
-    marker = read_marker(backend) or {"generation": uuid.uuid4().hex, "created_at": utc_now_iso()}
-    marker.update(updated_at=utc_now_iso(), counts=backend.counts())
-    write_marker(backend, marker)
+    """The counts at last write, on the server and here (a backend that wrote closes).
+
+    A partial update on the server: other fields of the marker (es_bulk's `bulk` entry, which
+    concurrent writers change) are never written back from a stale read."""
+    from elasticsearch import NotFoundError
+
+    changes = {"updated_at": utc_now_iso(), "counts": backend.counts()}
+    try:
+        backend.client.update(index=marker_index(backend.names.prefix), id=MARKER_ID, doc=changes, refresh=True,
+                              retry_on_conflict=3)
+    except NotFoundError:  # no marker (deleted by hand): a fresh one
+        write_marker(backend, {"generation": uuid.uuid4().hex, "created_at": utc_now_iso(), **changes})
+        return
+    write_local(backend, read_marker(backend) or changes)
