@@ -41,7 +41,7 @@ _MARKER_RETRIES = 5
 
 @dataclass(frozen=True)
 class BulkOptions:
-    chunk_docs: int = 2000
+    chunk_docs: int = 1000  # a crawler batch (2,000 snapshots) makes two requests: both bulk threads busy
     chunk_bytes: int = 8 * 1024 * 1024  # well under http.max_content_length (100 MB) and kind to a 512 MiB heap
     threads: int = 2
     wait_for_active_shards: str = "1"

@@ -15,6 +15,7 @@ DESCRIPTION_HIT = "relevance:description"
 SUBSTANCE_ONLY = "relevance:substance"
 TIE_OLD = "relevance:tie-old"
 TIE_NEW = "relevance:tie-new"
+MENTIONS_FENTANYL = "relevance:no-fent"  # offers mephedrone, only mentions fentanyl ("no fent")
 QUERY = "mephedrone"
 
 
@@ -34,5 +35,7 @@ def corpus() -> Records:
                  "2025-02-01T00:00:00Z"),
         _listing(TIE_OLD, "Salts 10g", "Mephedrone, lab tested, shipped in a vacuum bag.", "2025-01-10T00:00:00Z"),
         _listing(TIE_NEW, "Salts 10g", "Mephedrone, lab tested, shipped in a vacuum bag.", "2025-04-10T00:00:00Z"),
+        _listing(MENTIONS_FENTANYL, "Crystals 1g, NO FENT", "Mephedrone tested clean: no fent, no cuts.", "2025-04-01T00:00:00Z",
+                 mentioned_substances=[SubstanceRef(name="fentanyl", relation="mentioned")]),
     ]
     return Records(listings=listings)

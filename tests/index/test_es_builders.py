@@ -98,7 +98,7 @@ def test_settings_reach_the_backend_without_contacting_it(tmp_path: Path, monkey
 
 def test_bulk_is_chunked_by_bytes_and_count_and_reports_every_failure() -> None:
     kwargs = helper_kwargs(BulkOptions())
-    assert kwargs == {"chunk_size": 2000, "max_chunk_bytes": 8 * 1024 * 1024, "raise_on_error": False,
+    assert kwargs == {"chunk_size": 1000, "max_chunk_bytes": 8 * 1024 * 1024, "raise_on_error": False,
                       "raise_on_exception": True, "wait_for_active_shards": "1"}
 
 

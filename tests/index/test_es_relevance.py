@@ -19,7 +19,7 @@ from index.api import IndexBackend, SearchHit, SearchQuery
 from index.querytext import synonyms
 from index.sqlite_backend import SqliteBackend
 from testbed.synthetic_index import generate
-from tests.index.relevance_data import QUERY, TIE_NEW, TIE_OLD, TITLE_HIT, corpus
+from tests.index.relevance_data import MENTIONS_FENTANYL, QUERY, TIE_NEW, TIE_OLD, TITLE_HIT, corpus
 
 ES_URL = os.environ.get("TRAWL_TEST_ES_URL", "")
 SUBSTANCES = ("mephedrone", "ketamine", "cocaine")
@@ -60,6 +60,13 @@ def check_substance_top_hits(backend: IndexBackend) -> None:
     assert exercised >= 2 and mixed >= 1  # not trivially true
 
 
+def mentioned_answers(backend: IndexBackend) -> tuple[list[str], list[str]]:
+    """Listing ids for substance fentanyl on the corpus site: offered only, and offered or mentioned."""
+    offered = backend.search(SearchQuery(substance="fentanyl", site="relevance", sort="first_seen"))
+    either = backend.search(SearchQuery(substance="fentanyl", site="relevance", include_mentioned=True, sort="first_seen"))
+    return [h.listing.listing_id for h in offered.hits], [h.listing.listing_id for h in either.hits]
+
+
 def data() -> Records:
     return Records(listings=[*corpus().listings, *generate().listings])
 
@@ -81,6 +88,7 @@ def test_sqlite_ranks_title_first_and_highlights_every_hit(tmp_path: Path) -> No
     with sqlite_backend(tmp_path / "index.sqlite") as backend:
         check_ranking(backend.search(CORPUS_QUERY).hits)
         check_substance_top_hits(backend)
+        assert mentioned_answers(backend) == ([], [MENTIONS_FENTANYL])
 
 
 @pytest.mark.es
@@ -101,6 +109,7 @@ def test_es_ranks_and_highlights_like_sqlite(tmp_path: Path) -> None:
             answers[backend.name] = backend.search(CORPUS_QUERY).hits
             check_ranking(answers[backend.name])
             check_substance_top_hits(backend)
+            assert mentioned_answers(backend) == ([], [MENTIONS_FENTANYL]), backend.name  # mapped on ES since v4
         # the same listings are highlighted on the same words on both backends
         assert {h.listing.listing_id: marked_words(h.highlight) for h in answers["sqlite"]} == \
                {h.listing.listing_id: marked_words(h.highlight) for h in answers["elasticsearch"]}
