@@ -74,9 +74,9 @@ KEYS: tuple[Key, ...] = (
     Key("tor.socks", "TRAWL_TOR_SOCKS", str, TOR_SOCKS_URL, "Tor SOCKS5 proxy (socks5h://host:port)"),
     Key("tor.control", "TRAWL_TOR_CONTROL", str, "", "Tor control port (host:port or unix:/path): circuit renewal"),
     Key("tor.control_password", "TRAWL_TOR_CONTROL_PASSWORD", str, "", "Tor control password", secret=True),
+    Key("tor.control_cookie", "TRAWL_TOR_CONTROL_COOKIE", str, "", "Tor control auth cookie file", secret=True),
     Key("tor.pool", "TRAWL_TOR_POOL", str, "", "more Tor clients, each site pinned to one: 'socks5h://H:P "
         "[control=H:P] [cookie=PATH]; ...' (with the ones `trawl tor start` manages)"),
-    Key("tor.control_cookie", "TRAWL_TOR_CONTROL_COOKIE", str, "", "Tor control auth cookie file", secret=True),
     Key("browser.chromium", "TRAWL_CHROMIUM", str, "", "Chromium executable (empty: the system Chromium)"),
     Key("browser.netns", "TRAWL_BROWSER_NETNS", str, "auto",
         f"confine Chromium in a network namespace: {'|'.join(BROWSER_NETNS_MODES)}"),
