@@ -123,9 +123,10 @@ class IndexBackend(abc.ABC):
     def counts(self) -> dict[str, int]: ...
 
     @contextlib.contextmanager
-    def bulk_mode(self) -> Iterator[None]:
+    def bulk_mode(self, refresh_interval: str = "-1") -> Iterator[None]:
         """Around a long run of write()s (a crawl, the demo, a replay): a backend may trade read
-        freshness for speed inside it (Elasticsearch: refresh off, restored after); no-op here."""
+        freshness for speed inside it (Elasticsearch: refresh_interval "-1" = off, or e.g. "30s";
+        restored after); no-op here."""
         yield
 
     def quantile_method(self, query: TrendQuery) -> str:

@@ -155,8 +155,9 @@ class EsBackend(IndexBackend):
             self._call("restoring refresh intervals", es_bulk.restore_abandoned, self)
 
     @contextmanager
-    def bulk_mode(self) -> Iterator[None]:
-        """Refresh off on the trawl indices for a long bulk (a crawl, the demo, a replay), restored
+    def bulk_mode(self, refresh_interval: str = "-1") -> Iterator[None]:
+        """Refresh off (or slowed to e.g. "30s", so other processes still see a long crawl's
+        progress) on the trawl indices for a long bulk (a crawl, the demo, a replay), restored
         after, also on error or Ctrl-C; a process killed meanwhile is noticed by the next open.
         An unreachable server is no error here: writes spool as always."""
         from index import es_bulk
@@ -164,7 +165,7 @@ class EsBackend(IndexBackend):
         try:
             self.ensure_ready()
             self._check_current()
-            self._call("suspending refresh", es_bulk.suspend, self)
+            self._call("suspending refresh", es_bulk.suspend, self, refresh_interval)
         except TrawlError as exc:
             log.warning("bulk mode not entered (%s); writing with the normal refresh", exc)
             self._release_quietly()  # suspend may have registered this process before failing

@@ -104,8 +104,8 @@ def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def suspend_body() -> dict[str, Any]:
-    return {"index": {"refresh_interval": SUSPENDED}}
+def suspend_body(interval: str = SUSPENDED) -> dict[str, Any]:
+    return {"index": {"refresh_interval": interval}}
 
 
 def restore_bodies(originals: list[dict[str, Any]]) -> list[tuple[list[str], dict[str, Any]]]:
@@ -185,8 +185,9 @@ def _update_marker(backend: EsBackend, change: Callable[[dict[str, Any]], dict[s
                      f"under us ({_MARKER_RETRIES} tries); refresh_interval left as it was")
 
 
-def suspend(backend: EsBackend) -> None:
-    """Turn refresh off on every trawl index (first owner) and register this process as an owner."""
+def suspend(backend: EsBackend, interval: str = SUSPENDED) -> None:
+    """Turn refresh off (or down to `interval`, e.g. "30s") on every trawl index and register this
+    process as an owner; the first owner records the original values."""
     me = owner_id()
     prefix = backend.names.prefix
 
@@ -201,7 +202,7 @@ def suspend(backend: EsBackend) -> None:
     names = [e["index"] for e in ((_read_bulk(backend) or {}).get("refresh_interval") or [])]
     if names:
         # ignore_unavailable: an index deleted meanwhile (an old month) must not fail the whole bulk
-        backend.client.indices.put_settings(index=",".join(names), settings=suspend_body(), ignore_unavailable=True)
+        backend.client.indices.put_settings(index=",".join(names), settings=suspend_body(interval), ignore_unavailable=True)
 
 
 def _read_bulk(backend: EsBackend) -> dict[str, Any] | None:

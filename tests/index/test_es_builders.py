@@ -16,7 +16,15 @@ import pytest
 from core.vocabulary import Vocabulary
 from enrich.vocabulary import default_vocabulary
 from index.api import SearchQuery, TrendQuery
-from index.es_bulk import BULK_LEASE_SECONDS, BulkOptions, current_refresh, helper_kwargs, is_abandoned, restore_bodies
+from index.es_bulk import (
+    BULK_LEASE_SECONDS,
+    BulkOptions,
+    current_refresh,
+    helper_kwargs,
+    is_abandoned,
+    restore_bodies,
+    suspend_body,
+)
 from index.es_mappings import PROPERTIES, Names, template_body
 from index.es_query import HIGHLIGHT_FIELDS, pick_highlight, search_body
 from index.es_trends import native_request, native_rows, quantile_method, within_tolerance
@@ -103,6 +111,8 @@ def test_bulk_is_chunked_by_bytes_and_count_and_reports_every_failure() -> None:
 
 
 def test_refresh_restore_plan() -> None:
+    assert suspend_body() == {"index": {"refresh_interval": "-1"}}
+    assert suspend_body("30s") == {"index": {"refresh_interval": "30s"}}  # a crawl dashboards still follow
     response = {
         "trawl-listings-v3": {"settings": {"index": {"refresh_interval": "30s"}}},
         "trawl-snapshots-v3-2025.01": {"settings": {}},
