@@ -162,13 +162,20 @@ class EsBackend(IndexBackend):
         An unreachable server is no error here: writes spool as always."""
         from index import es_bulk
 
+        entered = False
         try:
             self.ensure_ready()
             self._check_current()
-            self._call("suspending refresh", es_bulk.suspend, self, refresh_interval)
-        except TrawlError as exc:
-            log.warning("bulk mode not entered (%s); writing with the normal refresh", exc)
-            self._release_quietly()  # suspend may have registered this process before failing
+        except TrawlError as exc:  # down or outdated: nothing to suspend, and nothing more to ask it
+            log.warning("bulk mode not entered (%s); writes spool as usual", exc)
+        else:
+            try:
+                self._call("suspending refresh", es_bulk.suspend, self, refresh_interval)
+                entered = True
+            except TrawlError as exc:
+                log.warning("bulk mode not entered (%s); writing with the normal refresh", exc)
+                self._release_quietly()  # suspend may have registered this process before failing
+        if not entered:
             yield
             return
         try:
