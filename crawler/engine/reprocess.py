@@ -51,9 +51,10 @@ from pipeline.version import extraction_version
 
 KIND = "reprocess"
 FRONTIER_FILE = "frontier.sqlite"
-# not values: where and when a record was seen, and which version produced it
+# not values: where and when a record was seen, which version produced it, and a grid site's
+# memory between crawls (page_fields, card_hash, field_sources: provenance, not values)
 _LISTING_META = frozenset({"first_seen", "last_seen", "crawled_at", "evidence", "extraction_version", "url",
-                           "page_crawled_at"})
+                           "page_fields", "page_crawled_at", "card_hash", "field_sources"})
 _SNAPSHOT_META = frozenset({"listing_id", "crawled_at", "site", "run_id", "extraction_version", "superseded"})
 _VENDOR_META = frozenset({"first_seen", "last_seen", "evidence", "extraction_version"})
 
@@ -221,6 +222,8 @@ class Reprocessor:
                 self.stats.inc_value(f"item_dropped_reasons/{drop.reason}")
                 continue
             if isinstance(item, RawListing):
+                if self.site.grid is None and item.page_fields:  # as a crawl stores a non-grid site's listing
+                    item = dataclasses.replace(item, page_fields={}, page_crawled_at="")
                 self._listing(item, source, when)
             elif isinstance(item, RawVendor):
                 self._vendor(item, source, when)

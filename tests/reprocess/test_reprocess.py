@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from core.records import Records
 from testbed.catalogue import catalogue
 from testbed.sites.pillhub_grid import grid_truth
 from tests.crawler.conftest import REPO, crawl_env, trawl
@@ -200,6 +201,28 @@ def test_reprocess_of_an_ingest_run_supersedes_and_dates_at_capture(quiet_testbe
             [(False, "EUR")] * len(cards) + [(True, "USD")] * len(cards))
     finally:
         backend.close()
+
+    # a listing page of a non-grid site, re-read with its unchanged YAML: no noise at all
+    product = tmp_path / "product.html"
+    product_url = url.rsplit("/grid/", 1)[0] + cards[0]["url"]
+    with urlopen(product_url, timeout=30) as response:
+        product.write_bytes(response.read())
+    (sites / "pillhub.yaml").write_text((REPO / "crawler" / "sites" / "pillhub.yaml").read_text())
+    page_run = ingest(load_site("pillhub"), [product], IngestOptions(url=product_url, clock="2026-03-02T10:00:00Z"))
+    assert page_run.listings == 1, page_run.summary_lines()
+    import dataclasses
+
+    from crawler.engine.reprocess import find_source_runs, reprocess
+    from index import open_index
+
+    with open_index() as index:  # stored as a crawl stores a non-grid listing: no grid memory
+        (listing,) = [x for x in index.iter_listings() if x.site == "pillhub"]
+        index.write(Records([dataclasses.replace(listing, page_fields={}, page_crawled_at="")]))
+
+    with open_index() as index:
+        again = reprocess(load_site("pillhub"), find_source_runs(home / "runs", "pillhub"), index, home=home.resolve(),
+                          runs_dir=home / "runs").to_dict()
+    assert (again["listings"], again["unchanged"], again["changed"]) == (1, 1, 0), again
 
 
 def test_reprocess_errors_are_one_line(tmp_path: Path) -> None:
