@@ -126,14 +126,16 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
-def merge_batch(read: list[PageItems], stored_page: Callable[[str], tuple[dict[str, Any], str] | None] | None = None
-                ) -> Iterator[tuple[RawItem, str]]:
+def merge_batch(read: list[PageItems], stored_page: Callable[[str], tuple[dict[str, Any], str] | None] | None = None,
+                *, grid: bool = True) -> Iterator[tuple[RawItem, str]]:
     """(item, capture time) for a batch of read pages, in page order, each grid card merged
     into its own listing page captured the same UTC day (the page wins; `field_sources`
     says which field came from where; a card of another day stays a card).
 
     A card whose listing page is not in the batch is laid over the page fields an earlier
     crawl stored (`stored_page(listing_id)` -> (page_fields, crawled_at)), as a crawl does.
+    A listing page remembers its own fields for later card-only crawls only on grid sites
+    (`grid`), as the crawler does.
 
     >>> page = RawListing("s", "darknet", "http://m/l/7", {"native_id": "7", "title": "Page title"})
     >>> card = RawListing("s", "darknet", "http://m/l/7", {"native_id": "7", "title": "Card", "views": "9"},
@@ -165,8 +167,10 @@ def merge_batch(read: list[PageItems], stored_page: Callable[[str], tuple[dict[s
                 card = first_card.get(key)
                 if card is not None:
                     yield merge_card(item, card.fields, card.card_hash), entry.captured_at
-                else:
+                elif grid:
                     yield dataclasses.replace(item, page_fields=dict(item.fields)), entry.captured_at
+                else:
+                    yield item, entry.captured_at
             elif key not in first_page:
                 found = stored_page(item.listing_id) if stored_page is not None else None
                 if found is not None and found[0]:
@@ -217,7 +221,7 @@ def process_pages(site: SiteConfig, pages: Iterable[SavedPage], index: IndexBack
             return None
         return (stored.page_fields, stored.page_crawled_at) if stored is not None and stored.page_fields else None
 
-    ordered = sorted(merge_batch(read, stored_page if site.grid is not None else None),
+    ordered = sorted(merge_batch(read, stored_page if site.grid is not None else None, grid=site.grid is not None),
                      key=lambda pair: pair[1])  # stable: page order within one capture time
     pipeline = Pipeline(index, run_id=run_id, stats=counter, alerts=alerts, batch_size=batch_size, batch_seconds=3600)
     for item, captured_at in ordered:
