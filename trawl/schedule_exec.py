@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import os
 import signal
 import subprocess
@@ -30,6 +31,7 @@ from core.clock import utc_now_iso
 from crawler.engine.runstatus import EXIT_DEGRADED, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PAUSED, EXIT_USAGE
 from crawler.engine.spawn import trawl_command
 
+logger = logging.getLogger("trawl.schedule")
 OUTPUT_TAIL = 2000
 RESULT_BY_EXIT = {EXIT_OK: "ok", EXIT_USAGE: "error", EXIT_PAUSED: "paused", EXIT_FAILED: "failed",
                   EXIT_DEGRADED: "degraded", EXIT_INTERRUPTED: "interrupted"}
@@ -112,40 +114,61 @@ def run_process(argv: list[str], *, timeout: float, grace: float, should_stop: C
                                 start_new_session=True, preexec_fn=_die_with_parent, env=env)
         if on_start:
             on_start(proc)
-        started = last_beat = time.monotonic()
-        reason: str | None = None
-        term_sent: float | None = None
-        while True:
+        started = time.monotonic()
+
+        def beat() -> bool:
             try:
-                code = proc.wait(timeout=0.2)
-                break
-            except subprocess.TimeoutExpired:
-                pass
-            now = time.monotonic()
-            if reason is None:
-                if now - started > timeout:
-                    reason = "timed_out"
-                elif should_stop():
-                    reason = "interrupted"
-                elif now - last_beat >= heartbeat_every:
-                    last_beat = now
-                    if not heartbeat():
-                        reason = "lease_lost"  # another scheduler took the job over: stop ours
-                if reason is not None:
-                    term_sent = now
-                    _signal_group(proc.pid, signal.SIGTERM)
-            elif term_sent is not None and now - term_sent > grace:
-                _signal_group(proc.pid, signal.SIGKILL)
-                term_sent = None  # sent once; wait() returns soon
-            if reason is not None and now - last_beat >= heartbeat_every:
-                last_beat = now
-                heartbeat()  # keep the lease while the crawl checkpoints
+                return heartbeat()
+            except Exception as exc:  # noqa: BLE001 - a busy store: try again; a lost lease shows as False later
+                logger.warning("lease heartbeat failed: %s", exc)
+                return True
+
+        try:
+            code, reason = _wait(proc, started, timeout, grace, should_stop, beat, heartbeat_every)
+        except BaseException:
+            _signal_group(proc.pid, signal.SIGKILL)  # whatever went wrong here, the job must not outlive it
+            raise
         _signal_group(proc.pid, signal.SIGKILL)  # whatever the job left in its group (a browser)
         output.seek(0, os.SEEK_END)
         size = output.tell()
         output.seek(max(0, size - OUTPUT_TAIL * 4))
         tail = output.read().decode("utf-8", errors="replace")[-OUTPUT_TAIL:]
     return Finished(code, reason, tail)
+
+
+def _wait(proc: subprocess.Popen[bytes], started: float, timeout: float, grace: float,
+          should_stop: Callable[[], bool], heartbeat: Callable[[], bool],
+          heartbeat_every: float) -> tuple[int, str | None]:
+    """Wait for the job, stopping it when needed; (exit code, why we stopped it or None)."""
+    last_beat = started
+    reason: str | None = None
+    term_sent: float | None = None
+    while True:
+        try:
+            code = proc.wait(timeout=0.2)
+            break
+        except subprocess.TimeoutExpired:
+            pass
+        now = time.monotonic()
+        if reason is None:
+            if now - started > timeout:
+                reason = "timed_out"
+            elif should_stop():
+                reason = "interrupted"
+            elif now - last_beat >= heartbeat_every:
+                last_beat = now
+                if not heartbeat():
+                    reason = "lease_lost"  # another scheduler took the job over: stop ours
+            if reason is not None:
+                term_sent = now
+                _signal_group(proc.pid, signal.SIGTERM)
+        elif term_sent is not None and now - term_sent > grace:
+            _signal_group(proc.pid, signal.SIGKILL)
+            term_sent = None  # sent once; wait() returns soon
+        if reason is not None and now - last_beat >= heartbeat_every:
+            last_beat = now
+            heartbeat()  # keep the lease while the crawl checkpoints
+    return code, reason
 
 
 def classify(finished: Finished, run_stats: dict[str, Any] | None) -> str:
@@ -201,13 +224,14 @@ def execute(job_id: str, command: list[str], *, timeout: float, grace: float, sh
             on_start: Callable[[subprocess.Popen[bytes]], None] | None = None) -> JobOutcome:
     """Run a job's command once (a crawl continues the run `resume_from` when given;
     `previous_run_id`, the crawl of the job's previous run, tells which listings are gone)."""
-    from crawler.engine.run import runs_dir
+    from core.home import trawl_home
     from crawler.engine.runstats import read_stats
 
+    runs = trawl_home() / "runs"  # as crawler.engine.run.runs_dir()
     site = crawl_site(command)
     if site and resume_from:
         command = with_resume(command)
-    before = run_dirs(runs_dir(), site) if site else set()
+    before = run_dirs(runs, site) if site else set()
     started, started_ts, clock = utc_now_iso(), time.time(), time.monotonic()
     finished = run_process(trawl_command(command), timeout=timeout, grace=grace, should_stop=should_stop,
                            heartbeat=heartbeat, heartbeat_every=heartbeat_every, on_start=on_start)
@@ -215,9 +239,9 @@ def execute(job_id: str, command: list[str], *, timeout: float, grace: float, sh
     run_id: str | None = None
     stats: dict[str, Any] | None = None
     if site:
-        new = sorted(run_dirs(runs_dir(), site) - before)
+        new = sorted(run_dirs(runs, site) - before)
         run_id = new[-1] if new else resume_from
-        stats = read_stats(runs_dir() / run_id) if run_id else None
+        stats = read_stats(runs / run_id) if run_id else None
     outcome = JobOutcome(job_id=job_id, started=started, finished=utc_now_iso(), exit_code=finished.exit_code,
                          result=classify(finished, stats), duration_s=duration, command=command,
                          output_tail=finished.output_tail, run_id=run_id, resumed=bool(site and resume_from),
@@ -226,7 +250,7 @@ def execute(job_id: str, command: list[str], *, timeout: float, grace: float, sh
         outcome.extra["failure"] = stats["failure"]
     if site and stats and stats.get("status") == "finished" and previous_run_id and previous_run_id != run_id:
         # only a complete crawl tells what is gone (a budget-limited one did not see everything)
-        previous = read_stats(runs_dir() / previous_run_id) or {}
+        previous = read_stats(runs / previous_run_id) or {}
         if previous.get("clock") and stats.get("clock"):
             outcome.listings_gone = listings_gone(site, previous["clock"], stats["clock"])
     return outcome

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from core.clock import utc_now_iso
 from core.errors import TrawlError
 from trawl.schedule import Job
 from trawl.schedule_exec import RESUMABLE_RESULTS, JobOutcome, crawl_site, execute
@@ -123,11 +124,18 @@ class SchedulerProcess:
             if crashed_holder:
                 logger.warning("%s: took over the expired lease of %s (crashed or stalled mid-run)", job_id, crashed_holder)
             resume_from = self._resumable_run(job, last, after_crash=bool(crashed_holder))
-            outcome = execute(job_id, job.command, timeout=job.timeout, grace=self.grace_seconds,
-                              should_stop=self.stop_event.is_set,
-                              heartbeat=lambda: self.store.renew(job_id, self.holder, self.lease_seconds),
-                              heartbeat_every=max(0.5, self.lease_seconds / 4), resume_from=resume_from,
-                              holder=self.holder, previous_run_id=last.get("run_id"))
+            try:
+                outcome = execute(job_id, job.command, timeout=job.timeout, grace=self.grace_seconds,
+                                  should_stop=self.stop_event.is_set,
+                                  heartbeat=lambda: self.store.renew(job_id, self.holder, self.lease_seconds),
+                                  heartbeat_every=max(0.5, self.lease_seconds / 4), resume_from=resume_from,
+                                  holder=self.holder, previous_run_id=last.get("run_id"))
+            except Exception as exc:  # the scheduler's own failure: a failed run, shown, not a silent loop
+                logger.exception("%s: could not run", job_id)
+                now = utc_now_iso()
+                outcome = JobOutcome(job_id=job_id, started=now, finished=now, exit_code=-1, result="failed",
+                                     command=job.command, holder=self.holder, started_ts=time.time(),
+                                     finished_ts=time.time(), extra={"failure": f"scheduler: {type(exc).__name__}: {exc}"})
             outcome.misfires = missed_runs(job, last.get("started"), datetime.now(timezone.utc))
             if forced:
                 outcome.extra["run_now"] = True
@@ -163,12 +171,15 @@ class SchedulerProcess:
 
     def _record(self, outcome: JobOutcome) -> None:
         record = outcome.as_dict()
-        self.store.record_outcome(outcome.job_id, record)
-        if outcome.misfires:
-            self.store.add_misfires(outcome.job_id, outcome.misfires)
         self.history.parent.mkdir(parents=True, exist_ok=True)
-        with self.history.open("a", encoding="utf-8") as fh:
+        with self.history.open("a", encoding="utf-8") as fh:  # first: the line survives a store outage
             fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        try:
+            self.store.record_outcome(outcome.job_id, record)
+            if outcome.misfires:
+                self.store.add_misfires(outcome.job_id, outcome.misfires)
+        except Exception as exc:  # noqa: BLE001 - the history line has it; status shows the previous run
+            logger.error("%s: could not record the outcome in the store: %s", outcome.job_id, exc)
         logger.info("%s: %s (exit %s) in %.1fs", outcome.job_id, outcome.result, outcome.exit_code, outcome.duration_s)
 
     # --- the scheduler -------------------------------------------------------------------

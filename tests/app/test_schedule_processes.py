@@ -161,38 +161,39 @@ def running_crawl(home: Path) -> dict[str, Any] | None:
 
 
 @pytest.mark.timeout(300)
-def test_time_budget_then_resume_then_scheduler_sigterm(tmp_path: Path, trawl_home: Path, testbed: Any) -> None:
-    """A crawl over its time budget is stopped and recorded as timed_out with its output;
-    the next run continues it (--resume); SIGTERM of the scheduler stops that crawl too
-    (no orphan) and its history line is written."""
+def test_scheduler_sigterm_then_resume_then_time_budget(tmp_path: Path, trawl_home: Path, testbed: Any) -> None:
+    """SIGTERM of the scheduler stops its running crawl (no orphan; the crawl checkpoints)
+    and writes the history line; the next run continues that crawl (--resume); a run over
+    its time budget is stopped and recorded as timed_out with its output kept."""
     env = crawl_env(trawl_home, testbed.env())
-    budgeted = write_jobs(tmp_path, CRAWL_JOB.format(timeout=6))
-    result = schedule(["run", "--file", str(budgeted), "--once", "--no-doctor", "--grace", "20"], env, timeout=180)
-    assert result.returncode == 1, result.stdout + result.stderr[-3000:]
-    [first] = history(trawl_home)
-    assert first["result"] == "timed_out" and first["run_id"], first
-    assert first["output_tail"].strip(), "the captured output of a killed job is kept"
-    assert not first["resumed"]
-
-    jobs = write_jobs(tmp_path, CRAWL_JOB.format(timeout=600))  # same job id, no budget trouble now
+    jobs = write_jobs(tmp_path, CRAWL_JOB.format(timeout=600))
     scheduler = start_scheduler(jobs, env, "--no-doctor", "--grace", "20")
     try:
-        crawl = wait_for(lambda: running_crawl(trawl_home), 90, "the resumed crawl to fetch a page")
+        crawl = wait_for(lambda: running_crawl(trawl_home), 90, "the scheduled crawl to fetch a page")
     finally:
         scheduler.send_signal(signal.SIGTERM)
     code, output = finish(scheduler, 90)
     assert code == 0, output[-3000:]
     assert not alive(crawl["pid"]), "the crawl must not outlive the scheduler"
-    first, second = history(trawl_home)
-    assert second["resumed"] and second["run_id"] == first["run_id"] == crawl["run_id"]
-    assert second["command"][:2] == ["crawl", "--resume"]
-    assert second["result"] == "interrupted" and second["exit_code"] == 130, second
-    assert first["run_id"] in second["output_tail"], "the crawl's summary line, printed as it stopped"
+    [first] = history(trawl_home)
+    assert first["result"] == "interrupted" and first["exit_code"] == 130, first
+    assert first["run_id"] == crawl["run_id"] and not first["resumed"]
+    assert first["run_id"] in first["output_tail"], "the crawl's summary line, printed as it stopped"
     stats = json.loads((trawl_home / "runs" / first["run_id"] / "stats.json").read_text())
     assert stats["status"] in ("shutdown", "interrupted"), "SIGTERM let the crawl checkpoint"
-    assert stats["resumed"] == 1
-    [row] = status(jobs, env)
-    assert row["last"]["result"] == "interrupted" and row["runs"] == 2 and not row["running"]
+    assert stats["frontier"].get("pending"), "pages left for --resume"
+
+    # the same job with a 3 s budget: resumed, then stopped (SIGTERM, SIGKILL after the grace)
+    budgeted = write_jobs(tmp_path, CRAWL_JOB.format(timeout=3))
+    result = schedule(["run", "--file", str(budgeted), "--once", "--no-doctor", "--grace", "20"], env, timeout=180)
+    assert result.returncode == 1, result.stdout + result.stderr[-3000:]
+    first, second = history(trawl_home)
+    assert second["result"] == "timed_out", second
+    assert second["resumed"] and second["run_id"] == first["run_id"]
+    assert second["command"][:2] == ["crawl", "--resume"]
+    assert second["output_tail"].strip(), "the captured output of a killed job is kept"
+    [row] = status(budgeted, env)
+    assert row["last"]["result"] == "timed_out" and row["runs"] == 2 and not row["running"]
 
 
 @pytest.mark.timeout(120)
