@@ -124,6 +124,7 @@ class Slot:
     results: Connection  # our receiving end
     inflight: dict[int, PageJob] = field(default_factory=dict)
     ready: bool = False
+    stopped: bool = False  # STOP sent: it takes no more jobs
 
 
 @dataclass
@@ -152,6 +153,7 @@ class WorkerPool:
         self.paused = False
         self.restarts = 0
         self.abandoned: list[PageJob] = []
+        self.closing = False
         self.closed = False
 
     # the pool's own counters (besides those the workers send)
@@ -213,7 +215,8 @@ class WorkerPool:
         for index, slot in enumerate(self.slots):
             if not slot.process.is_alive():
                 self._collect(slot)  # an ack it sent before it died still counts
-                self.slots[index] = self._replace(slot)
+                if slot.inflight or not self.closing:  # (closing: a worker that finished is done)
+                    self.slots[index] = self._replace(slot)
         self._hand_out()
         if self.paused and self.backlog <= self.max_backlog // 2:
             self.paused = False
@@ -260,7 +263,10 @@ class WorkerPool:
             return
         self.hooks.before_handout()  # evidence on disk before a worker reads it or the index cites it
         while self.pending:
-            slot = min(self.slots, key=lambda s: len(s.inflight))
+            open_slots = [s for s in self.slots if not s.stopped and s.process.is_alive()]
+            if not open_slots:
+                return
+            slot = min(open_slots, key=lambda s: len(s.inflight))
             if len(slot.inflight) >= self.per_worker:
                 return
             job = self.pending.popleft()
@@ -283,22 +289,29 @@ class WorkerPool:
         return True
 
     def close(self, timeout: float = 30.0) -> None:
-        """Drain, then stop every worker (each writes what it holds and acks it first)."""
+        """Hand out every waiting job, then STOP each worker (it writes what it holds, acks and
+        exits); a worker that dies meanwhile is replaced and its jobs handed out again."""
         if self.closed:
             return
+        self.closing = True
+        self.per_worker = 2**31  # the last jobs all go out; STOP follows them down each pipe
         try:
-            self.drain()
+            while True:
+                self.poll()
+                for slot in self.slots:
+                    if not slot.stopped and slot.process.is_alive() and not self.pending:
+                        slot.stopped = True
+                        try:
+                            slot.jobs.send(STOP)
+                        except (OSError, ValueError):
+                            pass  # died: the next poll replaces it if it held jobs
+                if not self.pending and all(not s.process.is_alive() and not s.inflight for s in self.slots):
+                    break
+                time.sleep(POLL_SECONDS / 5)
         finally:
             self.closed = True
             for slot in self.slots:
-                try:
-                    slot.jobs.send(STOP)
-                except (OSError, ValueError):
-                    pass
-            end = time.monotonic() + timeout
-            for slot in self.slots:
-                slot.process.join(max(0.1, end - time.monotonic()))
-                self._collect(slot)
+                slot.process.join(timeout if slot.process.is_alive() else 0.1)
                 if slot.process.is_alive():
                     slot.process.kill()
                     slot.process.join(5)
