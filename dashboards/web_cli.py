@@ -1,4 +1,4 @@
-"""`trawl serve`: the analysts' HTTP API (dashboards/api)."""
+"""`trawl serve`: the analysts' HTTP API (dashboards/api); `trawl dashboards install`: Kibana objects."""
 from __future__ import annotations
 
 import click
@@ -20,8 +20,9 @@ def serve(host: str, port: int, allow_hosts: tuple[str, ...]) -> None:
 
     Every API route needs `Authorization: Bearer TOKEN`: the analyst token
     ($TRAWL_DASHBOARD_READ_TOKEN or $TRAWL_HOME/dashboard-read.token) reads, the admin
-    token ($TRAWL_DASHBOARD_TOKEN or $TRAWL_HOME/dashboard.token) may also start crawls
-    (POST /api/crawl).  Token files are created with mode 0600 on first use.  Requests
+    token ($TRAWL_DASHBOARD_TOKEN or $TRAWL_HOME/dashboard.token) may also start crawls,
+    pause/resume sites and review new-substance candidates (audited in
+    $TRAWL_HOME/audit.jsonl; see docs/web.md).  Token files are created with mode 0600 on first use.  Requests
     naming another Host than localhost, 127.0.0.1, [::1], the bound address or an
     --allow-host name are refused (421), against DNS rebinding.  The OpenAPI schema is
     at /openapi.json.

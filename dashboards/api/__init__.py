@@ -1,10 +1,11 @@
 """The analysts' HTTP API (FastAPI): search with facets, listing history, trends,
-vendors, sites and runs, alerts; starting a crawl for the admin role.
+vendors, sites and runs, alerts; for the admin role: starting a crawl, pausing/resuming a site,
+reviewing new-substance candidates (audited, dashboards/audit.py).
 
 Modules: app (factory, server), security (Host allow-list, headers, roles, CSRF
 argument), settings (tokens), params (query models), models (responses), responses
 (safe JSON, error shape), routes_* (one router per area, routes_evidence: archived pages and sales
-estimates), page (plain HTML table at /). The pages at /ui/ live in dashboards/pages.py.
+estimates, routes_admin: audited pause/resume and candidate review), page (plain HTML table at /). The pages at /ui/ live in dashboards/pages.py.
 """
 from __future__ import annotations
 
