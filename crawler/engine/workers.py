@@ -43,6 +43,9 @@ from crawler.engine.workers_job import Ack, JobRunner, PageJob, WorkerSpec
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.05
+# jobs go out in rounds, each after one evidence barrier (an fsync of the WARC and the
+# manifest): at most this often, unless a worker's worth of jobs is waiting
+HANDOUT_SECONDS = 0.25
 MAX_ATTEMPTS = 3  # a job whose worker died this often is left for --resume
 STOP = None  # the message that tells a worker to write what it holds and exit
 READY = "ready"  # a worker's first message: lists loaded, index open
@@ -154,6 +157,7 @@ class WorkerPool:
         self.restarts = 0
         self.abandoned: list[PageJob] = []
         self.closing = False
+        self._handed_out_at = 0.0
         self.closed = False
 
     # the pool's own counters (besides those the workers send)
@@ -261,6 +265,10 @@ class WorkerPool:
     def _hand_out(self) -> None:
         if not self.pending or self.closed:
             return
+        now = time.monotonic()
+        if not self.closing and len(self.pending) < self.per_worker // 2 and now - self._handed_out_at < HANDOUT_SECONDS:
+            return
+        self._handed_out_at = now
         self.hooks.before_handout()  # evidence on disk before a worker reads it or the index cites it
         while self.pending:
             open_slots = [s for s in self.slots if not s.stopped and s.process.is_alive()]
