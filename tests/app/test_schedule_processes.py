@@ -76,6 +76,19 @@ def status(jobs: Path, env: dict[str, str]) -> list[dict[str, Any]]:
     return json.loads(result.stdout)
 
 
+def store_status(jobs: Path, home: Path) -> list[dict[str, Any]]:
+    """`trawl schedule status --json` rows, read in this process (cheaper than a CLI call per poll)."""
+    from trawl.schedule import load_jobs
+    from trawl.schedule_status import status_rows
+    from trawl.schedule_store import ScheduleStore, default_store_url
+
+    store = ScheduleStore(default_store_url(home))
+    try:
+        return status_rows(load_jobs(jobs), store)
+    finally:
+        store.close()
+
+
 def assert_one_at_a_time(runs: list[dict[str, Any]]) -> None:
     spans = sorted((r["started_ts"], r["finished_ts"], r["holder"]) for r in runs)
     for (_, end, first), (start, _, second) in itertools.pairwise(spans):
@@ -126,14 +139,15 @@ def test_pause_resume_and_run_now_from_another_process(tmp_path: Path, trawl_hom
     try:
         wait_for(lambda: len(history(trawl_home)) == 1, 90, "the first run (an interval job runs at start)")
         assert schedule(["pause", "parse-job", "--file", str(jobs)], env).returncode == 0
-        row = wait_for(lambda: [r for r in status(jobs, env) if r["paused"] and r["next_run"] is None], 30,
-                       "the scheduler to apply the pause")[0]
+        row = wait_for(lambda: [r for r in store_status(jobs, trawl_home) if r["paused"] and r["next_run"] is None],
+                       30, "the scheduler to apply the pause")[0]
         assert row["runs"] == 1
         assert schedule(["run-now", "parse-job", "--file", str(jobs)], env).returncode == 0
         wait_for(lambda: len(history(trawl_home)) == 2, 90, "the run-now run")
         assert history(trawl_home)[1]["extra"] == {"run_now": True}
         assert schedule(["resume", "parse-job", "--file", str(jobs)], env).returncode == 0
-        wait_for(lambda: [r for r in status(jobs, env) if not r["paused"] and r["next_run"]], 30, "the resume")
+        wait_for(lambda: [r for r in store_status(jobs, trawl_home) if not r["paused"] and r["next_run"]], 30,
+                 "the resume")
         unknown = schedule(["pause", "nope", "--file", str(jobs)], env)
         assert unknown.returncode == 2 and "unknown job 'nope'" in unknown.stderr
     finally:
