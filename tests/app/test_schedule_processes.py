@@ -280,3 +280,18 @@ def test_a_killed_schedulers_crawl_stops_and_its_lease_is_taken_over(tmp_path: P
     assert "took over the expired lease" in output
     [record] = history(trawl_home)
     assert record["resumed"] and record["run_id"] == crawl["run_id"], record
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_two_schedulers_on_a_postgresql_store(tmp_path: Path, trawl_home: Path, postgres_url: str) -> None:
+    """The same guarantees with the store on PostgreSQL (schedule.store_url), as a team runs it."""
+    jobs = write_jobs(tmp_path, PARSE_JOB.format(every="1s"))
+    env = crawl_env(trawl_home, {"TRAWL_SCHEDULE_STORE": postgres_url})
+    runs = two_schedulers_then_a_restart(tmp_path, jobs, env, trawl_home)
+    assert [r["result"] for r in runs] == ["ok"] * 3, runs
+    assert len({r["holder"] for r in runs}) == 3
+    assert_one_at_a_time(runs)
+    assert not (trawl_home / "schedule.sqlite").exists(), "the configured store, not the default"
+    [row] = status(jobs, env)
+    assert row["runs"] == 3 and row["misfires"] >= 1
