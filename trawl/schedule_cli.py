@@ -95,7 +95,7 @@ def run(jobs_file: Path | None, store_url: str | None, once: bool, max_runs: int
     Example:
       trawl schedule run --file jobs.yaml
       trawl schedule run --file jobs.yaml --once
-      trawl schedule run --file jobs.yaml --store postgresql://trawl@db/trawl --on-doctor-failure refuse
+      trawl schedule run --file jobs.yaml --store postgresql+psycopg://trawl@db/trawl --on-doctor-failure refuse
     """
     from trawl.schedule_runner import SchedulerProcess, preflight
     from trawl.schedule_store import open_store

@@ -13,7 +13,7 @@ APScheduler's own `SQLAlchemyJobStore` keeps each job's trigger and next run tim
   crashed holder's lease expires and can be taken over.
 
 SQLite under $TRAWL_HOME by default (`schedule.sqlite`); any SQLAlchemy URL, such as
-`postgresql://user@host/trawl`, by the `schedule.store_url` setting.  Lease expiry
+`postgresql+psycopg://user@host/trawl`, by the `schedule.store_url` setting.  Lease expiry
 compares wall-clock times, so schedulers on several hosts need synchronised clocks.
 """
 from __future__ import annotations
