@@ -218,9 +218,27 @@ def _reason(field_name: str, text: str, canonical: str) -> str:
     return {"synonyms": "synonym", "abbreviations": "abbreviation"}.get(field_name, "street")
 
 
+def home_lists_dir() -> Path:
+    """$TRAWL_HOME/lists: lists the installation writes itself (the web app's candidate mappings)."""
+    from core.home import trawl_home
+
+    return trawl_home() / "lists"
+
+
+def lists_state() -> tuple[str, ...]:
+    """What the default lists depend on besides the shipped files: $TRAWL_CONTROL_LISTS and the
+    files of $TRAWL_HOME/lists with their mtimes (a mapping saved by the web app changes it)."""
+    folder = home_lists_dir()
+    files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]) if folder.is_dir() else []
+    return (os.environ.get(ENV_VAR, ""), *(f"{f}@{f.stat().st_mtime_ns}" for f in files))
+
+
 def default_paths() -> list[Path]:
-    """Shipped lists plus any files/dirs named in $TRAWL_CONTROL_LISTS (os.pathsep-separated)."""
+    """Shipped lists, $TRAWL_HOME/lists when it exists, then any files/dirs named in
+    $TRAWL_CONTROL_LISTS (os.pathsep-separated)."""
     paths: list[Path] = [DATA_DIR]
+    if home_lists_dir().is_dir():
+        paths.append(home_lists_dir())
     extra = os.environ.get(ENV_VAR, "")
     paths.extend(Path(p).expanduser() for p in extra.split(os.pathsep) if p.strip())
     return paths
@@ -301,11 +319,19 @@ def load_reference_lists(paths: list[str | Path] | None = None) -> ReferenceList
 
 
 _DEFAULT: dict[tuple[str, ...], ReferenceLists] = {}
+_STATE_SEEN: list[Any] = [None, 0.0, None]  # lists_state(), when it was read, (env, TRAWL_HOME) then
 
 
 def default_lists() -> ReferenceLists:
-    """Cached default lists; the cache key includes $TRAWL_CONTROL_LISTS so tests can switch."""
-    key = (os.environ.get(ENV_VAR, ""),)
+    """Cached default lists; keyed by $TRAWL_CONTROL_LISTS and $TRAWL_HOME/lists' files (lists_state),
+    looked at no more than once a second (a long-lived dashboard sees a new mapping soon after)."""
+    import time
+
+    now = time.monotonic()
+    where = (os.environ.get(ENV_VAR, ""), os.environ.get("TRAWL_HOME", ""))
+    if _STATE_SEEN[0] is None or now - _STATE_SEEN[1] > 1.0 or _STATE_SEEN[2] != where:
+        _STATE_SEEN[:] = [lists_state(), now, where]
+    key = _STATE_SEEN[0]
     if key not in _DEFAULT:
         _DEFAULT[key] = load_reference_lists()
     return _DEFAULT[key]

@@ -83,11 +83,10 @@ def code_digest() -> str:
 
 def lists_digest() -> str:
     """Digest of the control/substance list files enrich loads (cache keyed like enrich.lists)."""
-    import os
 
-    from enrich.lists import ENV_VAR, default_paths
+    from enrich.lists import default_paths, lists_state
 
-    key = f"lists:{os.environ.get(ENV_VAR, '')}"
+    key = "lists:" + "|".join(lists_state())
     if key not in _PROCESS_PARTS:
         files: list[Path] = []
         for path in default_paths():

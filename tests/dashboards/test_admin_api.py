@@ -115,15 +115,16 @@ def test_review_and_map_candidates_are_stored_audited_and_matched(api: LiveServe
     actions = [(r["action"], r["target"]) for r in read_audit(home / "audit.jsonl") if r["action"].startswith("cand")]
     assert actions == [("candidate.dismissed", "zeta-blend"), ("candidate.map", TOKEN)]
 
-    # the generated list is a valid control list; with it, the real matcher reads the token as the substance
-    from enrich.lists import check_file, default_paths, load_reference_lists
+    # the generated list is a valid control list, loaded by default from $TRAWL_HOME/lists: the real
+    # matcher reads the token as the substance with it, and not from the shipped lists alone
+    from enrich.lists import DATA_DIR, check_file, default_paths, load_reference_lists
     from enrich.matcher import match
 
     assert check_file(home / "lists" / "candidate-mappings.yaml")[1] == []  # what `trawl lists check` runs
     text = f"{TOKEN} crystals 5g"
-    assert all(m.canonical != canonical for m in match(text, lists=load_reference_lists(default_paths())))
-    lists = load_reference_lists([*default_paths(), home / "lists"])
-    assert canonical in [m.canonical for m in match(text, lists=lists)]
+    assert all(m.canonical != canonical for m in match(text, lists=load_reference_lists([DATA_DIR])))
+    assert home / "lists" in default_paths()
+    assert canonical in [m.canonical for m in match(text, lists=load_reference_lists(default_paths()))]
 
 
 def test_mapping_to_an_unknown_substance_is_422_naming_it(api: LiveServer) -> None:
