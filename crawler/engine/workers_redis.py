@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle  # jobs travel through a trusted Redis, as the shared frontier's requests do
+import secrets
 import socket
 import time
 from collections.abc import Callable
@@ -77,7 +78,9 @@ class RedisFeed:
         self.max_backlog = max_backlog or 4 * max(1, spec.batch_size)
         self.wait_seconds = wait_seconds
         self.size = 0  # no local processes
-        self.seq = 0
+        # job numbers unique to this crawl session: a resumed run may get acks of jobs its
+        # killed predecessor handed out (their pages are done; their numbers are not ours)
+        self.seq = secrets.randbits(40) << 20
         self.pending: list[PageJob] = []  # recorded, not yet in the stream (until the evidence barrier)
         self.outstanding: set[int] = set()  # in the stream, not yet acked
         self.last_ack = "0-0"
@@ -128,15 +131,14 @@ class RedisFeed:
             for entry_id, fields in reply[0][1]:
                 self.last_ack = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
                 ack: Ack = pickle.loads(fields[b"ack"])  # noqa: S301 - written by our consumers
-                fresh = [seq for seq in ack.seqs if seq in self.outstanding]
-                if not fresh:
-                    continue  # a job processed twice (its first consumer died before XACK)
-                self.outstanding.difference_update(fresh)
-                if ack.keys:
+                if ack.keys:  # committed, whoever handed them out (this session or a killed one)
                     self.hooks.pages_done(ack.keys)
                 if ack.pages_read:
                     self.hooks.pages_read(ack.pages_read)
-                self.hooks.counters(ack.counters)
+                fresh = [seq for seq in ack.seqs if seq in self.outstanding]
+                if fresh:  # not counted twice: a job a dead consumer held is processed again
+                    self.outstanding.difference_update(fresh)
+                    self.hooks.counters(ack.counters)
 
     def close(self, timeout: float = 0.0) -> None:
         """Wait for the consumers to ack every job (up to `wait_seconds`); the rest stay unfinished."""
