@@ -57,6 +57,7 @@ class Measure:
     wall: float = 0.0
     peak_rss_mb: float = 0.0
     cpu_s: float = 0.0  # user + system of the process and the children it reaped (workers)
+    work_cpu_s: float = 0.0  # the same from spider open to close only (start-up excluded)
     runs: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, pages: int, nbytes: int, seconds: float, wall: float, rss_mb: float, cpu_s: float = 0.0) -> None:
@@ -74,6 +75,10 @@ class Measure:
     @property
     def cpu_ms_per_page(self) -> float:
         return 1000 * self.cpu_s / self.pages if self.pages else 0.0
+
+    @property
+    def work_cpu_ms_per_page(self) -> float:
+        return 1000 * self.work_cpu_s / self.pages if self.pages else 0.0
 
     @property
     def mb_per_s(self) -> float:
@@ -115,7 +120,11 @@ def trawl_crawl(site: str, env: dict[str, str], timeout: float,
     extra = ["--workers", str(workers)] if workers is not None else []
     stdout, _, wall, rss = _run([PYTHON, "-m", "trawl.cli", "crawl", site, "--json", *extra],
                                 env, timeout)
-    return json.loads(stdout.strip().splitlines()[-1]), wall, rss
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    stats = json.loads((Path(summary["run_dir"]) / "stats.json").read_text()).get("stats", {})
+    # CPU from spider open to close: the crawl process's own and what its workers spent on jobs
+    summary["work_cpu_s"] = (stats.get("trawl/crawl_cpu_ms", 0) + stats.get("trawl/workers/cpu_ms", 0)) / 1000
+    return summary, wall, rss
 
 
 def fetch_crawl(site: str, env: dict[str, str], timeout: float) -> tuple[dict[str, Any], float, float]:
@@ -193,9 +202,11 @@ def bare_worker(config_path: str) -> None:
     crawler = process.create_crawler(Bare)
     def opened(**_: Any) -> None:
         times["open"] = time.monotonic()
+        times["cpu_open"] = time.process_time()
 
     def closed(**_: Any) -> None:
         times["close"] = time.monotonic()
+        times["cpu_close"] = time.process_time()
 
     # signal receivers are weak references: keep named functions alive in this scope
     crawler.signals.connect(opened, signal=signals.spider_opened)
@@ -206,7 +217,7 @@ def bare_worker(config_path: str) -> None:
     Path(config["out"]).write_text(json.dumps({
         "pages": stats.get("downloader/response_count", 0),
         "bytes": stats.get("downloader/response_bytes", 0),
-        "duration_s": times["close"] - times["open"]}))
+        "duration_s": times["close"] - times["open"], "cpu_s": times["cpu_close"] - times["cpu_open"]}))
 
 
 def default_worker_counts() -> list[int]:
@@ -246,6 +257,7 @@ def bench(sites: list[str], repeat: int, timeout: float, worker_counts: list[int
                     # spider open to close, as for the bare spider (start-up is in "wall")
                     seconds = summary.get("crawl_s") or summary["duration_s"]
                     runs[f"trawl-w{n}"].add(summary["pages"], summary["bytes"], seconds, wall, rss, LAST_CPU[0])
+                    runs[f"trawl-w{n}"].work_cpu_s += summary["work_cpu_s"]
                     runs[f"trawl-w{n}"].runs.append({"site": site, "pages": summary["pages"], "seconds": seconds,
                                                      "listings": summary.get("listings")})
                 env = base_env | {"TRAWL_HOME": str(tmp / f"fetch-{site}-{rep}")}
@@ -257,6 +269,7 @@ def bench(sites: list[str], repeat: int, timeout: float, worker_counts: list[int
                                                    timeout, evidence)
                     measure.add(result["pages"], result["bytes"], result["duration_s"], wall,
                                 rss, LAST_CPU[0])
+                    measure.work_cpu_s += result["cpu_s"]
                     measure.runs.append({"site": site, "pages": result["pages"],
                                          "seconds": round(result["duration_s"], 3)})
         if latency_site and latency_site in known and tb.sites[latency_site].network == "clearnet":
@@ -271,7 +284,9 @@ def bench(sites: list[str], repeat: int, timeout: float, worker_counts: list[int
             "ratio_pages_per_s": {kind: ratio(m) for kind, m in everything.items() if kind != "bare"},
             "ms_per_page": {kind: round(1000 * m.seconds / m.pages, 2) if m.pages else None
                             for kind, m in everything.items()},
-            "cpu_ms_per_page": {kind: round(m.cpu_ms_per_page, 2) for kind, m in everything.items()},
+            "cpu_ms_per_page": {kind: round(m.work_cpu_ms_per_page, 2) if m.work_cpu_s else None
+                                for kind, m in everything.items()},
+            "cpu_ms_per_page_with_startup": {kind: round(m.cpu_ms_per_page, 2) for kind, m in everything.items()},
             "latency": latency,
             **{kind: _report(m) for kind, m in everything.items()}}
 
@@ -294,7 +309,8 @@ def latency_bench(tb: Any, site: str, base_env: dict[str, str], tmp: Path, timeo
     bare_rate = result["pages"] / result["duration_s"] if result["duration_s"] else 0.0
     return {"site": site, "delay_s": list(LATENCY_RANGE), "target": LATENCY_TARGET,
             "trawl": {"pages": summary["pages"], "seconds": round(seconds, 2), "pages_per_s": round(trawl_rate, 2),
-                      "cpu_ms_per_page": round(1000 * cpu / summary["pages"], 2) if summary["pages"] else None},
+                      "cpu_ms_per_page": round(1000 * summary["work_cpu_s"] / summary["pages"], 2) if summary["pages"] else None,
+                      "cpu_ms_per_page_with_startup": round(1000 * cpu / summary["pages"], 2) if summary["pages"] else None},
             "bare": {"pages": result["pages"], "seconds": round(result["duration_s"], 2),
                      "pages_per_s": round(bare_rate, 2)},
             "ratio_pages_per_s": round(trawl_rate / bare_rate, 3) if bare_rate else 0.0}
@@ -332,10 +348,12 @@ def main(argv: list[str] | None = None) -> int:
         r = result[kind]
         print(f"{kind:>8}: {r['pages']:>5} pages in {r['seconds']:.2f}s -> "
               f"{r['pages_per_s']:.1f} pages/s ({result['ratio_pages_per_s'].get(kind, 1.0):.2f}x bare), "
-              f"CPU {result['cpu_ms_per_page'][kind]:.1f} ms/page, "
+              f"CPU {result['cpu_ms_per_page'][kind] or 0:.1f} ms/page "
+              f"({result['cpu_ms_per_page_with_startup'][kind]:.0f} with start-up), "
               f"wall incl. start-up {r['wall']:.1f}s, peak RSS {r['peak_rss_mb']:.0f} MB")
     print("trawl-wN = trawl with N processing workers (0: in the crawl process); fetch = trawl with its "
-          "item pipeline off; net = bare spider + onion guard + WARC evidence")
+          "item pipeline off; net = bare spider + onion guard + WARC evidence; CPU = spider open to close, "
+          "crawl process + workers (fetch: not measured)")
     print(f"target: trawl >= {TARGET_RATIO}x bare pages/s with all processing on; cores: {result['cpu_count']}; "
           f"sites: {', '.join(result['sites'])}"
           + (f"; skipped (no site YAML): {', '.join(result['skipped'])}" if result["skipped"] else ""))

@@ -87,17 +87,21 @@ class TrawlItemPipeline:
         self._timer: Any = None
         self.pool: Any = None  # crawler.engine.workers.WorkerPool in worker mode
         self._poller: Any = None
+        self._cpu_at_open = 0.0
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> TrawlItemPipeline:
         return cls(crawler, StoreSettings.from_settings(crawler.settings))
 
     def open_spider(self, spider: Any = None) -> None:
+        from crawler.engine.workers_job import cpu_seconds
+
         self.frontier = getattr(self.crawler.spider, "frontier", None)
         self.index = open_index()  # open (and migrate) before fetching: a bad index fails early
         self._replay_spool(self.index)
         if self.settings.workers > 0:
             self._start_pool()
+            self._cpu_at_open = cpu_seconds()  # after start-up, as the workers count theirs
             return
         hooks = BatchHooks(opened=self._schedule_flush, closing=self._cancel_timer,
                            before_write=self._make_evidence_durable, after_write=self._pages_done)
@@ -105,6 +109,7 @@ class TrawlItemPipeline:
         self.pipeline = Pipeline(self.index, clock=self.settings.clock, run_id=self.settings.run_id,
                                  stats=self.crawler.stats, batch_size=self.settings.batch_size,
                                  batch_seconds=self.settings.batch_seconds, hooks=hooks)
+        self._cpu_at_open = cpu_seconds()
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
         if self.pool is not None and isinstance(item, (PageJob, RawListing, RawVendor)):
@@ -126,12 +131,16 @@ class TrawlItemPipeline:
         return item
 
     def close_spider(self, spider: Any = None) -> None:
+        from crawler.engine.workers_job import cpu_seconds
+
         try:
             if self.pool is not None:
                 self._stop_pool()
             if self.pipeline is not None:
                 self.pipeline.flush()
         finally:
+            # the crawl process's own CPU from open to close (workers add trawl/workers/cpu_ms)
+            self.crawler.stats.set_value("trawl/crawl_cpu_ms", round(1000 * (cpu_seconds() - self._cpu_at_open)))
             self._cancel_timer()
             if self.index is not None:
                 self.index.close()

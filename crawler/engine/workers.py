@@ -313,16 +313,17 @@ class WorkerPool:
                             slot.jobs.send(STOP)
                         except (OSError, ValueError):
                             pass  # died: the next poll replaces it if it held jobs
-                if not self.pending and all(not s.process.is_alive() and not s.inflight for s in self.slots):
+                # every job acked: done (the workers' own exit is not waited for, see below)
+                if not self.pending and all((s.stopped or not s.process.is_alive()) and not s.inflight
+                                            for s in self.slots):
                     break
                 time.sleep(POLL_SECONDS / 5)
         finally:
             self.closed = True
+            # a worker that acked everything is only tearing down its interpreter (~1 s with the
+            # lists loaded): not on the crawl's clock; multiprocessing reaps daemons at exit
             for slot in self.slots:
-                slot.process.join(timeout if slot.process.is_alive() else 0.1)
-                if slot.process.is_alive():
-                    slot.process.kill()
-                    slot.process.join(5)
+                slot.process.join(0.05)
                 for conn in (slot.jobs, slot.results):
                     conn.close()
 

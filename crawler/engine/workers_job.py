@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 # counters of the worker side, summed into the run's stats by the crawl process
 JOBS_DONE = "trawl/workers/jobs"
+CPU_MS = "trawl/workers/cpu_ms"  # CPU the workers spent on jobs (start-up excluded)
 READ_FAILED = "trawl/workers/evidence_unreadable"
 
 
@@ -71,6 +72,14 @@ class Ack:
     pages_read: list[str] = field(default_factory=list)
 
 
+def cpu_seconds() -> float:
+    """User + system CPU of this process so far."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def load_worker_site(spec: WorkerSpec) -> Any:
     from crawler.sitedef.siteconfig import load_site, load_site_file
 
@@ -98,6 +107,7 @@ class JobRunner:
         self.seqs: list[int] = []
         self.keys: list[str] = []
         self.pages_read: list[str] = []
+        self._cpu = cpu_seconds()
 
     def __len__(self) -> int:
         return len(self.seqs)
@@ -151,6 +161,9 @@ class JobRunner:
             return None
         self.pipeline.flush()
         counters = dict(Counter(self.tally.values))
+        now = cpu_seconds()
+        counters[CPU_MS] = round(1000 * (now - self._cpu))
+        self._cpu = now
         ack = Ack(self.seqs, self.keys, counters, self.pages_read)
         self.tally.values.clear()
         self.seqs, self.keys, self.pages_read = [], [], []
