@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -71,6 +72,13 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def sample_peaks(pool: Any, peaks: list[float], stop: threading.Event) -> None:
+    """VmHWM of each worker while it lives (it is gone once the pool has closed)."""
+    while not stop.is_set():
+        peaks.extend(peak_rss_mb(pid) for pid in pool.pids)
+        time.sleep(0.05)
+
+
 def measure(workers: int, jobs: dict[str, list[Any]], home: Path, scratch: Path) -> dict[str, Any]:
     from crawler.engine.workers import PoolHooks, WorkerPool
     from crawler.engine.workers_job import PageJob, WorkerSpec
@@ -84,6 +92,11 @@ def measure(workers: int, jobs: dict[str, list[Any]], home: Path, scratch: Path)
                           batch_size=50, batch_seconds=0.2)
         pool = WorkerPool(spec, workers, hooks)
         pool.start()
+        peaks: list[float] = []
+        sampling = threading.Event()
+
+        sampler = threading.Thread(target=sample_peaks, args=(pool, peaks, sampling), daemon=True)
+        sampler.start()
         try:
             for _ in range(workers):  # warm-up: every worker up (imports, lists loaded) before the clock runs
                 pool.submit(PageJob(key="", kind="cards"))
@@ -91,12 +104,14 @@ def measure(workers: int, jobs: dict[str, list[Any]], home: Path, scratch: Path)
             started = time.monotonic()
             for job in site_jobs:
                 pool.submit(PageJob(key="", kind=job.kind, evidence=job.evidence))
-            pool.drain()
+            pool.close()  # hands everything out, then STOP: each worker writes its last batch at once
             seconds += time.monotonic() - started
             pages += len(site_jobs)
-            rss = max([rss, *(peak_rss_mb(pid) for pid in pool.pids)])
         finally:
             pool.close()
+            sampling.set()
+            sampler.join()
+        rss = max([rss, *peaks])
     return {"workers": workers, "pages": pages, "seconds": round(seconds, 2),
             "pages_per_s": round(pages / seconds, 1) if seconds else 0.0, "peak_worker_rss_mb": round(rss),
             "stored_listings": counters.get("trawl/stored/listings", 0),
