@@ -5,7 +5,7 @@ import sqlite3
 
 from core.errors import TrawlError
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # Listing filters run on plain columns plus `listing_terms` (one row per
 # substance/class/control/destination) so every filter is an indexed lookup.
@@ -56,9 +56,10 @@ CREATE TABLE IF NOT EXISTS listings (
 CREATE INDEX IF NOT EXISTS listings_site ON listings(site);
 CREATE INDEX IF NOT EXISTS listings_vendor ON listings(vendor_lc);
 CREATE INDEX IF NOT EXISTS listings_last_seen ON listings(last_seen);
+CREATE INDEX IF NOT EXISTS listings_origin ON listings(origin);
 CREATE TABLE IF NOT EXISTS listing_terms (rid INTEGER NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS listing_terms_lookup ON listing_terms(kind, value, rid);
-CREATE INDEX IF NOT EXISTS listing_terms_rid ON listing_terms(rid);
+CREATE INDEX IF NOT EXISTS listing_terms_rid ON listing_terms(rid, kind, value);
 CREATE VIRTUAL TABLE IF NOT EXISTS listings_fts USING fts5(
     title, description, vendor, substances, tokenize = 'unicode61 remove_diacritics 2'
 );
@@ -100,6 +101,11 @@ UPGRADES: dict[int, list[str]] = {
     7: [  # extraction versions (pipeline/version.py); existing rows are unversioned ('')
         "ALTER TABLE snapshots ADD COLUMN extraction_version TEXT NOT NULL DEFAULT ''",
         SNAPSHOT_VERSIONS_TABLE,
+    ],
+    8: [  # search and facets at 50k listings: origin facet/filter, term lookups by listing
+        "CREATE INDEX IF NOT EXISTS listings_origin ON listings(origin)",
+        "DROP INDEX IF EXISTS listing_terms_rid",
+        "CREATE INDEX listing_terms_rid ON listing_terms(rid, kind, value)",
     ],
 }
 
