@@ -25,6 +25,8 @@ from core.text import fold_unicode
 # click `Context.meta` key under which the application puts a zero-argument callable that
 # returns the Vocabulary (index/cli.py reads it; trawl/cli.py sets it)
 VOCABULARY_META = "trawl.vocabulary"
+# click context meta key: the words of the command line as given (the export sidecar records them)
+COMMAND_LINE_META = "trawl.command_line"
 
 # Greek letters spelled out as chemical names write them ("α-PVP" == "alpha-PVP")
 _GREEK = str.maketrans({"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "Δ": "delta", "ω": "omega"})

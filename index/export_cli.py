@@ -6,12 +6,12 @@ The writing lives in index/export.py (listings, snapshots, trends) and index/ven
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from core.vocabulary import COMMAND_LINE_META
 from index import open_index
 from index.cli import (
     EXACT_OPTION,
@@ -72,7 +72,8 @@ def export(kind: str, fmt: str, out: Path, force: bool, meta_path: Path | None, 
     query = build_search_query(text, crawled_from=crawled_from, crawled_to=crawled_to, **filters)
     trend = build_trend_query(metric, interval, group_by, filters.get("substance"), filters.get("site"),
                               filters.get("origin"), unit, time_from, time_to, exact)
-    command = "trawl export " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else ""
+    words = click.get_current_context().meta.get(COMMAND_LINE_META)  # set by the root `trawl` command
+    command = "trawl " + " ".join(shlex.quote(w) for w in words) if words else ""
     with open_index(index_url, vocabulary=vocabulary()) as backend:
         if kind == "vendors":
             meta = export_vendors(backend, fmt, out, VendorQuery(site=filters.get("site"), name=filters.get("vendor")),

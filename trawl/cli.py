@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Any
 
 import click
 
 from core.errors import TrawlError
-from core.vocabulary import VOCABULARY_META, Vocabulary
+from core.vocabulary import COMMAND_LINE_META, VOCABULARY_META, Vocabulary
 
 # command name -> "module:attribute" of a click command or group
 COMMANDS: dict[str, str] = {
@@ -45,6 +46,13 @@ COMMANDS: dict[str, str] = {
 
 
 class LazyGroup(click.Group):
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        words = list(args)  # as given, before click consumes them: what an export's sidecar records
+        ctx = super().make_context(info_name, args, parent=parent, **extra)
+        ctx.meta[COMMAND_LINE_META] = words
+        return ctx
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
