@@ -21,6 +21,7 @@ the engine while its backlog is full.  The crawl then waits for the pool at clos
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from dataclasses import dataclass
@@ -49,6 +50,9 @@ class PageFrontier(Protocol):
     def done(self, key: str) -> None: ...
 
     def done_many(self, keys: list[str]) -> None: ...
+
+
+CRAWL_REFRESH_INTERVAL = "30s"
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class TrawlItemPipeline:
         self.pool: Any = None  # crawler.engine.workers.WorkerPool in worker mode
         self._poller: Any = None
         self._cpu_at_open = 0.0
+        self._bulk = contextlib.ExitStack()  # the index's bulk mode for the crawl (ES: refresh slowed)
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> TrawlItemPipeline:
@@ -99,6 +104,9 @@ class TrawlItemPipeline:
         self.frontier = getattr(self.crawler.spider, "frontier", None)
         self.index = open_index()  # open (and migrate) before fetching: a bad index fails early
         self._replay_spool(self.index)
+        # ES refreshes every 30 s instead of every second while the crawl writes (restored at close,
+        # and by the next open if this process is killed); others still see its progress
+        self._bulk.enter_context(self.index.bulk_mode(CRAWL_REFRESH_INTERVAL))
         if self.settings.workers > 0:
             self._start_pool()
             self._cpu_at_open = cpu_seconds()  # after start-up, as the workers count theirs
@@ -142,6 +150,7 @@ class TrawlItemPipeline:
             # the crawl process's own CPU from open to close (workers add trawl/workers/cpu_ms)
             self.crawler.stats.set_value("trawl/crawl_cpu_ms", round(1000 * (cpu_seconds() - self._cpu_at_open)))
             self._cancel_timer()
+            self._bulk.close()
             if self.index is not None:
                 self.index.close()
                 self.index = None

@@ -23,7 +23,9 @@ class CrawlRun:
 
 def crawl_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRAWL_")}
-    env.update({"TRAWL_HOME": str(home), "TRAWL_PROFILE": "test", "PYTHONPATH": str(REPO)})
+    # page processing in the crawl process (--workers 0): the suite's many small crawls would each
+    # start a worker process; tests/workers compares the two modes field by field
+    env.update({"TRAWL_HOME": str(home), "TRAWL_PROFILE": "test", "PYTHONPATH": str(REPO), "TRAWL_WORKERS": "0"})
     env.update(extra or {})
     return env
 
