@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.clock import utc_now_iso
 from core.errors import TrawlError
+from core.process import pid_alive
 
 if TYPE_CHECKING:
     from index.es_backend import EsBackend
@@ -144,16 +145,6 @@ def is_abandoned(owner: dict[str, Any], host: str, alive: Callable[[int], bool],
     return now - since > BULK_LEASE_SECONDS
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _update_marker(backend: EsBackend, change: Callable[[dict[str, Any]], dict[str, Any] | None]) -> dict[str, Any] | None:
     """Read-modify-write of the marker's "bulk" entry with optimistic concurrency (if_seq_no):
     change(bulk) returns the new entry ({} removes it).  Returns the entry before the change."""
@@ -244,10 +235,10 @@ def restore_abandoned(backend: EsBackend) -> str | None:
     if not bulk:
         return None
     host, now = socket.gethostname(), time.time()
-    dead = [o.get("owner") for o in bulk.get("owners", []) if is_abandoned(o, host, _pid_alive, now)]
+    dead = [o.get("owner") for o in bulk.get("owners", []) if is_abandoned(o, host, pid_alive, now)]
     if not dead:
         return None
-    restored = release(backend, owner="\0none", drop=lambda o: is_abandoned(o, host, _pid_alive, now))
+    restored = release(backend, owner="\0none", drop=lambda o: is_abandoned(o, host, pid_alive, now))
     note = (f"bulk writers {', '.join(map(str, dead))} ended without restoring refresh_interval"
             + ("; restored the original values" if restored else "; others are still writing"))
     log.warning("%s (Elasticsearch at %s)", note, backend.settings.display_url)

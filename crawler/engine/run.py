@@ -19,6 +19,7 @@ from core.clock import iso_z, utc_now_iso
 from core.config import load_config
 from core.errors import TrawlError
 from core.home import ensure_home, trawl_home
+from core.process import pid_alive
 from crawler.engine import logsetup
 from crawler.engine.frontier import Frontier
 from crawler.engine.logsetup import LogOptions
@@ -96,7 +97,7 @@ def resumable_run(site: str) -> Path:
         stats = read_stats(run_dir) or {}
         if str(stats.get("kind") or "crawl") != "crawl":
             continue  # an ingest or reprocess run of the site: nothing a crawl could resume
-        if evidence_left_open(run_dir) and not (stats.get("status") == "running" and _alive(stats.get("pid"))):
+        if evidence_left_open(run_dir) and not (stats.get("status") == "running" and pid_alive(stats.get("pid"))):
             return run_dir  # killed before its first page, or before its evidence was closed
         if not (run_dir / FRONTIER_FILE).is_file():
             continue
@@ -130,9 +131,8 @@ def run_crawl(site_name: str, *, resume: bool = False, clock: str | None = None,
     crawler/engine/workers.py).
     `day` is accepted for testbed-driven callers and recorded in the stats; the testbed day
     itself is chosen by the server, not by the crawler."""
-    from crawler.engine.session import paused_reason
-
     from crawler.engine.markets import with_registry_mirrors
+    from crawler.engine.session import paused_reason
 
     site = with_registry_mirrors(site or load_site(site_name))  # + verified mirrors (lifecycle registry), no clone
     logsetup.install(log or LogOptions(level_override=load_config().log_level or None),
@@ -271,18 +271,6 @@ def _try_write_stats(run_dir: Path, record: dict[str, Any]) -> str | None:
     return None
 
 
-def _alive(pid: Any) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def list_runs(site: str | None = None) -> list[dict[str, Any]]:
     out = []
     for run_dir in sorted(runs_dir().iterdir() if runs_dir().is_dir() else (), reverse=True):
@@ -290,7 +278,7 @@ def list_runs(site: str | None = None) -> list[dict[str, Any]]:
             continue
         # no stats yet: killed (or failed) before the spider opened; `--resume` picks it up
         stats = read_stats(run_dir) or {"run_id": run_dir.name, "status": "interrupted"}
-        if stats.get("status") == "running" and not _alive(stats.get("pid")):
+        if stats.get("status") == "running" and not pid_alive(stats.get("pid")):
             stats["status"] = "interrupted"  # killed without closing: `trawl crawl SITE --resume`
         headline = {k: v for k, v in stats.items() if k != "stats"}
         headline.setdefault("run_id", run_dir.name)

@@ -34,6 +34,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from core.errors import TrawlError
+from core.process import pid_alive
 
 POOL_FILE = "pool.json"
 START_TIMEOUT = 60.0  # seconds for a tor to open its control port (it does not need the network for that)
@@ -114,21 +115,6 @@ def read_managed(home: Path) -> list[TorInstance]:
 def pool_instances(pool_setting: str, home: Path) -> list[TorInstance]:
     """Every instance crawls may use: the configured external ones, then the managed ones."""
     return [*parse_pool(pool_setting), *read_managed(home)]
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (our own exited child, not yet reaped) is not alive
-        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def _listening(address: str) -> bool:
@@ -222,7 +208,7 @@ def start_managed(home: Path, count: int, *, options: Mapping[str, str] | None =
     for number in range(count):
         name = f"tor-{number}"
         current = running.pop(name, None)
-        if current is not None and _alive(current.pid) and current.control and _listening(current.control):
+        if current is not None and pid_alive(current.pid) and current.control and _listening(current.control):
             out.append(current)
             continue
         if current is not None:
@@ -244,16 +230,16 @@ def stop_managed(home: Path) -> list[TorInstance]:
 
 
 def _terminate(pid: int, grace: float = 10.0) -> None:
-    if not _alive(pid):
+    if not pid_alive(pid):
         return
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
     deadline = time.monotonic() + grace
-    while _alive(pid) and time.monotonic() < deadline:
+    while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    if _alive(pid):
+    if pid_alive(pid):
         os.kill(pid, signal.SIGKILL)
 
 
