@@ -204,6 +204,27 @@ class _Range:
             yield row
 
 
+
+def checked_targets(fmt: str, out: str | Path, meta_path: str | Path | None,
+                    force: bool) -> tuple[Path, bool, Path | None]:
+    """(out, to stdout?, sidecar path or None) once both targets are checked, before any row
+    is read: a refused export does no work."""
+    if fmt not in FORMATS:
+        raise TrawlError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    to_stdout = str(out) == STDOUT
+    if to_stdout and fmt == "parquet":
+        raise TrawlError("--out -: parquet cannot be streamed to stdout (its footer is written last); "
+                         "give --out FILE.parquet")
+    out = Path(out)
+    if not to_stdout:
+        check_target(out, "--out", force=force)
+    meta = Path(meta_path) if meta_path is not None else None if to_stdout else out.with_name(out.name + ".meta.json")
+    if meta is not None:
+        if not to_stdout and os.path.abspath(meta) == os.path.abspath(out):
+            raise TrawlError(f"--meta {meta}: is the --out file itself; give the sidecar another name")
+        check_target(meta, "--meta", force=force)
+    return out, to_stdout, meta
+
 def export(backend: IndexBackend, kind: str, fmt: str, out: Path | str, query: SearchQuery | None = None,
            trend: TrendQuery | None = None, command: str = "", *, force: bool = False,
            meta_path: Path | None = None, stdout: BinaryIO | None = None) -> dict[str, Any]:
@@ -214,21 +235,7 @@ def export(backend: IndexBackend, kind: str, fmt: str, out: Path | str, query: S
     files are replaced only with `force`; non-regular targets are refused (index.outfile)."""
     if kind not in KINDS:
         raise TrawlError(f"export: {kind!r} is not one of {', '.join(KINDS)}")
-    if fmt not in FORMATS:
-        raise TrawlError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
-    to_stdout = str(out) == STDOUT
-    if to_stdout and fmt == "parquet":
-        raise TrawlError("--out -: parquet cannot be streamed to stdout (its footer is written last); "
-                         "give --out FILE.parquet")
-    out = Path(out)
-    # both targets are checked before any row is read: a refused export does no work
-    if not to_stdout:
-        check_target(out, "--out", force=force)
-    meta = meta_path if meta_path is not None or to_stdout else out.with_name(out.name + ".meta.json")
-    if meta is not None:
-        if not to_stdout and os.path.abspath(meta) == os.path.abspath(out):
-            raise TrawlError(f"--meta {meta}: is the --out file itself; give the sidecar another name")
-        check_target(meta, "--meta", force=force)
+    out, to_stdout, meta = checked_targets(fmt, out, meta_path, force)
     query = query or SearchQuery()
     flat = fmt != "jsonl"
     rows: Iterable[dict[str, Any]]

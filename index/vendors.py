@@ -12,13 +12,11 @@ enrich/ (which this package may not import): the caller passes a `linker`, e.g.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from core.errors import TrawlError
 from core.records import Listing, Vendor, to_dict
 from index.api import IndexBackend, SearchQuery
 from index.facets import facet_counts
@@ -104,23 +102,9 @@ def export_vendors(index: IndexBackend, fmt: str, out: Path | str, query: Vendor
     """`trawl export vendors`: the vendor records to CSV/Parquet/JSONL with the sidecar every
     export writes (index.export: query, row count, SHA-256, software and list versions); the
     same target checks, staging and stdout rules as the other kinds."""
-    from index.export import FORMATS, _Range, _write_export, _write_failed
-    from index.outfile import STDOUT, check_target
+    from index.export import _Range, _write_export, _write_failed, checked_targets
 
-    if fmt not in FORMATS:
-        raise TrawlError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
-    to_stdout = str(out) == STDOUT
-    if to_stdout and fmt == "parquet":
-        raise TrawlError("--out -: parquet cannot be streamed to stdout (its footer is written last); "
-                         "give --out FILE.parquet")
-    out = Path(out)
-    if not to_stdout:
-        check_target(out, "--out", force=force)
-    meta = meta_path if meta_path is not None or to_stdout else out.with_name(out.name + ".meta.json")
-    if meta is not None:
-        if not to_stdout and os.path.abspath(meta) == os.path.abspath(out):
-            raise TrawlError(f"--meta {meta}: is the --out file itself; give the sidecar another name")
-        check_target(meta, "--meta", force=force)
+    out, to_stdout, meta = checked_targets(fmt, out, meta_path, force)
     query = query or VendorQuery()
     flat = fmt != "jsonl"
     rows = (vendor_row(v) if flat else to_dict(v) for v in selected_vendors(index, query))
