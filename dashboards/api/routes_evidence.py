@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import zlib
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
@@ -34,7 +33,6 @@ from index.api import IndexBackend, SearchQuery
 
 router = APIRouter(prefix="/api", tags=["evidence"], dependencies=[Depends(require_read)])
 Index = Annotated[IndexBackend, Depends(index_of)]
-MAX_COMPRESSED = 64 * 2**20  # one record's gzip member; crawled pages are far smaller
 MAX_PAYLOAD = 20 * 2**20
 _RUN_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_TZ")
 
@@ -54,26 +52,15 @@ def warc_path(evidence: Evidence, home: FsPath) -> FsPath | None:
 
 
 def read_member(path: FsPath, offset: int) -> bytes | None:
-    """The gzip member (one WARC record) starting at `offset`, or None if there is none whole."""
-    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
-    compressed = bytearray()
-    inflated = 0
-    with path.open("rb") as handle:
-        handle.seek(offset)
-        while not inflater.eof and len(compressed) < MAX_COMPRESSED:
-            chunk = handle.read(256 * 1024)
-            if not chunk:
-                return None
-            try:
-                inflated += len(inflater.decompress(chunk, MAX_PAYLOAD))
-            except zlib.error:
-                return None
-            if inflater.unconsumed_tail or inflated > MAX_PAYLOAD + 2**20:  # a gzip bomb stops here
-                return None
-            compressed += chunk
-    if not inflater.eof:
+    """The gzip member (one WARC record) starting at `offset`, or None if there is none whole
+    (torn, not a record start, or a gzip bomb: crawler.evidence.reader bounds the inflation)."""
+    from crawler.evidence.reader import EvidenceReadError
+    from crawler.evidence.reader import read_member as read_record_member
+
+    try:
+        return read_record_member(path, offset)
+    except (EvidenceReadError, OSError):
         return None
-    return bytes(compressed[:len(compressed) - len(inflater.unused_data)])
 
 
 def archived_payload(member: bytes) -> tuple[bytes, str, str] | None:
