@@ -25,11 +25,12 @@ def store(tmp_path: Path) -> Iterator[ScheduleStore]:
 def test_lease_is_exclusive_until_it_expires(store: ScheduleStore, tmp_path: Path) -> None:
     other = ScheduleStore(default_store_url(tmp_path))  # a second connection, as a second process has
     try:
-        assert store.acquire("job", "A", ttl=0.3)
-        assert not other.acquire("job", "B", ttl=0.3)
-        assert not store.acquire("job", "A", ttl=0.3), "not re-entrant: one run per job, even in one process"
-        assert store.renew("job", "A", ttl=0.3)
-        time.sleep(0.4)  # A "crashed": no heartbeat
+        # a long lease while exclusivity is checked (a busy machine may take seconds between calls)
+        assert store.acquire("job", "A", ttl=60)
+        assert not other.acquire("job", "B", ttl=60)
+        assert not store.acquire("job", "A", ttl=60), "not re-entrant: one run per job, even in one process"
+        assert store.renew("job", "A", ttl=0.3)  # A's last heartbeat, then it "crashed"
+        time.sleep(0.4)
         assert other.acquire("job", "B", ttl=30)
         assert other.taken_over == {"job": "A"}
         assert not store.renew("job", "A", ttl=30), "the old holder must learn it lost the lease"
