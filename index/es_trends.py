@@ -15,7 +15,7 @@ The other metrics (distinct listings/vendors, activity) are always exact (compos
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from index.api import TrendQuery, TrendRow
@@ -89,40 +89,33 @@ def within_tolerance(ordered: list[float], p: float, estimate: float, tolerance:
 
 
 def native_buckets(backend: EsBackend, query: TrendQuery) -> Iterator[dict[str, Any]]:
-    from elasticsearch import NotFoundError
-
     filters = trend_filters(query, with_unit=True, vocabulary=backend.vocabulary)
-    after = None
-    while True:
-        try:
-            resp = backend.client.search(index=backend.names.read_alias("snapshots"), **native_request(query, filters, after))
-        except NotFoundError:
-            return
-        except Exception as exc:  # one clear TrawlError
-            raise backend._error(exc, "computing a trend") from exc
-        backend._complete(resp, "computing a trend")
-        result = resp["aggregations"]["c"]
-        yield from result["buckets"]
-        after = result.get("after_key")
-        if not after or not result["buckets"]:
-            return
+    return _pages(backend, lambda after: native_request(query, filters, after))
 
 
 def composite(backend: EsBackend, query: dict[str, Any], sources: list[dict[str, Any]],
               aggs: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
-    from elasticsearch import NotFoundError
-
-    after = None
-    while True:
+    def request(after: dict[str, Any] | None) -> dict[str, Any]:
         body: dict[str, Any] = {"size": 5000, "sources": sources}
         if after:
             body["after"] = after
         agg: dict[str, Any] = {"composite": body}
         if aggs:
             agg["aggs"] = aggs
+        return {"size": 0, "query": query, "aggs": {"c": agg}, "track_total_hits": False}
+
+    return _pages(backend, request)
+
+
+def _pages(backend: EsBackend, request: Callable[[dict[str, Any] | None], dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Every bucket of the composite aggregation "c", page after page (`request(after_key)` gives
+    one page's search arguments); no snapshots index yet is no bucket."""
+    from elasticsearch import NotFoundError
+
+    after = None
+    while True:
         try:
-            resp = backend.client.search(index=backend.names.read_alias("snapshots"), size=0, query=query,
-                                         aggs={"c": agg}, track_total_hits=False)
+            resp = backend.client.search(index=backend.names.read_alias("snapshots"), **request(after))
         except NotFoundError:
             return
         except Exception as exc:  # one clear TrawlError
