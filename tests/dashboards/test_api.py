@@ -325,8 +325,10 @@ def test_admin_starts_a_crawl_of_a_known_site_after_double_dash(tmp_path: Path, 
     """A real subprocess records its argv: a validated site name, after "--", nothing else."""
     record = tmp_path / "argv.json"
     recorder = tmp_path / "record-argv"
-    recorder.write_text(f"#!{sys.executable}\nimport json, sys\n"
-                        f"open({str(record)!r}, 'w').write(json.dumps(sys.argv[1:]))\n")
+    # written whole, then renamed: the test polls for the file and must never read it half-written
+    recorder.write_text(f"#!{sys.executable}\nimport json, os, sys\n"
+                        f"open({str(record)!r} + '.tmp', 'w').write(json.dumps(sys.argv[1:]))\n"
+                        f"os.replace({str(record)!r} + '.tmp', {str(record)!r})\n")
     recorder.chmod(0o755)
     server = LiveServer(create_app(ApiSettings(admin_token=ADMIN, read_token=READ, python=str(recorder)), index=index))
     try:
