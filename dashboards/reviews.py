@@ -5,7 +5,7 @@ substance, who, when, note), a small file rewritten atomically (temporary file, 
 rename) under a lock: candidates number in the tens or hundreds, the index is not the
 place for them (the ES candidate mapping is strict and the SQLite schema belongs to the
 index), and a JSON file survives re-indexing and backend switches.  Every decision is
-also appended to the audit log (dashboards/audit.py).
+also appended to the audit log (core/audit.py).
 
 A mapping takes effect for matching through a control-list file generated beside it,
 $TRAWL_HOME/lists/candidate-mappings.yaml (instrument "other": it adds the token as a

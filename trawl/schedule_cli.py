@@ -156,6 +156,7 @@ def status(jobs_file: Path | None, store_url: str | None, as_json: bool) -> None
 
 
 def _change(jobs_file: Path | None, store_url: str | None, job_id: str, action: str) -> None:
+    from core.audit import append_audit, cli_actor
     from trawl.schedule_status import known_job
     from trawl.schedule_store import open_store
 
@@ -168,6 +169,8 @@ def _change(jobs_file: Path | None, store_url: str | None, job_id: str, action: 
             store.set_paused(job_id, action == "pause")
     finally:
         store.close()
+    # the store URL is not recorded: a database URL may carry a password
+    append_audit(f"schedule.{action}", who=cli_actor(), via="cli", target=job_id)
 
 
 @schedule.command("pause")

@@ -211,6 +211,7 @@ def sites_pause(site: str, reason: str) -> None:
     Example:
       trawl sites pause vortex --reason "market under DDoS, wait a day"
     """
+    from core.audit import append_audit, cli_actor
     from crawler.engine.session import pause_site, paused_reason
     from crawler.sitedef.siteconfig import load_site
 
@@ -221,21 +222,29 @@ def sites_pause(site: str, reason: str) -> None:
     if current is not None:
         raise TrawlError(f"{site}: already paused ({current})")
     pause_site(site, f"admin: {reason.strip()}")
+    append_audit("site.pause", who=cli_actor(), via="cli", target=site, reason=reason.strip())
     click.echo(f"{site}: paused ({reason.strip()})")
 
 
 @sites.command("unpause")
 @click.argument("site")
-def sites_unpause(site: str) -> None:
-    """Clear the pause a gate/captcha put on SITE so it can be crawled again.
+@click.option("--reason", default="", help="Why (recorded in the audit log).")
+def sites_unpause(site: str, reason: str) -> None:
+    """Clear the pause a gate/captcha or `trawl sites pause` put on SITE so it can be crawled again.
 
     \b
     Example:
-      trawl sites unpause nightshade
+      trawl sites unpause nightshade --reason "captcha solved, cookies imported"
     """
-    from crawler.engine.session import unpause_site
+    from core.audit import append_audit, cli_actor
+    from crawler.engine.session import paused_reason, unpause_site
 
-    click.echo(f"{site}: unpaused" if unpause_site(site) else f"{site}: was not paused")
+    was = paused_reason(site)
+    if was is None or not unpause_site(site):
+        click.echo(f"{site}: was not paused")  # nothing changed, nothing audited
+        return
+    append_audit("site.resume", who=cli_actor(), via="cli", target=site, reason=reason.strip(), was=was)
+    click.echo(f"{site}: unpaused")
 
 
 @click.command("runs")

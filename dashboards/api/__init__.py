@@ -1,6 +1,6 @@
 """The analysts' HTTP API (FastAPI): search with facets, listing history, trends,
 vendors, sites and runs, alerts; for the admin role: starting a crawl, pausing/resuming a site,
-reviewing new-substance candidates (audited, dashboards/audit.py).
+reviewing new-substance candidates (audited, core/audit.py).
 
 Modules: app (factory, server), security (Host allow-list, headers, roles, CSRF
 argument), settings (tokens), params (query models), models (responses), responses

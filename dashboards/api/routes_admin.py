@@ -1,4 +1,4 @@
-"""Admin actions that change state, each appended to the audit log (dashboards/audit.py):
+"""Admin actions that change state, each appended to the audit log (core/audit.py):
 pause/resume a site, review or map a new-substance candidate.
 
 Bodies are JSON only (415 otherwise: an HTML form cannot send JSON, see security.py on
@@ -78,8 +78,8 @@ def _known_site(name: str) -> None:
 @router.post("/sites/{name}/pause", response_model=SitePauseOut, dependencies=[Depends(json_body_only)],
              summary="Pause a site (admin, audited): its crawls refuse to start until resumed")
 def pause(name: SiteName, body: PauseIn, request: Request, role: Annotated[str, Depends(require_admin)]) -> SitePauseOut:
+    from core.audit import append_audit
     from crawler.engine.session import pause_site, paused_reason
-    from dashboards.audit import append_audit
 
     _known_site(name)
     current = paused_reason(name)
@@ -95,8 +95,8 @@ def pause(name: SiteName, body: PauseIn, request: Request, role: Annotated[str, 
              summary="Resume a paused site (admin, audited): clears an admin's or a gate's pause")
 def resume(name: SiteName, body: ResumeIn, request: Request, role: Annotated[str, Depends(require_admin)],
            ) -> SitePauseOut:
+    from core.audit import append_audit
     from crawler.engine.session import paused_reason, unpause_site
-    from dashboards.audit import append_audit
 
     _known_site(name)
     was = paused_reason(name)
@@ -116,7 +116,7 @@ def _known_candidate(index: IndexBackend, token: str) -> None:
              summary="Mark a new-substance candidate reviewed or dismissed (admin, audited)")
 def review(token: Token, body: ReviewIn, request: Request, role: Annotated[str, Depends(require_admin)],
            index: Annotated[IndexBackend, Depends(index_of)]) -> ReviewOut:
-    from dashboards.audit import append_audit
+    from core.audit import append_audit
     from dashboards.reviews import record_review
 
     _known_candidate(index, token)
@@ -130,7 +130,7 @@ def review(token: Token, body: ReviewIn, request: Request, role: Annotated[str, 
              summary="Map a new-substance candidate to a known substance (admin, audited; 422 if unknown)")
 def map_candidate(token: Token, body: MapIn, request: Request, role: Annotated[str, Depends(require_admin)],
                   index: Annotated[IndexBackend, Depends(index_of)]) -> ReviewOut:
-    from dashboards.audit import append_audit
+    from core.audit import append_audit
     from dashboards.reviews import known_substance, record_review
 
     _known_candidate(index, token)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from core.audit import read_audit
 from core.records import CandidateSubstance, Records
 from dashboards.api import ApiSettings, create_app
-from dashboards.audit import read_audit
 from index import open_index
 from index.api import IndexBackend
 from tests.dashboards.test_api import ADMIN, READ, REPO, LiveServer

@@ -418,9 +418,9 @@ def test_admin_runs_a_crawl_now_from_the_operations_page(browser: Any, tmp_path:
 def test_admin_pauses_and_resumes_a_site_analyst_cannot(browser: Any, tmp_path: Path, shots: Path) -> None:
     """The operations page's pause (with a reason) and resume buttons write and clear the gate pause
     file and the audit log; the analyst sees neither button and the API answers the analyst 403."""
+    from core.audit import read_audit
     from crawler.engine.session import paused_reason
     from dashboards.api import ApiSettings, create_app
-    from dashboards.audit import read_audit
     from tests.dashboards.http_client import raw_request
     from tests.dashboards.test_api import LiveServer
 

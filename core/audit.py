@@ -1,16 +1,21 @@
 """The audit log of state changes made by people: $TRAWL_HOME/audit.jsonl, one JSON object a line.
 
     append_audit("site.pause", who="admin", via="api", target="vortex", reason="operator asked")
+    append_audit("site.pause", who=cli_actor(), via="cli", target="vortex", reason="operator asked")
 
-Each line records when (UTC), who (the role of the token on the API, the OS user on the
+Each line records when (UTC), who (the role of the token on the API, `cli:<OS user>` on the
 CLI), through what (api/cli, the client address on the API), the action, its target and
 the reason given.  Never a token: callers pass roles, not credentials, and every string
 goes through core.redact so a pasted secret in a reason is masked.  Lines are appended
-with one write() on an O_APPEND descriptor (file mode 0600), so concurrent writers never
-interleave within a line.
+with one write() on an O_APPEND descriptor (file mode 0600), so concurrent writers (the
+web app and a CLI command at once) never interleave within a line.
+
+In core so that every package that changes state (the web app, `trawl sites pause`,
+`trawl schedule pause`) writes the one trail.
 """
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import threading
@@ -27,6 +32,15 @@ _LOCK = threading.Lock()
 
 def audit_path(home: Path | None = None) -> Path:
     return (home or trawl_home()) / AUDIT_FILE
+
+
+def cli_actor() -> str:
+    """`cli:<OS user>`: who ran a CLI command (the login name, never a credential)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no $USER/$LOGNAME and no passwd entry (a bare container uid)
+        user = f"uid{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+    return f"cli:{user}"
 
 
 def append_audit(action: str, *, who: str, via: str, target: str, reason: str = "",
