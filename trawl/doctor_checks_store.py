@@ -1,5 +1,5 @@
 """The checks of `trawl doctor` for storage: Redis, the index (Elasticsearch or SQLite),
-disk space, the evidence store, the schedule, and the clock."""
+disk space, the evidence store, the schedule (its job store: trawl/doctor_schedule.py), and the clock."""
 from __future__ import annotations
 
 import errno
@@ -193,6 +193,13 @@ def check_evidence_store(context: DoctorContext) -> list[CheckResult]:
 # --- schedule ------------------------------------------------------------------------------
 
 def check_schedule(context: DoctorContext) -> list[CheckResult]:
+    """The jobs file, when there is one, and the job store (trawl/doctor_schedule.py)."""
+    from trawl.doctor_schedule import check_job_store
+
+    return _check_jobs_file(context) + check_job_store(context)
+
+
+def _check_jobs_file(context: DoctorContext) -> list[CheckResult]:
     from trawl.schedule import load_jobs
 
     path = context.config.home_path / "schedule.yaml"
