@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import re
 import socket
-import struct
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from core.config import Config
 from core.errors import TrawlError
-from crawler.net.socks import SocksProxy, parse_socks_url, socks5_connect_request
+from crawler.net.socks import parse_socks_url
+from crawler.net.socks_blocking import Socks5ReplyError, greet, request_connect
 from trawl.doctor import CheckResult, DoctorContext, SiteNeeds, fix_setting, optional
 from trawl.doctor_checks_store import (
     check_clock,
@@ -32,10 +32,8 @@ __all__ = ["check_chromium", "check_clock", "check_disk", "check_evidence_store"
            "check_schedule", "check_sites", "check_tor"]
 
 START_TOR = "sudo systemctl start tor"
-# RFC 1928 reply codes; 7/8 mean the proxy cannot take a hostname (no remote DNS)
-_REPLIES = {1: "general SOCKS server failure", 2: "connection not allowed by ruleset", 3: "network unreachable",
-            4: "host unreachable", 5: "connection refused", 6: "TTL expired", 7: "command not supported",
-            8: "address type not supported"}
+# CONNECT reply codes of a proxy that will not take a hostname (it would need local DNS)
+_REFUSES_NAMES = (2, 7, 8)
 
 
 # --- site YAMLs --------------------------------------------------------------------------
@@ -136,16 +134,6 @@ def _pool_checks(context: DoctorContext) -> list[CheckResult] | None:
     return results
 
 
-def _recv_exactly(sock: socket.socket, count: int) -> bytes:
-    data = b""
-    while len(data) < count:
-        chunk = sock.recv(count - len(data))
-        if not chunk:
-            raise ConnectionError(f"proxy closed the connection after {len(data)} of {count} reply bytes")
-        data += chunk
-    return data
-
-
 def _socks_checks(context: DoctorContext) -> list[CheckResult]:
     config = context.config
     try:
@@ -159,7 +147,7 @@ def _socks_checks(context: DoctorContext) -> list[CheckResult]:
         return [CheckResult("tor.socks", "fail", f"{where}: nothing answers ({exc.strerror or exc})", START_TOR)]
     with sock:
         try:
-            method = _greet(sock, proxy)
+            method = greet(sock, proxy.username, proxy.password)
         except (OSError, ValueError) as exc:
             return [CheckResult("tor.socks", "fail", f"{where}: no SOCKS5 greeting ({exc})",
                                 fix_setting(config, "tor.socks", "socks5h://127.0.0.1:9050"))]
@@ -170,42 +158,25 @@ def _socks_checks(context: DoctorContext) -> list[CheckResult]:
     return results
 
 
-def _greet(sock: socket.socket, proxy: SocksProxy) -> str:
-    method = 2 if proxy.username is not None else 0
-    sock.sendall(struct.pack("!BBB", 5, 1, method))
-    version, chosen = _recv_exactly(sock, 2)
-    if version != 5:
-        raise ValueError(f"answered version {version}, not a SOCKS5 proxy")
-    if chosen != method:
-        raise ValueError(f"refused auth method {method} (chose {chosen:#x})")
-    if method == 2:
-        user, password = (proxy.username or "").encode(), (proxy.password or "").encode()
-        sock.sendall(bytes([1, len(user)]) + user + bytes([len(password)]) + password)
-        if _recv_exactly(sock, 2)[1] != 0:
-            raise ValueError("rejected the username/password")
-        return "username/password"
-    return "no auth"
-
-
 def _remote_dns(sock: socket.socket, where: str, target: tuple[str, str, int]) -> CheckResult:
     """CONNECT by name (ATYP=domain): the proxy resolves the onion name; nothing local does."""
     site, host, port = target
     name = "tor.remote_dns"
+    code, reason = 0, ""
     try:
-        sock.sendall(socks5_connect_request(host, port))
-        header = _recv_exactly(sock, 4)
+        request_connect(sock, host, port)
+    except Socks5ReplyError as exc:
+        code, reason = exc.code, exc.reason
     except TimeoutError:
         return CheckResult(name, "warn", f"{where} took the CONNECT to {host}:{port} ({site}) by name but did not "
                                          "answer in time (Tor still bootstrapping, or the onion service is slow)",
                            "sudo journalctl -u tor@default -n 20")
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         return CheckResult(name, "fail", f"{where}: CONNECT by name to {host} failed ({exc})", START_TOR)
-    code = header[1]
     if code == 0:
         return CheckResult(name, "ok", f"{where} resolved and connected {host}:{port} ({site}) itself "
                                        "(CONNECT by name, socks5h; no local lookup)")
-    reason = _REPLIES.get(code, f"error {code:#x}")
-    if code in (2, 7, 8):
+    if code in _REFUSES_NAMES:
         return CheckResult(name, "fail", f"{where} refuses CONNECT by hostname ({reason}): onion names would "
                                          "need a local lookup; this proxy is not Tor's SocksPort",
                            "sudo systemctl start tor  # then point tor.socks at socks5h://127.0.0.1:9050")

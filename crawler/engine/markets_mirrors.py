@@ -27,7 +27,8 @@ from parsel import Selector
 from core.config import load_config
 from core.errors import TrawlError
 from crawler.engine.markets import connect, ensure_market, mirror_state, normalise_url, put_mirror, raise_market_alert
-from crawler.net.socks import parse_socks_url, socks5_connect_request
+from crawler.net.socks import parse_socks_url
+from crawler.net.socks_blocking import open_tunnel
 from crawler.sitedef.marketnodes import MarketPage
 from crawler.sitedef.siteconfig import SiteConfig
 from enrich.identifiers import extract_identifiers, onion_v3_is_valid
@@ -176,9 +177,9 @@ def fetch_page(site: SiteConfig, url: str, timeout: float = FETCH_TIMEOUT) -> st
     host, port = parts.hostname or "", parts.port or 80
     try:
         if site.network == "tor" or host.endswith(".onion"):
-            proxy = parse_socks_url(load_config().tor_socks, isolation=site.name)
-            sock = socket.create_connection((proxy.host, proxy.port), timeout=timeout)
-            _socks_handshake(sock, proxy.username, proxy.password, host, port)
+            proxy = parse_socks_url(load_config().tor_socks, isolation=site.name)  # one circuit per site
+            sock = open_tunnel(proxy.host, proxy.port, host, port, timeout=timeout,
+                               username=proxy.username, password=proxy.password)
         else:
             sock = socket.create_connection((host, port), timeout=timeout)
         with sock:
@@ -199,34 +200,6 @@ def fetch_page(site: SiteConfig, url: str, timeout: float = FETCH_TIMEOUT) -> st
         raise TrawlError(f"{url}: answered {head.splitlines()[0].decode(errors='replace') if head else 'nothing'}; "
                          "nothing recorded")
     return body.decode("utf-8", errors="replace")
-
-
-def _socks_handshake(sock: socket.socket, user: str | None, password: str | None, host: str, port: int) -> None:
-    sock.sendall(b"\x05\x01\x02" if user is not None else b"\x05\x01\x00")
-    reply = _recv(sock, 2)
-    if reply[1:] == b"\x02":
-        u, p = (user or "").encode(), (password or "").encode()
-        sock.sendall(bytes([1, len(u)]) + u + bytes([len(p)]) + p)
-        if _recv(sock, 2)[1] != 0:
-            raise OSError("SOCKS proxy rejected the credentials")
-    elif reply[1:] != b"\x00":
-        raise OSError("SOCKS proxy refused the authentication method")
-    sock.sendall(socks5_connect_request(host, port))
-    head = _recv(sock, 5)
-    if head[1] != 0:
-        raise OSError(f"SOCKS proxy could not reach {host}:{port} (reply {head[1]})")
-    rest = {1: 4, 4: 16, 3: 1 + head[4]}.get(head[3], 0) + 2 - 1
-    _recv(sock, rest)
-
-
-def _recv(sock: socket.socket, n: int) -> bytes:
-    data = b""
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            raise OSError("SOCKS proxy closed the connection")
-        data += chunk
-    return data
 
 
 __all__ = ["CheckResult", "check_candidate", "fetch_page", "import_signed_list", "market_key",

@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 
 from core.errors import TrawlError
 from core.process import pid_alive
+from crawler.net.socks_blocking import Socks5Error, greet
 
 POOL_FILE = "pool.json"
 START_TIMEOUT = 60.0  # seconds for a tor to open its control port (it does not need the network for that)
@@ -273,14 +274,15 @@ class InstanceStatus:
 
 
 def socks_greeting(socks_url: str, timeout: float = 5.0) -> float:
-    """Milliseconds for a TCP connect and a SOCKS5 no-auth greeting; raises OSError/TrawlError."""
+    """Milliseconds for a TCP connect and a SOCKS5 no-auth greeting, each bounded by `timeout`;
+    OSError when the TCP connection fails, TrawlError when what answers is no SOCKS5 proxy or is silent."""
     parts = urlsplit(socks_url)
     started = time.monotonic()
     with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 9050), timeout=timeout) as sock:
-        sock.sendall(b"\x05\x01\x00")
-        reply = sock.recv(2)
-    if reply != b"\x05\x00":
-        raise TrawlError(f"{socks_url}: no SOCKS5 greeting (got {reply!r})")
+        try:
+            greet(sock)
+        except Socks5Error as exc:
+            raise TrawlError(f"{socks_url}: no SOCKS5 greeting ({exc})") from None
     return (time.monotonic() - started) * 1000
 
 
