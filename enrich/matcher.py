@@ -270,7 +270,7 @@ class Matcher:
         hits = self._apply_context_rule(prep, hits, texts, hint)
         hits = self._drop_descriptors(hits, bool(candidates), texts)
         matches = refine(self.one_per_substance(prep, hits, texts), self.lists, self._potency(prep, hits, texts),
-                         set(texts))
+                         set(texts), prep.text)
         if hint is not None and hint.matches and not candidates and not is_guide(texts) and "custom" not in texts \
                 and not any(m.relation == "offered" for m in matches):
             matches += [self._from_hint(m) for m in hint.matches if m.canonical not in {x.canonical for x in matches}]

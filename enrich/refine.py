@@ -11,6 +11,11 @@
 3. Pill style: a brand or street name of a classic drug next to the exact name of a newer
    analogue of the same class ("Blue Xanax B707 ... bromazolam", "pressed Roxy M30 ...
    protonitazene") names the style of the pill: mentioned, the analogue is offered.
+4. Hormone class tags: pharmacy titles name the actives, then tag their classes in
+   parentheses ("Norethisterone ... + Estradiol ... Vial (progesterone) (estrogen)"). A
+   hormone written alone in parentheses after another hormone of its class names that class,
+   not a second active: dropped.  Alone, or as the named product ("Prometrium (progesterone)",
+   one substance), it stays the offer.
 """
 from __future__ import annotations
 
@@ -33,6 +38,8 @@ SYNTHETIC_CANNABINOID_WORDS = {"spice", "k2", "cannabinoid", "cannabinoids", "ca
 CANNABIS_CORE = {"cannabis", "weed", "marijuana", "marihuana", "ganja", "bud", "buds", "flower", "flowers", "grass",
                  "pot"}
 POTENCY_BEFORE = {"high", "low", "max", "thc", "potency"}
+# classes (first word of `substance_class`) whose members' titles carry "(progesterone)"-style tags
+HORMONE_CLASSES = {"progestogen", "estrogen"}
 
 
 def is_potency(norm: str, start: int, end: int, prev_atom: str) -> bool:
@@ -42,9 +49,11 @@ def is_potency(norm: str, start: int, end: int, prev_atom: str) -> bool:
     return before.endswith("%") or prev_atom in POTENCY_BEFORE or (after[:1].isdigit() and "%" in after[:6])
 
 
-def refine(matches: list[SubstanceMatch], lists: ReferenceLists, potency: set[str], atom_texts: set[str]
-           ) -> list[SubstanceMatch]:
-    """`potency`: canonicals whose every hit was a potency figure."""
+def refine(matches: list[SubstanceMatch], lists: ReferenceLists, potency: set[str], atom_texts: set[str],
+           text: str = "") -> list[SubstanceMatch]:
+    """`potency`: canonicals whose every hit was a potency figure; `text`: the matched text
+    (the spans point into it)."""
+    matches = _without_class_tags(matches, text)
     offered = {m.canonical for m in matches if m.relation == "offered"}
     out = []
     for m in matches:
@@ -62,6 +71,22 @@ def refine(matches: list[SubstanceMatch], lists: ReferenceLists, potency: set[st
         out.append(m)
     out = _combinations(_with_co_actives(out, lists), lists)
     return _pill_style(out)
+
+
+def _without_class_tags(matches: list[SubstanceMatch], text: str) -> list[SubstanceMatch]:
+    """Rule 4: "(progesterone)" after "Norethisterone" tags the class of the named active."""
+    def family(m: SubstanceMatch) -> str:
+        return (m.substance_class.split() or [""])[0]
+
+    def in_parentheses(m: SubstanceMatch) -> bool:
+        start, end = m.span
+        return text[:start].rstrip().endswith("(") and text[end:].lstrip().startswith(")")
+
+    tags = [m for m in matches if m.relation == "offered" and family(m) in HORMONE_CLASSES and in_parentheses(m)
+            and any(o.relation == "offered" and o.canonical != m.canonical and family(o) == family(m)
+                    and o.span[0] < m.span[0] for o in matches)]
+    dropped = {id(m) for m in tags}
+    return [m for m in matches if id(m) not in dropped] if tags else matches
 
 
 def _with_co_actives(matches: list[SubstanceMatch], lists: ReferenceLists) -> list[SubstanceMatch]:

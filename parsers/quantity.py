@@ -109,6 +109,8 @@ _APAP = re.compile(r"^\d+(?:\.\d+)?\s*/\s*(?:300|325|500|650|750)$")
 _FIRST_DOSE = re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)?)\s*(mg|mcg|ug|μg|µg)(?![a-z])", re.I)
 _CONCENTRATION = re.compile(r"\s*/\s*1?\s*(?:ml|l)\b", re.I)
 _PER_VOLUME = re.compile(r"(?:mg|mcg|ug|µg|μg|g)\s*/\s*$", re.I)  # the "1mL" of "10 mg / 1mL"
+# the first strength of a two-active solution: "50 mg + Estradiol 10 mg / 1mL" is per ml too
+_PLUS_CONCENTRATION = re.compile(r"\s*\+[^+/\d]{0,40}\d+(?:[.,]\d+)?\s*(?:mg|mcg|ug|µg|μg)\s*/\s*1?\s*(?:ml|l)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -240,8 +242,9 @@ def _parse(raw: str, default_unit: str | None) -> Quantity:
                 continue
             if _STOCK.match(s, span[1]):
                 continue  # "50 grams left": the stock, not the offer size
-            if (u not in VOLUME_ML and _CONCENTRATION.match(s, span[1])) or (u in VOLUME_ML and _PER_VOLUME.search(s, max(0, span[0] - 6), span[0])):
-                continue  # "250mg/ml", "10 mg / 1mL": a concentration, not an amount
+            if (u not in VOLUME_ML and (_CONCENTRATION.match(s, span[1]) or _PLUS_CONCENTRATION.match(s, span[1]))) \
+                    or (u in VOLUME_ML and _PER_VOLUME.search(s, max(0, span[0] - 6), span[0])):
+                continue  # "250mg/ml", "10 mg / 1mL", "50 mg + E 10 mg / 1mL": a concentration, not an amount
             if u in DOSE_MG:
                 doses.append((v, u, m.group(0), span))
             elif (based := _base(v, u)):

@@ -323,6 +323,11 @@ ISSUE14: list[Any] = [  # (text, amount, unit, count, dose_mg) rows and "@sectio
     ("200 x MDMA 150mg pills x 1.20EU", 200, "unit", 200, 150),
     "@concentration",  # mg/ml is a strength, the vial's ml the amount
     ("Test Cyp 250mg/ml 10ml vial", 10, "ml", None, None),
+    "@hormone-class-tags",  # "(progesterone) (estrogen)" after named hormones (medrepro-2025 rows 1, 14)
+    ("Norethisterone 50 mg + Estradiol 10 mg / 1mL 10 mL Vial (progesterone) (estrogen)", 10, "ml", None, None),
+    ("Estradiol Valerate 10mg/ml 5ml vial (estrogen)", 5, "ml", None, None),
+    ("Medroxyprogesterone 150mg x 10 tabs (progesterone)", 10, "unit", 10, 150),
+    ("Ethinyl estradiol 0.03mg 21 tabs (estrogen) (progesterone)", 21, "unit", 21, 0.03),
 ]
 
 
