@@ -11,7 +11,9 @@ vendor lower-cased, countries as ISO alpha-2.  `destination` counts the countrie
 listing names; listings shipping worldwide match every destination *filter* but are
 counted here only under the countries they name.
 
-SQLite: GROUP BY over `listings` / `listing_terms` restricted to the query's rows.
+SQLite: counts kept at write time for a search without filters or with one substance,
+control, class, site or origin filter; otherwise one narrow row per selected listing counted
+in one pass (index/sqlite_facets.py).
 Elasticsearch: one `terms` aggregation per field in a size-0 search (not runnable in
 this sandbox; tests skip without TRAWL_TEST_ES_URL).
 """
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from core.errors import TrawlError
 from index.api import IndexBackend, SearchQuery
@@ -31,9 +33,6 @@ if TYPE_CHECKING:
 FACET_FIELDS = ("substance", "control", "class", "site", "vendor", "origin", "destination")
 MAX_FACET_SIZE = 200
 
-# facet -> listing_terms.kind (one row per listing and value) or a listings column
-_TERM_KINDS = {"substance": "substance", "control": "control", "class": "class", "destination": "dest"}
-_COLUMNS = {"site": "site", "vendor": "vendor_lc", "origin": "origin"}
 # facet -> keyword field of the ES listing mapping (index/es_mappings.py)
 ES_FIELDS = {
     "substance": "substances.name", "control": "substances.controls", "class": "substances.substance_class",
@@ -69,42 +68,30 @@ def facet_counts(backend: IndexBackend, query: SearchQuery, fields: Sequence[str
 
 def _sqlite_facets(backend: SqliteBackend, query: SearchQuery, fields: Sequence[str],
                    size: int) -> dict[str, list[FacetCount]]:
-    """One statement: the query's rows are selected once (a materialised CTE, the costly part
-    when filters need correlated lookups), then one GROUP BY per field over them."""
-    from index.sqlite_query import build_search, has_text_terms, listing_filters
+    """No filter or one substance/control/class/site/origin filter: the counts kept at write time
+    (facet_totals); any other search: its listings' packed facet rows, counted in one pass
+    (index/sqlite_facets.py says why both)."""
+    from index.sqlite_facets import count_tokens, decoded_counts
+    from index.sqlite_query import build_search
 
-    # the same rows as backend.search: same builder, same substance vocabulary
-    clauses, _ = listing_filters(query, backend.vocabulary)
-    selected, params, _ = build_search(query, "l.rid", backend.vocabulary)
-    filtered = bool(clauses) or has_text_terms(query)
-    arms: list[str] = []
-    values: list[Any] = list(params) if filtered else []
-    for name in fields:
-        # table, column and kind names are this module's constants; user values are bound parameters
-        if name in _TERM_KINDS:
-            # filtered: each selected listing's terms of the kind, read from the (rid, kind, value)
-            # index (CROSS JOIN: the selection is the outer loop, 10-40% faster at 50k listings)
-            source = "sel CROSS JOIN listing_terms t ON t.rid = sel.rid" if filtered else "listing_terms t"
-            arms.append(f"SELECT * FROM (SELECT ? AS facet, t.value AS value, count(*) AS n FROM {source}"  # noqa: S608
-                        " WHERE t.kind = ? GROUP BY t.value ORDER BY n DESC, t.value LIMIT ?)")
-            values += [name, _TERM_KINDS[name], size]
-        else:
-            column = _COLUMNS[name]
-            source = "sel CROSS JOIN listings l ON l.rid = sel.rid" if filtered else "listings l"
-            arms.append(f"SELECT * FROM (SELECT ? AS facet, l.{column} AS value, count(*) AS n FROM {source}"  # noqa: S608
-                        f" WHERE l.{column} IS NOT NULL AND l.{column} != '' GROUP BY l.{column}"
-                        f" ORDER BY n DESC, l.{column} LIMIT ?)")
-            values += [name, size]
-    sql = " UNION ALL ".join(arms)
-    if filtered:
-        sql = f"WITH sel(rid) AS MATERIALIZED ({selected}) {sql}"
-    out: dict[str, list[FacetCount]] = {name: [] for name in fields}
-    # the backend's own reader: it holds the connection lock, so this is safe from any thread
-    for facet, value, count in backend._query(sql, values):
-        out[facet].append(FacetCount(str(value), int(count)))
-    for counts in out.values():  # UNION ALL keeps no order of its own
-        counts.sort(key=lambda c: (-c.count, c.value))
-    return out
+    key = backend.facet_filter(query)
+    counts: dict[str, dict[str, int]] = {}
+    if key is not None:
+        marks = ",".join("?" * len(fields))
+        rows = backend._query("SELECT facet, value, n FROM facet_totals WHERE filter_kind = ? AND filter_value = ?"  # noqa: S608 - only ? placeholders are interpolated
+                              f" AND facet IN ({marks}) AND n > 0", [*key, *fields])
+        for facet, value, n in rows:
+            counts.setdefault(facet, {})[value] = n
+    else:
+        # the same rows as backend.search: same builder, same substance vocabulary
+        selected, params, _ = build_search(query, "l.rid", backend.vocabulary)
+        # the backend's own reader: it holds the connection lock, so this is safe from any thread
+        rows = backend._query(f"SELECT f.facets FROM listing_facets f WHERE f.rid IN ({selected})", params)  # noqa: S608 - the select is built from code; values are bound
+        counts = decoded_counts(count_tokens(rows))
+    # most frequent first, ties by value (code point order = SQLite's BINARY order of UTF-8)
+    return {name: [FacetCount(value, n) for value, n in sorted(counts.get(name, {}).items(),
+                                                                 key=lambda item: (-item[1], item[0]))[:size]]
+            for name in fields}
 
 
 def _es_facets(backend: EsBackend, query: SearchQuery, fields: Sequence[str],

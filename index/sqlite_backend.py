@@ -22,11 +22,14 @@ from core.vocabulary import Vocabulary
 from index import merge
 from index.api import IndexBackend, SearchHit, SearchQuery, SearchResult, TrendQuery, TrendRow
 from index.query_checks import check_paging
-from index.sqlite_query import build_search, has_text_terms, listing_filters, order_by
+from index.sqlite_facets import FacetTables, facet_tokens, stored_filter, stored_totals
+from index.sqlite_query import build_search, has_text_terms, listing_filters, order_by, scan_in_order
 from index.sqlite_schema import SNAPSHOT_FIELDS, connect, migrate
 
 R = TypeVar("R", Listing, Vendor)
 
+# one-filter searches whose rows are all read from listing_terms (index, no table read)
+_TERM_FILTERS = ("substance", "control", "class")
 _CHUNK = 500  # SQLite's default limit on bound parameters is generous, but keep IN lists short
 _SNAPSHOT_COLUMNS = SNAPSHOT_FIELDS
 _SNAPSHOT_VALUES = ",".join("?" * len(SNAPSHOT_FIELDS.split(",")))
@@ -188,15 +191,17 @@ class SqliteBackend(IndexBackend):
             return
         before, merged = self._merged_with_stored(conn, "listings", "listing_id", Listing, listings, merge.merge_listing)
         fresh: list[Listing] = []
+        facets = FacetTables()  # facet counts change in this same transaction
         for listing_id, listing in merged.items():
             if before.get(listing_id) == listing:
                 continue  # unchanged: re-indexing the same crawl touches nothing
             if listing_id in before:
-                self._update_listing(conn, listing)
+                self._update_listing(conn, listing, facets)
             else:
                 fresh.append(listing)
         if fresh:
-            self._insert_listings(conn, fresh)
+            self._insert_listings(conn, fresh, facets)
+        facets.flush(conn)
 
     @staticmethod
     def _columns(x: Listing) -> tuple[Any, ...]:
@@ -207,16 +212,23 @@ class SqliteBackend(IndexBackend):
             _dumps(x),
         )
 
-    def _insert_listings(self, conn: sqlite3.Connection, listings: list[Listing]) -> None:
+    @staticmethod
+    def _facets(columns: tuple[Any, ...], terms: list[tuple[str, str]]) -> str:
+        return facet_tokens(columns[0], columns[2], columns[8], terms)  # site, vendor_lc, origin as stored
+
+    def _insert_listings(self, conn: sqlite3.Connection, listings: list[Listing], facets: FacetTables) -> None:
         # rids are assigned here (safe: we hold the write lock) so the three inserts can each be one executemany
         first = conn.execute("SELECT coalesce(max(rid), 0) + 1 FROM listings").fetchone()[0]
         rows: list[tuple[Any, ...]] = []
         terms: list[tuple[int, str, str]] = []
         texts: list[tuple[Any, ...]] = []
+        packed: list[tuple[int, str]] = []
         for rid, x in enumerate(listings, start=first):
-            rows.append((*self._columns(x), x.listing_id, rid))
-            terms.extend((rid, kind, value) for kind, value in _listing_terms(x))
+            columns, listing_terms = self._columns(x), _listing_terms(x)
+            rows.append((*columns, x.listing_id, rid))
+            terms.extend((rid, kind, value) for kind, value in listing_terms)
             texts.append((rid, x.title, x.description, x.vendor or "", fts_substances(x)))
+            packed.append((rid, self._facets(columns, listing_terms)))
         conn.executemany(
             "INSERT INTO listings (site, market_kind, vendor_lc, vendor_id, title, price_usd, usd_per_unit,"
             " quantity_unit, origin, ships_worldwide, first_seen, last_seen, crawled_at, doc, listing_id, rid)"
@@ -225,21 +237,24 @@ class SqliteBackend(IndexBackend):
         )
         conn.executemany("INSERT INTO listing_terms (rid, kind, value) VALUES (?,?,?)", terms)
         conn.executemany("INSERT INTO listings_fts (rowid, title, description, vendor, substances) VALUES (?,?,?,?,?)", texts)
+        facets.insert(conn, packed)
 
-    def _update_listing(self, conn: sqlite3.Connection, x: Listing) -> None:
+    def _update_listing(self, conn: sqlite3.Connection, x: Listing, facets: FacetTables) -> None:
         rid = conn.execute("SELECT rid FROM listings WHERE listing_id = ?", (x.listing_id,)).fetchone()[0]
+        columns, listing_terms = self._columns(x), _listing_terms(x)
         conn.execute(
             "UPDATE listings SET site=?, market_kind=?, vendor_lc=?, vendor_id=?, title=?, price_usd=?,"
             " usd_per_unit=?, quantity_unit=?, origin=?, ships_worldwide=?, first_seen=?, last_seen=?,"
             " crawled_at=?, doc=? WHERE rid=?",
-            (*self._columns(x), rid),
+            (*columns, rid),
         )
         conn.execute("DELETE FROM listing_terms WHERE rid = ?", (rid,))
         conn.execute("DELETE FROM listings_fts WHERE rowid = ?", (rid,))
         conn.executemany(
             "INSERT INTO listing_terms (rid, kind, value) VALUES (?,?,?)",
-            [(rid, kind, value) for kind, value in _listing_terms(x)],
+            [(rid, kind, value) for kind, value in listing_terms],
         )
+        facets.update(conn, rid, self._facets(columns, listing_terms))
         conn.execute(
             "INSERT INTO listings_fts (rowid, title, description, vendor, substances) VALUES (?,?,?,?,?)",
             (rid, x.title, x.description, x.vendor or "", fts_substances(x)),
@@ -287,13 +302,25 @@ class SqliteBackend(IndexBackend):
         rows = self._query("SELECT doc FROM listings WHERE listing_id = ?", (listing_id,))
         return from_dict(Listing, json.loads(rows[0][0])) if rows else None
 
+    def facet_filter(self, query: SearchQuery) -> tuple[str, str] | None:
+        """The facet_totals filter (kind, value) holding this search's total and facet counts, if any."""
+        return stored_filter(self._query, query, self.vocabulary)
+
     def search(self, query: SearchQuery) -> SearchResult:
         check_paging(query)
-        count_sql, params, _ = build_search(query, "count(*)", self.vocabulary)
-        total = self._query(count_sql, params)[0][0]
+        key = self.facet_filter(query)
+        scan: str | None = None
+        if key is not None:  # the count of a broad filter without counting its rows
+            total, listings = stored_totals(self._query, key)
+            if key[0] in _TERM_FILTERS and scan_in_order(query, total, listings):
+                scan = "listings_last_seen"
+        else:
+            count_sql, params, _ = build_search(query, "count(*)", self.vocabulary)
+            total = self._query(count_sql, params)[0][0]
         select = "l.doc, -bm25(listings_fts, 10.0, 1.0, 3.0, 5.0) AS score, snippet(listings_fts, -1, '[', ']', '…', 16)"
         has_text = has_text_terms(query)
-        sql, params, has_text = build_search(query, select if has_text else "l.doc, 0.0 AS score, ''", self.vocabulary)
+        sql, params, has_text = build_search(query, select if has_text else "l.doc, 0.0 AS score, ''", self.vocabulary,
+                                             scan)
         sql += f" ORDER BY {order_by(query, has_text)} LIMIT ? OFFSET ?"
         rows = self._query(sql, [*params, query.limit, query.offset])
         hits = [SearchHit(listing=from_dict(Listing, json.loads(doc)), score=score, highlight=hl) for doc, score, hl in rows]

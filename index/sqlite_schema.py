@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 from core.errors import TrawlError
+from index.sqlite_facets import FACET_DDL, rebuild
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 # Listing filters run on plain columns plus `listing_terms` (one row per
 # substance/class/control/destination) so every filter is an indexed lookup.
@@ -73,11 +75,13 @@ CREATE TABLE IF NOT EXISTS candidates (
 CREATE TABLE IF NOT EXISTS candidate_listings (
     token TEXT NOT NULL, listing_id TEXT NOT NULL, PRIMARY KEY (token, listing_id)
 ) WITHOUT ROWID;
-"""
+""" + FACET_DDL
 
 
-# upgrades from version N-1 to N (a fresh file gets DDL, which is always the latest)
-UPGRADES: dict[int, list[str]] = {
+# upgrades from version N-1 to N (a fresh file gets DDL, which is always the latest); a callable
+# step runs in the upgrade's transaction (data that SQL alone cannot derive)
+Step = str | Callable[[sqlite3.Connection], None]
+UPGRADES: dict[int, list[Step]] = {
     2: [  # the trend index now covers `substance` too, so price trends never touch the table
         "DROP INDEX IF EXISTS snapshots_trend",
         "CREATE INDEX snapshots_trend ON snapshots(substance_lc, quantity_unit, crawled_at, usd_per_unit, site, origin, substance)",
@@ -106,6 +110,10 @@ UPGRADES: dict[int, list[str]] = {
         "CREATE INDEX IF NOT EXISTS listings_origin ON listings(origin)",
         "DROP INDEX IF EXISTS listing_terms_rid",
         "CREATE INDEX listing_terms_rid ON listing_terms(rid, kind, value)",
+    ],
+    9: [  # facet counts at 1M snapshots (index/sqlite_facets.py): filled from the stored listings
+        *(s for s in FACET_DDL.split(";\n") if s.strip()),
+        rebuild,
     ],
 }
 
@@ -140,13 +148,17 @@ def migrate(conn: sqlite3.Connection) -> int:
             if version >= SCHEMA_VERSION:
                 conn.execute("COMMIT")
                 return SCHEMA_VERSION
+            statements: list[Step]
             if version == 0:
-                statements = [s for s in DDL.split(";\n") if s.strip()] + [SNAPSHOTS_TABLE, *SNAPSHOT_INDEXES,
-                                                                           SNAPSHOT_VERSIONS_TABLE]
+                statements = [*(s for s in DDL.split(";\n") if s.strip()), SNAPSHOTS_TABLE, *SNAPSHOT_INDEXES,
+                              SNAPSHOT_VERSIONS_TABLE]
             else:
                 statements = [s for v in range(version + 1, SCHEMA_VERSION + 1) for s in UPGRADES[v]]
             for statement in statements:
-                conn.execute(statement)
+                if callable(statement):
+                    statement(conn)
+                else:
+                    conn.execute(statement)
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
