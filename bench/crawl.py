@@ -21,7 +21,12 @@ and the WARC evidence middleware (fsync on): the cost of the network/evidence la
 alone, without parsing and enrichment. A fourth run, "fetch", is trawl itself with its
 item pipeline switched off (spider, page objects, frontier, sessions and evidence on;
 no parse, enrich or store): the share of the pipeline stages is trawl vs fetch, the share
-of navigation and extraction fetch vs net. Times are spider-open to spider-close inside each process
+of navigation and extraction fetch vs net. A fifth run, "crawl", is a bare Scrapy spider that
+crawls like trawl must: from the site's start URLs, following the links it finds (Scrapy's
+LinkExtractor) among the URLs trawl fetched, so it waits on discovery as trawl does; URLs no
+fetched page links to (a login form's target) are requested when it runs out of links. Its
+ratio (trawl / crawl) separates what trawl's processing costs from what discovering a site
+costs any crawler; the target stays against "bare". Times are spider-open to spider-close inside each process
 (interpreter start-up excluded; wall time including it is reported too). Peak RSS per
 process comes from wait4()'s rusage of each child.
 """
@@ -146,11 +151,13 @@ def fetch_worker(site: str) -> None:
 
 
 def bare_crawl(site: str, urls: list[str], network: str, env: dict[str, str], tmp: Path,
-               timeout: float, evidence: bool = False) -> tuple[dict[str, Any], float, float]:
+               timeout: float, evidence: bool = False,
+               starts: list[str] | None = None) -> tuple[dict[str, Any], float, float]:
+    """The bare spider over `urls`; with `starts`, it discovers them by following links from there."""
     config = tmp / f"bare-{site}.json"
     run_dir = tmp / f"net-{site}-{time.monotonic_ns()}"
     config.write_text(json.dumps({"site": site, "urls": urls, "network": network,
-                                  "out": str(tmp / f"bare-{site}-out.json"),
+                                  "out": str(tmp / f"bare-{site}-out.json"), "starts": starts,
                                   "evidence_run_dir": str(run_dir) if evidence else None}))
     _, _, wall, rss = _run([PYTHON, str(Path(__file__).resolve()), "--bare-worker", str(config)],
                            env, timeout)
@@ -162,6 +169,8 @@ def bare_worker(config_path: str) -> None:
     import scrapy
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
+    from scrapy.exceptions import DontCloseSpider
+    from scrapy.linkextractors import LinkExtractor
 
     from crawler.engine.settings import site_settings
     from crawler.net.tor import tor_settings
@@ -198,8 +207,40 @@ def bare_worker(config_path: str) -> None:
         def parse(self, response: scrapy.http.Response) -> None:
             return None
 
+    wanted, requested = set(config["urls"]), set()
+    links = LinkExtractor()
+
+    class BareFollow(scrapy.Spider):
+        """Discovers trawl's URLs as a crawler must: links of each page, from the start URLs."""
+        name = "bare-follow"
+
+        async def start(self) -> Any:
+            for url in config["starts"]:
+                requested.add(url)
+                yield scrapy.Request(url, dont_filter=True)
+
+        def parse(self, response: scrapy.http.Response) -> Any:
+            if not isinstance(response, scrapy.http.TextResponse):
+                return
+            for link in links.extract_links(response):
+                if link.url in wanted and link.url not in requested:
+                    requested.add(link.url)
+                    yield scrapy.Request(link.url, dont_filter=True)
+
+    def idle(**_: Any) -> None:
+        # pages no fetched page links to (a form's target): fetched last, as trawl does too
+        rest = sorted(wanted - requested)
+        if rest:
+            times["unlinked"] = times.get("unlinked", 0) + len(rest)
+            requested.update(rest)
+            for url in rest:
+                crawler.engine.crawl(scrapy.Request(url, dont_filter=True))
+            raise DontCloseSpider
+
     process = CrawlerProcess(settings)
-    crawler = process.create_crawler(Bare)
+    crawler = process.create_crawler(BareFollow if config.get("starts") else Bare)
+    if config.get("starts"):
+        crawler.signals.connect(idle, signal=signals.spider_idle)
     def opened(**_: Any) -> None:
         times["open"] = time.monotonic()
         times["cpu_open"] = time.process_time()
@@ -217,7 +258,8 @@ def bare_worker(config_path: str) -> None:
     Path(config["out"]).write_text(json.dumps({
         "pages": stats.get("downloader/response_count", 0),
         "bytes": stats.get("downloader/response_bytes", 0),
-        "duration_s": times["close"] - times["open"], "cpu_s": times["cpu_close"] - times["cpu_open"]}))
+        "duration_s": times["close"] - times["open"], "cpu_s": times["cpu_close"] - times["cpu_open"],
+        "unlinked": int(times.get("unlinked", 0))}))
 
 
 def default_worker_counts() -> list[int]:
@@ -226,13 +268,13 @@ def default_worker_counts() -> list[int]:
 
 def bench(sites: list[str], repeat: int, timeout: float, worker_counts: list[int] | None = None,
           latency_site: str = "pillhub") -> dict[str, Any]:
-    from crawler.sitedef.siteconfig import list_site_names
+    from crawler.sitedef.siteconfig import list_site_names, load_site
     from testbed.server import run_testbed
 
     counts = worker_counts if worker_counts is not None else default_worker_counts()
     known = list_site_names()
     runs = {f"trawl-w{n}": Measure() for n in counts}
-    fetch, net, bare = Measure(), Measure(), Measure()
+    fetch, net, bare, follow = Measure(), Measure(), Measure(), Measure()
     skipped: list[str] = []
     latency: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmpdir, \
@@ -264,13 +306,14 @@ def bench(sites: list[str], repeat: int, timeout: float, worker_counts: list[int
                 summary, wall, rss = fetch_crawl(site, env, timeout)
                 fetch.add(summary["pages"], summary["bytes"], summary["crawl_s"], wall, rss, LAST_CPU[0])
                 fetch.runs.append({"site": site, "pages": summary["pages"], "seconds": summary["crawl_s"]})
-                for measure, evidence in ((bare, False), (net, True)):
+                starts = [u if "://" in u else base + "/" + u.lstrip("/") for u in load_site(site).start_urls]
+                for measure, evidence, seeds in ((bare, False, None), (net, True, None), (follow, False, starts)):
                     result, wall, rss = bare_crawl(site, urls, handle.network, env, tmp,
-                                                   timeout, evidence)
+                                                   timeout, evidence, seeds)
                     measure.add(result["pages"], result["bytes"], result["duration_s"], wall,
                                 rss, LAST_CPU[0])
                     measure.work_cpu_s += result["cpu_s"]
-                    measure.runs.append({"site": site, "pages": result["pages"],
+                    measure.runs.append({"site": site, "pages": result["pages"], "unlinked": result["unlinked"],
                                          "seconds": round(result["duration_s"], 3)})
         if latency_site and latency_site in known and tb.sites[latency_site].network == "clearnet":
             latency = latency_bench(tb, latency_site, base_env, tmp, timeout)
@@ -278,10 +321,13 @@ def bench(sites: list[str], repeat: int, timeout: float, worker_counts: list[int
     def ratio(m: Measure) -> float:
         return round(m.pages_per_s / bare.pages_per_s, 3) if bare.pages_per_s else 0.0
 
-    everything = {**runs, "fetch": fetch, "net": net, "bare": bare}
+    everything = {**runs, "fetch": fetch, "net": net, "crawl": follow, "bare": bare}
     return {"sites": [s for s in sites if s not in skipped], "skipped": skipped,
             "repeat": repeat, "target": TARGET_RATIO, "cpu_count": os.cpu_count(),
             "ratio_pages_per_s": {kind: ratio(m) for kind, m in everything.items() if kind != "bare"},
+            # trawl against a bare crawler that discovers the same pages by their links
+            "ratio_to_crawl": {kind: round(m.pages_per_s / follow.pages_per_s, 3)
+                               for kind, m in runs.items() if follow.pages_per_s},
             "ms_per_page": {kind: round(1000 * m.seconds / m.pages, 2) if m.pages else None
                             for kind, m in everything.items()},
             "cpu_ms_per_page": {kind: round(m.work_cpu_ms_per_page, 2) if m.work_cpu_s else None
@@ -343,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    kinds = [k for k in result if k.startswith("trawl-w")] + ["fetch", "net", "bare"]
+    kinds = [k for k in result if k.startswith("trawl-w")] + ["fetch", "net", "crawl", "bare"]
     for kind in kinds:
         r = result[kind]
         print(f"{kind:>8}: {r['pages']:>5} pages in {r['seconds']:.2f}s -> "
@@ -352,8 +398,10 @@ def main(argv: list[str] | None = None) -> int:
               f"({result['cpu_ms_per_page_with_startup'][kind]:.0f} with start-up), "
               f"wall incl. start-up {r['wall']:.1f}s, peak RSS {r['peak_rss_mb']:.0f} MB")
     print("trawl-wN = trawl with N processing workers (0: in the crawl process); fetch = trawl with its "
-          "item pipeline off; net = bare spider + onion guard + WARC evidence; CPU = spider open to close, "
-          "crawl process + workers (fetch: not measured)")
+          "item pipeline off; net = bare spider + onion guard + WARC evidence; crawl = bare spider discovering "
+          "the same pages by following links; CPU = spider open to close, crawl process + workers (fetch: not measured)")
+    print("trawl vs the bare discovering crawl: " + ", ".join(
+        f"{kind} {ratio:.2f}x" for kind, ratio in result["ratio_to_crawl"].items()))
     print(f"target: trawl >= {TARGET_RATIO}x bare pages/s with all processing on; cores: {result['cpu_count']}; "
           f"sites: {', '.join(result['sites'])}"
           + (f"; skipped (no site YAML): {', '.join(result['skipped'])}" if result["skipped"] else ""))
