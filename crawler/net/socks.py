@@ -6,7 +6,6 @@ how Tor isolates streams (one circuit per site).
 """
 from __future__ import annotations
 
-import ipaddress
 import struct
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.python.failure import Failure
 
 from core.errors import TrawlError
+from crawler.net.socks_blocking import connect_request, reply_reason
 
 # --- configuration -----------------------------------------------------------------
 
@@ -69,24 +69,13 @@ class SocksError(ConnectError):
     """The SOCKS proxy refused or broke the connection (Scrapy retries these)."""
 
 
-_REPLY_MESSAGES = {
-    1: "general SOCKS server failure", 2: "connection not allowed by ruleset",
-    3: "network unreachable", 4: "host unreachable", 5: "connection refused",
-    6: "TTL expired", 7: "command not supported", 8: "address type not supported",
-}
-
-
 def socks5_connect_request(host: str, port: int) -> bytes:
-    """CONNECT request; hostnames go as ATYP=3 (domain) so the PROXY resolves them."""
+    """CONNECT request; hostnames go as ATYP=3 (domain) so the PROXY resolves them
+    (one encoder for both clients: crawler.net.socks_blocking)."""
     try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        name = host.encode("idna")
-        if len(name) > 255:
-            raise SocksError(string=f"hostname too long for SOCKS5: {host[:40]}...") from None
-        return struct.pack("!BBBBB", 5, 1, 0, 3, len(name)) + name + struct.pack("!H", port)
-    atyp = 1 if ip.version == 4 else 4
-    return struct.pack("!BBBB", 5, 1, 0, atyp) + ip.packed + struct.pack("!H", port)
+        return connect_request(host, port)
+    except ValueError as exc:
+        raise SocksError(string=str(exc)) from None
 
 
 class _Socks5Handshake:
@@ -182,7 +171,7 @@ class _Socks5Handshake:
             if len(buf) < total:
                 return False
             if buf[1] != 0:
-                reason = _REPLY_MESSAGES.get(buf[1], f"error {buf[1]}")
+                reason = reply_reason(buf[1])
                 self.fail(f"SOCKS proxy {self.proxy.public_url} could not reach "
                           f"{self.host}:{self.port}: {reason}")
                 return False
