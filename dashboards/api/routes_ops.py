@@ -174,12 +174,17 @@ def _is_name(value: str) -> bool:
     return bool(NAME_RE.fullmatch(value))
 
 
-@admin.post("/crawl", status_code=202, response_model=CrawlStarted, summary="Start a crawl of a known site (admin)",
+@admin.post("/crawl", status_code=202, response_model=CrawlStarted, summary="Start a crawl of a known site (admin, audited)",
             openapi_extra={"requestBody": {"required": True, "content": {
                 "application/json": {"schema": CrawlIn.model_json_schema()}}}})
-async def start_crawl(request: Request) -> CrawlStarted:
+async def start_crawl(request: Request, role: Annotated[str, Depends(require_admin)]) -> CrawlStarted:
+    from core.audit import append_audit
+
     raw = await request.body()  # at most MAX_BODY bytes: the guard middleware answered 413 before
     site = await run_in_threadpool(_parse_crawl_body, raw, request.headers.get("content-type", ""))
     launcher: CrawlLauncher = request.app.state.crawls
     pid = await run_in_threadpool(launcher.start, site)
+    # after the start: a refused start (409, 422) changed nothing and is not recorded
+    await run_in_threadpool(append_audit, "site.crawl", who=role, via="api",
+                            client=request.client.host if request.client else "", target=site, pid=pid)
     return CrawlStarted(site=site, pid=pid, status="started")

@@ -19,6 +19,7 @@ from urllib.parse import quote, urlencode
 import pytest
 import uvicorn
 
+from core.audit import audit_path
 from core.records import Evidence, Listing, Records, SubstanceRef, Vendor, snapshot_of
 from dashboards.api import ApiSettings, create_app
 from dashboards.api.app import listening_socket, server_config
@@ -341,6 +342,11 @@ def test_admin_starts_a_crawl_of_a_known_site_after_double_dash(tmp_path: Path, 
         while not record.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert json.loads(record.read_text()) == ["-m", "trawl.cli", "crawl", "--", "nightshade"]
+        # the refused "--help" start wrote nothing; the started one is in the audit log
+        lines = audit_path().read_text().splitlines() if audit_path().exists() else []
+        audited = [a for a in map(json.loads, lines) if a["action"] == "site.crawl"]
+        assert [(a["who"], a["via"], a["target"]) for a in audited] == [("admin", "api", "nightshade")]
+        assert audited[0]["pid"] > 0 and ADMIN not in audit_path().read_text()
     finally:
         server.stop()
 
