@@ -306,24 +306,40 @@ class SqliteBackend(IndexBackend):
         """The facet_totals filter (kind, value) holding this search's total and facet counts, if any."""
         return stored_filter(self._query, query, self.vocabulary)
 
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """Several reads that see one state of the file (a read transaction on the shared connection)."""
+        with self._lock:
+            self.conn.execute("BEGIN")
+            try:
+                yield
+            finally:
+                self.conn.execute("COMMIT")
+
     def search(self, query: SearchQuery) -> SearchResult:
         check_paging(query)
-        key = self.facet_filter(query)
-        scan: str | None = None
-        if key is not None:  # the count of a broad filter without counting its rows
-            total, listings = stored_totals(self._query, key)
-            if key[0] in _TERM_FILTERS and scan_in_order(query, total, listings):
-                scan = "listings_last_seen"
-        else:
-            count_sql, params, _ = build_search(query, "count(*)", self.vocabulary)
-            total = self._query(count_sql, params)[0][0]
-        select = "l.doc, -bm25(listings_fts, 10.0, 1.0, 3.0, 5.0) AS score, snippet(listings_fts, -1, '[', ']', '…', 16)"
-        has_text = has_text_terms(query)
-        sql, params, has_text = build_search(query, select if has_text else "l.doc, 0.0 AS score, ''", self.vocabulary,
-                                             scan)
-        sql += f" ORDER BY {order_by(query, has_text)} LIMIT ? OFFSET ?"
-        rows = self._query(sql, [*params, query.limit, query.offset])
-        hits = [SearchHit(listing=from_dict(Listing, json.loads(doc)), score=score, highlight=hl) for doc, score, hl in rows]
+        with self._snapshot():
+            key = self.facet_filter(query)
+            scan: str | None = None
+            if key is not None:  # the count of a broad filter without counting its rows
+                total, listings = stored_totals(self._query, key)
+                if key[0] in _TERM_FILTERS and scan_in_order(query, total, listings):
+                    scan = "listings_last_seen"
+            else:
+                count_sql, params, _ = build_search(query, "count(*)", self.vocabulary)
+                total = self._query(count_sql, params)[0][0]
+            # the page's rows first, then the documents of those rows only: sorting thousands of
+            # matches with their documents cost more than the search (3.4k hits: 46 -> 16 ms)
+            select = ("l.rid, -bm25(listings_fts, 10.0, 1.0, 3.0, 5.0) AS score, snippet(listings_fts, -1, '[', ']', '…', 16)"
+                      if has_text_terms(query) else "l.rid, 0.0 AS score, ''")
+            sql, params, has_text = build_search(query, select, self.vocabulary, scan)
+            page = self._query(f"{sql} ORDER BY {order_by(query, has_text)} LIMIT ? OFFSET ?",
+                               [*params, query.limit, query.offset])
+            rids = [row[0] for row in page]
+            docs = dict(self._query(f"SELECT rid, doc FROM listings WHERE rid IN ({','.join('?' * len(rids))})",  # noqa: S608 - only ? placeholders are interpolated
+                                    rids)) if rids else {}
+        hits = [SearchHit(listing=from_dict(Listing, json.loads(docs[rid])), score=score, highlight=highlight)
+                for rid, score, highlight in page]
         return SearchResult(total=total, hits=hits)
 
     def _stream(self, sql: str, params: Sequence[Any]) -> Iterator[Sequence[Any]]:

@@ -168,3 +168,4 @@ def scan_in_order(q: SearchQuery, total: int, listings: int) -> bool:
     field, descending = parse_sort(q.sort)  # relevance: only asked without text, so newest first
     newest_first = field == "relevance" or (field == "last_seen" and descending)
     return newest_first and total * total > 4 * (q.offset + q.limit) * listings
+
