@@ -122,16 +122,25 @@ class FacetTables:
             [row[:4] for row in changed if row[4] < 0])
 
 
-def rebuild(conn: sqlite3.Connection) -> None:
-    """Both tables from `listings` and `listing_terms` (inside the caller's transaction)."""
-    terms: dict[int, list[tuple[str, str]]] = {}
-    for rid, kind, value in conn.execute("SELECT rid, kind, value FROM listing_terms"):
-        terms.setdefault(rid, []).append((kind, value))
-    rows = [(rid, facet_tokens(site, vendor, origin, terms.get(rid, ())))
-            for rid, site, vendor, origin in conn.execute("SELECT rid, site, vendor_lc, origin FROM listings")]
+def rebuild(conn: sqlite3.Connection, chunk: int = 10_000) -> None:
+    """Both tables from `listings` and `listing_terms` (inside the caller's transaction), streamed:
+    both read in rid order side by side, so memory stays flat however many listings there are."""
     conn.execute("DELETE FROM listing_facets")
     conn.execute("DELETE FROM facet_totals")
     tables = FacetTables()
+    terms = conn.execute("SELECT rid, kind, value FROM listing_terms ORDER BY rid")
+    pending = terms.fetchone()
+    rows: list[tuple[int, str]] = []
+    for rid, site, vendor, origin in conn.execute("SELECT rid, site, vendor_lc, origin FROM listings ORDER BY rid"):
+        own: list[tuple[str, str]] = []
+        while pending is not None and pending[0] <= rid:
+            if pending[0] == rid:
+                own.append((pending[1], pending[2]))
+            pending = terms.fetchone()
+        rows.append((rid, facet_tokens(site, vendor, origin, own)))
+        if len(rows) >= chunk:
+            tables.insert(conn, rows)
+            rows = []
     tables.insert(conn, rows)
     tables.flush(conn)
 
