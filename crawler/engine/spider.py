@@ -7,10 +7,11 @@ RawVendor, handed to crawler/engine/itempipeline.py) → links to follow
 (categories, pagination, "load more", listing and vendor links).  Each followed page is
 first written to the persistent frontier; a page is done when its items are stored.
 It never follows logout links and never submits any form but login and gate forms.
+Gate and login steps live in crawler/engine/spider_gates.py, grid (card) steps in
+crawler/engine/spider_grid.py.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
 import re
@@ -21,24 +22,24 @@ from urllib.parse import urlsplit
 
 import scrapy
 from parsel import Selector
-from scrapy.http import FormRequest, Request, Response, TextResponse
+from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
 from core import redact
 from core.items import EvidenceRef, Fetch, RawListing, RawVendor
-from crawler.engine import markets_banners, session, workers_job
+from crawler.engine import markets_banners, session, spider_gates, spider_grid, workers_job
 from crawler.engine.frontier import PENDING, Frontier, page_key
 from crawler.engine.runstatus import stop_on_local_failure
 from crawler.net.offsite import OffsiteRedirect
 from crawler.sitedef.pages import PageInput, SelectorPage, page_object_class
-from crawler.sitedef.pages.grid import GridPage, card_over_stored_page, is_grid_page, merge_card
+from crawler.sitedef.pages.grid import is_grid_page
 from crawler.sitedef.selectors import (
     ExtractionBudgetExceeded,
     FieldSelector,
     check_deadline,
     evaluate,
 )
-from crawler.sitedef.siteconfig import GateConfig, PageSpec, SiteConfig
+from crawler.sitedef.siteconfig import PageSpec, SiteConfig
 
 logger = logging.getLogger(__name__)
 
@@ -188,14 +189,14 @@ class TrawlSpider(scrapy.Spider):
         gate = session.detect_gate(self.site, text=text, url=response.url, status=response.status, sel=sel)
         if gate is not None:
             self.frontier.forget_body(key)
-            return list(self.handle_gate(gate, response))
+            return list(spider_gates.handle_gate(self, gate, response))
         if markets_banners.on_page(self, text=text, url=response.url, status=response.status, sel=sel, kind=kind):
             self.frontier.forget_body(key)  # a seizure banner: the crawl stops (crawler/engine/markets_banners.py)
             return []
         login = self.site.login
         if login and session.login_needed(login, text=text, url=response.url, status=response.status, sel=sel):
             self.frontier.forget_body(key)
-            return list(self.handle_login(response))
+            return list(spider_gates.handle_login(self, response))
         if meta.get("trawl_login_submitted"):
             self.login_attempts = 0
             self.crawler.stats.inc_value("trawl/login/success")
@@ -215,12 +216,12 @@ class TrawlSpider(scrapy.Spider):
         if kind == "listing":
             item = self.extract(response, sel, self.site.listing, self.listing_page, "listing", deadline)
             if self.site.grid is not None:
-                item = self.with_card(cast(RawListing, item), meta.get("trawl_card"))
+                item = spider_grid.with_card(self, cast(RawListing, item), meta.get("trawl_card"))
         elif kind == "vendor" and self.site.vendor:
             item = self.extract(response, sel, self.site.vendor, self.vendor_page, "vendor", deadline)
         elif self.site.grid is not None and is_grid_page(self.site, key, sel):
             # before the links: a card whose page is not to be fetched must not be followed as a link either
-            cards = self.read_grid(response, sel, depth, deadline)
+            cards = spider_grid.read_grid(self, response, sel, depth, deadline)
             cards = workers_job.cards_job(cards, key) if self.handoff else cards
         output: list[Any] = cards + list(self.links(response, sel, depth, deadline))
         if item is not None:
@@ -230,74 +231,6 @@ class TrawlSpider(scrapy.Spider):
         return output
 
     # --- grid pages ----------------------------------------------------------------------
-    def read_grid(self, response: Response, sel: Selector, depth: int, deadline: float | None) -> list[Any]:
-        """One raw listing per card, or a request for the card's listing page (carrying the
-        card, merged there) as `follow_listings` decides.  Only the last card item carries
-        the page's frontier key: the page is done once every card before it is stored."""
-        stats = self.crawler.stats
-        fetch = dataclasses.replace(self.fetch_of(response), key="")
-        page = GridPage(PageInput.from_response(response, sel), self.site, snippets=False, deadline=deadline)
-        requests: list[Request] = []
-        items: list[RawListing] = []
-        for card, item in page.to_items(fetch):
-            stats.inc_value("trawl/grid/cards")
-            native = item.native_id
-            if native and (native in self.pages_read or native in self.pages_requested):
-                stats.inc_value("trawl/grid/cards_merged_elsewhere")  # its page is read (or asked for) in this run
-                continue
-            stored = self.stored_listing(item.listing_id) if native else None
-            if card.link and native and self.follow_card(item, stored):
-                request = self.follow(response, card.link, "listing", depth + 1)
-                if request is not None:
-                    request.meta["trawl_card"] = {"fields": item.fields, "hash": item.card_hash}
-                    self.pages_requested.add(native)
-                    requests.append(request)
-                    stats.inc_value("trawl/grid/pages_followed")
-                    continue
-            elif card.link:
-                self.judged_urls.add(card.link)  # follow_listings said no: not as a plain link either
-            if stored is not None and stored.page_fields:
-                item = card_over_stored_page(item, stored.page_fields, stored.page_crawled_at)
-            items.append(item)
-        for name in (name for card_item in items for name in card_item.missing):
-            stats.inc_value(f"trawl/fields_missing/card/{name}")
-        if items:
-            items[-1].fetch = dataclasses.replace(items[-1].fetch, key=response.meta["trawl_key"])
-        return [*requests, *items]
-
-    def follow_card(self, card: RawListing, stored: Any) -> bool:
-        mode = self.site.follow_listings
-        if mode == "always":
-            return True
-        if mode == "never":
-            return False
-        if stored is None:
-            return True  # new
-        return mode == "changed" and stored.card_hash != card.card_hash
-
-    def stored_listing(self, listing_id: str) -> Any:
-        """The stored record (follow_listings new/changed), None when unknown or not asked."""
-        if self.site.follow_listings not in ("new", "changed"):
-            return None
-        if self._index is None:
-            from index import open_index
-
-            self._index = open_index()
-        try:
-            return self._index.get_listing(listing_id)
-        except Exception as exc:  # noqa: BLE001 - an unreadable index only costs a page fetch
-            self.crawler.stats.inc_value("trawl/index/degraded_reads")
-            self.logger.warning("grid: index unreadable (%s); following the card's page", exc)
-            return None
-
-    def with_card(self, item: RawListing, card: dict[str, Any] | None) -> RawListing:
-        if item.native_id:
-            self.pages_read.add(item.native_id)
-        if not card:
-            item.page_fields = dict(item.fields)  # remembered for crawls that will see only the card
-            return item
-        return merge_card(item, card.get("fields") or {}, card.get("hash", ""))
-
     def closed(self, reason: str) -> None:
         if self._index is not None:
             self._index.close()
@@ -336,79 +269,6 @@ class TrawlSpider(scrapy.Spider):
         return item
 
     # --- gates and login ---------------------------------------------------------------
-    def handle_gate(self, gate: GateConfig, response: Response) -> Iterator[Request]:
-        stats = self.crawler.stats
-        stats.inc_value("trawl/gate_hits")
-        stats.inc_value(f"trawl/gate_hits/{gate.name}")
-        attempts = response.meta.get("trawl_gate_attempts", 0) + 1
-        if gate.type == "captcha":
-            self.pause(f"captcha gate '{gate.name}' at {response.url}", response.url)
-            return
-        if attempts > gate.max_attempts:
-            self.pause(f"wait gate '{gate.name}' not passed after {gate.max_attempts} attempts", response.url)
-            return
-        meta = {**self.carry(response), "trawl_gate_attempts": attempts, "trawl_after_gate": True}
-        if gate.wait_seconds:
-            meta["trawl_wait_before"] = gate.wait_seconds
-        if gate.pass_form:
-            try:
-                # a gate or login form was found with CSS, so the page is a TextResponse
-                yield FormRequest.from_response(cast(TextResponse, response), formcss=gate.pass_form, meta=meta, callback=self.parse,
-                                                errback=self.failed, dont_filter=True)
-            except ValueError as exc:
-                self.pause(f"wait gate '{gate.name}': form {gate.pass_form!r} not found ({exc})", response.url)
-            return
-        target = None
-        if gate.pass_link is not None:
-            target = evaluate(gate.pass_link, Selector(text=response.text), response.url).value
-        elif gate.pass_meta_refresh:
-            refresh = None
-            for content in response.css('meta[http-equiv="refresh" i]::attr(content)').getall():
-                refresh = session.parse_meta_refresh(content)
-                if refresh is not None:  # browsers act on the first valid one
-                    break
-            if refresh is not None:
-                wait, target = refresh[0], refresh[1] or response.url  # no URL: reload this page
-                if not gate.wait_seconds:
-                    meta["trawl_wait_before"] = min(wait, 30.0)
-        if isinstance(target, list):
-            target = target[0] if target else None
-        if not target:
-            self.pause(f"wait gate '{gate.name}': nothing to follow", response.url)
-            return
-        yield Request(response.urljoin(target), callback=self.parse, errback=self.failed, meta=meta, dont_filter=True)
-
-    def handle_login(self, response: Response) -> Iterator[Request]:
-        login = self.site.login
-        if login is None:
-            raise RuntimeError(f"handle_login called for {self.site.name}, which has no login section")
-        if response.meta.get("trawl_login_submitted"):
-            self.login_attempts += 1
-        if self.login_attempts >= login.max_attempts:
-            self.pause(f"login failed {self.login_attempts} times (check credentials)", response.url)
-            return
-        creds = session.load_credentials(self.site.name, login)
-        if creds is None:
-            self.pause(f"login required but no credentials: set {login.username_env}/{login.password_env} "
-                       f"or $TRAWL_HOME/secrets/{self.site.name}.yaml", response.url)
-            return
-        meta = {**self.carry(response), "trawl_after_gate": True, "trawl_login_submitted": True,
-                "trawl_secret_fields": [login.username_field, login.password_field]}
-        if not response.css(login.form):
-            meta.pop("trawl_login_submitted")
-            yield Request(self.mirror + login.url, callback=self.parse, errback=self.failed, meta=meta, dont_filter=True)
-            return
-        method = (login.method or response.css(login.form).attrib.get("method") or "GET").upper()
-        if method != "POST" and not login.allow_credentials_in_url:
-            self.stop(f"login form {login.form!r} submits by {method}: the password would travel in the URL; "
-                      f"refused (to accept it, set login.allow_credentials_in_url: true in {login.where})",
-                      "login_refused")
-            return
-        self.crawler.stats.inc_value("trawl/login/submitted")
-        formdata = {login.username_field: creds.username, login.password_field: creds.password, **dict(login.extra_fields)}
-        yield FormRequest.from_response(cast(TextResponse, response), formcss=login.form, formdata=formdata, meta=meta, method=method,
-                                        callback=self.parse, errback=self.failed, dont_filter=True)
-
     def carry(self, response: Response) -> dict[str, Any]:
         keep = ("trawl_key", "trawl_kind", "trawl_depth", "trawl_mirror", "trawl_mirror_tries", "playwright", "trawl_card")
         return {k: response.meta[k] for k in keep if k in response.meta}
@@ -452,7 +312,7 @@ class TrawlSpider(scrapy.Spider):
         if status is not None and 400 <= status < 500:
             # a 404/410 page is finished (a vanished listing): nothing to store, nothing to retry
             self.frontier.done(key)
-            yield from self.card_alone(request)
+            yield from spider_grid.card_alone(self, request)
             return
         if tries + 1 < len(self.site.mirrors):
             if meta.get("trawl_mirror") == self.mirror:
@@ -462,14 +322,4 @@ class TrawlSpider(scrapy.Spider):
             yield self.make_request(key, meta["trawl_kind"], meta["trawl_depth"], tries=tries + 1)
             return
         self.frontier.failed(key, f"{kind} {status or ''}".strip())
-        yield from self.card_alone(request)
-
-    def card_alone(self, request: Request) -> Iterator[RawListing]:
-        """A card whose listing page could not be read is stored as the card showed it."""
-        card = request.meta.get("trawl_card")
-        if card and card.get("fields"):
-            self.crawler.stats.inc_value("trawl/grid/cards_page_failed")
-            yield RawListing(site=self.site.name, market_kind=self.site.kind, url=request.url,
-                             fields=dict(card["fields"]), fetch=Fetch(mirror=request.meta.get("trawl_mirror", "")),
-                             source="card", card_hash=card.get("hash", ""),
-                             field_sources={name: "card" for name in card["fields"]})
+        yield from spider_grid.card_alone(self, request)
