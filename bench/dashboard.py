@@ -17,7 +17,9 @@ What it does:
 4. prints p50/p95/max per query and overall.  Target: p95 < 150 ms at 1M snapshots.
 
 Timings depend on the machine and what else runs on it; a shared machine gives noisy,
-pessimistic figures.  Not a test: tests/dashboards/test_bench_dashboard.py only runs a tiny
+pessimistic figures.  A full run takes ~4 min on 2 cores (demo crawl ~100 s, 1M synthetic
+snapshots ~2 min, 240 requests); `--dir D` keeps the index so `--dir D --measure-only`
+times it again in ~20 s.  Not a test: tests/dashboards/test_bench_dashboard.py only runs a tiny
 size to check the script works.
 """
 from __future__ import annotations
