@@ -38,6 +38,7 @@ from crawler.evidence.writer import make_evidence_durable
 from index import open_index
 from index.api import IndexBackend
 from pipeline import BatchHooks, Pipeline
+from pipeline.version import extraction_version
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +103,9 @@ class TrawlItemPipeline:
         from crawler.engine.workers_job import cpu_seconds
 
         self.frontier = getattr(self.crawler.spider, "frontier", None)
+        site = getattr(self.crawler.spider, "site", None)
+        if site is not None:  # stamps come from the site this crawl loaded, hashed now, not on the first item
+            extraction_version(site)
         self.index = open_index()  # open (and migrate) before fetching: a bad index fails early
         self._replay_spool(self.index)
         # ES refreshes every 30 s instead of every second while the crawl writes (restored at close,

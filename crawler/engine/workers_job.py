@@ -94,10 +94,12 @@ class JobRunner:
         from index import open_index
         from pipeline.processor import Pipeline
         from pipeline.stats import Tally
+        from pipeline.version import extraction_version
 
         self.spec = spec
         self.home = Path(spec.home)
         self.site = load_worker_site(spec)
+        extraction_version(self.site)  # stamps come from this loaded site, not a second load by name
         self.tally = Tally()
         self.reader = OfflineReader(self.site, self.tally)
         self.index = index if index is not None else open_index()

@@ -12,6 +12,7 @@ import io
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -170,13 +171,21 @@ def evidence_path(evidence: Evidence, home: Path) -> Path:
     """The WARC file an `Evidence` names; it must sit under its own run's directory."""
     if not evidence.run_id or not evidence.warc_file:
         raise EvidenceReadError("no evidence stored for this record (crawled with evidence off?)")
-    run_dir = (home / "runs" / evidence.run_id).resolve()
-    candidate = (home / evidence.warc_file).resolve()
+    run_dir = _run_dir(home, evidence.run_id)
+    candidate = (home / evidence.warc_file).resolve()  # each time: the file itself may since be a symlink
     if not candidate.is_relative_to(run_dir):
         raise EvidenceReadError(f"{evidence.warc_file}: outside its run directory {run_dir}")
     if not candidate.is_file():
         raise EvidenceReadError(f"{candidate}: evidence file missing")
     return candidate
+
+
+@lru_cache(maxsize=256)
+def _run_dir(home: Path, run_id: str) -> Path:
+    # a worker reads thousands of records of one run: its directory is resolved once (if it
+    # were swapped for a symlink later, files under the new target would fail the check:
+    # refused, never let out)
+    return (home / "runs" / run_id).resolve()
 
 
 def read_evidence(evidence: Evidence, home: Path) -> ArchivedPage:
