@@ -21,13 +21,18 @@ from enrich.analogue import PATTERNS
 from enrich.lists import ReferenceLists
 from enrich.matcher import Candidate, analyse, get_matcher
 
-__all__ = ["PATTERNS", "Candidate", "candidate_records", "new_substance_candidates"]
+__all__ = ["PATTERNS", "Candidate", "candidate_records", "new_substance_candidates", "unique_candidates"]
 
 
 def new_substance_candidates(text: str, *, lists: ReferenceLists | None = None) -> list[Candidate]:
     """Substance-like tokens in `text` that match none of the reference names."""
+    return unique_candidates(analyse(text, lists=lists).candidates)
+
+
+def unique_candidates(candidates: list[Candidate]) -> list[Candidate]:
+    """The first of each token (in the matcher's order), in order of appearance."""
     found: dict[str, Candidate] = {}
-    for cand in analyse(text, lists=lists).candidates:
+    for cand in candidates:
         found.setdefault(cand.token, cand)
     return sorted(found.values(), key=lambda c: c.span)
 

@@ -29,6 +29,8 @@ from enrich.context import (
 )
 from enrich.hint import HintInfo, read_hint
 from enrich.lists import NameEntry, ReferenceLists, default_lists
+from enrich.match_listing import ListingAnalysis
+from enrich.match_reading import BoundedCache, Decision, Reading, cached_decisions
 from enrich.match_tokens import (
     atom_texts,
     fuzzy_word,
@@ -52,6 +54,7 @@ HINT_SCORE = 0.6
 TRANSPOSED_SCORE = 0.9
 # written exactly so, these codes are everyday tokens far more often than drugs ("no 2fa")
 COLLIDING_CODES = {"2fa"}
+DECISION_CACHE_SIZE = 200_000  # fuzzy strings are short: some tens of MB at most
 
 
 class Matcher:
@@ -66,10 +69,15 @@ class Matcher:
         self.synonyms = {c: other_names(s.canonical, s.names) for c, s in lists.substances.items()}
         self.transposed = transposed_codes(lists)
         self.transposed_starts = {v[:n] for v in self.transposed for n in range(1, len(v) + 1)}
+        self.decision_cache: BoundedCache[str, Decision] = BoundedCache(DECISION_CACHE_SIZE)
 
     # -- stage 1: exact ----------------------------------------------------------
     def prepare(self, text: str, lookup: Callable[[str], NameEntry | None] | None = None) -> Prepared:
         """Exact stage; `lookup` replaces the dictionary lookup (the naive benchmark path)."""
+        return self.finish_reading(self.read(text, lookup))
+
+    def read(self, text: str, lookup: Callable[[str], NameEntry | None] | None = None) -> Reading:
+        """prepare() up to the analogue candidates; readings of lines can be joined (enrich.match_reading)."""
         norm, offsets = normalise_with_offsets(text)
         toks = atoms(norm)
         get = lookup or self.lists.names.get
@@ -79,9 +87,10 @@ class Matcher:
         texts = [t.text for t in toks]
         joinable = [t.joinable for t in toks]
         count = len(toks)
-        hits = self._cas_hits(norm, toks) if "-" in norm else []  # a CAS number has two hyphens
+        cas_hits = self._cas_hits(norm, toks) if "-" in norm else []  # a CAS number has two hyphens
+        word_hits: list[Hit] = []
         covered = [False] * count
-        for cas_hit in hits:
+        for cas_hit in cas_hits:
             for j in range(cas_hit.start, cas_hit.end):
                 covered[j] = True
         names, transposed_starts = self.lists.names, self.transposed_starts
@@ -116,24 +125,34 @@ class Matcher:
                 if folded is not None and folded in names:
                     hit = self._leet_hit(texts[i], i)
             if hit is not None:
-                hits.append(hit)
+                word_hits.append(hit)
                 for j in range(hit.start, hit.end):
                     covered[j] = True
                 i = hit.end
             else:
                 i += 1
-        hits += self._shared_suffix_hits(norm, texts, toks, hits, covered)
-        candidates = self._candidates(norm, toks, hits)
+        suffix_hits = self._shared_suffix_hits(norm, texts, toks, cas_hits + word_hits, covered)
+        return Reading(text, norm, offsets, toks, cas_hits, word_hits, suffix_hits, self._fuzzy_queries(toks, covered),
+                       candidate_spans(norm))
+
+    def finish_reading(self, reading: Reading) -> Prepared:
+        """The Prepared of a reading; the reading's hits are copied, never changed."""
+        hits = [copy.copy(h) for h in reading.cas_hits] + [copy.copy(h) for h in reading.word_hits]
+        hits += [copy.copy(h) for extra in reading.suffix_hits for h in extra]
+        candidates = self._candidates(reading.norm, reading.atoms, hits, reading.spans)
+        texts = [a.text for a in reading.atoms]
         for hit in hits:
             if hit.reason != "cas" and "".join(texts[hit.start:hit.end]) in COLLIDING_CODES:
                 hit.context_only = True
-        return Prepared(text, norm, offsets, toks, hits, self._fuzzy_queries(toks, covered), candidates)
+        return Prepared(reading.text, reading.norm, reading.offsets, reading.atoms, hits, reading.queries, candidates)
 
     def _shared_suffix_hits(self, norm: str, texts: list[str], toks: list[Atom], hits: list[Hit],
-                            covered: list[bool]) -> list[Hit]:
-        """Codes sharing one family suffix: "25b 25c NBOMe", "25B/25C-NBOMe" name both."""
-        extra = []
+                            covered: list[bool]) -> list[list[Hit]]:
+        """Codes sharing one family suffix: "25b 25c NBOMe", "25B/25C-NBOMe" name both (per hit)."""
+        extras: list[list[Hit]] = []
         for hit in hits:
+            extra: list[Hit] = []
+            extras.append(extra)
             if hit.end - hit.start < 2 or not _BARE_CODE.match(texts[hit.start]):
                 continue
             suffix = "".join(texts[hit.start + 1:hit.end])
@@ -146,13 +165,13 @@ class Matcher:
                 extra.append(Hit(j, j + 1, entry.canonical, entry.reason, SCORES[entry.reason], entry.text))
                 covered[j] = True
                 j -= 1
-        return extra
+        return extras
 
-    def _candidates(self, norm: str, toks: list[Atom], hits: list[Hit]) -> list[tuple[int, int, str, str]]:
+    def _candidates(self, norm: str, toks: list[Atom], hits: list[Hit], spans: list[tuple[int, int, str, str]]
+                    ) -> list[tuple[int, int, str, str]]:
         """Designer-drug-shaped tokens (enrich.analogue) and list names written with an analogue
         modifier ("3-Cl-PCP", "25B-NBOH"): the exact hits inside them are removed here."""
         found: list[tuple[int, int, str, str]] = []
-        spans = candidate_spans(norm)
         if spans:
             starts = {a.start: k for k, a in enumerate(toks)}
             ends = {a.end: k for k, a in enumerate(toks)}
@@ -403,8 +422,7 @@ class Matcher:
         hint_list = list(hints) if hints is not None else [None] * len(texts)
         # re-crawls repeat titles and categories: each distinct text is prepared once
         prepared = {t: self.prepare(t) for t in dict.fromkeys([*texts, *(h for h in hint_list if h)])}
-        unique = sorted({q for p in prepared.values() for _, _, q in p.queries})
-        decisions = fuzzy.SCORERS[scorer](unique, self.choices) if unique else {}
+        decisions = self.decisions([q for p in prepared.values() for _, _, q in p.queries], scorer)
         hint_info = {h: read_hint(self, prepared[h], decisions) for h in dict.fromkeys(h for h in hint_list if h)}
         finished: dict[tuple[str, str | None], Analysis] = {}
         out: list[Analysis] = []
@@ -416,6 +434,20 @@ class Matcher:
             finished[key] = self.conclude(prepared[text], decisions, hint_info.get(hint) if hint else None)
             out.append(finished[key])
         return out
+
+    def decisions(self, queries: list[str], scorer: str = "cdist") -> dict[str, Decision]:
+        """Fuzzy decisions per query; the batch scorer's are kept (a decision depends on its
+        query alone, and titles, categories and vendors' boilerplate repeat)."""
+        if scorer != "cdist":  # the reference scorers always score (they check the batch one)
+            unique = sorted(set(queries))
+            return fuzzy.SCORERS[scorer](unique, self.choices) if unique else {}
+        return cached_decisions(self.decision_cache, queries, lambda todo: fuzzy.score_cdist(todo, self.choices))
+
+    def analyse_listing(self, title: str, hint: str, description: str) -> ListingAnalysis:
+        """enrich_listing's three readings with each text read once: `title` (with its category
+        `hint`), `description` (concluded only when asked) and the early-warning candidates of
+        f"{title}\\n{hint}".strip() + "\\n" + description, as analyse() of each would give."""
+        return ListingAnalysis(self, title, hint, description)
 
     def match_many(self, texts: list[str], scorer: str = "cdist", hints: list[str | None] | None = None
                    ) -> list[list[SubstanceMatch]]:

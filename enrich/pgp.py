@@ -14,12 +14,15 @@ import base64
 import hashlib
 import html
 import re
+import threading
 import warnings
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 BLOCK_RE = re.compile(r"-----BEGIN PGP ([A-Z ]+?)-----(.*?)-----END PGP \1-----", re.S)
 PUBLIC = "PUBLIC KEY BLOCK"
+PARSED_CACHE_SIZE = 1024  # distinct public key blocks kept (a few KB each)
 ALGORITHMS = {1: "RSA", 2: "RSA", 3: "RSA", 16: "ElGamal", 17: "DSA", 18: "ECDH", 19: "ECDSA", 22: "EdDSA", 25: "X25519", 27: "Ed25519", 28: "Ed448"}
 
 
@@ -34,6 +37,10 @@ class PgpKeyInfo:
     version: int = 0
     method: str = ""  # pgpy | packets
     error: str = ""
+
+
+_PARSED: OrderedDict[bytes, PgpKeyInfo] = OrderedDict()  # sha256(block) -> result, least recently used first
+_CACHE_LOCK = threading.Lock()
 
 
 def _clean(text: str) -> str:
@@ -55,6 +62,23 @@ def parse_pgp_key(armored: str) -> PgpKeyInfo:
     kind, block = blocks[0]
     if kind != PUBLIC:
         return PgpKeyInfo(ok=False, error=f"not a public key: PGP {kind.lower()}")
+    # a vendor's key is on every vendor page, in every run, and read twice per page (its
+    # identifiers, its fingerprint): PGPy takes milliseconds, so results are kept by block
+    digest = hashlib.sha256(block.encode("utf-8", "surrogatepass")).digest()
+    with _CACHE_LOCK:
+        info = _PARSED.get(digest)
+        if info is not None:
+            _PARSED.move_to_end(digest)
+    if info is None:
+        info = _parse_block(block)
+        with _CACHE_LOCK:
+            _PARSED[digest] = info
+            while len(_PARSED) > PARSED_CACHE_SIZE:
+                _PARSED.popitem(last=False)
+    return replace(info, user_ids=list(info.user_ids))  # callers may change their copy
+
+
+def _parse_block(block: str) -> PgpKeyInfo:
     info = _parse_with_pgpy(block)
     if info.ok:
         return info

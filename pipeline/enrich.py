@@ -10,7 +10,8 @@ from typing import Any
 
 from core.items import RawListing, RawVendor
 from core.records import CandidateSubstance, Listing, Vendor
-from enrich import extract_identifiers, match, new_substance_candidates, parse_pgp_key
+from enrich import extract_identifiers, match, parse_pgp_key
+from enrich.early_warning import unique_candidates
 from enrich.matcher import get_matcher
 
 # not a valid key: enough to load PGPy and run its armour parser once
@@ -39,17 +40,18 @@ def _merge_ids(target: dict[str, list[str]], found: dict[str, Any]) -> None:
 def enrich_listing(raw: RawListing, listing: Listing, when: str) -> list[CandidateSubstance]:
     """Fills the listing's substances and identifiers in place; returns the substance-like
     tokens no reference list knows (early-warning candidates), stamped `when`."""
-    hint = raw.substance_hint
-    primary = f"{listing.title}\n{hint}".strip()
-    # the hint (the site's category) gives drug context and names the substance when the
-    # title does not; a `mentioned` substance ("NO FENT", "like Xanax") is kept apart
-    found = match(listing.title, hint=hint or None)
+    # each text is read once: the title with the hint (the site's category: drug context, and
+    # the substance when the title names none), the description, and all three joined for
+    # early warning (enrich.match_listing); a `mentioned` substance ("NO FENT", "like Xanax")
+    # is kept apart
+    analysis = get_matcher().analyse_listing(listing.title, raw.substance_hint, listing.description)
+    found = list(analysis.title.matches)
     if not any(m.relation == "offered" for m in found):
-        found += [m for m in match(listing.description) if m.relation == "offered"]
+        found += [m for m in analysis.description().matches if m.relation == "offered"]
     listing.substances = [m.to_ref() for m in found if m.relation == "offered"]
     listing.mentioned_substances = [m.to_ref() for m in found if m.relation == "mentioned"]
     _merge_ids(listing.identifiers, extract_identifiers(listing.description))
-    return [_candidate(c, listing, when) for c in new_substance_candidates(f"{primary}\n{listing.description}")]
+    return [_candidate(c, listing, when) for c in unique_candidates(analysis.candidates)]
 
 
 def _candidate(found: Any, listing: Listing, when: str) -> CandidateSubstance:
