@@ -174,3 +174,17 @@ def test_a_schema_8_index_is_upgraded_with_its_counts(tmp_path: Path, backend: S
         assert facet_counts(upgraded, q) == facet_counts(backend, q)
     finally:
         upgraded.close()
+
+
+@pytest.mark.parametrize("sort", ["-usd_per_unit", "usd_per_unit", "-price_usd", "-last_seen"])
+def test_sorted_pages_put_unknown_values_last(backend: SqliteBackend, sort: str) -> None:
+    """Descending sorts no longer say (x IS NULL) ASC: NULL already sorts lowest; checked against Python."""
+    field, descending = sort.lstrip("-"), sort.startswith("-")
+    listings = list(backend.iter_listings(SearchQuery()))
+    known = [x for x in listings if getattr(x, field) is not None]
+    known.sort(key=lambda x: x.listing_id)
+    known.sort(key=lambda x: getattr(x, field), reverse=descending)  # stable: ties keep listing_id order
+    expected = [x.listing_id for x in known] + sorted(x.listing_id for x in listings if getattr(x, field) is None)
+    got = [h.listing.listing_id for h in backend.search(SearchQuery(sort=sort, limit=500)).hits]
+    assert got == expected
+    assert any(getattr(x, field) is None for x in listings) or field == "last_seen"
