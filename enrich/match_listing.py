@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from enrich.hint import read_hint
-from enrich.match_reading import Reading, crosses_lines, join_readings
+from enrich.match_reading import Decision, Reading, crosses_lines, join_readings
 
 if TYPE_CHECKING:
     from enrich.match_types import Analysis, Candidate
@@ -53,9 +53,12 @@ class ListingAnalysis:
             parts = [read(primary), description_reading]
         # a word spelled out across a newline: the joined text is read as such (rare)
         whole = matcher.read(f"{primary}\n{description}") if crosses_lines(parts) else None
-        queries = [q for r in [*readings.values(), *([whole] if whole else [])] for _, _, q in r.queries]
-        self._decisions = matcher.decisions(queries)
+        # fuzzy decisions only for the texts concluded: the description's are often not needed
+        self._decisions: dict[str, Decision] = {}
+        self._decided: set[int] = set()
+        self._decide(title_reading, *([hint_reading] if hint_reading else []))
         prepared = {id(r): matcher.finish_reading(r) for r in readings.values()}
+        self._description_reading = description_reading
         self._description = prepared[id(description_reading)]
         if description_reading is title_reading:  # its own copy: concluding the title changes its hits
             self._description = matcher.finish_reading(description_reading)
@@ -67,14 +70,22 @@ class ListingAnalysis:
         joined_reading = whole if whole is not None or not any(prepared[id(p)].candidates for p in parts) \
             else join_readings(parts)  # None only for lines that cross, read whole above
         if joined_reading is not None:
+            self._decide(*([whole] if whole else parts))  # the joined text's queries are its lines'
             joined = matcher.finish_reading(joined_reading)
             _, found = matcher._all_hits(joined, self._decisions)
             self.candidates = [matcher._candidate(joined, c) for c in found]
         self._description_analysis: Analysis | None = None
 
+    def _decide(self, *readings: Reading) -> None:
+        todo = [q for r in readings if id(r) not in self._decided for _, _, q in r.queries]
+        self._decided.update(id(r) for r in readings)
+        if todo:
+            self._decisions.update(self._matcher.decisions(todo))
+
     def description(self) -> Analysis:
         """analyse(description): concluded on the first call only (the pipeline reads the
         description only when the title offers nothing)."""
         if self._description_analysis is None:
+            self._decide(self._description_reading)
             self._description_analysis = self._matcher.conclude(self._description, self._decisions)
         return self._description_analysis
