@@ -7,6 +7,7 @@ index/merge.py so re-indexing the same crawl changes nothing.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +26,8 @@ from index.query_checks import check_paging
 from index.sqlite_facets import FacetTables, facet_tokens, stored_filter, stored_totals
 from index.sqlite_query import build_search, has_text_terms, listing_filters, order_by, scan_in_order
 from index.sqlite_schema import SNAPSHOT_FIELDS, connect, migrate
+
+logger = logging.getLogger(__name__)
 
 R = TypeVar("R", Listing, Vendor)
 
@@ -141,6 +144,11 @@ class SqliteBackend(IndexBackend):
             if self._conn is not None:
                 try:
                     self._conn.execute("PRAGMA optimize")
+                except sqlite3.OperationalError as exc:
+                    # statistics only, best effort: with several writers (processing workers) its
+                    # ANALYZE upgrades a read to a write and SQLite answers "locked" at once, no
+                    # busy wait; everything written is already committed
+                    logger.debug("index %s: PRAGMA optimize skipped at close (%s)", self.path, exc)
                 finally:
                     self._conn.close()
                     self._conn = None
