@@ -1,9 +1,10 @@
 """Processing throughput over stored evidence: 1 and 2 worker processes (crawler/engine/workers.py).
 
     .venv/bin/python bench/reprocess.py [--sites pillhub,chemtrade,vortex,nightshade] [--workers 1,2]
-                                        [--repeat 3] [--home PATH] [--json]
+                                        [--repeat 3] [--days 3] [--home PATH] [--json]
 
-Crawls the testbed sites once (rate limits and faults off, `--workers 0`) into a scratch
+Crawls the testbed sites once per testbed day (`--days`, default 3: listings appear, change
+and vanish between days; rate limits and faults off, `--workers 0`) into a scratch
 $TRAWL_HOME, or takes the runs already in `--home`; then, for each worker count, starts a
 pool per site, warms it up (every worker started and answering), hands it one job per page
 the runs preserved (read back from the WARCs by the workers, extracted, parsed, enriched
@@ -33,15 +34,22 @@ CLOCK = "2026-08-03T12:00:00Z"
 TARGET_SCALING = 1.7
 
 
-def crawl_sites(sites: list[str], home: Path) -> None:
+def crawl_sites(sites: list[str], home: Path, days: int = 1) -> None:
+    """Crawl each site once per testbed day (listings appear, change and vanish between days),
+    as a monitor's runs pile up: what `trawl reprocess --site` goes through."""
+    from datetime import datetime, timedelta
+
     from testbed.server import run_testbed
 
-    with run_testbed(rate_limit=False, faults=False) as tb:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TRAWL_")}
-        env |= tb.env() | {"TRAWL_HOME": str(home), "TRAWL_PROFILE": "bench"}
-        for site in sites:
-            subprocess.run([sys.executable, "-m", "trawl.cli", "crawl", site, "--workers", "0", "--json",
-                            "--clock", CLOCK], env=env, cwd=REPO, check=True, capture_output=True, timeout=600)
+    first = datetime.fromisoformat(CLOCK.replace("Z", "+00:00"))
+    for day in range(days):
+        clock = (first + timedelta(days=day)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        with run_testbed(rate_limit=False, faults=False, day=day) as tb:
+            env = {k: v for k, v in os.environ.items() if not k.startswith("TRAWL_")}
+            env |= tb.env() | {"TRAWL_HOME": str(home), "TRAWL_PROFILE": "bench"}
+            for site in sites:
+                subprocess.run([sys.executable, "-m", "trawl.cli", "crawl", site, "--workers", "0", "--json",
+                                "--clock", clock], env=env, cwd=REPO, check=True, capture_output=True, timeout=600)
 
 
 def jobs_by_site(home: Path) -> dict[str, list[Any]]:
@@ -135,13 +143,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--home", type=Path, help="a TRAWL_HOME whose runs to process (default: crawl the testbed)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of every worker count (median reported)")
+    parser.add_argument("--days", type=int, default=3, help="testbed days crawled per site (one run each; "
+                        "a pool per site takes all its runs, as `trawl reprocess --site` does)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmpdir:
         scratch = Path(tmpdir)
         home = args.home.resolve() if args.home else scratch / "home"
         if not args.home:
-            crawl_sites([s for s in args.sites.split(",") if s], home)
+            crawl_sites([s for s in args.sites.split(",") if s], home, args.days)
         os.environ["TRAWL_HOME"] = str(home)
         jobs = jobs_by_site(home)
         counts = [int(n) for n in args.workers.split(",")]
