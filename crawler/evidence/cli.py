@@ -163,9 +163,12 @@ def keys_rotate() -> None:
     Example:
       trawl evidence keys rotate
     """
+    from core.audit import append_audit, cli_actor
     from crawler.evidence.keys import rotate_signing_key
 
     old, new = rotate_signing_key(trawl_home())
+    # key ids only (public): the private key never leaves keys/
+    append_audit("evidence.keys.rotate", who=cli_actor(), via="cli", target=new, was=old)
     click.echo(f"rotated: {old} -> {new} (publish the new public key: trawl evidence keys show)")
 
 

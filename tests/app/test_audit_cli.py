@@ -78,3 +78,18 @@ def test_schedule_changes_are_audited_and_a_refused_one_is_not(tmp_path: Path, t
         ("schedule.run-now", "cli:carol", "cli", "parse-job"),
         ("schedule.resume", "cli:carol", "cli", "parse-job")]
     assert read_audit(trawl_home / "audit.jsonl", action="schedule.pause") == trail[:1]
+
+
+def test_rotating_the_evidence_signing_key_is_audited_by_key_id(trawl_home: Path) -> None:
+    env = user_env(trawl_home, "carol")
+    shown = trawl(["evidence", "keys", "show"], env)  # creates the first key
+    assert shown.returncode == 0, shown.stderr
+    rotated = trawl(["evidence", "keys", "rotate"], env)
+    assert rotated.returncode == 0, rotated.stderr
+    old, new = rotated.stdout.split("rotated: ", 1)[1].split(" (", 1)[0].split(" -> ")
+    [record] = read_audit(trawl_home / "audit.jsonl")
+    assert {k: record[k] for k in ("action", "who", "via", "target", "was")} == {
+        "action": "evidence.keys.rotate", "who": "cli:carol", "via": "cli", "target": new, "was": old}
+    assert old != new
+    # public key ids only: no private key material in the trail
+    assert "PRIVATE" not in (trawl_home / "audit.jsonl").read_text(encoding="utf-8")
