@@ -146,10 +146,10 @@ def test_testbed_listings_match_the_reference() -> None:
 
 
 def test_real_listings_match_the_reference(real_data_dir: Path) -> None:
-    items = _real_items(real_data_dir, every=6)  # about 1,200: a few seconds
-    assert len(items) > 1000
+    items = _real_items(real_data_dir, every=12)  # about 630 of the four sources (all ~6,700: slow test)
+    assert len(items) > 600
     assert _assert_same_results(items) > 0
-    assert _assert_joined_reading_is_the_reading(items) > 1000
+    assert _assert_joined_reading_is_the_reading(items) > 600
 
 
 @pytest.mark.slow
