@@ -28,22 +28,13 @@ from crawler.net.socks_blocking import (
     request_connect,
 )
 from crawler.net.torpool import socks_greeting
+from tests.testbed.socks_http import recv_exact
 
 ONION = "lk2r3qhkh2nlbtkwndg45jtuowgav2t4dbaj4fknxqomeu5nt2hai4qd.onion"
 PORT = 4443  # 0x115b: big-endian on the wire is 11 5b
 SHORT = 0.3  # the client's timeout where the server is silent; nothing asserts on elapsed time
 TUNNEL_DATA = b"first bytes through the tunnel"
 SUCCESS_REPLY = b"\x05\x00\x00\x01\x7f\x00\x00\x01\x1f\x90"  # bound 127.0.0.1:8080
-
-
-def recv_exactly(conn: socket.socket, count: int) -> bytes:
-    data = b""
-    while len(data) < count:
-        chunk = conn.recv(count - len(data))
-        if not chunk:
-            raise ConnectionError("client went away")
-        data += chunk
-    return data
 
 
 @dataclass
@@ -85,8 +76,8 @@ class ScriptedSocks5Server:
 
     def _handle(self, conn: socket.socket, stop: threading.Event) -> None:
         script = self.script
-        head = recv_exactly(conn, 2)
-        self.greetings.append(head + recv_exactly(conn, head[1]))
+        head = recv_exact(conn, 2)
+        self.greetings.append(head + recv_exact(conn, head[1]))
         if script.silent:
             stop.wait(10)  # hold the connection open, answer nothing
             return
@@ -94,20 +85,20 @@ class ScriptedSocks5Server:
         if script.version != 5 or script.method not in self.greetings[-1][2:]:
             return  # the client gives up here
         if script.method == 0x02:
-            auth_version, ulen = recv_exactly(conn, 2)
-            user = recv_exactly(conn, ulen)
-            password = recv_exactly(conn, recv_exactly(conn, 1)[0])
+            auth_version, ulen = recv_exact(conn, 2)
+            user = recv_exact(conn, ulen)
+            password = recv_exact(conn, recv_exact(conn, 1)[0])
             self.auths.append((auth_version, user, password))
             conn.sendall(bytes([1, script.auth_status]))
             if script.auth_status != 0:
                 return
-        request = recv_exactly(conn, 4)
+        request = recv_exact(conn, 4)
         atyp = request[3]
         if atyp == 3:
-            length = recv_exactly(conn, 1)
-            request += length + recv_exactly(conn, length[0] + 2)
+            length = recv_exact(conn, 1)
+            request += length + recv_exact(conn, length[0] + 2)
         else:
-            request += recv_exactly(conn, (4 if atyp == 1 else 16) + 2)
+            request += recv_exact(conn, (4 if atyp == 1 else 16) + 2)
         self.requests.append(request)
         if script.silent_connect:
             stop.wait(10)
@@ -196,7 +187,7 @@ def test_client_against_a_scripted_socks5_server(script: Script, credentials: tu
             with open_tunnel("127.0.0.1", server.port, ONION, PORT, timeout=SHORT if script.silent else 10,
                              username=username, password=password) as tunnel:
                 # the whole reply was consumed, nothing more: the next bytes are the tunnel's
-                assert recv_exactly(tunnel, len(TUNNEL_DATA)) == TUNNEL_DATA
+                assert recv_exact(tunnel, len(TUNNEL_DATA)) == TUNNEL_DATA
                 assert tunnel.gettimeout() == 10  # the step deadlines did not leave a shorter timeout behind
         else:
             with pytest.raises(error) as raised:

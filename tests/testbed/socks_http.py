@@ -20,13 +20,13 @@ def socks_connect(socks_port: int, host: str, port: int = 80, *, atyp: int = 3, 
     sock = socket.create_connection(("127.0.0.1", socks_port), timeout=timeout)
     if username is None:
         sock.sendall(b"\x05\x01\x00")
-        assert _recv_exact(sock, 2) == b"\x05\x00"
+        assert recv_exact(sock, 2) == b"\x05\x00"
     else:
         sock.sendall(b"\x05\x02\x00\x02")
-        assert _recv_exact(sock, 2) == b"\x05\x02"
+        assert recv_exact(sock, 2) == b"\x05\x02"
         user, password = username.encode(), b"x"
         sock.sendall(b"\x01" + bytes([len(user)]) + user + bytes([len(password)]) + password)
-        assert _recv_exact(sock, 2) == b"\x01\x00"
+        assert recv_exact(sock, 2) == b"\x01\x00"
     if atyp == 1:
         address = socket.inet_aton(host)
     elif atyp == 4:
@@ -34,14 +34,15 @@ def socks_connect(socks_port: int, host: str, port: int = 80, *, atyp: int = 3, 
     else:
         address = bytes([len(host)]) + host.encode()
     sock.sendall(bytes([5, command, 0, atyp]) + address + struct.pack("!H", port))
-    reply = _recv_exact(sock, 10)
+    reply = recv_exact(sock, 10)
     if reply[1] != 0:
         sock.close()
         raise SocksRefused(reply[1])
     return sock
 
 
-def _recv_exact(sock: socket.socket, n: int) -> bytes:
+def recv_exact(sock: socket.socket, n: int) -> bytes:
+    """Exactly n bytes from a blocking socket (ConnectionError if the peer closes first)."""
     data = b""
     while len(data) < n:
         chunk = sock.recv(n - len(data))
