@@ -24,11 +24,9 @@ from typing import Any
 
 from core.clock import iso_z
 from trawl.doctor import CheckResult, DoctorContext
-from trawl.schedule_store import APS_TABLE, STORE_FILE
+from trawl.schedule_store import APS_TABLE, LEASE_TABLE, STATE_TABLE, STORE_FILE
 
 NAME = "schedule.store"
-STATE_TABLE = "trawl_schedule_state"
-LEASE_TABLE = "trawl_schedule_leases"
 TABLES = (APS_TABLE, STATE_TABLE, LEASE_TABLE)
 
 Fetch = Callable[[str], Sequence[Sequence[Any]]]

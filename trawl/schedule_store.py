@@ -30,6 +30,8 @@ from core.errors import TrawlError
 
 STORE_FILE = "schedule.sqlite"
 APS_TABLE = "apscheduler_jobs"
+STATE_TABLE = "trawl_schedule_state"
+LEASE_TABLE = "trawl_schedule_leases"
 
 
 def default_store_url(home: Path) -> str:
@@ -87,7 +89,7 @@ class ScheduleStore:
                 cursor.close()
         self.metadata = MetaData()
         self.state_t = Table(
-            "trawl_schedule_state", self.metadata,
+            STATE_TABLE, self.metadata,
             Column("job_id", Unicode(191), primary_key=True),
             Column("paused", Integer, nullable=False, default=0),
             Column("run_requested", Float, nullable=True),
@@ -96,7 +98,7 @@ class ScheduleStore:
             Column("last", Text, nullable=True),
         )
         self.lease_t = Table(
-            "trawl_schedule_leases", self.metadata,
+            LEASE_TABLE, self.metadata,
             Column("job_id", Unicode(191), primary_key=True),
             Column("holder", Unicode(191), nullable=False),
             Column("expires_at", Float, nullable=False),
