@@ -1,4 +1,4 @@
-"""Shared dependencies: the index handle of the app.
+"""Shared dependencies: the index handle of the app, and the peer address audit records name.
 
 One handle serves every request.  Endpoints are plain `def` functions, so FastAPI runs
 them in its thread pool and the event loop never waits on the index.  That is safe
@@ -16,3 +16,8 @@ from index.api import IndexBackend
 def index_of(request: Request) -> IndexBackend:
     index: IndexBackend = request.app.state.index
     return index
+
+
+def client_address(request: Request) -> str:
+    """The peer's address, as the audit log records who sent a state change ("" if unknown)."""
+    return request.client.host if request.client else ""

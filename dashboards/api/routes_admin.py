@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, Field
 
-from dashboards.api.deps import index_of
+from dashboards.api.deps import client_address, index_of
 from dashboards.api.security import require_admin
 from index.api import IndexBackend
 
@@ -64,10 +64,6 @@ class ReviewOut(BaseModel):
     note: str = ""
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else ""
-
-
 def _known_site(name: str) -> None:
     from crawler.sitedef.siteconfig import list_site_names
 
@@ -86,7 +82,7 @@ def pause(name: SiteName, body: PauseIn, request: Request, role: Annotated[str, 
     if current is not None:
         raise HTTPException(status_code=409, detail=f"name: {name} is already paused ({current})")
     pause_site(name, f"admin: {body.reason}")
-    record = append_audit("site.pause", who=role, via="api", client=_client(request), target=name,
+    record = append_audit("site.pause", who=role, via="api", client=client_address(request), target=name,
                           reason=body.reason)
     return SitePauseOut(site=name, paused=paused_reason(name), audit=record)
 
@@ -102,7 +98,7 @@ def resume(name: SiteName, body: ResumeIn, request: Request, role: Annotated[str
     was = paused_reason(name)
     if was is None or not unpause_site(name):
         raise HTTPException(status_code=409, detail=f"name: {name} is not paused")
-    record = append_audit("site.resume", who=role, via="api", client=_client(request), target=name,
+    record = append_audit("site.resume", who=role, via="api", client=client_address(request), target=name,
                           reason=body.reason, was=was)
     return SitePauseOut(site=name, paused=paused_reason(name), audit=record)
 
@@ -121,7 +117,7 @@ def review(token: Token, body: ReviewIn, request: Request, role: Annotated[str, 
 
     _known_candidate(index, token)
     stored = record_review(token, body.status, who=role, note=body.note)
-    append_audit(f"candidate.{body.status}", who=role, via="api", client=_client(request), target=token,
+    append_audit(f"candidate.{body.status}", who=role, via="api", client=client_address(request), target=token,
                  reason=body.note)
     return ReviewOut(**stored)
 
@@ -143,6 +139,6 @@ def map_candidate(token: Token, body: MapIn, request: Request, role: Annotated[s
     canonical, substance_class = known
     stored = record_review(token, "mapped", who=role, note=body.note, substance=canonical,
                            substance_class=substance_class)
-    append_audit("candidate.map", who=role, via="api", client=_client(request), target=token, reason=body.note,
+    append_audit("candidate.map", who=role, via="api", client=client_address(request), target=token, reason=body.note,
                  substance=canonical)
     return ReviewOut(**stored)

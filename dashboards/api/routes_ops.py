@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from dashboards.api.deps import index_of
+from dashboards.api.deps import client_address, index_of
 from dashboards.api.models import (
     AlertOut,
     AlertsOut,
@@ -186,5 +186,5 @@ async def start_crawl(request: Request, role: Annotated[str, Depends(require_adm
     pid = await run_in_threadpool(launcher.start, site)
     # after the start: a refused start (409, 422) changed nothing and is not recorded
     await run_in_threadpool(append_audit, "site.crawl", who=role, via="api",
-                            client=request.client.host if request.client else "", target=site, pid=pid)
+                            client=client_address(request), target=site, pid=pid)
     return CrawlStarted(site=site, pid=pid, status="started")
