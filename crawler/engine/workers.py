@@ -85,10 +85,12 @@ def worker_main(spec: WorkerSpec, jobs: Connection, results: Connection) -> None
     def receive() -> None:  # drains the pipe at once, so the crawl never blocks on a send
         while True:
             try:
-                inbox.put(jobs.recv())
+                message = jobs.recv()
             except (EOFError, OSError):
                 inbox.put(STOP)
                 return
+            for job in message if isinstance(message, list) else [message]:
+                inbox.put(job)
 
     threading.Thread(target=receive, name="trawl-worker-recv", daemon=True).start()
     runner = JobRunner(spec)
@@ -275,19 +277,24 @@ class WorkerPool:
             return
         self._handed_out_at = now
         self.hooks.before_handout()  # evidence on disk before a worker reads it or the index cites it
-        while self.pending:
-            open_slots = [s for s in self.slots if not s.stopped and s.process.is_alive()]
-            if not open_slots:
-                return
+        # one message per worker and round: every message wakes the worker's receiving thread,
+        # which then waits for the GIL (up to the 5 ms switch interval) while the worker
+        # processes; one job per message starved a worker to ~200 jobs/s at the start
+        rounds: dict[int, list[PageJob]] = {}
+        open_slots = [s for s in self.slots if not s.stopped and s.process.is_alive()]
+        while self.pending and open_slots:
             slot = min(open_slots, key=lambda s: len(s.inflight))
             if len(slot.inflight) >= self.per_worker:
-                return
+                break
             job = self.pending.popleft()
             slot.inflight[job.seq] = job
-            try:
-                slot.jobs.send(job)
-            except (OSError, ValueError):
-                return  # dead: the next poll restarts it and hands its jobs out again
+            rounds.setdefault(slot.number, []).append(job)
+        for slot in self.slots:
+            if slot.number in rounds:
+                try:
+                    slot.jobs.send(rounds[slot.number])
+                except (OSError, ValueError):
+                    pass  # dead: the next poll restarts it and hands its jobs out again
 
     def drain(self, timeout: float | None = None) -> bool:
         """Wait until every job is committed (restarting dead workers); False on timeout."""
