@@ -25,3 +25,20 @@ def pid_alive(pid: Any) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
     except (OSError, IndexError):
         return True  # no /proc: kill(0) said it exists
+
+
+def freeze_startup_heap() -> None:
+    """Move every object alive now out of the garbage collector's view (`gc.freeze`).
+
+    Called once a process has loaded what it keeps for its whole life (reference lists,
+    matchers, site definitions, Scrapy's machinery): those hundreds of thousands of objects
+    would otherwise be traversed by every full collection. Measured on processing workers:
+    a full collection held a worker for ~150 ms (its receiving thread triggered it while
+    unpacking a round of jobs), and worker CPU per page fell ~15% with the heap frozen.
+    Objects frozen here are still freed by reference counting; only cyclic garbage among
+    them would stay, and they are meant to live as long as the process.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()

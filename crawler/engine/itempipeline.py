@@ -33,6 +33,7 @@ from core.clock import utc_now_iso
 from core.config import load_config
 from core.errors import TrawlError
 from core.items import RawListing, RawVendor
+from core.process import freeze_startup_heap
 from crawler.engine.workers_job import PageJob
 from crawler.evidence.writer import make_evidence_durable
 from index import open_index
@@ -65,6 +66,9 @@ class StoreSettings:
     batch_size: int
     batch_seconds: float
     workers: int = 0  # processing worker processes (0: process items here)
+    # freeze the start-up heap out of the collector's view (core.process.freeze_startup_heap):
+    # only where the process is this crawl's own (crawler.engine.run), never in a test's process
+    freeze_heap: bool = False
 
     @classmethod
     def from_settings(cls, settings: Any) -> StoreSettings:
@@ -72,7 +76,8 @@ class StoreSettings:
                    clock=settings.get("TRAWL_CLOCK") or utc_now_iso(seconds=False),
                    batch_size=max(1, settings.getint("TRAWL_STORE_BATCH")),
                    batch_seconds=settings.getfloat("TRAWL_STORE_BATCH_SECONDS"),
-                   workers=settings.getint("TRAWL_WORKERS", 0))
+                   workers=settings.getint("TRAWL_WORKERS", 0),
+                   freeze_heap=settings.getbool("TRAWL_FREEZE_HEAP", False))
 
 
 class DroppedItem(DropItem):
@@ -113,15 +118,16 @@ class TrawlItemPipeline:
         self._bulk.enter_context(self.index.bulk_mode(CRAWL_REFRESH_INTERVAL))
         if self.settings.workers > 0:
             self._start_pool()
-            self._cpu_at_open = cpu_seconds()  # after start-up, as the workers count theirs
-            return
-        hooks = BatchHooks(opened=self._schedule_flush, closing=self._cancel_timer,
-                           before_write=self._make_evidence_durable, after_write=self._pages_done)
-        # the Processor loads rate tables and substance lists here, before the first request
-        self.pipeline = Pipeline(self.index, clock=self.settings.clock, run_id=self.settings.run_id,
-                                 stats=self.crawler.stats, batch_size=self.settings.batch_size,
-                                 batch_seconds=self.settings.batch_seconds, hooks=hooks)
-        self._cpu_at_open = cpu_seconds()
+        else:
+            hooks = BatchHooks(opened=self._schedule_flush, closing=self._cancel_timer,
+                               before_write=self._make_evidence_durable, after_write=self._pages_done)
+            # the Processor loads rate tables and substance lists here, before the first request
+            self.pipeline = Pipeline(self.index, clock=self.settings.clock, run_id=self.settings.run_id,
+                                     stats=self.crawler.stats, batch_size=self.settings.batch_size,
+                                     batch_seconds=self.settings.batch_seconds, hooks=hooks)
+        if self.settings.freeze_heap:
+            freeze_startup_heap()  # the lists, site and Scrapy's machinery live as long as the crawl
+        self._cpu_at_open = cpu_seconds()  # after start-up, as the workers count theirs
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
         if self.pool is not None and isinstance(item, (PageJob, RawListing, RawVendor)):

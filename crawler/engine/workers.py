@@ -93,7 +93,7 @@ def worker_main(spec: WorkerSpec, jobs: Connection, results: Connection) -> None
                 inbox.put(job)
 
     threading.Thread(target=receive, name="trawl-worker-recv", daemon=True).start()
-    runner = JobRunner(spec)
+    runner = JobRunner(spec, freeze_heap=True)  # lists and matchers loaded: later full collections skip them
     results.send(READY)
     started = 0.0
     try:

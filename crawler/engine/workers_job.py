@@ -89,7 +89,7 @@ def load_worker_site(spec: WorkerSpec) -> Any:
 class JobRunner:
     """Raw items of a job -> pipeline, batched; `take()` returns what a written batch completed."""
 
-    def __init__(self, spec: WorkerSpec, index: Any = None) -> None:
+    def __init__(self, spec: WorkerSpec, index: Any = None, *, freeze_heap: bool = False) -> None:
         from crawler.engine.offline import OfflineReader
         from index import open_index
         from pipeline.processor import Pipeline
@@ -109,7 +109,11 @@ class JobRunner:
         self.seqs: list[int] = []
         self.keys: list[str] = []
         self.pages_read: list[str] = []
-        self._cpu = cpu_seconds()
+        if freeze_heap:  # a process of its own: what it loaded lives as long as it does
+            from core.process import freeze_startup_heap
+
+            freeze_startup_heap()
+        self._cpu = cpu_seconds()  # start-up (lists, index, the freeze) is not the jobs' CPU
 
     def __len__(self) -> int:
         return len(self.seqs)

@@ -185,6 +185,7 @@ class Consumer:
         self.held: dict[tuple[str, str, str], Held] = {}
         self.processed = 0
         self.claimed = 0
+        self._heap_frozen = False
 
     def _runner(self, spec: WorkerSpec) -> Held:
         key = (spec.site_name, spec.run_id, spec.clock)
@@ -196,7 +197,10 @@ class Consumer:
             # this machine's view of the evidence store and of the site YAML
             local = replace(spec, home=self.home or str(trawl_home()),
                             site_source=spec.site_source if spec.site_source and os.path.isfile(spec.site_source) else "")
-            self.held[key] = Held(JobRunner(local))
+            # the heap is frozen once, when the first runner has loaded the reference lists (kept
+            # for the process's life); later runners come and go with their runs and stay collectable
+            self.held[key] = Held(JobRunner(local, freeze_heap=not self._heap_frozen))
+            self._heap_frozen = True
         return self.held[key]
 
     def _take(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
