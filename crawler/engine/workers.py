@@ -53,6 +53,13 @@ MAX_ATTEMPTS = 3  # a job whose worker died this often is left for --resume
 STOP = None  # the message that tells a worker to write what it holds and exit
 READY = "ready"  # a worker's first message: lists loaded, index open
 START_TIMEOUT = 600.0  # a loaded machine imports and loads the reference lists slowly
+# Jobs a worker holds but has not processed yet (it reports how many it has processed): at
+# most QUEUE_DEPTH while the crawl runs, CLOSING_QUEUE_DEPTH once it hands out its last jobs
+# (polled every POLL_SECONDS / 5 then).  Handing everything out at once split the last jobs
+# evenly by count, not by work: on reprocess one worker finished 150-180 ms before the other.
+QUEUE_DEPTH = 32
+CLOSING_QUEUE_DEPTH = 6
+REPORT_BELOW = QUEUE_DEPTH // 2  # a worker reports its count after a job while it holds fewer
 
 
 def auto_workers(evidence: bool) -> int:
@@ -96,6 +103,7 @@ def worker_main(spec: WorkerSpec, jobs: Connection, results: Connection) -> None
     runner = JobRunner(spec, freeze_heap=True)  # lists and matchers loaded: later full collections skip them
     results.send(READY)
     started = 0.0
+    processed = 0
     try:
         while True:
             timeout = None if not len(runner) else max(0.0, started + spec.batch_seconds - time.monotonic())
@@ -110,6 +118,9 @@ def worker_main(spec: WorkerSpec, jobs: Connection, results: Connection) -> None
             if not len(runner):
                 started = time.monotonic()
             runner.run(job)
+            processed += 1
+            if inbox.qsize() < REPORT_BELOW:
+                results.send(processed)  # running low: the pool tops the queue up
             if len(runner) >= spec.batch_size or time.monotonic() - started >= spec.batch_seconds:
                 _send(results, runner.flush())
     finally:
@@ -133,6 +144,12 @@ class Slot:
     inflight: dict[int, PageJob] = field(default_factory=dict)
     ready: bool = False
     stopped: bool = False  # STOP sent: it takes no more jobs
+    handed: int = 0  # jobs sent to this process
+    processed: int = 0  # jobs it reported processed (written or not)
+
+    @property
+    def queued(self) -> int:
+        return self.handed - self.processed
 
 
 @dataclass
@@ -236,9 +253,12 @@ class WorkerPool:
     def _collect(self, slot: Slot) -> None:
         try:
             while slot.results.poll():
-                ack: Ack | str = slot.results.recv()
+                ack: Ack | str | int = slot.results.recv()
                 if isinstance(ack, str):  # READY
                     slot.ready = True
+                    continue
+                if isinstance(ack, int):  # how many jobs it has processed
+                    slot.processed = ack
                     continue
                 for seq in ack.seqs:
                     slot.inflight.pop(seq, None)
@@ -275,19 +295,23 @@ class WorkerPool:
         now = time.monotonic()
         if not self.closing and len(self.pending) < self.per_worker // 2 and now - self._handed_out_at < HANDOUT_SECONDS:
             return
+        depth = CLOSING_QUEUE_DEPTH if self.closing else QUEUE_DEPTH
+        open_slots = [s for s in self.slots if not s.stopped and s.process.is_alive()]
+
+        def takers() -> list[Slot]:
+            return [s for s in open_slots if s.queued < depth and len(s.inflight) < self.per_worker]
+
+        if not takers():
+            return  # every worker has enough to do (no barrier needed yet)
         self._handed_out_at = now
         self.hooks.before_handout()  # evidence on disk before a worker reads it or the index cites it
-        # one message per worker and round: every message wakes the worker's receiving thread,
-        # which then waits for the GIL (up to the 5 ms switch interval) while the worker
-        # processes; one job per message starved a worker to ~200 jobs/s at the start
+        # one message per worker and round (a list of jobs), not one per job
         rounds: dict[int, list[PageJob]] = {}
-        open_slots = [s for s in self.slots if not s.stopped and s.process.is_alive()]
-        while self.pending and open_slots:
-            slot = min(open_slots, key=lambda s: len(s.inflight))
-            if len(slot.inflight) >= self.per_worker:
-                break
+        while self.pending and (ready := takers()):
+            slot = min(ready, key=lambda s: s.queued)
             job = self.pending.popleft()
             slot.inflight[job.seq] = job
+            slot.handed += 1
             rounds.setdefault(slot.number, []).append(job)
         for slot in self.slots:
             if slot.number in rounds:
@@ -333,9 +357,10 @@ class WorkerPool:
         finally:
             self.closed = True
             # a worker that acked everything is only tearing down its interpreter (~1 s with the
-            # lists loaded): not on the crawl's clock; multiprocessing reaps daemons at exit
+            # lists loaded): not on the crawl's clock, not waited for (a wait of 50 ms per
+            # worker was a third of reprocess's tail); multiprocessing reaps daemons at exit
             for slot in self.slots:
-                slot.process.join(0.05)
+                slot.process.join(0)
                 for conn in (slot.jobs, slot.results):
                     conn.close()
 
