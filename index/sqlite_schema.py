@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Callable
 
 from core.errors import TrawlError
+from core.sqlite_wal import enter_wal
 from index.sqlite_facets import FACET_DDL, rebuild
 
 SCHEMA_VERSION = 9
@@ -125,7 +125,7 @@ BUSY_TIMEOUT = 30.0  # seconds a statement waits for another process's lock
 def connect(path: str) -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT)
-        _enter_wal(conn)
+        enter_wal(conn, BUSY_TIMEOUT)  # new file: waits for another process opening it too
     except sqlite3.Error as exc:
         raise TrawlError(f"cannot open index database {path}: {exc}") from exc
     # NORMAL is durable against process crashes in WAL mode (only an OS crash
@@ -135,26 +135,6 @@ def connect(path: str) -> sqlite3.Connection:
     conn.execute("PRAGMA cache_size=-65536")
     conn.execute("PRAGMA temp_store=MEMORY")
     return conn
-
-
-def _enter_wal(conn: sqlite3.Connection) -> None:
-    """Switch the file to WAL, waiting for other processes as any statement would.
-
-    SQLite answers "database is locked" to the switch at once, without its busy handler, when
-    another connection holds the file: two workers opening a new index together failed in
-    49 of 60 tries (tests/index/test_sqlite_open_race.py)."""
-    deadline = time.monotonic() + BUSY_TIMEOUT
-    pause = 0.005
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            contended = "locked" in str(exc) or "busy" in str(exc)
-            if not contended or time.monotonic() > deadline:
-                raise
-        time.sleep(pause)
-        pause = min(pause * 2, 0.1)
 
 
 def migrate(conn: sqlite3.Connection) -> int:

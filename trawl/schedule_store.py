@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import TrawlError
+from core.sqlite_wal import enter_wal
 
 STORE_FILE = "schedule.sqlite"
 APS_TABLE = "apscheduler_jobs"
@@ -84,9 +85,7 @@ class ScheduleStore:
         if url.startswith("sqlite"):
             @event.listens_for(self.engine, "connect")
             def _wal(dbapi_connection: Any, _record: Any) -> None:
-                cursor = dbapi_connection.cursor()
-                cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.close()
+                enter_wal(dbapi_connection, 30)  # two schedulers and the CLI may create the file together
         self.metadata = MetaData()
         self.state_t = Table(
             STATE_TABLE, self.metadata,

@@ -29,6 +29,8 @@ from urllib.parse import urlsplit
 
 from w3lib.url import canonicalize_url
 
+from core.sqlite_wal import enter_wal
+
 PENDING, CLAIMED, FETCHED, DONE, FAILED = "pending", "claimed", "fetched", "done", "failed"
 
 _SCHEMA = """
@@ -72,7 +74,7 @@ class Frontier:
         # check_same_thread off: Scrapy runs everything on the reactor thread, but
         # pipelines may be driven from deferToThread in future; the lock keeps it safe.
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        enter_wal(self._conn, 5.0)  # sqlite3's default busy timeout
         self._conn.execute("PRAGMA synchronous=NORMAL")  # SIGKILL-safe; only power loss could drop the tail
         self._conn.executescript(_SCHEMA)
         self._lock = threading.Lock()

@@ -24,6 +24,7 @@ from typing import Any
 from core.clock import utc_now_iso
 from core.errors import TrawlError
 from core.home import ensure_home, trawl_home
+from core.sqlite_wal import enter_wal
 from crawler.sitedef.siteconfig import SiteConfig
 
 REGISTRY_FILE = "markets.sqlite"
@@ -129,7 +130,7 @@ def connect(*, write: bool) -> Iterator[sqlite3.Connection]:
     db = sqlite3.connect(path, timeout=30, isolation_level=None)
     db.row_factory = sqlite3.Row
     try:
-        db.execute("PRAGMA journal_mode=WAL")
+        enter_wal(db, 30)  # two crawls ending at once on a new home both open a new file
         db.executescript(SCHEMA)
         if not write:
             yield db
