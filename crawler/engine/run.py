@@ -217,7 +217,7 @@ def _crawl(site: SiteConfig, frontier: Frontier, *, run_id: str, run_dir: Path, 
     logging.getLogger().handlers.insert(0, watch)  # first: the console's redaction folds exc_info away
     try:
         process = CrawlerProcess(settings)
-        logsetup.capture_warnings()  # Scrapy's configure_logging replaced the warnings hook
+        logsetup.after_scrapy_logging()  # Scrapy's configure_logging reset our warnings hook and levels
         crawler = process.create_crawler(TrawlSpider)
         crawler.signals.connect(watch.spider_opened, signal=signals.spider_opened)
         crashed: list[BaseException] = []  # the crawl itself failed (e.g. a stage could not open)
