@@ -63,10 +63,13 @@ class Measure:
     peak_rss_mb: float = 0.0
     cpu_s: float = 0.0  # user + system of the process and the children it reaped (workers)
     work_cpu_s: float = 0.0  # the same from spider open to close only (start-up excluded)
+    server_cpu_s: float = 0.0  # the testbed's (this process's) CPU while the child ran
     runs: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, pages: int, nbytes: int, seconds: float, wall: float, rss_mb: float, cpu_s: float = 0.0) -> None:
+    def add(self, pages: int, nbytes: int, seconds: float, wall: float, rss_mb: float, cpu_s: float = 0.0,
+            server_cpu_s: float = 0.0) -> None:
         self.cpu_s += cpu_s
+        self.server_cpu_s += server_cpu_s
         self.pages += pages
         self.bytes += nbytes
         self.seconds += seconds
@@ -86,17 +89,22 @@ class Measure:
         return 1000 * self.work_cpu_s / self.pages if self.pages else 0.0
 
     @property
+    def server_cpu_ms_per_page(self) -> float:
+        return 1000 * self.server_cpu_s / self.pages if self.pages else 0.0
+
+    @property
     def mb_per_s(self) -> float:
         return self.bytes / 2**20 / self.seconds if self.seconds else 0.0
 
 
-LAST_CPU: list[float] = [0.0]  # CPU seconds of the last child run (set by _run)
+LAST_CPU: list[float] = [0.0, 0.0]  # CPU seconds of the last child run and of the testbed meanwhile (set by _run)
 
 
 def _run(cmd: list[str], env: dict[str, str], timeout: float) -> tuple[str, str, float, float]:
     """Run a child; returns stdout, stderr, wall seconds and its own peak RSS (MB); its CPU
     seconds (with the workers it reaped) land in LAST_CPU."""
     started = time.monotonic()
+    own_before = time.process_time()  # this process serves the testbed (its thread) and polls
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=out, stderr=err)
         deadline = started + timeout
@@ -110,7 +118,7 @@ def _run(cmd: list[str], env: dict[str, str], timeout: float) -> tuple[str, str,
                 break
             time.sleep(0.02)
         proc.returncode = os.waitstatus_to_exitcode(status)
-        LAST_CPU[0] = usage.ru_utime + usage.ru_stime
+        LAST_CPU[:] = [usage.ru_utime + usage.ru_stime, time.process_time() - own_before]
         wall = time.monotonic() - started
         out.seek(0)
         err.seek(0)
@@ -298,20 +306,20 @@ def bench(sites: list[str], repeat: int, timeout: float, worker_counts: list[int
                     urls = urls or [base + path for name, method, path, _ in log if name == site and method == "GET"]
                     # spider open to close, as for the bare spider (start-up is in "wall")
                     seconds = summary.get("crawl_s") or summary["duration_s"]
-                    runs[f"trawl-w{n}"].add(summary["pages"], summary["bytes"], seconds, wall, rss, LAST_CPU[0])
+                    runs[f"trawl-w{n}"].add(summary["pages"], summary["bytes"], seconds, wall, rss, *LAST_CPU)
                     runs[f"trawl-w{n}"].work_cpu_s += summary["work_cpu_s"]
                     runs[f"trawl-w{n}"].runs.append({"site": site, "pages": summary["pages"], "seconds": seconds,
                                                      "listings": summary.get("listings")})
                 env = base_env | {"TRAWL_HOME": str(tmp / f"fetch-{site}-{rep}")}
                 summary, wall, rss = fetch_crawl(site, env, timeout)
-                fetch.add(summary["pages"], summary["bytes"], summary["crawl_s"], wall, rss, LAST_CPU[0])
+                fetch.add(summary["pages"], summary["bytes"], summary["crawl_s"], wall, rss, *LAST_CPU)
                 fetch.runs.append({"site": site, "pages": summary["pages"], "seconds": summary["crawl_s"]})
                 starts = [u if "://" in u else base + "/" + u.lstrip("/") for u in load_site(site).start_urls]
                 for measure, evidence, seeds in ((bare, False, None), (net, True, None), (follow, False, starts)):
                     result, wall, rss = bare_crawl(site, urls, handle.network, env, tmp,
                                                    timeout, evidence, seeds)
                     measure.add(result["pages"], result["bytes"], result["duration_s"], wall,
-                                rss, LAST_CPU[0])
+                                rss, *LAST_CPU)
                     measure.work_cpu_s += result["cpu_s"]
                     measure.runs.append({"site": site, "pages": result["pages"], "unlinked": result["unlinked"],
                                          "seconds": round(result["duration_s"], 3)})
@@ -333,6 +341,8 @@ def bench(sites: list[str], repeat: int, timeout: float, worker_counts: list[int
             "cpu_ms_per_page": {kind: round(m.work_cpu_ms_per_page, 2) if m.work_cpu_s else None
                                 for kind, m in everything.items()},
             "cpu_ms_per_page_with_startup": {kind: round(m.cpu_ms_per_page, 2) for kind, m in everything.items()},
+            # the testbed runs in this process: what serving a page cost on the same two cores
+            "testbed_cpu_ms_per_page": {kind: round(m.server_cpu_ms_per_page, 2) for kind, m in everything.items()},
             "latency": latency,
             **{kind: _report(m) for kind, m in everything.items()}}
 
@@ -396,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['pages_per_s']:.1f} pages/s ({result['ratio_pages_per_s'].get(kind, 1.0):.2f}x bare), "
               f"CPU {result['cpu_ms_per_page'][kind] or 0:.1f} ms/page "
               f"({result['cpu_ms_per_page_with_startup'][kind]:.0f} with start-up), "
+              f"testbed {result['testbed_cpu_ms_per_page'][kind]:.1f} ms/page, "
               f"wall incl. start-up {r['wall']:.1f}s, peak RSS {r['peak_rss_mb']:.0f} MB")
     print("trawl-wN = trawl with N processing workers (0: in the crawl process); fetch = trawl with its "
           "item pipeline off; net = bare spider + onion guard + WARC evidence; crawl = bare spider discovering "
