@@ -127,8 +127,9 @@ class GateWaitMiddleware:
 
 
 class FrontierReplayMiddleware:
-    """Keeps each listing/vendor body in the frontier until its items are stored; a resumed
-    crawl replays it from there instead of downloading the page a second time."""
+    """Keeps each listing/vendor page in the frontier until its items are stored (where its
+    evidence record is, or its body when the crawl keeps no evidence); a resumed crawl
+    replays it from there instead of downloading the page a second time."""
 
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
@@ -145,19 +146,47 @@ class FrontierReplayMiddleware:
         key = request.meta.get("trawl_key")
         if self.frontier is None or key is None or request.meta.get("trawl_kind") not in ITEM_KINDS or request.method != "GET":
             return None
-        stored = self.frontier.stored_body(key)
+        stored = self.frontier.stored_page(key)
         if stored is None:
             return None
-        url, body = stored
+        body = stored.body if stored.body is not None else self._evidence_body(key, stored.url, stored.ref or {})
+        if body is None:
+            return None  # fetched again (and its body kept again)
         self.crawler.stats.inc_value("trawl/frontier/replayed")
-        return HtmlResponse(url=url, body=body, encoding="utf-8", request=request, flags=["replayed"])
+        return HtmlResponse(url=stored.url, body=body, encoding="utf-8", request=request, flags=["replayed"])
+
+    def _evidence_body(self, key: str, url: str, ref: dict[str, Any]) -> bytes | None:
+        """The body from the page's WARC record; None (and the page pending again) when that
+        record is unreadable, e.g. torn by the kill this run resumes from."""
+        from pathlib import Path
+
+        from core.home import ensure_home
+        from core.records import Evidence
+        from crawler.evidence.reader import EvidenceReadError, read_evidence
+
+        home = Path(self.crawler.settings.get("TRAWL_HOME") or ensure_home()).resolve()
+        try:
+            page = read_evidence(Evidence(run_id=str(ref.get("run_id", "")), warc_file=str(ref.get("warc_file", "")),
+                                          warc_offset=int(ref.get("warc_offset", 0))), home)
+            if page.url != url:
+                raise EvidenceReadError(f"the record there is of {page.url}, not {url}")
+        except EvidenceReadError as exc:
+            logger.warning("page %s is fetched again: its preserved copy cannot be read (%s)", key, exc)
+            self.crawler.stats.inc_value("trawl/frontier/replay_unreadable")
+            self.frontier.forget_body(key)
+            return None
+        return page.body
 
     def process_response(self, request: Request, response: Response, spider: Any = None) -> Response:
         key = request.meta.get("trawl_key")
         if (self.frontier is not None and key is not None and response.status == 200 and request.method == "GET"
                 and request.meta.get("trawl_kind") in ITEM_KINDS and "replayed" not in response.flags
                 and not request.meta.get("trawl_secret_fields")):  # a GET login's URL holds the password
-            self.frontier.store_body(key, response.url, response.body, request.meta.get("trawl_mirror", ""))
+            # with evidence on (its middleware saw the response first) the WARC record is the copy kept
+            evidence = request.meta.get("trawl_evidence")
+            ref = ({"run_id": evidence.run_id, "warc_file": evidence.warc_file, "warc_offset": evidence.warc_offset}
+                   if evidence is not None and evidence.warc_file else None)
+            self.frontier.store_body(key, response.url, response.body, request.meta.get("trawl_mirror", ""), ref=ref)
         return response
 
 

@@ -16,6 +16,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.crawler.conftest import REPO, crawl_env, trawl
 
 LISTING = re.compile(r"^/listing/\d+$")
@@ -133,4 +135,68 @@ def test_downloaded_but_unstored_page_is_replayed_not_refetched(testbed: Any, tm
     # the replayed page's category links lead on to the rest of the site, as in a real resume
     assert summary["replayed"] == 1 and summary["listings"] == len(testbed.truth("pillhub"))
     assert not [entry for entry in testbed.request_log[start:] if entry[2] == item["url"]]
+    assert set(Frontier(run_dir / "frontier.sqlite").counts()) == {"done"}
+
+
+def _preserve(run_dir: Path, url: str, body: bytes) -> dict[str, Any]:
+    """Write `url`'s exchange into the run's evidence as a crawl does; its frontier reference."""
+    import io
+    import os
+    from urllib.parse import urlsplit
+
+    from warcio.statusandheaders import StatusAndHeaders
+
+    from crawler.evidence.writer import EvidenceWriter
+
+    writer = EvidenceWriter(run_dir, run_dir.name)
+    parts = urlsplit(url)
+    request = writer.writer.create_warc_record(
+        url, "request", payload=io.BytesIO(b""), length=0,
+        http_headers=StatusAndHeaders(f"GET {parts.path} HTTP/1.1", [("Host", parts.netloc)],
+                                      protocol="HTTP/1.1", is_http_request=True))
+    response = writer.writer.create_warc_record(
+        url, "response", payload=io.BytesIO(body), length=len(body),
+        http_headers=StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                                 ("Content-Length", str(len(body)))], protocol="HTTP/1.1"))
+    written = writer.write_exchange(url, request, response, [])[1]
+    writer.close()
+    return {"run_id": run_dir.name, "warc_file": os.path.relpath(written.warc_file, run_dir.parent.parent),
+            "warc_offset": written.offset}
+
+
+@pytest.mark.parametrize("readable", [True, False], ids=["record readable", "record unreadable"])
+def test_a_fetched_page_is_replayed_from_its_warc_record(testbed: Any, tmp_path: Path, readable: bool) -> None:
+    """With evidence on the frontier keeps where the page's WARC record is, not a second
+    copy of its body; a record that cannot be read back means the page is fetched again."""
+    import urllib.request
+
+    from crawler.engine.frontier import Frontier
+
+    home = tmp_path / "home"
+    item = testbed.truth("pillhub")[0]
+    url = testbed.sites["pillhub"].base_url.rstrip("/") + item["url"]
+    body = urllib.request.urlopen(url, timeout=10).read()
+    run_dir = home / "runs" / "pillhub-20260803T120000Z-abcd"
+    run_dir.mkdir(parents=True)
+    ref = _preserve(run_dir, url, body)
+    if not readable:
+        ref["warc_offset"] += 1  # inside the record: not the start of one
+    frontier = Frontier(run_dir / "frontier.sqlite")
+    frontier.add(item["url"], "listing", 1)
+    frontier.store_body(item["url"], url, body, ref=ref)
+    assert frontier.stored_body(item["url"]) is None  # the reference only: no second copy
+    frontier.close()
+    start = len(testbed.request_log)
+    run = trawl(["crawl", "pillhub", "--resume", "--json"], crawl_env(home, testbed.env()))
+    assert run.returncode == 0, run.stderr[-2000:]
+    summary = json.loads(run.stdout.strip().splitlines()[-1])
+    stats = json.loads((run_dir / "stats.json").read_text())["stats"]
+    assert summary["listings"] == len(testbed.truth("pillhub"))
+    fetched = [entry for entry in testbed.request_log[start:] if entry[2] == item["url"]]
+    if readable:
+        assert summary["replayed"] == 1 and not fetched
+    else:
+        assert summary["replayed"] == 0 and len(fetched) == 1
+        assert stats.get("trawl/frontier/replay_unreadable") == 1
+        assert "is fetched again: its preserved copy cannot be read" in run.stderr
     assert set(Frontier(run_dir / "frontier.sqlite").counts()) == {"done"}

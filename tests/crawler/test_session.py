@@ -72,3 +72,26 @@ def test_frontier_states_and_keys(tmp_path: Path) -> None:
     assert reopened.stored_body("/l/1") == ("http://m/l/1", b"<html>1</html>")
     reopened.done("/l/1")
     assert reopened.stored_body("/l/1") is None and reopened.counts() == {"done": 2}
+
+
+def test_frontier_written_before_references_opens_and_keeps_its_bodies(tmp_path: Path) -> None:
+    """A run killed under an older trawl stored bodies, with no body_ref column: resumable."""
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript("""
+            CREATE TABLE frontier (key TEXT PRIMARY KEY, kind TEXT NOT NULL, depth INTEGER NOT NULL DEFAULT 0,
+                status TEXT NOT NULL, meta TEXT NOT NULL DEFAULT '{}', body BLOB, body_url TEXT, mirror TEXT,
+                error TEXT, seq INTEGER NOT NULL);
+            INSERT INTO frontier VALUES ('/l/1', 'listing', 1, 'fetched', '{}', x'3c68746d6c3e', 'http://m/l/1', '', NULL, 1);
+            INSERT INTO frontier VALUES ('/l/2', 'listing', 1, 'pending', '{}', NULL, NULL, NULL, NULL, 2);
+        """)
+    frontier = Frontier(path)
+    assert frontier.stored_body("/l/1") == ("http://m/l/1", b"<html>")
+    ref = {"run_id": "r", "warc_file": "runs/r/warc/r-00000.warc.gz", "warc_offset": 120}
+    frontier.store_body("/l/2", "http://m/l/2", b"<html>2</html>", ref=ref)
+    stored = frontier.stored_page("/l/2")
+    assert stored is not None and stored.body is None and stored.ref == ref and stored.url == "http://m/l/2"
+    frontier.forget_body("/l/2")  # unusable: pending again, nothing kept
+    assert frontier.stored_page("/l/2") is None and frontier.status("/l/2") == "pending"
