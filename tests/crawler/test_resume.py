@@ -112,32 +112,6 @@ def test_resume_without_interrupted_run_is_a_clear_error(testbed: Any, tmp_path:
     assert len(run.stderr.strip().splitlines()) == 1
 
 
-def test_downloaded_but_unstored_page_is_replayed_not_refetched(testbed: Any, tmp_path: Path) -> None:
-    """The state a SIGKILL between download and index commit leaves: body in the frontier."""
-    import urllib.request
-
-    from crawler.engine.frontier import Frontier
-
-    home = tmp_path / "home"
-    item = testbed.truth("pillhub")[0]
-    url = testbed.sites["pillhub"].base_url.rstrip("/") + item["url"]
-    body = urllib.request.urlopen(url, timeout=10).read()
-    run_dir = home / "runs" / "pillhub-20260803T120000Z-abcd"
-    run_dir.mkdir(parents=True)
-    frontier = Frontier(run_dir / "frontier.sqlite")
-    frontier.add(item["url"], "listing", 1)
-    frontier.store_body(item["url"], url, body)
-    frontier.close()
-    start = len(testbed.request_log)
-    run = trawl(["crawl", "pillhub", "--resume", "--json"], crawl_env(home, testbed.env()))
-    assert run.returncode == 0, run.stderr[-2000:]
-    summary = json.loads(run.stdout.strip().splitlines()[-1])
-    # the replayed page's category links lead on to the rest of the site, as in a real resume
-    assert summary["replayed"] == 1 and summary["listings"] == len(testbed.truth("pillhub"))
-    assert not [entry for entry in testbed.request_log[start:] if entry[2] == item["url"]]
-    assert set(Frontier(run_dir / "frontier.sqlite").counts()) == {"done"}
-
-
 def _preserve(run_dir: Path, url: str, body: bytes) -> dict[str, Any]:
     """Write `url`'s exchange into the run's evidence as a crawl does; its frontier reference."""
     import io
@@ -164,10 +138,12 @@ def _preserve(run_dir: Path, url: str, body: bytes) -> dict[str, Any]:
             "warc_offset": written.offset}
 
 
-@pytest.mark.parametrize("readable", [True, False], ids=["record readable", "record unreadable"])
-def test_a_fetched_page_is_replayed_from_its_warc_record(testbed: Any, tmp_path: Path, readable: bool) -> None:
-    """With evidence on the frontier keeps where the page's WARC record is, not a second
-    copy of its body; a record that cannot be read back means the page is fetched again."""
+@pytest.mark.parametrize("kept", ["body", "record", "unreadable record"])
+def test_downloaded_but_unstored_page_is_replayed_not_refetched(testbed: Any, tmp_path: Path, kept: str) -> None:
+    """The state a SIGKILL between download and index commit leaves. With evidence on the
+    frontier keeps where the page's WARC record is, not a second copy of its body (kept as
+    such with evidence off, or by an older trawl); a record that cannot be read back means
+    the page is fetched again."""
     import urllib.request
 
     from crawler.engine.frontier import Frontier
@@ -178,25 +154,26 @@ def test_a_fetched_page_is_replayed_from_its_warc_record(testbed: Any, tmp_path:
     body = urllib.request.urlopen(url, timeout=10).read()
     run_dir = home / "runs" / "pillhub-20260803T120000Z-abcd"
     run_dir.mkdir(parents=True)
-    ref = _preserve(run_dir, url, body)
-    if not readable:
+    ref = _preserve(run_dir, url, body) if kept != "body" else None
+    if ref is not None and kept == "unreadable record":
         ref["warc_offset"] += 1  # inside the record: not the start of one
     frontier = Frontier(run_dir / "frontier.sqlite")
     frontier.add(item["url"], "listing", 1)
     frontier.store_body(item["url"], url, body, ref=ref)
-    assert frontier.stored_body(item["url"]) is None  # the reference only: no second copy
+    assert (frontier.stored_body(item["url"]) is None) == (ref is not None)  # a reference, no second copy
     frontier.close()
     start = len(testbed.request_log)
     run = trawl(["crawl", "pillhub", "--resume", "--json"], crawl_env(home, testbed.env()))
     assert run.returncode == 0, run.stderr[-2000:]
     summary = json.loads(run.stdout.strip().splitlines()[-1])
     stats = json.loads((run_dir / "stats.json").read_text())["stats"]
+    # the replayed page's category links lead on to the rest of the site, as in a real resume
     assert summary["listings"] == len(testbed.truth("pillhub"))
     fetched = [entry for entry in testbed.request_log[start:] if entry[2] == item["url"]]
-    if readable:
-        assert summary["replayed"] == 1 and not fetched
-    else:
+    if kept == "unreadable record":
         assert summary["replayed"] == 0 and len(fetched) == 1
         assert stats.get("trawl/frontier/replay_unreadable") == 1
         assert "is fetched again: its preserved copy cannot be read" in run.stderr
+    else:
+        assert summary["replayed"] == 1 and not fetched
     assert set(Frontier(run_dir / "frontier.sqlite").counts()) == {"done"}
