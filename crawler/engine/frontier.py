@@ -162,11 +162,6 @@ class Frontier:
             return None
         return StoredPage(row[0], None if row[1] is None else bytes(row[1]), json.loads(row[2]) if row[2] else None)
 
-    def stored_body(self, key: str) -> tuple[str, bytes] | None:
-        """The stored body itself (None when only a reference is kept: see `stored_page`)."""
-        page = self.stored_page(key)
-        return (page.url, page.body) if page is not None and page.body is not None else None
-
     def forget_body(self, key: str) -> None:
         """A stored body turned out unusable (gate page): fetch it again next time."""
         with self._lock:

@@ -160,7 +160,9 @@ def test_downloaded_but_unstored_page_is_replayed_not_refetched(testbed: Any, tm
     frontier = Frontier(run_dir / "frontier.sqlite")
     frontier.add(item["url"], "listing", 1)
     frontier.store_body(item["url"], url, body, ref=ref)
-    assert (frontier.stored_body(item["url"]) is None) == (ref is not None)  # a reference, no second copy
+    stored = frontier.stored_page(item["url"])
+    assert stored is not None and stored.ref == ref
+    assert (stored.body is None) == (ref is not None)  # a reference, no second copy
     frontier.close()
     start = len(testbed.request_log)
     # with the body: the whole resumed crawl (the replayed page's links lead on to the rest of

@@ -9,7 +9,7 @@ import pytest
 
 from core.errors import TrawlError
 from crawler.engine import session
-from crawler.engine.frontier import Frontier, page_key
+from crawler.engine.frontier import Frontier, StoredPage, page_key
 from crawler.sitedef.siteconfig import LoginConfig
 
 LOGIN = LoginConfig(url="/login", username_env="T_USER", password_env="T_PASS")
@@ -69,9 +69,9 @@ def test_frontier_states_and_keys(tmp_path: Path) -> None:
     frontier.close()
     reopened = Frontier(tmp_path / "f.sqlite")  # as after a SIGKILL: state is in the file
     assert [e.key for e in reopened.unfinished()] == ["/l/1"]
-    assert reopened.stored_body("/l/1") == ("http://m/l/1", b"<html>1</html>")
+    assert reopened.stored_page("/l/1") == StoredPage("http://m/l/1", b"<html>1</html>")
     reopened.done("/l/1")
-    assert reopened.stored_body("/l/1") is None and reopened.counts() == {"done": 2}
+    assert reopened.stored_page("/l/1") is None and reopened.counts() == {"done": 2}
 
 
 def test_frontier_written_before_references_opens_and_keeps_its_bodies(tmp_path: Path) -> None:
@@ -88,7 +88,7 @@ def test_frontier_written_before_references_opens_and_keeps_its_bodies(tmp_path:
             INSERT INTO frontier VALUES ('/l/2', 'listing', 1, 'pending', '{}', NULL, NULL, NULL, NULL, 2);
         """)
     frontier = Frontier(path)
-    assert frontier.stored_body("/l/1") == ("http://m/l/1", b"<html>")
+    assert frontier.stored_page("/l/1") == StoredPage("http://m/l/1", b"<html>")
     ref = {"run_id": "r", "warc_file": "runs/r/warc/r-00000.warc.gz", "warc_offset": 120}
     frontier.store_body("/l/2", "http://m/l/2", b"<html>2</html>", ref=ref)
     stored = frontier.stored_page("/l/2")

@@ -158,7 +158,7 @@ def test_items_wait_for_a_full_batch_then_are_written_and_their_pages_done(harne
     assert listing.evidence.warc_file == "warc/run-1.warc.gz" and listing.evidence.mirror == MIRROR
     assert listing.evidence.run_id == "run-1" and listing.evidence.proxy == "socks5h://127.0.0.1:9050"
     assert p.statuses(items) == ["done"] * 3
-    assert p.frontier.stored_body(items[0].raw.fetch.key) is None  # done pages drop their replay copy
+    assert p.frontier.stored_page(items[0].raw.fetch.key) is None  # done pages drop their replay copy
     assert p.stat("trawl/stored/listings") == 3 and p.stat("trawl/stored/snapshots") == 3
     assert p.stat("trawl/store/batches") == 1
 
