@@ -23,6 +23,7 @@ The protocol (keys under `trawl:process`, see `stream_keys`):
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import pickle  # jobs travel through a trusted Redis, as the shared frontier's requests do
@@ -114,7 +115,8 @@ class RedisFeed:
             self.hooks.before_handout()  # evidence durable before any consumer can read it
             pipe = self.client.pipeline(transaction=False)
             for job in self.pending:
-                pipe.xadd(jobs_key(self.prefix), {"job": pickle.dumps((self.spec, job))})
+                # without the page copy: the consumer reads the record from the evidence store
+                pipe.xadd(jobs_key(self.prefix), {"job": pickle.dumps((self.spec, dataclasses.replace(job, page=None)))})
                 self.outstanding.add(job.seq)
             pipe.execute()
             self.pending.clear()

@@ -36,6 +36,8 @@ def test_workers_store_what_the_crawl_process_stores(testbed: Any, tmp_path: Pat
     stats = pooled["stats"]
     assert stats["trawl/workers/count"] == 1
     assert stats["trawl/workers/jobs"] == stats["trawl/workers/submitted"] > 0
+    # a local worker reads the page copy its job carries, not the WARC record written from it
+    assert stats.get("trawl/workers/pages_read_back", 0) == 0
     assert pooled["listings"] == inline["listings"]  # the workers' counters reach the run summary
     assert pooled["drops_by_reason"] == inline["drops_by_reason"]
     assert "trawl/workers/count" not in inline["stats"]

@@ -73,6 +73,7 @@ def test_two_consumers_one_killed_lose_nothing(testbed: Any, tmp_path: Path) -> 
     summary = json.loads(out.strip().splitlines()[-1])
     stats = json.loads((Path(summary["run_dir"]) / "stats.json").read_text())["stats"]
     assert stats["trawl/workers/submitted"] > 0
+    assert stats["trawl/workers/pages_read_back"] > 0  # a consumer reads each page from the evidence store
     expected, got = stored_listings(inline_home, SITE), stored_listings(fed_home, SITE)
     assert len(expected) >= 20
     assert sorted(got) == sorted(expected)
