@@ -25,7 +25,7 @@ import contextlib
 import logging
 import sys
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from scrapy.exceptions import DropItem
 
@@ -35,11 +35,14 @@ from core.errors import TrawlError
 from core.items import RawListing, RawVendor
 from core.process import freeze_startup_heap
 from crawler.engine.workers_job import PageJob
-from crawler.evidence.writer import make_evidence_durable
+from crawler.evidence.writer import make_evidence_durable, start_evidence_barrier
 from index import open_index
 from index.api import IndexBackend
 from pipeline import BatchHooks, Pipeline
 from pipeline.version import extraction_version
+
+if TYPE_CHECKING:
+    from crawler.engine.workers import Barrier
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +156,10 @@ class TrawlItemPipeline:
 
         try:
             if self.pool is not None:
+                # our connection closes first: SQLite checkpoints its WAL (the workers' writes)
+                # in the last connection to close, 8-10 ms per testbed crawl; a worker does
+                # that after its last ack, which the crawl does not wait for
+                self._close_index()
                 self._stop_pool()
             if self.pipeline is not None:
                 self.pipeline.flush()
@@ -160,10 +167,13 @@ class TrawlItemPipeline:
             # the crawl process's own CPU from open to close (workers add trawl/workers/cpu_ms)
             self.crawler.stats.set_value("trawl/crawl_cpu_ms", round(1000 * (cpu_seconds() - self._cpu_at_open)))
             self._cancel_timer()
-            self._bulk.close()
-            if self.index is not None:
-                self.index.close()
-                self.index = None
+            self._close_index()
+
+    def _close_index(self) -> None:
+        self._bulk.close()
+        if self.index is not None:
+            self.index.close()
+            self.index = None
 
     # --- worker mode ----------------------------------------------------------------------
     def _start_pool(self) -> None:
@@ -178,7 +188,7 @@ class TrawlItemPipeline:
                           clock=self.settings.clock, home=str(s.get("TRAWL_HOME") or ""),
                           batch_size=self.settings.batch_size, batch_seconds=self.settings.batch_seconds)
         hooks = PoolHooks(pages_done=self._pages_done, counters=self._add_counters,
-                          before_handout=self._make_evidence_durable,
+                          before_handout=self._make_evidence_durable, start_barrier=self._start_evidence_barrier,
                           pages_read=lambda ids: spider.pages_read.update(ids), pause=self._pause_engine)
         config = load_config()
         feed = config.crawl_workers_feed
@@ -237,6 +247,13 @@ class TrawlItemPipeline:
     # --- batch hooks ------------------------------------------------------------------
     def _make_evidence_durable(self) -> None:
         make_evidence_durable(self.crawler)  # the records this batch cites are chained first
+
+    def _start_evidence_barrier(self) -> Barrier:
+        from twisted.internet import reactor
+
+        from crawler.engine.workers import Barrier
+
+        return Barrier(start_evidence_barrier(self.crawler), reactor.callFromThread)
 
     def _pages_done(self, keys: list[str]) -> None:
         if self.frontier is not None:

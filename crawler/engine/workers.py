@@ -14,7 +14,9 @@ Nothing is lost when a worker dies (kill -9 included):
 - a worker that dies is started again (within the run) and the jobs it held are handed out
   again (at most `MAX_ATTEMPTS` times: a page that kills every worker is left for resume);
 - the evidence barrier runs before any job is handed out: the WARC record and its manifest
-  line are on disk before a worker reads them or the index cites them.
+  line are on disk before a worker reads them or the index cites them.  In a crawl its
+  fsyncs run on a thread (`Barrier`): a round of jobs is assigned, then sent once they are
+  done, while the reactor goes on fetching.
 
 Each worker has its own pair of pipes (no shared queue: a process killed while holding a
 shared queue's lock would wedge every other worker).  Workers are started with `spawn`:
@@ -34,6 +36,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -152,6 +155,39 @@ class Slot:
         return self.handed - self.processed
 
 
+class Barrier:
+    """The background evidence syncs a round of jobs waits for (`PoolHooks.start_barrier`);
+    `notify(callback)` runs the callback in the pool's thread (the crawl's reactor)."""
+
+    def __init__(self, futures: list[Future[None]], notify: Callable[[Callable[[], None]], Any]) -> None:
+        self.futures, self.notify = futures, notify
+        self._left = len(futures)
+        self._lock = threading.Lock()
+
+    def done(self) -> bool:
+        return all(future.done() for future in self.futures)
+
+    def wait(self) -> None:
+        """Block until done; raises a sync's error (the round must not go out)."""
+        for future in self.futures:
+            future.result()
+
+    def on_done(self, callback: Callable[[], None]) -> None:
+        if not self.futures:
+            callback()
+            return
+
+        def one_done(_: Future[None]) -> None:
+            with self._lock:
+                self._left -= 1
+                last = self._left == 0
+            if last:
+                self.notify(callback)
+
+        for future in self.futures:
+            future.add_done_callback(one_done)
+
+
 @dataclass
 class PoolHooks:
     """What the crawl does with results (the item pipeline wires these)."""
@@ -159,6 +195,8 @@ class PoolHooks:
     pages_done: Callable[[list[str]], None]
     counters: Callable[[dict[str, int]], None]
     before_handout: Callable[[], None] = lambda: None  # the evidence barrier
+    # the barrier without blocking: a round goes out once it is done (None: before_handout)
+    start_barrier: Callable[[], Barrier] | None = None
     pages_read: Callable[[list[str]], None] = lambda ids: None
     pause: Callable[[bool], None] = lambda paused: None  # True: stop scheduling requests
 
@@ -182,6 +220,7 @@ class WorkerPool:
         self.abandoned: list[PageJob] = []
         self.closing = False
         self._handed_out_at = 0.0
+        self._round: tuple[Barrier, dict[int, list[PageJob]]] | None = None  # assigned, not sent yet
         self.closed = False
 
     # the pool's own counters (besides those the workers send)
@@ -235,9 +274,12 @@ class WorkerPool:
             self.paused = True
             self._count("backpressure_pauses")
             self.hooks.pause(True)
+        if self.hooks.start_barrier is not None:
+            self._hand_out()  # a barrier that does not block: no need to wait for the next poll
 
     def poll(self) -> None:
         """Collect acks, restart dead workers, hand out waiting jobs, lift backpressure."""
+        self._finish_round()
         for slot in self.slots:
             self._collect(slot)
         for index, slot in enumerate(self.slots):
@@ -290,7 +332,7 @@ class WorkerPool:
         return self._spawn(dead.number)
 
     def _hand_out(self) -> None:
-        if not self.pending or self.closed:
+        if not self.pending or self.closed or self._round is not None:
             return
         now = time.monotonic()
         if not self.closing and len(self.pending) < self.per_worker // 2 and now - self._handed_out_at < HANDOUT_SECONDS:
@@ -304,7 +346,9 @@ class WorkerPool:
         if not takers():
             return  # every worker has enough to do (no barrier needed yet)
         self._handed_out_at = now
-        self.hooks.before_handout()  # evidence on disk before a worker reads it or the index cites it
+        start_barrier = None if self.closing else self.hooks.start_barrier
+        if start_barrier is None:
+            self.hooks.before_handout()  # evidence on disk before a worker reads it or the index cites it
         # one message per worker and round (a list of jobs), not one per job
         rounds: dict[int, list[PageJob]] = {}
         while self.pending and (ready := takers()):
@@ -313,12 +357,60 @@ class WorkerPool:
             slot.inflight[job.seq] = job
             slot.handed += 1
             rounds.setdefault(slot.number, []).append(job)
+        if start_barrier is None:
+            self._send(rounds)
+            return
+        try:
+            barrier = start_barrier()
+        except Exception:
+            self._take_back(rounds)
+            raise
+        self._round = (barrier, rounds)
+        barrier.on_done(self._round_ready)
+
+    def _round_ready(self) -> None:
+        """A round's barrier is done (called in the pool's thread): send it, hand out more."""
+        try:
+            self._finish_round()
+            self._hand_out()
+        except Exception:  # logged; the jobs wait in `pending` for the next round's barrier
+            logger.exception("processing workers: evidence barrier failed")
+            self._count("barrier_failures")
+
+    def _finish_round(self, wait: bool = False) -> None:
+        """Send the round whose barrier is done (with `wait`, once it is); a failed barrier
+        puts its jobs back, first in line, and raises."""
+        if self._round is None:
+            return
+        barrier, rounds = self._round
+        if not wait and not barrier.done():
+            return
+        self._round = None
+        try:
+            barrier.wait()
+        except Exception:
+            self._take_back(rounds)
+            raise
+        self._send(rounds)
+
+    def _send(self, rounds: dict[int, list[PageJob]]) -> None:
         for slot in self.slots:
-            if slot.number in rounds:
+            # a worker replaced meanwhile had its jobs put back in `pending`: not sent twice
+            jobs = [job for job in rounds.get(slot.number, ()) if job.seq in slot.inflight]
+            if jobs:
                 try:
-                    slot.jobs.send(rounds[slot.number])
+                    slot.jobs.send(jobs)
                 except (OSError, ValueError):
                     pass  # dead: the next poll restarts it and hands its jobs out again
+
+    def _take_back(self, rounds: dict[int, list[PageJob]]) -> None:
+        taken = []
+        for slot in self.slots:
+            for job in rounds.get(slot.number, ()):
+                if slot.inflight.pop(job.seq, None) is not None:
+                    slot.handed -= 1
+                    taken.append(job)
+        self.pending.extendleft(sorted(taken, key=lambda job: job.seq, reverse=True))
 
     def drain(self, timeout: float | None = None) -> bool:
         """Wait until every job is committed (restarting dead workers); False on timeout."""
@@ -340,6 +432,7 @@ class WorkerPool:
         self.closing = True
         self.per_worker = 2**31  # the last jobs all go out; STOP follows them down each pipe
         try:
+            self._finish_round(wait=True)  # (the reactor is ours now: its notice cannot come)
             while True:
                 self.poll()
                 for slot in self.slots:

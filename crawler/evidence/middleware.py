@@ -30,10 +30,13 @@ from crawler.evidence.writer import (
     EvidenceWriter,
     _header_pairs,
     evidence_barrier,
+    evidence_barrier_background,
     redact_body,
 )
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.http import Response
@@ -82,6 +85,14 @@ class WarcEvidenceMiddleware:
     def barrier(self) -> None:
         self.writer.sync()
 
+    def barrier_in_background(self) -> Future[None] | None:
+        return self.writer.sync_in_background()
+
+    def _sync_in_background(self) -> None:
+        future = self.writer.sync_in_background()
+        if future is not None:  # nobody waits for this one: its failure is logged here
+            future.add_done_callback(_log_sync_failure)
+
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcEvidenceMiddleware:
         s = crawler.settings
@@ -100,6 +111,7 @@ class WarcEvidenceMiddleware:
         middleware = cls(config, crawler.stats)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(middleware.barrier, signal=evidence_barrier)
+        crawler.signals.connect(middleware.barrier_in_background, signal=evidence_barrier_background)
         return middleware
 
     def spider_closed(self, spider: Any = None) -> None:
@@ -161,7 +173,7 @@ class WarcEvidenceMiddleware:
 
             # zope's interface stubs type callLater with `self`: mypy misreads the arguments
             self._sync_call = reactor.callLater(
-                self.config.sync_interval, self.writer.sync)  # type: ignore[arg-type]
+                self.config.sync_interval, self._sync_in_background)  # type: ignore[arg-type]
 
     def _request_record(self, request: Request, trawl_headers: dict[str, str]) -> Any:
         secret_fields = list(request.meta.get("trawl_secret_fields") or [])
@@ -211,3 +223,9 @@ def _screenshots(request: Request) -> list[bytes]:
                 getattr(method, "result", None), bytes):
             shots.append(method.result)
     return shots
+
+
+def _log_sync_failure(future: Future[None]) -> None:
+    error = future.exception()
+    if error is not None:  # the lines stay pending: the next sync (at the latest the close) retries
+        logger.error("evidence: background sync failed: %s", error)
