@@ -71,6 +71,7 @@ class WarcEvidenceMiddleware:
         self.writer = EvidenceWriter(config.run_dir, config.run_id, config.max_bytes,
                                      config.fsync, config.sync_interval, anchor=self.anchor)
         self._sync_call: Any = None
+        self._relative: tuple[Path | None, str] = (None, "")  # the WARC file, relative to home
         recovery = self.writer.recovery
         if stats is not None and recovery is not None:
             stats.inc_value("trawl/evidence/recovered_records", recovery.adopted)
@@ -162,8 +163,10 @@ class WarcEvidenceMiddleware:
     def _set_meta(self, request: Request, warc_file: Path, offset: int, payload: str,
                   mirror: str) -> None:
         # the one evidence shape (core.items.EvidenceRef): carried by the raw item, stored on the records
+        if self._relative[0] != warc_file:  # one WARC file for many responses: computed once
+            self._relative = (warc_file, os.path.relpath(warc_file, self.config.home))
         request.meta["trawl_evidence"] = EvidenceRef(
-            run_id=self.config.run_id, warc_file=os.path.relpath(warc_file, self.config.home), warc_offset=offset,
+            run_id=self.config.run_id, warc_file=self._relative[1], warc_offset=offset,
             payload_sha256=payload, mirror=mirror, proxy=self.config.proxy)
 
     def _schedule_sync(self) -> None:

@@ -110,6 +110,8 @@ class EvidenceWriter:
         self.captured: dict[str, tuple[Path, int, str]] = {}
         # a resumed segment writes a new WARC file: nothing is appended after a kill
         self.file_no = self._next_file_number()
+        self._warc_path: tuple[int, Path] = (-1, self.warc_dir)
+        self._relative_path: tuple[Path | None, str] = (None, "")
         self._warc: IO[bytes] | None = None
         self._pending_manifest: list[dict[str, Any]] = []
         self._manifest = self.manifest_path.open("ab")
@@ -154,7 +156,16 @@ class EvidenceWriter:
 
     @property
     def warc_path(self) -> Path:
-        return self.warc_dir / f"{self.run_id}-{self.file_no:05d}.warc.gz"
+        # asked for every record: built once per file (Path joins were 7% of appending one)
+        if self._warc_path[0] != self.file_no:
+            self._warc_path = (self.file_no, self.warc_dir / f"{self.run_id}-{self.file_no:05d}.warc.gz")
+        return self._warc_path[1]
+
+    def _relative(self, warc_file: Path) -> str:
+        """The manifest's `warc_file`: relative to the run directory, once per file."""
+        if self._relative_path[0] != warc_file:
+            self._relative_path = (warc_file, warc_file.relative_to(self.run_dir).as_posix())
+        return self._relative_path[1]
 
     def _open_warc(self, incoming: int) -> IO[bytes]:
         if self._warc is not None and self._warc.tell() + incoming > self.max_bytes \
@@ -268,7 +279,7 @@ class EvidenceWriter:
 
     def record_entry(self, record: Any, written: WrittenRecord, blob: bytes) -> dict[str, Any]:
         return {
-            "warc_file": written.warc_file.relative_to(self.run_dir).as_posix(),
+            "warc_file": self._relative(written.warc_file),
             "offset": written.offset,
             "length": written.length,
             "record_id": written.record_id,
