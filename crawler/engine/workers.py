@@ -421,8 +421,19 @@ class WorkerPool:
                 break
             if deadline is not None and time.monotonic() > deadline:
                 return False
-            time.sleep(POLL_SECONDS / 5)
+            self._wait_for_acks(POLL_SECONDS / 5)
         return True
+
+    def _wait_for_acks(self, timeout: float) -> None:
+        """Sleep until a worker holding jobs sends something (or dies), at most `timeout`: the
+        last ack of a crawl is taken when it comes, not up to 10 ms later."""
+        from multiprocessing.connection import wait as wait_for
+
+        ends = [slot.results for slot in self.slots if slot.inflight and not slot.results.closed]
+        if ends:
+            wait_for(ends, timeout)
+        else:
+            time.sleep(timeout)
 
     def close(self, timeout: float = 30.0) -> None:
         """Hand out every waiting job, then STOP each worker (it writes what it holds, acks and
@@ -446,7 +457,7 @@ class WorkerPool:
                 if not self.pending and all((s.stopped or not s.process.is_alive()) and not s.inflight
                                             for s in self.slots):
                     break
-                time.sleep(POLL_SECONDS / 5)
+                self._wait_for_acks(POLL_SECONDS / 5)
         finally:
             self.closed = True
             # a worker that acked everything is only tearing down its interpreter (~1 s with the
