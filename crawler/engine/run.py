@@ -210,7 +210,7 @@ def _crawl(site: SiteConfig, frontier: Frontier, *, run_id: str, run_dir: Path, 
     settings["LOG_LEVEL"] = logging.getLevelName(logging.getLogger().level or logging.WARNING)
     settings["TRAWL_PROGRESS"] = progress
     settings["TRAWL_FREEZE_HEAP"] = True  # this process is this crawl's (see TrawlItemPipeline.open_spider)
-    from crawler.engine.workers import evidence_on, resolve_workers
+    from crawler.engine.workers_config import evidence_on, resolve_workers
 
     settings["TRAWL_WORKERS"] = resolve_workers(workers, load_config().crawl_workers, evidence_on(settings))
     watch = _Watch()

@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
-import queue
 import threading
 import time
 from collections import deque
@@ -41,98 +39,26 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from crawler.engine.workers_job import Ack, JobRunner, PageJob, WorkerSpec
+from crawler.engine.workers_job import Ack, PageJob, WorkerSpec
+from crawler.engine.workers_process import QUEUE_DEPTH, STOP, worker_main
 
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.05
 # jobs go out in rounds, each after one evidence barrier (an fsync of the WARC and the
-# manifest): at most once per poll.  Longer rounds (0.25 s) left the worker idle while the
+# manifest, on a thread during the crawl): at most every HANDOUT_SECONDS, on a submit or a
+# poll (one round at a time through the barrier).  Longer rounds (0.25 s) left the worker idle while the
 # crawl fetched and processed most pages after the last fetch (bench/crawl.py: 79 -> 94
 # pages/s with one worker); 20 fsync pairs a second at most are cheap beside the fetching.
 # Half a poll, so a timer that fires a hair early still hands out
 HANDOUT_SECONDS = POLL_SECONDS / 2
 MAX_ATTEMPTS = 3  # a job whose worker died this often is left for --resume
-STOP = None  # the message that tells a worker to write what it holds and exit
-READY = "ready"  # a worker's first message: lists loaded, index open
 START_TIMEOUT = 600.0  # a loaded machine imports and loads the reference lists slowly
-# Jobs a worker holds but has not processed yet (it reports how many it has processed): at
-# most QUEUE_DEPTH while the crawl runs, CLOSING_QUEUE_DEPTH once it hands out its last jobs
-# (polled every POLL_SECONDS / 5 then).  Handing everything out at once split the last jobs
+# Jobs a worker holds but has not processed yet (it reports how many it has processed, see
+# crawler.engine.workers_process): at most QUEUE_DEPTH while the crawl runs,
+# CLOSING_QUEUE_DEPTH once it hands out its last jobs (polled as acks come then).  Handing everything out at once split the last jobs
 # evenly by count, not by work: on reprocess one worker finished 150-180 ms before the other.
-QUEUE_DEPTH = 32
 CLOSING_QUEUE_DEPTH = 6
-REPORT_BELOW = QUEUE_DEPTH // 2  # a worker reports its count after a job while it holds fewer
-
-
-def auto_workers(evidence: bool) -> int:
-    """The default: one worker per core beyond the crawl's own, at least one (evidence on)."""
-    if not evidence:
-        return 0
-    return max(1, (os.cpu_count() or 1) - 1)
-
-
-def resolve_workers(requested: int | None, configured: int, evidence: bool) -> int:
-    """--workers, else the `crawl.workers` key (-1 = auto); evidence off forces 0 (logged)."""
-    from core.config import load_config
-
-    wanted = requested if requested is not None else configured
-    if wanted < 0:
-        wanted = auto_workers(evidence)
-    if requested is None and load_config().crawl_workers_feed != "local":
-        wanted = max(1, wanted)  # jobs go to `trawl process` consumers (crawler.engine.workers_redis)
-    if wanted > 0 and not evidence:
-        logger.warning("evidence is off: pages are processed in the crawl process (--workers %d ignored)", wanted)
-        return 0
-    return wanted
-
-
-# --- the worker process ------------------------------------------------------------------
-def worker_main(spec: WorkerSpec, jobs: Connection, results: Connection) -> None:
-    """A worker's life: take jobs, process them, ack each written batch; exit on STOP or EOF."""
-    inbox: queue.Queue[PageJob | None] = queue.Queue()
-
-    def receive() -> None:  # drains the pipe at once, so the crawl never blocks on a send
-        while True:
-            try:
-                message = jobs.recv()
-            except (EOFError, OSError):
-                inbox.put(STOP)
-                return
-            for job in message if isinstance(message, list) else [message]:
-                inbox.put(job)
-
-    threading.Thread(target=receive, name="trawl-worker-recv", daemon=True).start()
-    runner = JobRunner(spec, freeze_heap=True)  # lists and matchers loaded: later full collections skip them
-    results.send(READY)
-    started = 0.0
-    processed = 0
-    try:
-        while True:
-            timeout = None if not len(runner) else max(0.0, started + spec.batch_seconds - time.monotonic())
-            try:
-                job = inbox.get(timeout=timeout)
-            except queue.Empty:
-                _send(results, runner.flush())  # the open batch is old enough
-                continue
-            if job is STOP:
-                _send(results, runner.flush())
-                return
-            if not len(runner):
-                started = time.monotonic()
-            runner.run(job)
-            processed += 1
-            if inbox.qsize() < REPORT_BELOW:
-                results.send(processed)  # running low: the pool tops the queue up
-            if len(runner) >= spec.batch_size or time.monotonic() - started >= spec.batch_seconds:
-                _send(results, runner.flush())
-    finally:
-        runner.close()
-
-
-def _send(results: Connection, ack: Ack | None) -> None:
-    if ack is not None:
-        results.send(ack)
 
 
 # --- the crawl side ----------------------------------------------------------------------
@@ -467,12 +393,3 @@ class WorkerPool:
                 slot.process.join(0)
                 for conn in (slot.jobs, slot.results):
                     conn.close()
-
-
-def evidence_on(settings: dict[str, Any]) -> bool:
-    """Whether a crawl with these Scrapy settings writes evidence (workers read pages from it)."""
-    from core.defaults import SCRAPY_DEFAULTS
-    from crawler.evidence.middleware import MIDDLEWARE_PATH
-
-    enabled = settings.get("TRAWL_EVIDENCE_ENABLED", SCRAPY_DEFAULTS["TRAWL_EVIDENCE_ENABLED"])
-    return bool(enabled) and bool((settings.get("DOWNLOADER_MIDDLEWARES") or {}).get(MIDDLEWARE_PATH))

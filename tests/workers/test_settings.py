@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from crawler.engine.workers import auto_workers, evidence_on, resolve_workers
+from crawler.engine.workers_config import auto_workers, evidence_on, resolve_workers
 
 
 def test_flag_wins_over_the_key_and_auto_leaves_a_core_to_the_crawl(monkeypatch: pytest.MonkeyPatch) -> None:
