@@ -6,13 +6,14 @@ recover and (later) offline ingest use the writer and the chain without a crawl.
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
@@ -25,13 +26,9 @@ from core.items import EvidenceRef
 from crawler.evidence.anchor import AnchorConfig
 from crawler.evidence.writer import (
     REDACTED,
-    SECRET_REQUEST_HEADERS,
-    SECRET_RESPONSE_HEADERS,
     EvidenceWriter,
-    _header_pairs,
     evidence_barrier,
     evidence_barrier_background,
-    redact_body,
 )
 
 if TYPE_CHECKING:
@@ -42,6 +39,11 @@ if TYPE_CHECKING:
     from scrapy.http import Response
 
 logger = logging.getLogger(__name__)
+
+# Session tokens are credentials too (imported cookies come from secret files): their
+# values are never stored, on any request, nor the session cookies a site sets.
+SECRET_REQUEST_HEADERS = (b"Authorization", b"Cookie", b"Proxy-Authorization")
+SECRET_RESPONSE_HEADERS = (b"Set-Cookie",)
 
 MIDDLEWARE_PATH = "crawler.evidence.middleware.WarcEvidenceMiddleware"
 MIDDLEWARE_ORDER = 950  # after compression/redirect/retry: sees responses as received
@@ -232,3 +234,36 @@ def _log_sync_failure(future: Future[None]) -> None:
     error = future.exception()
     if error is not None:  # the lines stay pending: the next sync (at the latest the close) retries
         logger.error("evidence: background sync failed: %s", error)
+
+
+# --- redaction ---------------------------------------------------------------------
+
+def redact_body(body: bytes, secret_fields: list[str], content_type: str) -> bytes:
+    """Replace the values of secret form/JSON fields; unknown encodings go whole."""
+    if not body or not secret_fields:
+        return body
+    secrets = set(secret_fields)
+    if "json" in content_type:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return REDACTED.encode()
+        if isinstance(data, dict):
+            return json.dumps({k: REDACTED if k in secrets else v
+                               for k, v in data.items()}).encode()
+        return REDACTED.encode()
+    if "x-www-form-urlencoded" in content_type or not content_type:
+        pairs = parse_qsl(body.decode("latin-1"), keep_blank_values=True)
+        return urlencode([(k, REDACTED if k in secrets else v) for k, v in pairs]).encode()
+    # multipart or anything else we cannot field-redact: keep nothing of it
+    return REDACTED.encode()
+
+
+def _header_pairs(headers: Any, redact: tuple[bytes, ...]) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    lowered = {h.lower() for h in redact}
+    for name, values in headers.items():
+        for value in values:
+            shown = REDACTED.encode() if name.lower() in lowered else value
+            pairs.append((name.decode("latin-1"), shown.decode("latin-1")))
+    return pairs

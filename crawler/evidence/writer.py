@@ -45,7 +45,6 @@ from concurrent.futures import wait as wait_for
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode
 
 from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
@@ -60,10 +59,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 REDACTED = "[REDACTED]"
-# Session tokens are credentials too (imported cookies come from secret files): their
-# values are never stored, on any request, nor the session cookies a site sets.
-SECRET_REQUEST_HEADERS = (b"Authorization", b"Cookie", b"Proxy-Authorization")
-SECRET_RESPONSE_HEADERS = (b"Set-Cookie",)
 
 
 class _Sha256WARCWriter(WARCWriter):
@@ -337,39 +332,6 @@ def _b32_to_hex(digest: str) -> str:
     if not digest.startswith("sha256:"):
         return ""
     return base64.b32decode(digest.removeprefix("sha256:")).hex()
-
-
-# --- redaction ---------------------------------------------------------------------
-
-def redact_body(body: bytes, secret_fields: list[str], content_type: str) -> bytes:
-    """Replace the values of secret form/JSON fields; unknown encodings go whole."""
-    if not body or not secret_fields:
-        return body
-    secrets = set(secret_fields)
-    if "json" in content_type:
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return REDACTED.encode()
-        if isinstance(data, dict):
-            return json.dumps({k: REDACTED if k in secrets else v
-                               for k, v in data.items()}).encode()
-        return REDACTED.encode()
-    if "x-www-form-urlencoded" in content_type or not content_type:
-        pairs = parse_qsl(body.decode("latin-1"), keep_blank_values=True)
-        return urlencode([(k, REDACTED if k in secrets else v) for k, v in pairs]).encode()
-    # multipart or anything else we cannot field-redact: keep nothing of it
-    return REDACTED.encode()
-
-
-def _header_pairs(headers: Any, redact: tuple[bytes, ...]) -> list[tuple[str, str]]:
-    pairs: list[tuple[str, str]] = []
-    lowered = {h.lower() for h in redact}
-    for name, values in headers.items():
-        for value in values:
-            shown = REDACTED.encode() if name.lower() in lowered else value
-            pairs.append((name.decode("latin-1"), shown.decode("latin-1")))
-    return pairs
 
 
 # --- middleware ----------------------------------------------------------------------
