@@ -38,6 +38,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -109,6 +110,8 @@ class EvidenceWriter:
         self._relative_path: tuple[Path | None, str] = (None, "")
         self._warc: IO[bytes] | None = None
         self._pending_manifest: list[dict[str, Any]] = []
+        # the crawl appends to it while a background sync takes lines off its head
+        self._pending_lock = threading.Lock()
         self._manifest = self.manifest_path.open("ab")
         self._syncer: ThreadPoolExecutor | None = None  # one thread: background syncs run in order
         self._background: Future[None] | None = None  # the latest background sync
@@ -209,7 +212,8 @@ class EvidenceWriter:
         return len(self._pending_manifest)
 
     def pending_entries(self) -> list[dict[str, Any]]:
-        return list(self._pending_manifest)
+        with self._pending_lock:
+            return list(self._pending_manifest)
 
     def _sync_warc(self) -> None:
         if self._warc is not None:
@@ -223,10 +227,12 @@ class EvidenceWriter:
         if self._background is not None:
             wait_for([self._background])  # its error, if any, went to whoever started it
         self._last_sync = time.monotonic()
-        if not self._pending_manifest:
-            return
+        with self._pending_lock:  # (no background sync runs now: only ours takes lines off)
+            if not self._pending_manifest:
+                return
+            last_seq = self._pending_manifest[-1]["seq"]
         self._sync_warc()
-        self._write_manifest(self._pending_manifest[-1]["seq"])
+        self._write_manifest(last_seq)
 
     def sync_in_background(self) -> Future[None] | None:
         """`sync` with its fsyncs on a thread of its own, so the crawl's reactor keeps fetching
@@ -234,9 +240,10 @@ class EvidenceWriter:
         OS here; the future is done once every manifest line pending now is on disk (None:
         nothing is pending).  A failure stays in the future and the lines stay pending."""
         self._last_sync = time.monotonic()
-        if not self._pending_manifest:
-            return self._background  # lines an earlier call took may still be on their way
-        last_seq = self._pending_manifest[-1]["seq"]
+        with self._pending_lock:
+            if not self._pending_manifest:
+                return self._background  # lines an earlier call took may still be on their way
+            last_seq = self._pending_manifest[-1]["seq"]
         warc_fd = None
         if self._warc is not None:
             self._warc.flush()
@@ -258,16 +265,17 @@ class EvidenceWriter:
     def _write_manifest(self, last_seq: int) -> None:
         """Write the pending lines up to `last_seq` (their WARC bytes are durable), then fsync.
         Lines chained meanwhile stay pending: their records may not be durable yet."""
-        count = 0
-        for entry in self._pending_manifest:  # the reactor only appends meanwhile (and waits in sync)
-            if entry["seq"] > last_seq:
-                break
-            count += 1
-        if not count:
-            return
-        self._manifest.write(b"".join(json.dumps(e, sort_keys=True).encode() + b"\n"
-                                      for e in self._pending_manifest[:count]))
-        del self._pending_manifest[:count]
+        with self._pending_lock:
+            count = 0
+            for entry in self._pending_manifest:
+                if entry["seq"] > last_seq:
+                    break
+                count += 1
+            if not count:
+                return
+            self._manifest.write(b"".join(json.dumps(e, sort_keys=True).encode() + b"\n"
+                                          for e in self._pending_manifest[:count]))
+            del self._pending_manifest[:count]  # written: a failed fsync below is not retried, as before
         self._manifest.flush()
         if self.fsync:
             os.fsync(self._manifest.fileno())
@@ -289,7 +297,8 @@ class EvidenceWriter:
         entry = {**fields, "seq": self.seq, "prev_hash": self.head}
         entry["entry_hash"] = canonical_entry_hash(entry)
         self.seq, self.head = self.seq + 1, entry["entry_hash"]
-        self._pending_manifest.append(entry)
+        with self._pending_lock:
+            self._pending_manifest.append(entry)
         return entry
 
     def write_exchange(self, url: str, request_record: Any, main_record: Any,
