@@ -47,17 +47,17 @@ logger = logging.getLogger(__name__)
 POLL_SECONDS = 0.05
 # jobs go out in rounds, each after one evidence barrier (an fsync of the WARC and the
 # manifest, on a thread during the crawl): at most every HANDOUT_SECONDS, on a submit or a
-# poll (one round at a time through the barrier).  Longer rounds (0.25 s) left the worker idle while the
-# crawl fetched and processed most pages after the last fetch (bench/crawl.py: 79 -> 94
-# pages/s with one worker); 20 fsync pairs a second at most are cheap beside the fetching.
-# Half a poll, so a timer that fires a hair early still hands out
+# poll, one round at a time through the barrier.  Longer rounds (0.25 s) left the worker
+# idle while the crawl fetched and processed most pages after the last fetch (bench/crawl.py:
+# 79 -> 94 pages/s with one worker); rounds every 10 or 50 ms measured slower than 25.
 HANDOUT_SECONDS = POLL_SECONDS / 2
 MAX_ATTEMPTS = 3  # a job whose worker died this often is left for --resume
 START_TIMEOUT = 600.0  # a loaded machine imports and loads the reference lists slowly
 # Jobs a worker holds but has not processed yet (it reports how many it has processed, see
 # crawler.engine.workers_process): at most QUEUE_DEPTH while the crawl runs,
-# CLOSING_QUEUE_DEPTH once it hands out its last jobs (polled as acks come then).  Handing everything out at once split the last jobs
-# evenly by count, not by work: on reprocess one worker finished 150-180 ms before the other.
+# CLOSING_QUEUE_DEPTH once it hands out its last jobs (polled as acks come then).  Handing
+# everything out at once split the last jobs evenly by count, not by work: on reprocess one
+# worker finished 150-180 ms before the other.
 CLOSING_QUEUE_DEPTH = 6
 
 
