@@ -24,6 +24,7 @@ from typing import Any
 from core.items import RawItem, RawListing
 from core.records import Evidence
 from crawler.evidence.reader import ArchivedPage
+from crawler.evidence.writer import RENDERED_CONTENT_TYPE
 
 logger = logging.getLogger(__name__)
 
@@ -199,10 +200,16 @@ def page_job(response: Any, kind: str) -> PageJob:
     evidence = meta.get("trawl_evidence")
     if not (evidence and evidence.warc_file):
         evidence = None
-    page = None if evidence is None else ArchivedPage(
-        url=response.url, status=response.status, body=response.body,
-        content_type=response.headers.get("Content-Type", b"").decode("latin-1"),
-        warc_file=evidence.warc_file, offset=evidence.warc_offset, payload_sha256=evidence.payload_sha256)
+    page = None
+    if evidence is not None:  # as its record reads back (crawler.evidence.reader)
+        if meta.get("playwright"):  # a `resource` record of the rendered DOM
+            status, content_type, record_type = 200, RENDERED_CONTENT_TYPE, "resource"
+        else:
+            status, record_type = response.status, "response"
+            content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+        page = ArchivedPage(url=response.url, status=status, body=response.body, content_type=content_type,
+                            record_type=record_type, warc_file=evidence.warc_file, offset=evidence.warc_offset,
+                            payload_sha256=evidence.payload_sha256)
     return PageJob(key=meta["trawl_key"], kind=kind, evidence=evidence,
                    mirror=meta.get("trawl_mirror", ""), proxy=meta.get("trawl_proxy", ""),
                    page_sha256=hashlib.sha256(response.body).hexdigest(), replayed="replayed" in response.flags,

@@ -26,6 +26,7 @@ from core.items import EvidenceRef
 from crawler.evidence.anchor import AnchorConfig
 from crawler.evidence.writer import (
     REDACTED,
+    RENDERED_CONTENT_TYPE,
     EvidenceWriter,
     evidence_barrier,
     evidence_barrier_background,
@@ -144,7 +145,7 @@ class WarcEvidenceMiddleware:
         if request.meta.get("playwright"):
             main = self.writer.writer.create_warc_record(
                 response.url, "resource", payload=io.BytesIO(response.body),
-                warc_content_type="text/html; charset=utf-8",
+                warc_content_type=RENDERED_CONTENT_TYPE,
                 warc_headers_dict=trawl_headers | {"WARC-Trawl-Rendered": "chromium"})
             for shot in _screenshots(request):
                 extra.append(self.writer.writer.create_warc_record(

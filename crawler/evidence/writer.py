@@ -60,6 +60,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 REDACTED = "[REDACTED]"
+# a browser-rendered page's `resource` record: the DOM as Chromium serialised it, UTF-8
+RENDERED_CONTENT_TYPE = "text/html; charset=utf-8"
 
 
 class _Sha256WARCWriter(WARCWriter):
