@@ -12,7 +12,9 @@ Layout of a run (`$TRAWL_HOME/runs/<run_id>/`):
 
 Checking a run is `crawler.evidence.verify.verify_run`.  Before the store stage writes a
 batch it calls `make_evidence_durable`: the manifest lines of every record the batch
-cites are on disk before the index refers to them.
+cites are on disk before the index refers to them.  The worker pool hands pages out after
+`start_evidence_barrier` instead: the same syncs, run by the writer's own thread in order
+(`EvidenceWriter.sync_in_background`), so the crawl's reactor does not wait on fsync.
 
 Digests: WARC-Payload-Digest and WARC-Block-Digest are `sha256:<BASE32>` (warcio's
 notation: RFC 4648 base32 of the raw 32-byte digest); the manifest and
