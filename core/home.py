@@ -27,3 +27,8 @@ def home_from(raw: str | None) -> Path:
 def ensure_home() -> Path:
     """$TRAWL_HOME, created if missing: the explicit step before writing anything there."""
     return trawl_home(create=True)
+
+
+def configured_home(value: str | None) -> Path:
+    """The home a crawl's TRAWL_HOME setting names, absolute; unset: `ensure_home()`."""
+    return Path(value).resolve() if value else ensure_home()

@@ -158,13 +158,11 @@ class FrontierReplayMiddleware:
     def _evidence_body(self, key: str, url: str, ref: dict[str, Any]) -> bytes | None:
         """The body from the page's WARC record; None (and the page pending again) when that
         record is unreadable, e.g. torn by the kill this run resumes from."""
-        from pathlib import Path
-
-        from core.home import ensure_home
+        from core.home import configured_home
         from core.records import Evidence
         from crawler.evidence.reader import EvidenceReadError, read_evidence
 
-        home = Path(self.crawler.settings.get("TRAWL_HOME") or ensure_home()).resolve()
+        home = configured_home(self.crawler.settings.get("TRAWL_HOME"))  # the evidence middleware's
         try:
             page = read_evidence(Evidence(run_id=str(ref.get("run_id", "")), warc_file=str(ref.get("warc_file", "")),
                                           warc_offset=int(ref.get("warc_offset", 0))), home)

@@ -21,7 +21,7 @@ from warcio.statusandheaders import StatusAndHeaders
 
 from core.defaults import SCRAPY_DEFAULTS
 from core.errors import TrawlError
-from core.home import ensure_home
+from core.home import configured_home
 from core.items import EvidenceRef
 from crawler.evidence.anchor import AnchorConfig
 from crawler.evidence.writer import (
@@ -106,7 +106,7 @@ class WarcEvidenceMiddleware:
         if not run_id or not run_dir:
             raise TrawlError("evidence is enabled but TRAWL_RUN_ID / TRAWL_RUN_DIR are not "
                              "set (set TRAWL_EVIDENCE_ENABLED=False to crawl without it)")
-        home = Path(s.get("TRAWL_HOME") or ensure_home()).resolve()
+        home = configured_home(s.get("TRAWL_HOME"))
         config = EvidenceConfig(run_id, Path(run_dir).resolve(), home,
                                 s.getint("TRAWL_WARC_MAX_BYTES", SCRAPY_DEFAULTS["TRAWL_WARC_MAX_BYTES"]),
                                 s.getbool("TRAWL_EVIDENCE_FSYNC", SCRAPY_DEFAULTS["TRAWL_EVIDENCE_FSYNC"]),

@@ -231,12 +231,16 @@ class EvidenceWriter:
         if self._background is not None:
             wait_for([self._background])  # its error, if any, went to whoever started it
         self._last_sync = time.monotonic()
-        with self._pending_lock:  # (no background sync runs now: only ours takes lines off)
-            if not self._pending_manifest:
-                return
-            last_seq = self._pending_manifest[-1]["seq"]
+        last_seq = self._last_pending_seq()
+        if last_seq is None:
+            return
         self._sync_warc()
         self._write_manifest(last_seq)
+
+    def _last_pending_seq(self) -> int | None:
+        """The seq of the newest line not on disk yet (None: none is pending)."""
+        with self._pending_lock:  # a background sync may be taking lines off the head
+            return self._pending_manifest[-1]["seq"] if self._pending_manifest else None
 
     def sync_in_background(self) -> Future[None] | None:
         """`sync` with its fsyncs on a thread of its own, so the crawl's reactor keeps fetching
@@ -244,10 +248,9 @@ class EvidenceWriter:
         OS here; the future is done once every manifest line pending now is on disk (None:
         nothing is pending).  A failure stays in the future and the lines stay pending."""
         self._last_sync = time.monotonic()
-        with self._pending_lock:
-            if not self._pending_manifest:
-                return self._background  # lines an earlier call took may still be on their way
-            last_seq = self._pending_manifest[-1]["seq"]
+        last_seq = self._last_pending_seq()
+        if last_seq is None:
+            return self._background  # lines an earlier call took may still be on their way
         warc_fd = None
         if self._warc is not None:
             self._warc.flush()
