@@ -7,7 +7,9 @@ turns user errors into one clear line and a non-zero exit code.
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
+from types import FrameType
 from typing import Any
 
 import click
@@ -91,13 +93,26 @@ def reference_vocabulary() -> Vocabulary:
     return default_vocabulary()
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM before a command installed its own handling (a crawl still importing Scrapy)."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> None:
+    # Without this, a SIGTERM during start-up (the scheduler's time budget, a service stop)
+    # ends the process silently: no line, no exit code of ours, finally-blocks skipped.
+    # Commands that handle signals themselves (the crawl's reactor, the scheduler) replace it.
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         cli.main(args=argv, standalone_mode=False, prog_name="trawl")
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.Abort:
-        click.echo("aborted", err=True)
+    except click.Abort as exc:  # click turns a KeyboardInterrupt inside a command into Abort
+        click.echo("terminated (SIGTERM)" if isinstance(exc.__cause__, Terminated) else "aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
@@ -105,8 +120,8 @@ def main(argv: list[str] | None = None) -> None:
     except TrawlError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(getattr(exc, "exit_code", 2))  # 2: a user error; subclasses may say otherwise
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+    except KeyboardInterrupt as exc:
+        click.echo("terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted", err=True)
         sys.exit(130)
 
 

@@ -8,6 +8,7 @@ Binds 127.0.0.1 unless told otherwise; see dashboards/api/security.py for the de
 """
 from __future__ import annotations
 
+import signal
 import socket
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -97,4 +98,7 @@ def serve(host: str = "127.0.0.1", port: int = 8800, hosts: Iterable[str] = ()) 
     shown = f"[{host}]" if ":" in host else host
     config = server_config(app)
     print(f"dashboard on http://{shown}:{bound}/ui/ (Ctrl-C stops it)", flush=True)
+    # uvicorn stops gracefully on SIGTERM, then raises it again to the handler it found; the
+    # default one ends the process by the signal, as a service manager expects of a server
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     uvicorn.Server(config).run(sockets=[sock])

@@ -183,3 +183,30 @@ def test_downloaded_but_unstored_page_is_replayed_not_refetched(testbed: Any, tm
     frontier = Frontier(run_dir / "frontier.sqlite")
     assert frontier.status(item["url"]) == "done"
     assert kept != "body" or set(frontier.counts()) == {"done"}
+
+
+def _catches_sigterm(pid: int) -> bool:
+    """The process has a handler for SIGTERM (bit 15 of SigCgt in /proc/PID/status)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    caught = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), 16)
+    return bool(caught & (1 << (signal.SIGTERM - 1)))
+
+
+@pytest.mark.timeout(120)
+def test_sigterm_during_start_up_exits_130_with_a_line(tmp_path: Path) -> None:
+    """A crawl stopped while still importing Scrapy (a scheduler's time budget on a slow
+    machine) says so and exits 130 instead of dying without a word."""
+    env = crawl_env(tmp_path / "home")
+    proc = subprocess.Popen([sys.executable, "-m", "trawl.cli", "crawl", "nightshade"], env=env, cwd=REPO,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not _catches_sigterm(proc.pid):  # the earliest moment our handler can be there
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, out + err
+    assert "terminated (SIGTERM)" in err, out + err
