@@ -85,9 +85,9 @@ CHROMIUM_ARGS = (
     # host's address, no host candidates, hence no mDNS either
     "--webrtc-ip-handling-policy=disable_non_proxied_udp",
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
-    # no QUIC: it is UDP, which a SOCKS5 proxy does not carry, so any QUIC attempt leaves
-    # beside the proxy. Seen once under load in `--browser-netns off` mode: datagrams from
-    # the Chromium tree to 2001:4860:4860::8888 port 443 (Google's resolver, QUIC's port)
+    # no QUIC: it is UDP, which a SOCKS5 proxy does not carry, so any QUIC attempt would
+    # leave beside the proxy. (Chromium's UDP connect() to 2001:4860:4860::8888 port 443 is
+    # its IPv6 reachability probe: a connect sends nothing, and the leak tests say so.)
     "--disable-quic",
     # a script cannot grow V8's heap without bound (the DOM is bounded by the watchdog)
     "--js-flags=--max-old-space-size=512",

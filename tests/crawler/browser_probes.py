@@ -36,7 +36,10 @@ _SOCKET = re.compile(r"^(\d+)\s+socket\(AF_INET6?, SOCK_(\w+?)[|,].*?(?:\)\s+=\s
 _SOCKET_RESUMED = re.compile(r"^(\d+)\s+<\.\.\. socket resumed>.*\)\s+=\s+(\d+)")
 _GLUED = re.compile(r"(\d+) (?:socket|connect|sendto|sendmsg|sendmmsg)\(")
 _PID = re.compile(r"^(\d+) ", re.M)
-_LINE = re.compile(r"^(\d+)\s+(connect|sendto|sendmsg|sendmmsg)\((\d+),")
+# with -yy strace writes each socket fd as 20<UDPv6:[[local]:port->[peer]:port]>, 20<UDP:[inode]>
+# (not connected) or 20<UNIX-STREAM:[...]>: what the fd is at the time of the call
+_LINE = re.compile(r"^(\d+)\s+(connect|sendto|sendmsg|sendmmsg)\((\d+)(?:<(.*?)>)?,")  # lazy: a peer "a->b" holds a ">"
+_UDP_PEER = re.compile(r"^UDP(?:v6)?:\[.*->\[?([^\]]*?)\]?:(\d+)\]$")
 _INET = re.compile(r'sa_family=AF_INET, sin_port=htons\((\d+)\), sin_addr=inet_addr\("([^"]*)"\)'
                    r'|sa_family=AF_INET6, sin6_port=htons\((\d+)\),[^}]*?inet_pton\(AF_INET6, "([^"]*)"')
 _UNIX = re.compile(r'sa_family=AF_UNIX, sun_path=@?"((?:\\x[0-9a-f]{2})+)"')
@@ -117,7 +120,7 @@ class SyscallRecorder:
         self.executable = tmp / "chromium-under-strace"
         self.executable.write_text(
             "#!/bin/sh\n"
-            f'exec "{STRACE}" -f -qq --seccomp-bpf -e signal=none -xx -s 512 '
+            f'exec "{STRACE}" -f -qq --seccomp-bpf -e signal=none -xx -yy -s 512 '
             "-e trace=socket,connect,sendto,sendmsg,sendmmsg "
             f'-o "{self.log}" "{chromium}" "$@"\n')
         self.executable.chmod(0o755)
@@ -125,7 +128,12 @@ class SyscallRecorder:
     def read(self) -> SyscallLog:
         """A UDP connect() sends nothing (Chromium does them to learn its route to e.g.
         2001:4860:4860::8888), so for UDP only the datagrams count: a send on a
-        connected socket is a send to the address it was connected to."""
+        connected socket is a send to the address it was connected to.  strace's fd
+        annotation (-yy) says what the fd is when it is used: once Chromium has closed its
+        probe socket the number comes back as a Mojo socketpair (received over IPC, a call
+        not traced here), whose sends must not count as datagrams to the probe's address.
+        Where the annotation has no peer (a socket in another network namespace) the
+        connect() seen on that thread and fd gives it."""
         events: list[SocketEvent] = []
         names: list[str] = []
         udp: set[tuple[int, int]] = set()
@@ -147,14 +155,18 @@ class SyscallRecorder:
             match = _LINE.match(line)
             if not match:
                 continue
-            pid, call, key = int(match[1]), match[2], (int(match[1]), int(match[3]))
+            pid, call, key, what = int(match[1]), match[2], (int(match[1]), int(match[3])), match[4] or ""
             targets = [(_unhex(m[2] if m[1] else m[4]).decode("latin-1"), int(m[1] or m[3]))
                        for m in _INET.finditer(line)]
             if call == "connect" and targets and key in udp:
                 peer[key] = targets[0]
                 continue
-            if call != "connect" and not targets and key in peer and key in udp:
-                targets = [peer[key]]
+            if call != "connect" and not targets:
+                connected = _UDP_PEER.match(what)
+                if connected:
+                    targets = [(connected[1], int(connected[2]))]
+                elif key in peer and key in udp and (not what or what.startswith("UDP")):
+                    targets = [peer[key]]
             events += [SocketEvent(pid, call, "inet", host, port) for host, port in targets]
             for unix in _UNIX.finditer(line):
                 events.append(SocketEvent(pid, call, "unix", _unhex(unix[1]).decode("latin-1"), 0))

@@ -1,0 +1,63 @@
+"""The strace reader behind the browser leak tests, on lines as strace 6 writes them
+(-f -xx -yy): what counts as a datagram leaving, and what only looks like one."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.crawler.browser_probes import STRACE, SyscallRecorder
+
+pytestmark = pytest.mark.skipif(not STRACE, reason="strace not installed (apt-get install strace)")
+
+
+def _hex(text: str) -> str:
+    return "".join(f"\\x{b:02x}" for b in text.encode())
+
+
+def _v6(port: int, host: str) -> str:
+    return (f'{{sa_family=AF_INET6, sin6_port=htons({port}), sin6_flowinfo=htonl(0), '
+            f'inet_pton(AF_INET6, "{_hex(host)}", &sin6_addr), sin6_scope_id=0}}, 28')
+
+
+def _v4(port: int, host: str) -> str:
+    return f'{{sa_family=AF_INET, sin_port=htons({port}), sin_addr=inet_addr("{_hex(host)}")}}, 16'
+
+
+def _read(tmp_path: Path, lines: list[str]) -> list[str]:
+    recorder = SyscallRecorder(tmp_path, "/bin/true")
+    recorder.log.write_text("\n".join(lines) + "\n")
+    return recorder.read().leaks(9050)
+
+
+def test_a_probe_socket_number_reused_by_ipc_is_not_a_datagram(tmp_path: Path) -> None:
+    """Seen in CI: Chromium's IPv6 reachability probe (a UDP connect, which sends nothing),
+    then fd 20 again as a Mojo socketpair; its messages were counted as datagrams to
+    2001:4860:4860::8888:443."""
+    assert _read(tmp_path, [
+        "13472 socket(AF_INET6, SOCK_DGRAM, IPPROTO_IP) = 20<UDPv6:[2167667]>",
+        f"13472 connect(20<UDPv6:[2167667]>, {_v6(443, '2001:4860:4860::8888')}) = 0",
+        '13472 sendto(20<UNIX-STREAM:[2167668->2167669]>, "\\x10\\x00\\x00\\x00", 4, MSG_NOSIGNAL, NULL, 0) = 4',
+    ]) == []
+
+
+@pytest.mark.parametrize("annotation", ["UDPv6:[[fd00::2]:45163->[2001:4860:4860::8888]:443]", "UDPv6:[2167667]", ""],
+                         ids=["peer in the annotation", "no peer (other namespace)", "no annotation"])
+def test_a_send_on_a_connected_udp_socket_goes_to_its_peer(tmp_path: Path, annotation: str) -> None:
+    fd = f"20<{annotation}>" if annotation else "20"
+    assert _read(tmp_path, [
+        "13472 socket(AF_INET6, SOCK_DGRAM, IPPROTO_IP) = 20<UDPv6:[2167667]>",
+        f"13472 connect(20<UDPv6:[2167667]>, {_v6(443, '2001:4860:4860::8888')}) = 0",
+        f'13472 sendto({fd}, "\\x78", 1, 0, NULL, 0) = 1',
+    ]) == ["sendto 2001:4860:4860::8888:443"]
+
+
+def test_explicit_addresses_and_the_proxy(tmp_path: Path) -> None:
+    assert _read(tmp_path, [
+        "7 socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = 22<TCP:[1]>",
+        f"7 connect(22<TCP:[1]>, {_v4(9050, '127.0.0.1')}) = -1 EINPROGRESS (Operation now in progress)",
+        '7 sendto(22<TCP:[127.0.0.1:5000->127.0.0.1:9050]>, "\\x05\\x01\\x00", 3, MSG_NOSIGNAL, NULL, 0) = 3',
+        "8 socket(AF_INET, SOCK_DGRAM, IPPROTO_IP) = 23<UDP:[2]>",
+        f'8 sendto(23<UDP:[2]>, "\\x00\\x01", 2, 0, {_v4(3478, "127.0.0.1")}) = 2',
+        f"9 connect(24<TCP:[3]>, {_v4(8080, '127.0.0.1')}) = 0",
+    ]) == ["sendto 127.0.0.1:3478", "connect 127.0.0.1:8080"]
