@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -70,6 +71,16 @@ def crawl_site(site: str, *, day: int, env: dict[str, str], timeout: int = 240,
     return summary
 
 
+def crawl_sites(sites: tuple[str, ...], *, day: int, env: dict[str, str], progress: bool) -> list[CrawlSummary]:
+    """On a terminal one site after another, each with its live progress line; otherwise all
+    at once (the sites are independent, and their time is mostly politeness delays, retry
+    back-offs and a browser): the demo's day 0 takes ~25 s instead of ~75 s."""
+    if progress:
+        return [crawl_site(site, day=day, env=env, progress=True) for site in sites]
+    with ThreadPoolExecutor(len(sites)) as pool:
+        return list(pool.map(lambda site: crawl_site(site, day=day, env=env), sites))
+
+
 def _stat(stats: dict[str, Any], name: str) -> int:
     """A headline count from a run summary; per-kind breakdowns (dicts) are summed."""
     value = stats.get(name) or 0
@@ -110,7 +121,7 @@ def run_demo(home: Path, *, echo: Callable[[str], None] = print, revisit: bool =
             env["TRAWL_INDEX_URL"] = index_url
         echo(f"testbed up: {', '.join(f'{n} {s.base_url}' for n, s in testbed.sites.items())}")
         echo(f"onion gateway: {testbed.socks_url}\n")
-        crawls = [crawl_site(site, day=0, env=env, progress=progress) for site in DEMO_SITES]
+        crawls = crawl_sites(DEMO_SITES, day=0, env=env, progress=progress)
         # accuracy is measured against day 0 before later days re-crawl (and re-price) the listings
         with open_index(target) as index:
             day0 = {site: list(index.iter_listings(SearchQuery(site=site))) for site in DEMO_SITES}
@@ -119,7 +130,7 @@ def run_demo(home: Path, *, echo: Callable[[str], None] = print, revisit: bool =
         if revisit:
             for day in REVISIT_DAYS:
                 testbed.set_day(day)
-                crawls += [crawl_site(site, day=day, env=env, progress=progress) for site in REVISIT_SITES]
+                crawls += crawl_sites(REVISIT_SITES, day=day, env=env, progress=progress)
         gateway_connects = len(testbed.gateway_log)
     report["crawls"] = [c.__dict__ for c in crawls]
     for crawl in crawls:
