@@ -89,7 +89,13 @@ class ReferenceLists:
         return list(sub.controls) if sub else []
 
 
-class _LineLoader(yaml.SafeLoader):
+# libyaml's parser (PyYAML's wheels ship it) reads the ten list files in ~0.05 s, the pure-Python
+# one in ~0.55 s: half a second of every process that loads the lists (each crawl or worker,
+# `trawl match`, the search vocabulary). Same constructors, same line numbers in errors.
+_SAFE_LOADER: Any = yaml.CSafeLoader if getattr(yaml, "__with_libyaml__", False) else yaml.SafeLoader
+
+
+class _LineLoader(_SAFE_LOADER):
     """SafeLoader that remembers the line of every mapping, for error messages."""
 
 
