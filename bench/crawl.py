@@ -14,8 +14,9 @@ Starts the testbed with rate limiting and faults off. For each static site (clea
 over HTTP, onion sites through the testbed's SOCKS5 gateway) it runs `trawl crawl SITE`
 (evidence, parsing, enrichment, index: everything on, profile `bench` = the site's
 concurrency but no download delay), takes the URLs the testbed served to it, and has a
-bare Scrapy spider GET exactly those URLs with the same concurrency and network path
-(the SOCKS handler for onion sites) and nothing else: no middlewares of ours, no
+bare Scrapy spider GET exactly those URLs with the same concurrency, network path (the
+SOCKS handler for onion sites) and session cookies (trawl's saved session, so a site behind a
+gate or login serves it the same pages; bytes/page shows it did) and nothing else: no middlewares of ours, no
 pipelines, no evidence. A third run, "net", is the bare spider plus the onion guard
 and the WARC evidence middleware (fsync on): the cost of the network/evidence layer
 alone, without parsing and enrichment. A fourth run, "fetch", is trawl itself with its
@@ -161,7 +162,8 @@ def fetch_worker(site: str) -> None:
 def bare_crawl(site: str, urls: list[str], network: str, env: dict[str, str], tmp: Path,
                timeout: float, evidence: bool = False,
                starts: list[str] | None = None) -> tuple[dict[str, Any], float, float]:
-    """The bare spider over `urls`; with `starts`, it discovers them by following links from there."""
+    """The bare spider over `urls`; with `starts`, it discovers them by following links from there.
+    It sends the cookies of the session trawl saved in `env`'s TRAWL_HOME (see session_cookie_headers)."""
     config = tmp / f"bare-{site}.json"
     run_dir = tmp / f"net-{site}-{time.monotonic_ns()}"
     config.write_text(json.dumps({"site": site, "urls": urls, "network": network,
@@ -170,6 +172,29 @@ def bare_crawl(site: str, urls: list[str], network: str, env: dict[str, str], tm
     _, _, wall, rss = _run([PYTHON, str(Path(__file__).resolve()), "--bare-worker", str(config)],
                            env, timeout)
     return json.loads((tmp / f"bare-{site}-out.json").read_text()), wall, rss
+
+
+def session_cookie_headers(site: str, urls: list[str]) -> dict[str, dict[str, str]]:
+    """url -> the Cookie header trawl's saved session for `site` sends to it (the session file
+    of the trawl run in $TRAWL_HOME): with it the bare spiders read the pages trawl read.
+    Without it a site behind a gate or login answers them with that gate (nightshade: its
+    DDoS page, ~40% of trawl's bytes), and the baseline measures something else."""
+    import http.cookiejar
+    import urllib.request
+
+    from crawler.engine.session import load_cookies
+
+    jar = http.cookiejar.CookieJar()
+    for cookie in load_cookies(site):
+        jar.set_cookie(cookie)
+    headers: dict[str, dict[str, str]] = {}
+    for url in urls:  # computed before the crawl: nothing of this is on the bare spider's clock
+        probe = urllib.request.Request(url)  # noqa: S310 (never opened: the jar only reads its URL)
+        jar.add_cookie_header(probe)
+        header = probe.get_header("Cookie")
+        if header:
+            headers[url] = {"Cookie": header}
+    return headers
 
 
 def bare_worker(config_path: str) -> None:
@@ -186,6 +211,7 @@ def bare_worker(config_path: str) -> None:
 
     config = json.loads(Path(config_path).read_text())
     site = load_site(config["site"])
+    cookie_headers = session_cookie_headers(site.name, [*config["urls"], *(config.get("starts") or [])])
     throttle = site_settings(site)
     settings: dict[str, Any] = {
         "LOG_LEVEL": "WARNING", "TELNETCONSOLE_ENABLED": False, "ROBOTSTXT_OBEY": False,
@@ -210,7 +236,7 @@ def bare_worker(config_path: str) -> None:
 
         async def start(self) -> Any:
             for url in config["urls"]:
-                yield scrapy.Request(url, dont_filter=True)
+                yield scrapy.Request(url, dont_filter=True, headers=cookie_headers.get(url))
 
         def parse(self, response: scrapy.http.Response) -> None:
             return None
@@ -225,7 +251,7 @@ def bare_worker(config_path: str) -> None:
         async def start(self) -> Any:
             for url in config["starts"]:
                 requested.add(url)
-                yield scrapy.Request(url, dont_filter=True)
+                yield scrapy.Request(url, dont_filter=True, headers=cookie_headers.get(url))
 
         def parse(self, response: scrapy.http.Response) -> Any:
             if not isinstance(response, scrapy.http.TextResponse):
@@ -233,7 +259,7 @@ def bare_worker(config_path: str) -> None:
             for link in links.extract_links(response):
                 if link.url in wanted and link.url not in requested:
                     requested.add(link.url)
-                    yield scrapy.Request(link.url, dont_filter=True)
+                    yield scrapy.Request(link.url, dont_filter=True, headers=cookie_headers.get(link.url))
 
     def idle(**_: Any) -> None:
         # pages no fetched page links to (a form's target): fetched last, as trawl does too
@@ -242,7 +268,7 @@ def bare_worker(config_path: str) -> None:
             times["unlinked"] = times.get("unlinked", 0) + len(rest)
             requested.update(rest)
             for url in rest:
-                crawler.engine.crawl(scrapy.Request(url, dont_filter=True))
+                crawler.engine.crawl(scrapy.Request(url, dont_filter=True, headers=cookie_headers.get(url)))
             raise DontCloseSpider
 
     process = CrawlerProcess(settings)
@@ -407,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
               f"CPU {result['cpu_ms_per_page'][kind] or 0:.1f} ms/page "
               f"({result['cpu_ms_per_page_with_startup'][kind]:.0f} with start-up), "
               f"testbed {result['testbed_cpu_ms_per_page'][kind]:.1f} ms/page, "
+              f"{r['bytes'] / r['pages'] / 1000 if r['pages'] else 0:.1f} kB/page, "
               f"wall incl. start-up {r['wall']:.1f}s, peak RSS {r['peak_rss_mb']:.0f} MB")
     print("trawl-wN = trawl with N processing workers (0: in the crawl process); fetch = trawl with its "
           "item pipeline off; net = bare spider + onion guard + WARC evidence; crawl = bare spider discovering "
