@@ -47,6 +47,7 @@ logger = logging.getLogger(__name__)
 ALWAYS_DENY = re.compile(
     r"(^|/)(log-?out|sign-?out|log-?off|buy|order|checkout|cart|basket|messages/new|compose|withdraw|deposit)([/?#.]|$)",
     re.I)
+MAX_URL_LENGTH = 2083
 NAV_SELECTORS = ("categories", "pagination", "load_more", "listing_links", "vendor_links")
 
 
@@ -126,6 +127,10 @@ class TrawlSpider(scrapy.Spider):
     def follow(self, response: Response, href: str, kind: str, depth: int) -> Request | None:
         url = response.urljoin(href)
         if url in self.judged_urls:
+            return None
+        if len(url) > MAX_URL_LENGTH:  # a trap growing its URLs (Scrapy's URLLENGTH_LIMIT, whose middleware is off)
+            self.judged_urls.add(url)
+            self.crawler.stats.inc_value("trawl/links/too_long")
             return None
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or ALWAYS_DENY.search(parts.path):

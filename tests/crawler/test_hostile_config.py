@@ -176,3 +176,39 @@ def test_secrets_file_has_the_same_bounds(tmp_path: Path, monkeypatch: pytest.Mo
     secrets.write_text(_alias_bomb().replace("name: demo", "demo: {username: u, password: pw-1234}"))
     with pytest.raises(TrawlError, match=r"secrets\.yaml:\d+: \(file\): aliases expand to more than"):
         load_credentials("demo", login)
+
+
+def test_links_longer_than_a_browser_takes_are_not_followed(tmp_path: Path) -> None:
+    """A link over 2083 characters (what Scrapy's URL-length middleware refused; trawl's spider
+    checks it itself) is counted as `trawl/links/too_long` and never requested."""
+    long_path = "/item/2?" + "q=" + "x" * 2100
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.path == "/":
+            return html(f"<a class='item' href='/item/1'>1</a><a class='item' href='{long_path}'>2</a>")
+        return html("<h1>Item</h1>")
+
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    with LoopbackSite(handler) as site:
+        (sites / "longurl.yaml").write_text(textwrap.dedent("""\
+            name: longurl
+            kind: vendor-shop
+            network: clearnet
+            mirrors: ["${LONGURL_URL}"]
+            start_urls: [/]
+            throttle: {delay: 0}
+            navigation:
+              listing_links: "a.item::attr(href)"
+            listing:
+              url_pattern: '^/item/\\\\d+'
+              fields:
+                title: "h1"
+            """))
+        env = crawl_env(tmp_path / "home", {"LONGURL_URL": site.url, "TRAWL_SITES_DIR": str(sites)})
+        run = trawl(["crawl", "longurl", "--json"], env, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    summary = json.loads(run.stdout.strip().splitlines()[-1])
+    stats = json.loads((Path(summary["run_dir"]) / "stats.json").read_text())["stats"]
+    assert site.paths() == ["/", "/item/1"]
+    assert stats["trawl/links/too_long"] == 1
