@@ -42,6 +42,7 @@ BASE: dict[str, Any] = {
     "METAREFRESH_ENABLED": False,  # meta-refresh gates are passed explicitly, per site YAML
     "DOWNLOAD_MAXSIZE": 20 * 2**20,
     "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
+    "STATS_CLASS": "crawler.engine.runstats.TrawlStatsCollector",
     "TRAWL_EVIDENCE_ENABLED": SCRAPY_DEFAULTS["TRAWL_EVIDENCE_ENABLED"],
     "TRAWL_MAX_RATE_LIMITED": SCRAPY_DEFAULTS["TRAWL_MAX_RATE_LIMITED"],
     # Scrapy reads a callback's source on every response to warn about `return value` in
