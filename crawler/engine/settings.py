@@ -70,8 +70,8 @@ DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
     "crawler.engine.session.SessionCookiesMiddleware": 700,
     "crawler.evidence.middleware.WarcEvidenceMiddleware": 950,
     # off: the spider follows only its site's mirrors (TrawlSpider.follow) and no site asks for
-    # HTTP auth; each enabled middleware is a call per request (bench/crawl.py: both below and
-    # these two, 7.25 -> 6.83 ms CPU a page in the crawl process)
+    # HTTP auth; each enabled middleware is a call per request (these two and the three spider
+    # middlewares below: 7.25 -> 6.83 ms CPU a page in the crawl process, bench/crawl.py A/B)
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
 }
