@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -117,35 +117,43 @@ def test_catastrophic_regexes_run_in_linear_time(tmp_path: Path) -> None:
     assert proc.stdout.split() == ["True", "True", "True"]
 
 
-def test_page_over_extraction_budget_is_dropped_by_name(tmp_path: Path) -> None:
-    """A crawl whose pages all exceed a (tiny) extraction budget: each page is dropped as
-    `extraction_budget`, counted in the run, and the crawl still finishes."""
+ITEM_SITE = """\
+name: {name}
+kind: vendor-shop
+network: clearnet
+mirrors: ["${{LOOPBACK_URL}}"]
+start_urls: [/]
+throttle: {throttle}
+navigation:
+  listing_links: "a.item::attr(href)"
+listing:
+  url_pattern: '^/item/\\d+'
+  fields:
+    title: "h1"
+"""
+
+
+def _crawl_item_site(tmp_path: Path, name: str, throttle: str, home_links: str) -> tuple[LoopbackSite, dict[str, Any]]:
+    """`trawl crawl` of a loopback site whose home page holds `home_links` and whose other pages
+    are items; returns the site (its request log) and the run's summary."""
     async def handler(request: web.Request) -> web.StreamResponse:
-        if request.path == "/":
-            return html("<a class='item' href='/item/1'>1</a>")
-        return html("<h1>Item</h1>")
+        return html(home_links if request.path == "/" else "<h1>Item</h1>")
 
     sites = tmp_path / "sites"
     sites.mkdir()
+    (sites / f"{name}.yaml").write_text(ITEM_SITE.format(name=name, throttle=throttle))
     with LoopbackSite(handler) as site:
-        (sites / "budget.yaml").write_text(textwrap.dedent("""\
-            name: budget
-            kind: vendor-shop
-            network: clearnet
-            mirrors: ["${BUDGET_URL}"]
-            start_urls: [/]
-            throttle: {delay: 0, extract_budget: 0.000000001}
-            navigation:
-              listing_links: "a.item::attr(href)"
-            listing:
-              url_pattern: '^/item/\\\\d+$'
-              fields:
-                title: "h1"
-            """))
-        env = crawl_env(tmp_path / "home", {"BUDGET_URL": site.url, "TRAWL_SITES_DIR": str(sites)})
-        run = trawl(["crawl", "budget", "--json"], env, timeout=120)
+        env = crawl_env(tmp_path / "home", {"LOOPBACK_URL": site.url, "TRAWL_SITES_DIR": str(sites)})
+        run = trawl(["crawl", name, "--json"], env, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
-    summary = json.loads(run.stdout.strip().splitlines()[-1])
+    return site, json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def test_page_over_extraction_budget_is_dropped_by_name(tmp_path: Path) -> None:
+    """A crawl whose pages all exceed a (tiny) extraction budget: each page is dropped as
+    `extraction_budget`, counted in the run, and the crawl still finishes."""
+    site, summary = _crawl_item_site(tmp_path, "budget", "{delay: 0, extract_budget: 0.000000001}",
+                                     "<a class='item' href='/item/1'>1</a>")
     assert summary["status"] == "finished"
     assert summary["drops_by_reason"] == {"extraction_budget": 1}  # the start page, before its links
     assert site.paths() == ["/"]
@@ -181,34 +189,9 @@ def test_secrets_file_has_the_same_bounds(tmp_path: Path, monkeypatch: pytest.Mo
 def test_links_longer_than_a_browser_takes_are_not_followed(tmp_path: Path) -> None:
     """A link over 2083 characters (what Scrapy's URL-length middleware refused; trawl's spider
     checks it itself) is counted as `trawl/links/too_long` and never requested."""
-    long_path = "/item/2?" + "q=" + "x" * 2100
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        if request.path == "/":
-            return html(f"<a class='item' href='/item/1'>1</a><a class='item' href='{long_path}'>2</a>")
-        return html("<h1>Item</h1>")
-
-    sites = tmp_path / "sites"
-    sites.mkdir()
-    with LoopbackSite(handler) as site:
-        (sites / "longurl.yaml").write_text(textwrap.dedent("""\
-            name: longurl
-            kind: vendor-shop
-            network: clearnet
-            mirrors: ["${LONGURL_URL}"]
-            start_urls: [/]
-            throttle: {delay: 0}
-            navigation:
-              listing_links: "a.item::attr(href)"
-            listing:
-              url_pattern: '^/item/\\\\d+'
-              fields:
-                title: "h1"
-            """))
-        env = crawl_env(tmp_path / "home", {"LONGURL_URL": site.url, "TRAWL_SITES_DIR": str(sites)})
-        run = trawl(["crawl", "longurl", "--json"], env, timeout=120)
-    assert run.returncode == 0, run.stderr[-2000:]
-    summary = json.loads(run.stdout.strip().splitlines()[-1])
+    long_path = "/item/2?q=" + "x" * 2100
+    site, summary = _crawl_item_site(tmp_path, "longurl", "{delay: 0}",
+                                     f"<a class='item' href='/item/1'>1</a><a class='item' href='{long_path}'>2</a>")
     stats = json.loads((Path(summary["run_dir"]) / "stats.json").read_text())["stats"]
     assert site.paths() == ["/", "/item/1"]
     assert stats["trawl/links/too_long"] == 1
