@@ -16,7 +16,7 @@ over HTTP, onion sites through the testbed's SOCKS5 gateway) it runs `trawl craw
 concurrency but no download delay), takes the URLs the testbed served to it, and has a
 bare Scrapy spider GET exactly those URLs with the same concurrency, network path (the
 SOCKS handler for onion sites) and session cookies (trawl's saved session, so a site behind a
-gate or login serves it the same pages; bytes/page shows it did) and nothing else: no middlewares of ours, no
+gate or login serves it the same pages; kB/page shows it did) and nothing else: no middlewares of ours, no
 pipelines, no evidence. A third run, "net", is the bare spider plus the onion guard
 and the WARC evidence middleware (fsync on): the cost of the network/evidence layer
 alone, without parsing and enrichment. A fourth run, "fetch", is trawl itself with its
@@ -212,6 +212,10 @@ def bare_worker(config_path: str) -> None:
     config = json.loads(Path(config_path).read_text())
     site = load_site(config["site"])
     cookie_headers = session_cookie_headers(site.name, [*config["urls"], *(config.get("starts") or [])])
+
+    def get(url: str) -> scrapy.Request:  # every request of the bare spiders: trawl's session, no filter
+        return scrapy.Request(url, dont_filter=True, headers=cookie_headers.get(url))
+
     throttle = site_settings(site)
     settings: dict[str, Any] = {
         "LOG_LEVEL": "WARNING", "TELNETCONSOLE_ENABLED": False, "ROBOTSTXT_OBEY": False,
@@ -236,7 +240,7 @@ def bare_worker(config_path: str) -> None:
 
         async def start(self) -> Any:
             for url in config["urls"]:
-                yield scrapy.Request(url, dont_filter=True, headers=cookie_headers.get(url))
+                yield get(url)
 
         def parse(self, response: scrapy.http.Response) -> None:
             return None
@@ -251,7 +255,7 @@ def bare_worker(config_path: str) -> None:
         async def start(self) -> Any:
             for url in config["starts"]:
                 requested.add(url)
-                yield scrapy.Request(url, dont_filter=True, headers=cookie_headers.get(url))
+                yield get(url)
 
         def parse(self, response: scrapy.http.Response) -> Any:
             if not isinstance(response, scrapy.http.TextResponse):
@@ -259,7 +263,7 @@ def bare_worker(config_path: str) -> None:
             for link in links.extract_links(response):
                 if link.url in wanted and link.url not in requested:
                     requested.add(link.url)
-                    yield scrapy.Request(link.url, dont_filter=True, headers=cookie_headers.get(link.url))
+                    yield get(link.url)
 
     def idle(**_: Any) -> None:
         # pages no fetched page links to (a form's target): fetched last, as trawl does too
@@ -268,7 +272,7 @@ def bare_worker(config_path: str) -> None:
             times["unlinked"] = times.get("unlinked", 0) + len(rest)
             requested.update(rest)
             for url in rest:
-                crawler.engine.crawl(scrapy.Request(url, dont_filter=True, headers=cookie_headers.get(url)))
+                crawler.engine.crawl(get(url))
             raise DontCloseSpider
 
     process = CrawlerProcess(settings)
