@@ -63,6 +63,8 @@ KEYS: tuple[Key, ...] = (
         "-1 = cores - 1 (at least 1; 0 with evidence off), 0 = in the crawl process"),
     Key("crawl.workers_feed", "TRAWL_WORKERS_FEED", str, "local", "where page-processing jobs go: local (worker "
         "processes of the crawl), redis (redis.url) or a redis:// URL: for `trawl process` on any machine"),
+    Key("crawl.event_loop", "TRAWL_EVENT_LOOP", str, "auto", "the crawl's asyncio event loop: auto (uvloop "
+        "when installed, else asyncio's own), uvloop or asyncio"),
     Key("crawl.remote_control", "TRAWL_REMOTE_CONTROL", bool, False,
         "Scrapy's telnet/remote-control consoles (debugging on a trusted machine only)"),
     Key("log.level", "TRAWL_LOG_LEVEL", str, "", "console log level (empty: trawl's default)"),

@@ -3,6 +3,7 @@ seconds while running (a SIGKILLed run still shows how far it got) and at close.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from twisted.internet import task
 from core.clock import utc_now_iso
 
 STATS_FILE = "stats.json"
+logger = logging.getLogger(__name__)
 
 
 class TrawlStatsCollector(MemoryStatsCollector):
@@ -100,6 +102,15 @@ def read_stats(run_dir: Path) -> dict[str, Any] | None:
         return None
 
 
+def event_loop_name() -> str:
+    """The asyncio loop under the crawl's reactor (crawl.event_loop), e.g. "uvloop.Loop": a
+    throughput figure is read knowing which loop it ran on."""
+    from twisted.internet import reactor
+
+    loop = getattr(reactor, "_asyncioEventloop", None)  # where Scrapy's own log line reads it
+    return "" if loop is None else f"{type(loop).__module__}.{type(loop).__name__}"
+
+
 @dataclass(frozen=True)
 class RunStatsConfig:
     run_id: str
@@ -118,7 +129,8 @@ class RunStatsExtension:
         self.base = {"run_id": config.run_id, "site": config.site, "started_at": previous.get("started_at") or _now(),
                      "clock": previous.get("clock") or config.clock, "pid": os.getpid(),
                      "resumed": previous.get("resumed", -1) + 1 if previous else 0,
-                     "previous_duration_s": previous.get("duration_s", 0.0) if previous else 0.0}
+                     "previous_duration_s": previous.get("duration_s", 0.0) if previous else 0.0,
+                     "event_loop": event_loop_name()}
         # a resumed run reports the whole run: earlier segments' counters (as their last
         # stats write left them) plus this segment's
         self.earlier: dict[str, Any] = (previous.get("stats") or {}) if previous else {}
@@ -156,6 +168,7 @@ class RunStatsExtension:
 
     def opened(self, spider: Any = None) -> None:
         self.spider_opened_at = time.monotonic()
+        logger.info("event loop: %s", self.base["event_loop"] or "none (not an asyncio reactor)")
         write_stats(self.config.run_dir, self.record("running"))
         self.loop = task.LoopingCall(self.write_running)
         self.loop.start(self.config.interval, now=False)

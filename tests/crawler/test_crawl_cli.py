@@ -165,6 +165,26 @@ def test_default_crawl_is_quiet_and_runs_no_console_listener(testbed: Any, tmp_p
     assert "crawler.engine.runstats.RunStatsExtension" in enabled
     assert not [name for name in CONSOLE_EXTENSIONS if name in enabled], enabled
     assert "Remote control" not in log and "Telnet console listening" not in log
+    assert "event loop: uvloop.Loop" in log  # crawl.event_loop = auto, uvloop installed
+
+
+def test_event_loop_is_a_setting_and_a_wrong_one_is_named(testbed: Any, tmp_path: Path) -> None:
+    """crawl.event_loop = asyncio crawls on Python's own loop; a value it does not know stops
+    the crawl before it starts, naming the key (exit 2)."""
+    env = crawl_env(tmp_path / "home", testbed.env() | {"TRAWL_EVENT_LOOP": "asyncio"})
+    log_file = tmp_path / "vortex.log"
+    run = trawl(["crawl", "vortex", "--budget", "8", "--json", "--log-file", str(log_file)], env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    summary = json.loads(run.stdout.strip().splitlines()[-1])
+    assert summary["pages"] >= 8
+    assert json.loads((Path(summary["run_dir"]) / "stats.json").read_text())["event_loop"].startswith("asyncio.")
+    log = log_file.read_text(encoding="utf-8")
+    assert "event loop: asyncio." in log and "uvloop" not in log
+    run = trawl(["crawl", "vortex", "--json"], crawl_env(tmp_path / "home2", testbed.env() | {"TRAWL_EVENT_LOOP": "trio"}))
+    assert run.returncode == 2, run.stderr[-2000:]
+    last = run.stderr.strip().splitlines()[-1]
+    assert "crawl.event_loop = 'trio'" in last and "expected auto, uvloop or asyncio" in last, last
+    assert "Traceback" not in run.stderr
 
 
 def test_progress_line_only_on_a_terminal(testbed: Any, tmp_path: Path) -> None:
