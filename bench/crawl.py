@@ -27,7 +27,10 @@ crawls like trawl must: from the site's start URLs, following the links it finds
 LinkExtractor) among the URLs trawl fetched, so it waits on discovery as trawl does; URLs no
 fetched page links to (a login form's target) are requested when it runs out of links. Its
 ratio (trawl / crawl) separates what trawl's processing costs from what discovering a site
-costs any crawler; the target stays against "bare". Times are spider-open to spider-close inside each process
+costs any crawler; the target stays against "bare". trawl's crawl runs on uvloop (crawl.event_loop
+= auto, uvloop installed) and every bare spider on Scrapy's default loop; a sixth run, "bare-uvloop",
+is the bare spider on uvloop, so the reader sees what the loop alone is worth (it is reported, not
+the baseline). Times are spider-open to spider-close inside each process
 (interpreter start-up excluded; wall time including it is reported too). Peak RSS per
 process comes from wait4()'s rusage of each child.
 """
@@ -138,6 +141,7 @@ def trawl_crawl(site: str, env: dict[str, str], timeout: float,
     stats = json.loads((Path(summary["run_dir"]) / "stats.json").read_text()).get("stats", {})
     # CPU from spider open to close: the crawl process's own and what its workers spent on jobs
     summary["work_cpu_s"] = (stats.get("trawl/crawl_cpu_ms", 0) + stats.get("trawl/workers/cpu_ms", 0)) / 1000
+    summary["event_loop"] = json.loads((Path(summary["run_dir"]) / "stats.json").read_text()).get("event_loop", "")
     return summary, wall, rss
 
 
@@ -161,13 +165,15 @@ def fetch_worker(site: str) -> None:
 
 def bare_crawl(site: str, urls: list[str], network: str, env: dict[str, str], tmp: Path,
                timeout: float, evidence: bool = False,
-               starts: list[str] | None = None) -> tuple[dict[str, Any], float, float]:
-    """The bare spider over `urls`; with `starts`, it discovers them by following links from there.
+               starts: list[str] | None = None, event_loop: str | None = None) -> tuple[dict[str, Any], float, float]:
+    """The bare spider over `urls`; with `starts`, it discovers them by following links from there;
+    `event_loop`: Scrapy's ASYNCIO_EVENT_LOOP (None: its default).
     It sends the cookies of the session trawl saved in `env`'s TRAWL_HOME (see session_cookie_headers)."""
     config = tmp / f"bare-{site}.json"
     run_dir = tmp / f"net-{site}-{time.monotonic_ns()}"
     config.write_text(json.dumps({"site": site, "urls": urls, "network": network,
                                   "out": str(tmp / f"bare-{site}-out.json"), "starts": starts,
+                                  "event_loop": event_loop,
                                   "evidence_run_dir": str(run_dir) if evidence else None}))
     _, _, wall, rss = _run([PYTHON, str(Path(__file__).resolve()), "--bare-worker", str(config)],
                            env, timeout)
@@ -223,6 +229,7 @@ def bare_worker(config_path: str) -> None:
         "REDIRECT_ENABLED": False, "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False,
         "CONCURRENT_REQUESTS": throttle["CONCURRENT_REQUESTS"],
         "CONCURRENT_REQUESTS_PER_DOMAIN": throttle["CONCURRENT_REQUESTS_PER_DOMAIN"],
+        "ASYNCIO_EVENT_LOOP": config.get("event_loop"),
     }
     if config["network"] == "tor":
         settings |= tor_settings(os.environ.get("TRAWL_TOR_SOCKS"), isolation=site.name)
@@ -306,13 +313,16 @@ def default_worker_counts() -> list[int]:
 
 def bench(sites: list[str], repeat: int, timeout: float, worker_counts: list[int] | None = None,
           latency_site: str = "pillhub") -> dict[str, Any]:
+    from crawler.engine.settings import event_loop_setting
     from crawler.sitedef.siteconfig import list_site_names, load_site
     from testbed.server import run_testbed
 
     counts = worker_counts if worker_counts is not None else default_worker_counts()
     known = list_site_names()
     runs = {f"trawl-w{n}": Measure() for n in counts}
-    fetch, net, bare, follow = Measure(), Measure(), Measure(), Measure()
+    fetch, net, bare, follow, bare_uvloop = Measure(), Measure(), Measure(), Measure(), Measure()
+    uvloop = event_loop_setting("auto")  # None: not installed, no bare-uvloop run
+    trawl_loops: set[str] = set()
     skipped: list[str] = []
     latency: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmpdir, \
@@ -338,6 +348,7 @@ def bench(sites: list[str], repeat: int, timeout: float, worker_counts: list[int
                     seconds = summary.get("crawl_s") or summary["duration_s"]
                     runs[f"trawl-w{n}"].add(summary["pages"], summary["bytes"], seconds, wall, rss, *LAST_CPU)
                     runs[f"trawl-w{n}"].work_cpu_s += summary["work_cpu_s"]
+                    trawl_loops.add(summary["event_loop"])
                     runs[f"trawl-w{n}"].runs.append({"site": site, "pages": summary["pages"], "seconds": seconds,
                                                      "listings": summary.get("listings")})
                 env = base_env | {"TRAWL_HOME": str(tmp / f"fetch-{site}-{rep}")}
@@ -345,9 +356,12 @@ def bench(sites: list[str], repeat: int, timeout: float, worker_counts: list[int
                 fetch.add(summary["pages"], summary["bytes"], summary["crawl_s"], wall, rss, *LAST_CPU)
                 fetch.runs.append({"site": site, "pages": summary["pages"], "seconds": summary["crawl_s"]})
                 starts = [u if "://" in u else base + "/" + u.lstrip("/") for u in load_site(site).start_urls]
-                for measure, evidence, seeds in ((bare, False, None), (net, True, None), (follow, False, starts)):
+                kinds: list[tuple[Measure, bool, list[str] | None, str | None]] = [
+                    (bare, False, None, None), (net, True, None, None), (follow, False, starts, None)]
+                kinds += [(bare_uvloop, False, None, uvloop)] if uvloop else []
+                for measure, evidence, seeds, loop in kinds:
                     result, wall, rss = bare_crawl(site, urls, handle.network, env, tmp,
-                                                   timeout, evidence, seeds)
+                                                   timeout, evidence, seeds, loop)
                     measure.add(result["pages"], result["bytes"], result["duration_s"], wall,
                                 rss, *LAST_CPU)
                     measure.work_cpu_s += result["cpu_s"]
@@ -360,7 +374,10 @@ def bench(sites: list[str], repeat: int, timeout: float, worker_counts: list[int
         return round(m.pages_per_s / bare.pages_per_s, 3) if bare.pages_per_s else 0.0
 
     everything = {**runs, "fetch": fetch, "net": net, "crawl": follow, "bare": bare}
+    if bare_uvloop.pages:
+        everything["bare-uvloop"] = bare_uvloop
     return {"sites": [s for s in sites if s not in skipped], "skipped": skipped,
+            "event_loop": ", ".join(sorted(trawl_loops)),
             "repeat": repeat, "target": TARGET_RATIO, "cpu_count": os.cpu_count(),
             "ratio_pages_per_s": {kind: ratio(m) for kind, m in everything.items() if kind != "bare"},
             # trawl against a bare crawler that discovers the same pages by their links
@@ -430,9 +447,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, indent=2))
         return 0
     kinds = [k for k in result if k.startswith("trawl-w")] + ["fetch", "net", "crawl", "bare"]
+    kinds += ["bare-uvloop"] if "bare-uvloop" in result else []
     for kind in kinds:
         r = result[kind]
-        print(f"{kind:>8}: {r['pages']:>5} pages in {r['seconds']:.2f}s -> "
+        print(f"{kind:>11}: {r['pages']:>5} pages in {r['seconds']:.2f}s -> "
               f"{r['pages_per_s']:.1f} pages/s ({result['ratio_pages_per_s'].get(kind, 1.0):.2f}x bare), "
               f"CPU {result['cpu_ms_per_page'][kind] or 0:.1f} ms/page "
               f"({result['cpu_ms_per_page_with_startup'][kind]:.0f} with start-up), "
@@ -442,6 +460,8 @@ def main(argv: list[str] | None = None) -> int:
     print("trawl-wN = trawl with N processing workers (0: in the crawl process); fetch = trawl with its "
           "item pipeline off; net = bare spider + onion guard + WARC evidence; crawl = bare spider discovering "
           "the same pages by following links; CPU = spider open to close, crawl process + workers (fetch: not measured)")
+    print(f"trawl's event loop: {result['event_loop']} (crawl.event_loop); the bare spiders run on Scrapy's default"
+          + ("; bare-uvloop = the bare spider on uvloop (reported, not the baseline)" if "bare-uvloop" in result else ""))
     print("trawl vs the bare discovering crawl: " + ", ".join(
         f"{kind} {ratio:.2f}x" for kind, ratio in result["ratio_to_crawl"].items()))
     print(f"target: trawl >= {TARGET_RATIO}x bare pages/s with all processing on; cores: {result['cpu_count']}; "

@@ -18,18 +18,20 @@ def test_bench_crawl_runs() -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout)
     assert result["sites"] == ["pillhub", "nightshade"]
-    for kind in ("trawl-w0", "trawl-w1", "fetch", "net", "crawl", "bare"):
+    for kind in ("trawl-w0", "trawl-w1", "fetch", "net", "crawl", "bare", "bare-uvloop"):
         assert result[kind]["pages"] > 50 and result[kind]["pages_per_s"] > 0, kind
         assert result[kind]["peak_rss_mb"] > 20
     # same URLs: page counts agree within a few (redirect/login bookkeeping); the discovering
     # bare crawl fetches the same set (what it cannot reach by links it requests at the end)
     for kind in ("trawl-w1", "net", "crawl"):
         assert abs(result["trawl-w0"]["pages"] - result[kind]["pages"]) <= 5, kind
-    assert abs(result["trawl-w0"]["pages"] - result["bare"]["pages"]) <= 5
+    for kind in ("bare", "bare-uvloop"):
+        assert abs(result["trawl-w0"]["pages"] - result[kind]["pages"]) <= 5, kind
+    assert result["event_loop"] == "uvloop.Loop"  # crawl.event_loop = auto, uvloop a dependency here
     # and the same pages: nightshade answers a request without its gate and login cookies
     # with its DDoS page; the bare spiders carry trawl's session, so their bytes match
     trawl_bytes = result["trawl-w0"]["bytes"]
-    for kind in ("net", "crawl", "bare"):
+    for kind in ("net", "crawl", "bare", "bare-uvloop"):
         assert abs(result[kind]["bytes"] - trawl_bytes) < 0.05 * trawl_bytes, (kind, result[kind]["bytes"], trawl_bytes)
     assert all(0 < ratio for ratio in result["ratio_pages_per_s"].values())
     assert set(result["ratio_to_crawl"]) == {"trawl-w0", "trawl-w1"}
