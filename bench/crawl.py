@@ -138,10 +138,11 @@ def trawl_crawl(site: str, env: dict[str, str], timeout: float,
     stdout, _, wall, rss = _run([PYTHON, "-m", "trawl.cli", "crawl", site, "--json", *extra],
                                 env, timeout)
     summary = json.loads(stdout.strip().splitlines()[-1])
-    stats = json.loads((Path(summary["run_dir"]) / "stats.json").read_text()).get("stats", {})
+    record = json.loads((Path(summary["run_dir"]) / "stats.json").read_text())
+    stats = record.get("stats", {})
     # CPU from spider open to close: the crawl process's own and what its workers spent on jobs
     summary["work_cpu_s"] = (stats.get("trawl/crawl_cpu_ms", 0) + stats.get("trawl/workers/cpu_ms", 0)) / 1000
-    summary["event_loop"] = json.loads((Path(summary["run_dir"]) / "stats.json").read_text()).get("event_loop", "")
+    summary["event_loop"] = record.get("event_loop", "")
     return summary, wall, rss
 
 

@@ -122,8 +122,8 @@ PROFILES: dict[str, dict[str, Any]] = {
 
 
 # crawl.event_loop -> Scrapy's ASYNCIO_EVENT_LOOP (None: asyncio's own loop).  The crawl process
-# is CPU-bound on one core in a fast crawl, half of it in Scrapy, Twisted and the loop: uvloop
-# took 7.1 -> 6.1 ms/page off it and +10% pages/s (bench/crawl.py, docs/architecture.md).
+# spends half its CPU in Scrapy, Twisted and the loop: on uvloop a fast testbed crawl (one
+# worker) took 6.4-7.1 -> 5.9-6.3 ms/page and ran 2-14% faster (docs/architecture.md).
 EVENT_LOOPS = {"uvloop": "uvloop.Loop", "asyncio": None}
 
 
