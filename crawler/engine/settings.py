@@ -16,7 +16,6 @@ machine only.  Logging is configured by crawler.engine.logsetup, not by LOG_LEVE
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -127,22 +126,6 @@ PROFILES: dict[str, dict[str, Any]] = {
 EVENT_LOOPS = {"uvloop": "uvloop.Loop", "asyncio": None}
 
 
-def event_loop_setting(choice: str) -> str | None:
-    """ASYNCIO_EVENT_LOOP for `crawl.event_loop` (auto, uvloop or asyncio).
-
-    >>> event_loop_setting("asyncio") is None
-    True
-    """
-    if choice == "auto":
-        return EVENT_LOOPS["uvloop"] if importlib.util.find_spec("uvloop") else None
-    if choice not in EVENT_LOOPS:
-        raise TrawlError(f"crawl.event_loop = {choice!r}: expected auto, uvloop or asyncio")
-    if choice == "uvloop" and importlib.util.find_spec("uvloop") is None:
-        raise TrawlError("crawl.event_loop = uvloop, but uvloop is not installed (pip install uvloop; "
-                         "auto or asyncio run on asyncio's own loop)")
-    return EVENT_LOOPS[choice]
-
-
 def _optional(module: str) -> Any | None:
     try:
         return importlib.import_module(module)
@@ -150,6 +133,24 @@ def _optional(module: str) -> Any | None:
         if exc.name == module:
             return None
         raise
+
+
+def event_loop_setting(choice: str) -> str | None:
+    """ASYNCIO_EVENT_LOOP for `crawl.event_loop` (auto, uvloop or asyncio).
+
+    >>> event_loop_setting("asyncio") is None
+    True
+    """
+    if choice not in ("auto", *EVENT_LOOPS):
+        raise TrawlError(f"crawl.event_loop = {choice!r}: expected auto, uvloop or asyncio")
+    if choice == "asyncio":
+        return None
+    if _optional("uvloop") is None:
+        if choice == "uvloop":
+            raise TrawlError("crawl.event_loop = uvloop, but uvloop is not installed (pip install uvloop; "
+                             "auto or asyncio run on asyncio's own loop)")
+        return None
+    return EVENT_LOOPS["uvloop"]
 
 
 def site_settings(site: SiteConfig) -> dict[str, Any]:
