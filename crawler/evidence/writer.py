@@ -42,13 +42,13 @@ import os
 import re
 import threading
 import time
-import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from isal import isal_zlib
 from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
@@ -64,6 +64,11 @@ logger = logging.getLogger(__name__)
 REDACTED = "[REDACTED]"
 # a browser-rendered page's `resource` record: the DOM as Chromium serialised it, UTF-8
 RENDERED_CONTENT_TYPE = "text/html; charset=utf-8"
+# Each record is its own gzip member, compressed by ISA-L (python-isal): any gzip reader reads
+# it.  Level 2 of ISA-L's 0-3 takes about a quarter of zlib level 6's CPU (a 6 kB page: 87 ->
+# 23 us) for members 0.8% larger (57 saved real market pages); the crawl process compresses
+# every request and response it keeps, on the thread that also drives the crawl.
+MEMBER_LEVEL = 2
 
 
 class _Sha256WARCWriter(WARCWriter):
@@ -191,7 +196,7 @@ class EvidenceWriter:
     def _serialize(self, record: Any) -> bytes:
         buf = io.BytesIO()
         self.writer._write_warc_record(buf, record)
-        member = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+        member = isal_zlib.compressobj(MEMBER_LEVEL, isal_zlib.DEFLATED, isal_zlib.MAX_WBITS + 16)
         return member.compress(buf.getvalue()) + member.flush()
 
     def _append(self, records: list[Any]) -> list[WrittenRecord]:
