@@ -189,7 +189,8 @@ class TrawlItemPipeline:
                           batch_size=self.settings.batch_size, batch_seconds=self.settings.batch_seconds)
         hooks = PoolHooks(pages_done=self._pages_done, counters=self._add_counters,
                           before_handout=self._make_evidence_durable, start_barrier=self._start_evidence_barrier,
-                          pages_read=lambda ids: spider.pages_read.update(ids), pause=self._pause_engine)
+                          pages_read=lambda ids: spider.pages_read.update(ids), pause=self._pause_engine,
+                          nothing_to_fetch=self._nothing_to_fetch)
         config = load_config()
         feed = config.crawl_workers_feed
         if feed == "redis" or feed.startswith(("redis://", "rediss://", "unix://")):
@@ -226,6 +227,13 @@ class TrawlItemPipeline:
     def _add_counters(self, counters: dict[str, int]) -> None:
         for name, value in counters.items():
             self.crawler.stats.inc_value(name, value)
+
+    def _nothing_to_fetch(self) -> bool:
+        from scrapy.core.scheduler import Scheduler
+
+        scheduler = getattr(self.crawler.engine, "scheduler", None)
+        # Scrapy's own in-memory scheduler only: the shared one (distributed) would ask Redis
+        return type(scheduler) is Scheduler and not scheduler.has_pending_requests()
 
     def _pause_engine(self, paused: bool) -> None:
         engine = self.crawler.engine

@@ -1,0 +1,46 @@
+"""When the pool hands jobs out: in rounds while the crawl has requests waiting, at once in its
+tail (PoolHooks.nothing_to_fetch), so the workers hold little when the last page is in."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import crawler.engine.workers as workers
+from core.items import Fetch, RawListing
+from crawler.engine.workers import PoolHooks, WorkerPool
+from crawler.engine.workers_job import PageJob, WorkerSpec
+
+
+def _job(number: int) -> PageJob:
+    item = RawListing(site="pillhub", market_kind="clearweb", url=f"http://shop.test/product/{number}",
+                      fields={"native_id": str(number), "title": f"Alprazolam 2mg x{number}", "price": "$12.50"},
+                      fetch=Fetch(mirror="http://shop.test"))
+    return PageJob(key=f"/product/{number}", kind="cards", items=[item])
+
+
+def test_a_job_waits_for_the_next_round_unless_nothing_is_left_to_fetch(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRAWL_HOME", str(tmp_path))
+    monkeypatch.setattr(workers, "HANDOUT_SECONDS", 3600.0)  # the next round never comes by itself
+    done: list[str] = []
+    tail = [False]
+    spec = WorkerSpec(site_name="pillhub", site_source="", run_id="r1", clock="2026-08-03T12:00:00Z",
+                      home=str(tmp_path))
+    pool = WorkerPool(spec, 1, PoolHooks(pages_done=done.extend, counters=lambda counters: None,
+                                         nothing_to_fetch=lambda: tail[0]))
+    pool.start()
+    try:
+        pool.submit(_job(0))
+        pool.poll()
+        assert [job.key for job in pool.pending] == ["/product/0"]  # requests wait: the job waits for a round
+        tail[0] = True
+        pool.poll()
+        assert not pool.pending and pool.slots[0].handed == 1  # nothing left to fetch: out now
+        tail[0] = False
+        pool.submit(_job(1))
+        pool.poll()
+        assert [job.key for job in pool.pending] == ["/product/1"]
+    finally:
+        pool.close()
+    assert sorted(done) == ["/product/0", "/product/1"]  # closing hands out the rest
