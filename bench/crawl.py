@@ -32,7 +32,10 @@ costs any crawler; the target stays against "bare". trawl's crawl runs on uvloop
 is the bare spider on uvloop, so the reader sees what the loop alone is worth (it is reported, not
 the baseline). Times are spider-open to spider-close inside each process
 (interpreter start-up excluded; wall time including it is reported too). Peak RSS per
-process comes from wait4()'s rusage of each child.
+process comes from wait4()'s rusage of each child. The crawl process's own CPU per page (trawl:
+without its workers) gives each run's one-core ceiling, 1000 / that figure in pages/s: every
+fetch, response and link of a crawl goes through that one thread, so no worker count or idle
+core lifts a crawl above it.
 """
 from __future__ import annotations
 
@@ -67,6 +70,7 @@ class Measure:
     peak_rss_mb: float = 0.0
     cpu_s: float = 0.0  # user + system of the process and the children it reaped (workers)
     work_cpu_s: float = 0.0  # the same from spider open to close only (start-up excluded)
+    crawl_cpu_s: float = 0.0  # of work_cpu_s, the crawl process's own (trawl: without its workers)
     server_cpu_s: float = 0.0  # the testbed's (this process's) CPU while the child ran
     runs: list[dict[str, Any]] = field(default_factory=list)
 
@@ -91,6 +95,10 @@ class Measure:
     @property
     def work_cpu_ms_per_page(self) -> float:
         return 1000 * self.work_cpu_s / self.pages if self.pages else 0.0
+
+    @property
+    def crawl_cpu_ms_per_page(self) -> float:
+        return 1000 * self.crawl_cpu_s / self.pages if self.pages else 0.0
 
     @property
     def server_cpu_ms_per_page(self) -> float:
@@ -141,7 +149,8 @@ def trawl_crawl(site: str, env: dict[str, str], timeout: float,
     record = json.loads((Path(summary["run_dir"]) / "stats.json").read_text())
     stats = record.get("stats", {})
     # CPU from spider open to close: the crawl process's own and what its workers spent on jobs
-    summary["work_cpu_s"] = (stats.get("trawl/crawl_cpu_ms", 0) + stats.get("trawl/workers/cpu_ms", 0)) / 1000
+    summary["crawl_cpu_s"] = stats.get("trawl/crawl_cpu_ms", 0) / 1000
+    summary["work_cpu_s"] = summary["crawl_cpu_s"] + stats.get("trawl/workers/cpu_ms", 0) / 1000
     summary["event_loop"] = record.get("event_loop", "")
     return summary, wall, rss
 
@@ -349,6 +358,7 @@ def bench(sites: list[str], repeat: int, timeout: float, worker_counts: list[int
                     seconds = summary.get("crawl_s") or summary["duration_s"]
                     runs[f"trawl-w{n}"].add(summary["pages"], summary["bytes"], seconds, wall, rss, *LAST_CPU)
                     runs[f"trawl-w{n}"].work_cpu_s += summary["work_cpu_s"]
+                    runs[f"trawl-w{n}"].crawl_cpu_s += summary["crawl_cpu_s"]
                     trawl_loops.add(summary["event_loop"])
                     runs[f"trawl-w{n}"].runs.append({"site": site, "pages": summary["pages"], "seconds": seconds,
                                                      "listings": summary.get("listings")})
@@ -366,6 +376,7 @@ def bench(sites: list[str], repeat: int, timeout: float, worker_counts: list[int
                     measure.add(result["pages"], result["bytes"], result["duration_s"], wall,
                                 rss, *LAST_CPU)
                     measure.work_cpu_s += result["cpu_s"]
+                    measure.crawl_cpu_s += result["cpu_s"]  # one process does everything
                     measure.runs.append({"site": site, "pages": result["pages"], "unlinked": result["unlinked"],
                                          "seconds": round(result["duration_s"], 3)})
         if latency_site and latency_site in known and tb.sites[latency_site].network == "clearnet":
@@ -389,6 +400,12 @@ def bench(sites: list[str], repeat: int, timeout: float, worker_counts: list[int
             "cpu_ms_per_page": {kind: round(m.work_cpu_ms_per_page, 2) if m.work_cpu_s else None
                                 for kind, m in everything.items()},
             "cpu_ms_per_page_with_startup": {kind: round(m.cpu_ms_per_page, 2) for kind, m in everything.items()},
+            # the crawl process drives every fetch from one thread: at 100% of a core it could not
+            # go faster than 1000 / its CPU ms per page, whatever the workers and the testbed do
+            "crawl_process_cpu_ms_per_page": {kind: round(m.crawl_cpu_ms_per_page, 2) if m.crawl_cpu_s else None
+                                              for kind, m in everything.items()},
+            "one_core_ceiling_pages_per_s": {kind: round(1000 / m.crawl_cpu_ms_per_page, 1) if m.crawl_cpu_s else None
+                                             for kind, m in everything.items()},
             # the testbed runs in this process: what serving a page cost on the same two cores
             "testbed_cpu_ms_per_page": {kind: round(m.server_cpu_ms_per_page, 2) for kind, m in everything.items()},
             "latency": latency,
@@ -465,6 +482,12 @@ def main(argv: list[str] | None = None) -> int:
           + ("; bare-uvloop = the bare spider on uvloop (reported, not the baseline)" if "bare-uvloop" in result else ""))
     print("trawl vs the bare discovering crawl: " + ", ".join(
         f"{kind} {ratio:.2f}x" for kind, ratio in result["ratio_to_crawl"].items()))
+    ceiling, crawl_cpu = result["one_core_ceiling_pages_per_s"], result["crawl_process_cpu_ms_per_page"]
+    bare_rate = result["bare"]["pages_per_s"]
+    print("crawl process alone (the one thread every fetch waits on; 100% of a core = the ceiling): " + ", ".join(
+        f"{kind} {crawl_cpu[kind]:.2f} ms/page -> at most {ceiling[kind]:.0f} pages/s"
+        + (f" ({ceiling[kind] / bare_rate:.2f}x bare)" if bare_rate and kind != "bare" else "")
+        for kind in kinds if ceiling.get(kind)))
     print(f"target: trawl >= {TARGET_RATIO}x bare pages/s with all processing on; cores: {result['cpu_count']}; "
           f"sites: {', '.join(result['sites'])}"
           + (f"; skipped (no site YAML): {', '.join(result['skipped'])}" if result["skipped"] else ""))

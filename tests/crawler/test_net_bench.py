@@ -35,3 +35,9 @@ def test_bench_crawl_runs() -> None:
     assert set(result["ratio_to_crawl"]) == {"trawl-w0", "trawl-w1"}
     # trawl's CPU per page covers more work than the bare spider's
     assert result["cpu_ms_per_page"]["trawl-w0"] > result["cpu_ms_per_page"]["bare"] > 0
+    # the crawl process's own share: all of it without workers, part of it with one
+    cpu, own = result["cpu_ms_per_page"], result["crawl_process_cpu_ms_per_page"]
+    assert own["trawl-w0"] == cpu["trawl-w0"] and 0 < own["trawl-w1"] < cpu["trawl-w1"]
+    assert own["bare"] == cpu["bare"]
+    for kind in ("trawl-w1", "bare"):
+        assert result["one_core_ceiling_pages_per_s"][kind] == pytest.approx(1000 / own[kind], rel=0.01)
