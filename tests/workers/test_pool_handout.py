@@ -22,7 +22,7 @@ def _job(number: int) -> PageJob:
 def test_a_job_waits_for_the_next_round_unless_nothing_is_left_to_fetch(tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRAWL_HOME", str(tmp_path))
-    monkeypatch.setattr(workers, "HANDOUT_SECONDS", 3600.0)  # the next round never comes by itself
+    monkeypatch.setattr(workers, "HANDOUT_SECONDS", float("inf"))  # the next round never comes by itself
     done: list[str] = []
     tail = [False]
     spec = WorkerSpec(site_name="pillhub", site_source="", run_id="r1", clock="2026-08-03T12:00:00Z",
