@@ -6,6 +6,7 @@ Every value a parser could not read stays None and leaves a "field: reason" line
 `parse_errors`, so a half-parsed listing is honest about what it lacks."""
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -14,6 +15,12 @@ from core.items import RawListing, RawVendor
 from core.records import Listing, ShippingOption, Vendor
 
 _SPACE = re.compile(r"[ \t\r\f\v]+")
+# A site's shipping cells and options repeat from listing to listing (a vendor's two or three
+# options on each of its listings, a market's few origins): each distinct text is parsed once
+# per process.  The results are frozen and what a listing keeps is copied out of them
+# (`to_listing_fields`, `to_model_kwargs`), so a cached result is never changed.
+_parse_shipping = functools.lru_cache(maxsize=8192)(parsers.parse_shipping)
+_parse_shipping_option = functools.lru_cache(maxsize=8192)(parsers.parse_shipping_option)
 
 
 def clean(text: Any) -> str:
@@ -111,7 +118,7 @@ def parse_listing(raw: RawListing, when: str) -> Listing:
         if tier.ok:
             listing.price_tiers.append(parsers.tier_fields(tier))
     if f.get("ships_from") or f.get("ships_to"):
-        ship = parsers.parse_shipping(clean(f.get("ships_from")), clean(f.get("ships_to")))
+        ship = _parse_shipping(clean(f.get("ships_from")), clean(f.get("ships_to")))
         if ship.ok:
             _assign(listing, ship.to_listing_fields())  # a stated worldwide/unknown origin is "XX"
         else:
@@ -119,7 +126,7 @@ def parse_listing(raw: RawListing, when: str) -> Listing:
                 _assign(listing, ship.to_listing_fields())
             errors.add("ships", ship.error, ship.raw_from)
     for text in f.get("shipping_options") or []:
-        option = parsers.parse_shipping_option(clean(text))
+        option = _parse_shipping_option(clean(text))
         if option.ok:
             listing.shipping_options.append(ShippingOption(**option.to_model_kwargs()))
         else:

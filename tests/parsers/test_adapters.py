@@ -220,6 +220,22 @@ def test_stage_stores_what_the_adapters_decide() -> None:
     assert listing.origin is None and listing.ships_worldwide
 
 
+def test_stage_parses_a_repeated_shipping_text_once_and_listings_do_not_share_its_lists() -> None:
+    from pipeline.parse import _parse_shipping, _parse_shipping_option
+
+    fields = {"title": "Speed 5g", "price": "$20", "ships_from": "Germany", "ships_to": "EU, Switzerland",
+              "shipping_options": ["DHL tracked 3-5 days $12", "Letter 5-7 days +$5"]}
+    first = _stage_listing(**fields)
+    hits = _parse_shipping.cache_info().hits, _parse_shipping_option.cache_info().hits
+    first.destinations.append("XX")
+    first.shipping_options[0].cost = 999.0
+    second = _stage_listing(**fields)
+    assert (_parse_shipping.cache_info().hits, _parse_shipping_option.cache_info().hits) == (hits[0] + 1, hits[1] + 2)
+    assert "XX" not in second.destinations and second.destinations == [d for d in first.destinations if d != "XX"]
+    assert second.origin == "DE" and "CH" in second.destinations
+    assert [o.cost for o in second.shipping_options] == [12.0, 5.0]
+
+
 @pytest.mark.parametrize("module", ["parsers.shipping", "parsers.places", "parsers.price", "parsers.quantity",
                                     "enrich.identifiers"])
 def test_module_doctests_hold(module: str) -> None:
