@@ -98,9 +98,26 @@ def _add(result: dict[str, list[str]], key: str, value: str) -> None:
         bucket.append(value)
 
 
-def extract_identifiers(text: str) -> dict[str, list[str]]:
+# Words every match of a pattern contains, lower-cased: a text without them skips that pattern
+# (most listing texts name no contact and no address).  Exact for ASCII text, where the patterns'
+# IGNORECASE is plain ASCII case; any other text runs every pattern.
+_NEEDLES: dict[str, tuple[str, ...]] = {
+    "fingerprint": ("fingerprint",), "bech32": ("bc1", "ltc1"), "onion": (".onion",), "url": ("://",),
+    "email": ("@",), "telegram": ("t.me/", "telegram", "tg"), "wickr": ("wickr",), "threema": ("threema",),
+    "whatsapp": ("whats", "wa.me/"), "signal": ("signal",), "session": ("05",),
+}
+
+
+def extract_identifiers(text: str, *, prefilter: bool = True) -> dict[str, list[str]]:
     """{kind: [values]} for kinds btc, ltc, xmr, pgp (fingerprints), email, url, onion,
-    telegram, wickr, whatsapp, signal, session, threema.  Kinds with no value are omitted."""
+    telegram, wickr, whatsapp, signal, session, threema.  Kinds with no value are omitted.
+
+    `prefilter=False` runs every pattern on every text: the plain reference the prefiltered
+    path is tested against (tests/enrich/test_identifiers.py).
+
+    >>> extract_identifiers("wickr: chem_king, mail chem@example.org")
+    {'email': ['chem@example.org'], 'wickr': ['chem_king']}
+    """
     result: dict[str, list[str]] = {}
     blocks = find_blocks(text)
     for kind, block in blocks:
@@ -109,28 +126,42 @@ def extract_identifiers(text: str) -> dict[str, list[str]]:
             if info.ok:
                 _add(result, "pgp", info.fingerprint)
         text = text.replace(block, " ")  # armour base64 is not addresses or handles
-    for m in FINGERPRINT_RE.finditer(text):
-        _add(result, "pgp", re.sub(r"\s", "", m.group(1)).upper())
+    lower = text.lower() if prefilter and text.isascii() else None
+
+    def may(pattern: str) -> bool:
+        return lower is None or any(needle in lower for needle in _NEEDLES[pattern])
+
+    if may("fingerprint"):
+        for m in FINGERPRINT_RE.finditer(text):
+            _add(result, "pgp", re.sub(r"\s", "", m.group(1)).upper())
     for regex in (XMR_ADDR_RE, BECH32_ADDR_RE, BASE58_ADDR_RE):
+        if regex is BECH32_ADDR_RE and not may("bech32"):
+            continue
         for m in regex.finditer(text):
             address_kind = classify_address(m.group())
             if address_kind:
                 _add(result, address_kind, m.group())
-    for m in ONION_RE.finditer(text):
-        host = m.group().lower()
-        if len(host) == 22 or onion_v3_is_valid(host):  # v2 names carry no checksum
-            _add(result, "onion", host)
-    for m in URL_RE.finditer(text):
-        _add(result, "url", m.group().rstrip(".,;:!?"))
-    for m in EMAIL_RE.finditer(text):
-        _add(result, "email", m.group().lower())
+    if may("onion"):
+        for m in ONION_RE.finditer(text):
+            host = m.group().lower()
+            if len(host) == 22 or onion_v3_is_valid(host):  # v2 names carry no checksum
+                _add(result, "onion", host)
+    if may("url"):
+        for m in URL_RE.finditer(text):
+            _add(result, "url", m.group().rstrip(".,;:!?"))
+    if may("email"):
+        for m in EMAIL_RE.finditer(text):
+            _add(result, "email", m.group().lower())
     for key, regex in (("telegram", TELEGRAM_RE), ("wickr", WICKR_RE), ("threema", THREEMA_RE)):
-        for m in regex.finditer(text):
-            if key == "threema" or looks_like_handle(m.group(1), text, m.start(1), m.start(1)):
-                _add(result, key, m.group(1))
+        if may(key):
+            for m in regex.finditer(text):
+                if key == "threema" or looks_like_handle(m.group(1), text, m.start(1), m.start(1)):
+                    _add(result, key, m.group(1))
     for key, regex in (("whatsapp", WHATSAPP_RE), ("signal", SIGNAL_RE)):
-        for m in regex.finditer(text):
-            _add(result, key, re.sub(r"[ \-]", "", m.group(1)))
-    for m in SESSION_RE.finditer(text):
-        _add(result, "session", m.group().lower())
+        if may(key):
+            for m in regex.finditer(text):
+                _add(result, key, re.sub(r"[ \-]", "", m.group(1)))
+    if may("session"):
+        for m in SESSION_RE.finditer(text):
+            _add(result, "session", m.group().lower())
     return result

@@ -4,6 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from enrich import extract_identifiers
 from tests.enrich.test_crypto import GENESIS, P2WPKH, XMR
@@ -75,3 +77,52 @@ def _contact_params() -> list[object]:
 @pytest.mark.parametrize(("text", "kind", "handles"), _contact_params())
 def test_contact_handles_look_like_handles(text: str, kind: str, handles: list[str]) -> None:
     assert extract_identifiers(text).get(kind, []) == handles
+
+
+# --- the prefilter (words a pattern's matches always contain) against every pattern run plainly ---
+ONION_V3 = "2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion"
+FRAGMENTS = ["wickr", "WiCkR me", "telegram", "TG", "tg:", "t.me/", "Telegram.me/", "whats app", "WhatsApp",
+             "wa.me/", "signal", "SIGNAL no.", "threema ID", "fingerprint", "FINGERPRINT=", "2BB2 515C 0C6E ",
+             "05" + "ab" * 32, "@", "mail", "https://", "http", "://", "bc1", "LTC1", "BC1", ".onion", ".ONION",
+             ONION_V3, "ſignal", "\u212aey", "ı", "é", " ", ": ", "-", "\n", "+44 7700 900123", "chem_king",
+             "example.org", "ABCD1234", GENESIS, P2WPKH, XMR, "Regards", "message"]
+
+
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=14).map("".join))
+@settings(max_examples=400, deadline=None)
+def test_prefilter_gives_what_every_pattern_gives(text: str) -> None:
+    assert extract_identifiers(text) == extract_identifiers(text, prefilter=False)
+
+
+def _real_texts(real_data_dir: Path) -> list[str]:
+    """Visible text of the saved market pages (whole and line by line), recent pharmacy listings'
+    titles and descriptions, and DarkMatter listing names."""
+    import csv
+    import gzip
+    import io
+
+    import lxml.html
+
+    texts: list[str] = []
+    for page in sorted(real_data_dir.rglob("*.htm*")):
+        text = lxml.html.fromstring(page.read_bytes()).text_content()
+        texts += [text, *text.splitlines()]
+    for name, columns, limit in (("medrepro-2025/filtered_medicines_llm.csv.gz", ("listing_title", "description"), None),
+                                 ("darkmatter-2024/Darkmarket.csv.gz", ("Name", "Shipping"), 3000)):
+        with gzip.open(real_data_dir / name) as raw:
+            rows = csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8", errors="replace"))
+            for number, row in enumerate(rows):
+                if limit is not None and number >= limit:
+                    break
+                texts += [row[column] for column in columns if row.get(column)]
+    return texts
+
+
+def test_prefilter_gives_what_every_pattern_gives_on_real_texts(real_data_dir: Path) -> None:
+    texts = _real_texts(real_data_dir)
+    with_ids = 0
+    for text in texts:
+        plain = extract_identifiers(text, prefilter=False)
+        assert extract_identifiers(text) == plain, text[:300]
+        with_ids += bool(plain)
+    assert len(texts) > 5000 and with_ids >= 20, (len(texts), with_ids)  # not a comparison of empties
