@@ -95,27 +95,18 @@ def test_prefilter_gives_what_every_pattern_gives(text: str) -> None:
 
 
 def _real_texts(real_data_dir: Path) -> list[str]:
-    """Visible text of the saved market pages (whole and line by line), recent pharmacy listings'
-    titles and descriptions, and DarkMatter listing names."""
-    import csv
-    import gzip
-    import io
-
+    """Visible text of the saved market pages (whole and line by line), and the real listings'
+    titles and descriptions the listing-analysis reference test reads (every second row)."""
     import lxml.html
+
+    from tests.enrich.test_listing_analysis import _real_items
 
     texts: list[str] = []
     for page in sorted(real_data_dir.rglob("*.htm*")):
         text = lxml.html.fromstring(page.read_bytes()).text_content()
         texts += [text, *text.splitlines()]
-    for name, columns, limit in (("medrepro-2025/filtered_medicines_llm.csv.gz", ("listing_title", "description"), None),
-                                 ("darkmatter-2024/Darkmarket.csv.gz", ("Name", "Shipping"), 3000)):
-        with gzip.open(real_data_dir / name) as raw:
-            rows = csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8", errors="replace"))
-            for number, row in enumerate(rows):
-                if limit is not None and number >= limit:
-                    break
-                texts += [row[column] for column in columns if row.get(column)]
-    return texts
+    return texts + [text for _, title, _, description in _real_items(real_data_dir, 2)
+                    for text in (title, description) if text]
 
 
 def test_prefilter_gives_what_every_pattern_gives_on_real_texts(real_data_dir: Path) -> None:
