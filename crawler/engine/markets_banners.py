@@ -20,6 +20,7 @@ from typing import Any
 from parsel import Selector
 
 from crawler.sitedef.marketnodes import MarketSpec
+from crawler.sitedef.pagetree import page_selector
 from crawler.sitedef.selectors import Marker
 
 AGENCIES = (r"FBI|Federal Bureau of Investigation|BKA|Bundeskriminalamt|Europol|Eurojust|DEA|Drug Enforcement"
@@ -77,7 +78,7 @@ def detect_banner(spec: MarketSpec, *, text: str, url: str = "", status: int = 2
 
 def _marker_matches(marker: Marker, *, text: str, url: str, status: int, sel: Selector | None) -> bool:
     if sel is None and marker.kind in ("css", "xpath"):
-        sel = Selector(text=text or "<html></html>")
+        sel = page_selector(text)
     return marker.matches(text=text, sel=sel, url=url, status=status)
 
 

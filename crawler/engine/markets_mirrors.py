@@ -22,14 +22,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from parsel import Selector
-
 from core.config import load_config
 from core.errors import TrawlError
 from crawler.engine.markets import connect, ensure_market, mirror_state, normalise_url, put_mirror, raise_market_alert
 from crawler.net.socks import parse_socks_url
 from crawler.net.socks_blocking import open_tunnel
 from crawler.sitedef.marketnodes import MarketPage
+from crawler.sitedef.pagetree import page_selector
 from crawler.sitedef.siteconfig import SiteConfig
 from enrich.identifiers import extract_identifiers, onion_v3_is_valid
 from enrich.pgp import parse_pgp_key
@@ -160,7 +159,7 @@ def _mismatch(site: SiteConfig, url: str, fetch: Any) -> str:
 def _read(fetch: Any, base: str, page: MarketPage) -> str:
     """What the page's selector selects, line breaks kept (an armoured key needs them)."""
     html = fetch(base + page.url)
-    sel = Selector(text=html or "<html></html>")
+    sel = page_selector(html)
     for expression in page.select.alternatives:
         values = sel.xpath(expression.xpath).getall()
         if values:

@@ -19,8 +19,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from parsel import Selector
-
 from core.alerts import AlertSink
 from core.clock import utc_now_iso
 from core.items import Fetch, RawItem, RawListing
@@ -30,6 +28,7 @@ from crawler.engine.frontier import page_key
 from crawler.evidence.reader import ArchivedPage
 from crawler.sitedef.pages import PageInput, page_object_class
 from crawler.sitedef.pages.grid import GridPage, card_over_stored_page, is_grid_page, merge_card
+from crawler.sitedef.pagetree import page_selector
 from crawler.sitedef.siteconfig import SiteConfig
 from index.api import IndexBackend
 from pipeline.stats import StatsCounter
@@ -93,7 +92,7 @@ class OfflineReader:
         if page.status >= 400:
             return self.skip(SKIP_HTTP_ERROR, when)
         text = page.text
-        sel = Selector(text=text or "<html></html>")
+        sel = page_selector(text)
         if session.detect_gate(site, text=text, url=page.url, status=page.status, sel=sel) is not None:
             return self.skip(SKIP_GATE, when)
         if site.login and session.login_needed(site.login, text=text, url=page.url, status=page.status, sel=sel):

@@ -24,6 +24,7 @@ from core.config import load_config
 from core.errors import TrawlError
 from core.home import ensure_home, trawl_home
 from core.redact import redact_text, register_secret
+from crawler.sitedef.pagetree import page_selector
 from crawler.sitedef.siteconfig import GateConfig, LoginConfig, SiteConfig
 from crawler.sitedef.yamlnodes import load_plain_yaml
 
@@ -293,7 +294,7 @@ def _tree_if_needed(text: str, sel: Selector | None, markers: Any) -> Selector |
     """A parsed tree only when a css/xpath marker needs one: parsing costs more than matching."""
     if sel is not None or not text or not any(m.kind in ("css", "xpath") for m in markers):
         return sel
-    return Selector(text=text)
+    return page_selector(text)
 
 
 def pause_file(site: str) -> Path:

@@ -12,6 +12,7 @@ from core.errors import TrawlError
 from crawler.engine.frontier import page_key
 from crawler.sitedef.pages import PageInput, PageResult, SelectorPage, resolve_page_object
 from crawler.sitedef.pages.grid import Card
+from crawler.sitedef.pagetree import page_selector
 from crawler.sitedef.selectors import evaluate
 from crawler.sitedef.siteconfig import SiteConfig
 
@@ -27,13 +28,11 @@ def classify(site: SiteConfig, url: str) -> str:
 
 def extract_cards(site: SiteConfig, page: PageInput, kind: str | None = None) -> list[Card] | None:
     """Every card of a grid page (site YAML `grid`), None when the page is not read as one."""
-    from parsel import Selector
-
     from crawler.sitedef.pages.grid import GridPage, is_grid_page
 
     if site.grid is None or kind in ("listing", "vendor"):
         return None
-    sel = Selector(text=page.text or "<html></html>")
+    sel = page_selector(page.text)
     if kind != "grid" and (classify(site, page.url) != "nav" or not is_grid_page(site, page_key(page.url) if "://" in page.url else page.url, sel)):
         return None
     return GridPage(PageInput(url=page.url, text=page.text, status=page.status, selector=sel), site).cards()
@@ -61,7 +60,6 @@ def render_cards(cards: list[Card]) -> str:
 
 def extract_page(site: SiteConfig, page: PageInput, kind: str | None = None) -> tuple[str, PageResult | None, dict[str, list[str]]]:
     """(kind, fields of a listing/vendor page, navigation links found)."""
-    from parsel import Selector
 
     kind = kind or classify(site, page.url)
     result = None
@@ -69,7 +67,7 @@ def extract_page(site: SiteConfig, page: PageInput, kind: str | None = None) -> 
     if spec is not None:
         cls = resolve_page_object(spec.page_object, spec.source) if spec.page_object else SelectorPage
         result = cls(page, spec, site).extract()
-    sel = Selector(text=page.text or "<html></html>")
+    sel = page_selector(page.text)
     links: dict[str, list[str]] = {}
     for name in ("categories", "pagination", "load_more", "listing_links", "vendor_links"):
         selector = getattr(site.navigation, name)

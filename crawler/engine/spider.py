@@ -33,6 +33,7 @@ from crawler.engine.runstatus import stop_on_local_failure
 from crawler.net.offsite import OffsiteRedirect
 from crawler.sitedef.pages import PageInput, SelectorPage, page_object_class
 from crawler.sitedef.pages.grid import is_grid_page
+from crawler.sitedef.pagetree import page_selector
 from crawler.sitedef.selectors import (
     ExtractionBudgetExceeded,
     FieldSelector,
@@ -190,7 +191,7 @@ class TrawlSpider(scrapy.Spider):
         key, kind, depth = meta["trawl_key"], meta["trawl_kind"], meta["trawl_depth"]
         text = response.text if hasattr(response, "text") else ""
         # one parsed tree per page, shared by gate/login detection, fields and links
-        sel = response.selector if hasattr(response, "selector") else Selector(text=text or "<html></html>")
+        sel = page_selector(text)
         gate = session.detect_gate(self.site, text=text, url=response.url, status=response.status, sel=sel)
         if gate is not None:
             self.frontier.forget_body(key)

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, cast
 
-from parsel import Selector
 from scrapy.http import FormRequest, Request, Response, TextResponse
 
 from crawler.engine import session
+from crawler.sitedef.pagetree import page_selector
 from crawler.sitedef.selectors import evaluate
 from crawler.sitedef.siteconfig import GateConfig
 
@@ -45,7 +45,7 @@ def handle_gate(spider: TrawlSpider, gate: GateConfig, response: Response) -> It
         return
     target = None
     if gate.pass_link is not None:
-        target = evaluate(gate.pass_link, Selector(text=response.text), response.url).value
+        target = evaluate(gate.pass_link, page_selector(response.text), response.url).value
     elif gate.pass_meta_refresh:
         refresh = None
         for content in response.css('meta[http-equiv="refresh" i]::attr(content)').getall():

@@ -15,6 +15,7 @@ from lxml import etree
 from parsel import Selector
 from scrapy.http import HtmlResponse
 
+from crawler.sitedef.pagetree import page_selector
 from crawler.sitedef.selectors import (
     Expression,
     FieldSelector,
@@ -90,10 +91,12 @@ def outcome(fn: Any, *args: Any) -> tuple[str, Any]:
 
 
 def selector_flavours(url: str, body: bytes) -> list[tuple[str, Selector]]:
-    """parsel on the text, and Scrapy's response.selector, which is what the crawler passes."""
+    """parsel on the text, Scrapy's response.selector, and `page_selector` (lxml's plain
+    element classes), which is what the crawler and the workers pass."""
     text = body.decode("utf-8", errors="replace")
     return [("parsel", Selector(text=text)),
-            ("scrapy", HtmlResponse(url=url, body=body, encoding="utf-8").selector)]
+            ("scrapy", HtmlResponse(url=url, body=body, encoding="utf-8").selector),
+            ("trawl", page_selector(text))]
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,7 @@ class Page:
 Pages = dict[str, Page]  # by "site/label" or "market/relative path"
 
 
-def fast_path_mismatches(pages: Pages, expr: Expression, flavours: tuple[str, ...] = ("parsel", "scrapy")) -> list[str]:
+def fast_path_mismatches(pages: Pages, expr: Expression, flavours: tuple[str, ...] = ("parsel", "scrapy", "trawl")) -> list[str]:
     out = []
     for name, page in pages.items():
         for flavour, sel in page.flavours:
@@ -121,7 +124,8 @@ def fast_path_mismatches(pages: Pages, expr: Expression, flavours: tuple[str, ..
     return out
 
 
-def evaluate_mismatches(pages: Pages, selector: FieldSelector, flavours: tuple[str, ...] = ("parsel", "scrapy")) -> list[str]:
+def evaluate_mismatches(pages: Pages, selector: FieldSelector,
+                        flavours: tuple[str, ...] = ("parsel", "scrapy", "trawl")) -> list[str]:
     """`snippets=False` changes nothing but the snippets; snippets exist whenever a value does."""
     out = []
     for name, page in pages.items():
@@ -282,7 +286,7 @@ def test_fast_path_matches_parsel_on_real_pages(real_pages: Pages, market: str, 
                                                   for s in page_selectors(MARKET_SITES[market])] or [ABSENT])
 def test_evaluate_without_snippets_gives_same_value_on_real_pages(real_pages: Pages, market: str,
                                                                   selector: FieldSelector) -> None:
-    assert evaluate_mismatches(pages_of(real_pages, market), selector, flavours=("scrapy",)) == []
+    assert evaluate_mismatches(pages_of(real_pages, market), selector, flavours=("trawl",)) == []
 
 
 def page_kind(name: str) -> str:
@@ -302,13 +306,13 @@ def cross_product_params() -> list[Any]:
 
 @pytest.mark.parametrize("name", cross_product_params())
 def test_every_site_expression_matches_on_real_page(real_pages: Pages, name: str) -> None:
-    # the page's own market selectors ran on both flavours above; the rest on what the
-    # crawler passes (response.selector)
+    # the page's own market selectors ran on every flavour above; the rest on what the
+    # crawler and the workers pass (page_selector)
     market = name.split("/")[0]
     own = set(expressions(page_selectors(MARKET_SITES[market]))) if market in MARKET_SITES else set()
     page = {name: real_pages[name]}
     assert [m for pair in ALL_EXPRESSIONS if pair not in own
-            for m in fast_path_mismatches(page, pair[1], flavours=("scrapy",))] == []
+            for m in fast_path_mismatches(page, pair[1], flavours=("trawl",))] == []
 
 
 def test_real_pages_were_found(real_data_dir: Path) -> None:

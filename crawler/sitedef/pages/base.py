@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from parsel import Selector
 
 from core.items import Fetch, RawListing, RawVendor
+from crawler.sitedef.pagetree import page_selector
 from crawler.sitedef.selectors import (
     Extracted,
     FieldSelector,
@@ -61,7 +62,7 @@ class SelectorPage:
         self.deadline = deadline
         # snippets serve `trawl sites test`; a crawl keeps WARC evidence instead
         self.snippets = snippets
-        self.sel = page.selector if page.selector is not None else Selector(text=page.text or "<html></html>")
+        self.sel = page.selector if page.selector is not None else page_selector(page.text)
 
     # helpers for subclasses
     def css(self, query: str) -> Any:

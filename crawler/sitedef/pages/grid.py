@@ -22,6 +22,7 @@ from parsel import Selector
 
 from core.items import Fetch, RawListing
 from crawler.sitedef.pages.base import PageInput, PageResult, SelectorPage
+from crawler.sitedef.pagetree import page_selector
 from crawler.sitedef.selectors import _raw_values, check_deadline, evaluate
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ class GridPage:
 
         self.page, self.site, self.grid = page, site, site.grid
         self.snippets, self.deadline = snippets, deadline
-        self.sel = page.selector if page.selector is not None else Selector(text=page.text or "<html></html>")
+        self.sel = page.selector if page.selector is not None else page_selector(page.text)
         self.card_class: type[SelectorPage] = page_object_class(self.grid.card)
 
     def cards(self) -> list[Card]:
