@@ -126,6 +126,9 @@ SCRAPY_DEFAULTS: dict[str, Any] = {
     # stored items are written per batch (one transaction / one bulk request), see pipeline.store
     "TRAWL_STORE_BATCH": 50,
     "TRAWL_STORE_BATCH_SECONDS": 1.0,
+    # with local processing workers, the crawl process loads the lists too and, at close,
+    # processes the later half of what each worker has not started (crawler.engine.workers)
+    "TRAWL_WORKERS_HELP_AT_CLOSE": True,
     "TRAWL_TOR_RENEW_AFTER_FAILURES": 5,
     "TRAWL_TOR_NEWNYM_INTERVAL": 10.0,
 }

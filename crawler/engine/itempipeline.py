@@ -69,6 +69,7 @@ class StoreSettings:
     batch_size: int
     batch_seconds: float
     workers: int = 0  # processing worker processes (0: process items here)
+    help_at_close: bool = True  # TRAWL_WORKERS_HELP_AT_CLOSE (crawler.engine.workers)
     # freeze the start-up heap out of the collector's view (core.process.freeze_startup_heap):
     # only where the process is this crawl's own (crawler.engine.run), never in a test's process
     freeze_heap: bool = False
@@ -80,6 +81,7 @@ class StoreSettings:
                    batch_size=max(1, settings.getint("TRAWL_STORE_BATCH")),
                    batch_seconds=settings.getfloat("TRAWL_STORE_BATCH_SECONDS"),
                    workers=settings.getint("TRAWL_WORKERS", 0),
+                   help_at_close=settings.getbool("TRAWL_WORKERS_HELP_AT_CLOSE", True),
                    freeze_heap=settings.getbool("TRAWL_FREEZE_HEAP", False))
 
 
@@ -201,7 +203,7 @@ class TrawlItemPipeline:
                 raise TrawlError("crawl.workers_feed = redis needs redis.url (TRAWL_REDIS_URL)")
             self.pool = RedisFeed(spec, url, hooks)
         elif config.crawl_workers_feed == "local":
-            self.pool = WorkerPool(spec, self.settings.workers, hooks)
+            self.pool = WorkerPool(spec, self.settings.workers, hooks, help_at_close=self.settings.help_at_close)
         else:
             raise TrawlError(f"crawl.workers_feed = {feed!r}: expected local, redis or a redis:// URL")
         self.pool.start()

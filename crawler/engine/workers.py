@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from crawler.engine.workers_job import Ack, PageJob, WorkerSpec
-from crawler.engine.workers_process import QUEUE_DEPTH, STOP, worker_main
+from crawler.engine.workers_job import CPU_MS, Ack, JobRunner, PageJob, WorkerSpec
+from crawler.engine.workers_process import GIVE_BACK, QUEUE_DEPTH, RETURNED, STOP, worker_main
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ class WorkerPool:
     """N worker processes; see the module doc."""
 
     def __init__(self, spec: WorkerSpec, size: int, hooks: PoolHooks, *, per_worker: int = 0,
-                 max_backlog: int = 0, start_method: str = "spawn") -> None:
+                 max_backlog: int = 0, start_method: str = "spawn", help_at_close: bool = False) -> None:
         self.spec, self.size, self.hooks = spec, max(1, size), hooks
         # a worker acks once per written batch: two batches in flight, so it never waits for
         # the crawl's next round while its last batch is being acknowledged
@@ -156,6 +156,11 @@ class WorkerPool:
         self._handed_out_at = 0.0
         self._round: tuple[Barrier, dict[int, list[PageJob]]] | None = None  # assigned, not sent yet
         self.closed = False
+        # help at close: the crawl process, idle once the last page is in, processes the later
+        # half of what each worker has not started (GIVE_BACK) with a runner of its own
+        self.help_at_close = help_at_close
+        self.local: JobRunner | None = None
+        self.returned: deque[PageJob] = deque()
 
     # the pool's own counters (besides those the workers send)
     def _count(self, name: str, n: int = 1) -> None:
@@ -167,6 +172,12 @@ class WorkerPool:
         from core.errors import TrawlError
 
         self.slots = [self._spawn(number) for number in range(self.size)]
+        if self.help_at_close:
+            try:  # loads the lists while the workers load theirs
+                self.local = JobRunner(self.spec)
+            except Exception:
+                self.close(timeout=5)
+                raise
         deadline = time.monotonic() + START_TIMEOUT
         while wait and not all(slot.ready for slot in self.slots):
             for slot in self.slots:
@@ -196,7 +207,7 @@ class WorkerPool:
 
     @property
     def backlog(self) -> int:
-        return len(self.pending) + sum(len(slot.inflight) for slot in self.slots)
+        return len(self.pending) + len(self.returned) + sum(len(slot.inflight) for slot in self.slots)
 
     def submit(self, job: PageJob) -> None:
         """Record a job (it is handed out on the next poll, after the evidence barrier)."""
@@ -236,15 +247,45 @@ class WorkerPool:
                 if isinstance(ack, int):  # how many jobs it has processed
                     slot.processed = ack
                     continue
+                if isinstance(ack, tuple) and ack[0] == RETURNED:  # given back at close: ours now
+                    for seq in ack[1]:
+                        job = slot.inflight.pop(seq, None)
+                        if job is not None:
+                            slot.handed -= 1
+                            self.returned.append(job)
+                    continue
                 for seq in ack.seqs:
                     slot.inflight.pop(seq, None)
-                if ack.keys:
-                    self.hooks.pages_done(ack.keys)
-                if ack.pages_read:
-                    self.hooks.pages_read(ack.pages_read)
-                self.hooks.counters(ack.counters)
+                self._apply(ack)
         except (EOFError, OSError):
             pass  # died: poll() sees it and restarts it
+
+    def _apply(self, ack: Ack) -> None:
+        if ack.keys:
+            self.hooks.pages_done(ack.keys)
+        if ack.pages_read:
+            self.hooks.pages_read(ack.pages_read)
+        self.hooks.counters(ack.counters)
+
+    def _process_returned(self) -> None:
+        """Process the jobs the workers gave back, here, and commit them (one batch)."""
+        if self.local is None or not self.returned:
+            return
+        while self.returned:
+            job = self.returned.popleft()
+            try:
+                self.local.run(job)
+            except Exception:  # a job a worker would have died on: left for --resume, as there
+                logger.exception("page %s: processing it in the crawl process at close failed; "
+                                 "left unfinished for --resume", job.key)
+                self.abandoned.append(job)
+                self._count("jobs_abandoned")
+                continue
+            self._count("jobs_processed_at_close")
+        ack = self.local.flush()
+        if ack is not None:
+            ack.counters.pop(CPU_MS, None)  # the crawl process's CPU: counted as the crawl's own
+            self._apply(ack)
 
     def _replace(self, dead: Slot) -> Slot:
         code = dead.process.exitcode
@@ -385,16 +426,22 @@ class WorkerPool:
                     if not slot.stopped and slot.process.is_alive() and not self.pending:
                         slot.stopped = True
                         try:
+                            if self.local is not None:
+                                slot.jobs.send(GIVE_BACK)  # answered before the STOP is read
                             slot.jobs.send(STOP)
                         except (OSError, ValueError):
                             pass  # died: the next poll replaces it if it held jobs
+                self._process_returned()
                 # every job acked: done (the workers' own exit is not waited for, see below)
-                if not self.pending and all((s.stopped or not s.process.is_alive()) and not s.inflight
-                                            for s in self.slots):
+                if not self.pending and not self.returned and all(
+                        (s.stopped or not s.process.is_alive()) and not s.inflight for s in self.slots):
                     break
                 self._wait_for_acks(POLL_SECONDS / 5)
         finally:
             self.closed = True
+            if self.local is not None:
+                self.local.close()  # (its connection closes before the workers': no checkpoint here)
+                self.local = None
             # a worker that acked everything is only tearing down its interpreter (~1 s with the
             # lists loaded): not on the crawl's clock, not waited for (a wait of 50 ms per
             # worker was a third of reprocess's tail); multiprocessing reaps daemons at exit

@@ -1,0 +1,78 @@
+"""At a crawl's close the crawl process, idle by then, processes the later half of the jobs
+each worker has not started (GIVE_BACK), with a runner of its own: every job is still
+committed exactly once, by one of them.  A real pool, a real worker process, a real index."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import crawler.engine.workers as workers
+from core.items import Fetch, RawListing
+from crawler.engine.workers import PoolHooks, WorkerPool
+from crawler.engine.workers_job import CPU_MS, PageJob, WorkerSpec
+from crawler.engine.workers_process import STOP, Inbox
+from tests.workers.conftest import stored_listings
+
+JOBS = 60
+
+
+def _job(number: int) -> PageJob:
+    item = RawListing(site="pillhub", market_kind="clearweb", url=f"http://shop.test/product/{number}",
+                      fields={"native_id": str(number), "title": f"Alprazolam 2mg x{number}", "price": "$12.50"},
+                      fetch=Fetch(mirror="http://shop.test"))
+    return PageJob(key=f"/product/{number}", kind="cards", items=[item])
+
+
+def _close_with_jobs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, help_at_close: bool) -> tuple[list[str], Counter[str]]:
+    monkeypatch.setenv("TRAWL_HOME", str(tmp_path))
+    # every job goes out at close at once, so the worker holds many it has not started
+    monkeypatch.setattr(workers, "CLOSING_QUEUE_DEPTH", 10**6)
+    done: list[str] = []
+    counters: Counter[str] = Counter()
+    spec = WorkerSpec(site_name="pillhub", site_source="", run_id="r1", clock="2026-08-03T12:00:00Z",
+                      home=str(tmp_path))
+    pool = WorkerPool(spec, 1, PoolHooks(pages_done=done.extend, counters=counters.update), help_at_close=help_at_close)
+    pool.start()
+    assert (pool.local is not None) == help_at_close  # loaded at start, beside the worker
+    try:
+        for number in range(JOBS):
+            pool.submit(_job(number))
+    finally:
+        pool.close()
+    assert pool.local is None and not pool.returned and not pool.abandoned
+    return done, counters
+
+
+def test_the_crawl_process_takes_half_of_what_the_worker_has_not_started(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    done, counters = _close_with_jobs(tmp_path, monkeypatch, help_at_close=True)
+    assert sorted(done) == sorted(f"/product/{n}" for n in range(JOBS))  # each page done once
+    at_close = counters["trawl/workers/jobs_processed_at_close"]
+    # the worker had started a few of the 60 when the request came: about half came back
+    assert JOBS // 4 <= at_close <= JOBS // 2, at_close
+    assert counters["trawl/workers/jobs"] == JOBS  # the runners' own count, both of them
+    assert counters[CPU_MS] > 0  # the worker's CPU; the crawl process's is not added to it
+    listings = stored_listings(tmp_path, "pillhub")
+    assert sorted(listings) == sorted(f"pillhub:{n}" for n in range(JOBS))
+
+
+def test_without_help_the_worker_processes_every_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    done, counters = _close_with_jobs(tmp_path, monkeypatch, help_at_close=False)
+    assert sorted(done) == sorted(f"/product/{n}" for n in range(JOBS))
+    assert counters["trawl/workers/jobs_processed_at_close"] == 0
+    assert len(stored_listings(tmp_path, "pillhub")) == JOBS
+
+
+def test_an_inbox_gives_back_its_later_half_never_past_a_stop() -> None:
+    inbox = Inbox()
+    jobs = [_job(n) for n in range(7)]
+    for job in jobs:
+        inbox.put(job)
+    assert inbox.give_back() == jobs[4:]  # 7 waiting: the last 3, in order
+    assert inbox.qsize() == 4 and inbox.get() is jobs[0]
+    inbox.put(STOP)
+    inbox.put(jobs[5])
+    assert inbox.give_back() == []  # one job after the STOP: half of one is none
+    assert [inbox.get(timeout=0) for _ in range(inbox.qsize())] == [jobs[1], jobs[2], jobs[3], STOP, jobs[5]]
