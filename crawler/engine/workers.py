@@ -78,6 +78,7 @@ class Slot:
     inflight: dict[int, PageJob] = field(default_factory=dict)
     ready: bool = False
     stopped: bool = False  # STOP sent: it takes no more jobs
+    given_back: bool = False  # it answered the pool's GIVE_BACK (at close)
     handed: int = 0  # jobs sent to this process
     processed: int = 0  # jobs it reported processed (written or not)
 
@@ -248,6 +249,7 @@ class WorkerPool:
                     slot.processed = ack
                     continue
                 if isinstance(ack, tuple) and ack[0] == RETURNED:  # given back at close: ours now
+                    slot.given_back = True
                     for seq in ack[1]:
                         job = slot.inflight.pop(seq, None)
                         if job is not None:
@@ -269,7 +271,9 @@ class WorkerPool:
 
     def _process_returned(self) -> None:
         """Process the jobs the workers gave back, here, and commit them (one batch)."""
-        if self.local is None or not self.returned:
+        if self.local is None:  # (cannot happen: only a pool with a runner asks) the workers take them
+            self.pending.extendleft(reversed(self.returned))
+            self.returned.clear()
             return
         while self.returned:
             job = self.returned.popleft()
@@ -286,6 +290,15 @@ class WorkerPool:
         if ack is not None:
             ack.counters.pop(CPU_MS, None)  # the crawl process's CPU: counted as the crawl's own
             self._apply(ack)
+
+    def _close_local_when_done(self) -> None:
+        """Once every worker has answered GIVE_BACK nothing more can come back: the runner's
+        index connection closes now, before the workers close theirs, so the last to close (a
+        worker, after its last ack, off the crawl's clock) checkpoints SQLite's WAL."""
+        if self.local is not None and not self.returned and all(
+                slot.given_back or not slot.process.is_alive() for slot in self.slots):
+            self.local.close()
+            self.local = None
 
     def _replace(self, dead: Slot) -> Slot:
         code = dead.process.exitcode
@@ -431,7 +444,9 @@ class WorkerPool:
                             slot.jobs.send(STOP)
                         except (OSError, ValueError):
                             pass  # died: the next poll replaces it if it held jobs
-                self._process_returned()
+                if self.returned:
+                    self._process_returned()
+                self._close_local_when_done()
                 # every job acked: done (the workers' own exit is not waited for, see below)
                 if not self.pending and not self.returned and all(
                         (s.stopped or not s.process.is_alive()) and not s.inflight for s in self.slots):
