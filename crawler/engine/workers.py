@@ -158,7 +158,7 @@ class WorkerPool:
         self._round: tuple[Barrier, dict[int, list[PageJob]]] | None = None  # assigned, not sent yet
         self.closed = False
         # help at close: the crawl process, idle once the last page is in, processes the later
-        # half of what each worker has not started (GIVE_BACK) with a runner of its own
+        # two thirds of what each worker has not started (GIVE_BACK) with a runner of its own
         self.help_at_close = help_at_close
         self.local: JobRunner | None = None
         self.returned: deque[PageJob] = deque()

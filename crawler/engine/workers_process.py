@@ -4,8 +4,9 @@
 It takes lists of jobs from one pipe (a thread drains it at once, so the crawl never blocks
 on a send), runs them through its `JobRunner`, acks each written batch on the other pipe,
 and reports how many jobs it has processed while its queue runs low, so the pool tops it up.
-At the crawl's close the pool may ask for the later half of the jobs it has not started
-(GIVE_BACK): the crawl process, idle by then, processes those itself (crawler.engine.workers).
+At the crawl's close the pool may ask for the later two thirds of the jobs it has not started
+(GIVE_BACK): the crawl process, idle by then, processes those itself (crawler.engine.workers),
+while the worker finishes the rest and writes its open batch, most of a short crawl's records.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from crawler.engine.workers_job import Ack, JobRunner, PageJob, WorkerSpec
 
 STOP = None  # the message that tells a worker to write what it holds and exit
 READY = "ready"  # a worker's first message: lists loaded, index open
-GIVE_BACK = "give-back"  # the pool asks for the later half of the unstarted jobs
+GIVE_BACK = "give-back"  # the pool asks for the later two thirds of the unstarted jobs
 RETURNED = "returned"  # ... and gets (RETURNED, [seq, ...]) back: those are the pool's again
 QUEUE_DEPTH = 32  # jobs the pool lets a worker hold unprocessed while the crawl runs
 REPORT_BELOW = QUEUE_DEPTH // 2  # a worker reports its count after a job while it holds fewer
@@ -28,7 +29,7 @@ REPORT_BELOW = QUEUE_DEPTH // 2  # a worker reports its count after a job while 
 
 class Inbox:
     """The jobs received and not started, in order; the receiving thread may take the later
-    half back out (`give_back`) while the main thread takes from the front."""
+    two thirds back out (`give_back`) while the main thread takes from the front."""
 
     def __init__(self) -> None:
         self._items: deque[PageJob | None] = deque()
@@ -50,14 +51,18 @@ class Inbox:
         return len(self._items)
 
     def give_back(self) -> list[PageJob]:
-        """The later half of the waiting jobs (never a STOP, nor anything queued before one)."""
+        """The later two thirds of the waiting jobs (never a STOP, nor anything queued before one).
+
+        Two thirds, not half: the worker also writes its open batch at the STOP that follows
+        (on a short crawl most of its records), so an even split left the crawl process
+        waiting for it (alternating crawls, 8 rounds: 274.7 -> 281.8 pages/s)."""
         with self._ready:
             waiting = 0
             for item in reversed(self._items):
                 if item is STOP:
                     break
                 waiting += 1
-            taken = [self._items.pop() for _ in range(waiting // 2)]
+            taken = [self._items.pop() for _ in range(2 * waiting // 3)]
             return [job for job in reversed(taken) if job is not None]  # (none is: counted above)
 
 
