@@ -58,6 +58,7 @@ class Config:
     crawl_profile: str
     crawl_workers: int
     crawl_workers_feed: str
+    crawl_workers_help_at_close: bool
     crawl_event_loop: str
     crawl_remote_control: bool
     log_level: str

@@ -63,6 +63,9 @@ KEYS: tuple[Key, ...] = (
         "-1 = cores - 1 (at least 1; 0 with evidence off), 0 = in the crawl process"),
     Key("crawl.workers_feed", "TRAWL_WORKERS_FEED", str, "local", "where page-processing jobs go: local (worker "
         "processes of the crawl), redis (redis.url) or a redis:// URL: for `trawl process` on any machine"),
+    Key("crawl.workers_help_at_close", "TRAWL_WORKERS_HELP_AT_CLOSE", bool, True, "with local workers, the "
+        "crawl process also loads the lists (~25 MB) and at close processes two thirds of what each worker "
+        "has not started (docs/workers.md)"),
     Key("crawl.event_loop", "TRAWL_EVENT_LOOP", str, "auto", "the crawl's asyncio event loop: auto (uvloop "
         "when installed, else asyncio's own), uvloop or asyncio"),
     Key("crawl.remote_control", "TRAWL_REMOTE_CONTROL", bool, False,
@@ -126,9 +129,6 @@ SCRAPY_DEFAULTS: dict[str, Any] = {
     # stored items are written per batch (one transaction / one bulk request), see pipeline.store
     "TRAWL_STORE_BATCH": 50,
     "TRAWL_STORE_BATCH_SECONDS": 1.0,
-    # with local processing workers, the crawl process loads the lists too and, at close,
-    # processes the later half of what each worker has not started (crawler.engine.workers)
-    "TRAWL_WORKERS_HELP_AT_CLOSE": True,
     "TRAWL_TOR_RENEW_AFTER_FAILURES": 5,
     "TRAWL_TOR_NEWNYM_INTERVAL": 10.0,
 }

@@ -69,7 +69,7 @@ class StoreSettings:
     batch_size: int
     batch_seconds: float
     workers: int = 0  # processing worker processes (0: process items here)
-    help_at_close: bool = True  # TRAWL_WORKERS_HELP_AT_CLOSE (crawler.engine.workers)
+    help_at_close: bool = True  # crawl.workers_help_at_close (crawler.engine.workers)
     # freeze the start-up heap out of the collector's view (core.process.freeze_startup_heap):
     # only where the process is this crawl's own (crawler.engine.run), never in a test's process
     freeze_heap: bool = False
@@ -81,7 +81,7 @@ class StoreSettings:
                    batch_size=max(1, settings.getint("TRAWL_STORE_BATCH")),
                    batch_seconds=settings.getfloat("TRAWL_STORE_BATCH_SECONDS"),
                    workers=settings.getint("TRAWL_WORKERS", 0),
-                   help_at_close=settings.getbool("TRAWL_WORKERS_HELP_AT_CLOSE", True),
+                   help_at_close=settings.getbool("TRAWL_WORKERS_HELP_AT_CLOSE", load_config().crawl_workers_help_at_close),
                    freeze_heap=settings.getbool("TRAWL_FREEZE_HEAP", False))
 
 

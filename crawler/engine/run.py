@@ -213,6 +213,7 @@ def _crawl(site: SiteConfig, frontier: Frontier, *, run_id: str, run_dir: Path, 
     from crawler.engine.workers_config import evidence_on, resolve_workers
 
     settings["TRAWL_WORKERS"] = resolve_workers(workers, load_config().crawl_workers, evidence_on(settings))
+    settings["TRAWL_WORKERS_HELP_AT_CLOSE"] = load_config().crawl_workers_help_at_close
     watch = _Watch()
     logging.getLogger().handlers.insert(0, watch)  # first: the console's redaction folds exc_info away
     try:

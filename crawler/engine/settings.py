@@ -55,7 +55,6 @@ BASE: dict[str, Any] = {
     # stored items are written per batch (one transaction / one bulk request), see pipeline.store
     "TRAWL_STORE_BATCH": SCRAPY_DEFAULTS["TRAWL_STORE_BATCH"],
     "TRAWL_STORE_BATCH_SECONDS": SCRAPY_DEFAULTS["TRAWL_STORE_BATCH_SECONDS"],
-    "TRAWL_WORKERS_HELP_AT_CLOSE": SCRAPY_DEFAULTS["TRAWL_WORKERS_HELP_AT_CLOSE"],
 }
 
 # Scrapy's own retry and cookie middlewares are replaced by ours (same slots).

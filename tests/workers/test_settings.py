@@ -31,3 +31,20 @@ def test_evidence_on_reads_the_scrapy_settings() -> None:
     assert evidence_on({"DOWNLOADER_MIDDLEWARES": {MIDDLEWARE_PATH: 950}})
     assert not evidence_on({"DOWNLOADER_MIDDLEWARES": {MIDDLEWARE_PATH: 950}, "TRAWL_EVIDENCE_ENABLED": False})
     assert not evidence_on({"DOWNLOADER_MIDDLEWARES": {}})
+
+
+@pytest.mark.parametrize(("env", "expected"), [(None, True), ("false", False), ("0", False), ("true", True)])
+def test_help_at_close_follows_its_key(monkeypatch: pytest.MonkeyPatch, env: str | None, expected: bool) -> None:
+    """crawl.workers_help_at_close reaches the item pipeline's settings (and so the pool)."""
+    from scrapy.settings import Settings
+
+    from crawler.engine.itempipeline import StoreSettings
+
+    if env is None:
+        monkeypatch.delenv("TRAWL_WORKERS_HELP_AT_CLOSE", raising=False)
+    else:
+        monkeypatch.setenv("TRAWL_WORKERS_HELP_AT_CLOSE", env)
+    settings = Settings({"TRAWL_STORE_BATCH": 50, "TRAWL_STORE_BATCH_SECONDS": 1.0})
+    assert StoreSettings.from_settings(settings).help_at_close is expected
+    settings.set("TRAWL_WORKERS_HELP_AT_CLOSE", not expected)  # what crawler.engine.run sets wins
+    assert StoreSettings.from_settings(settings).help_at_close is (not expected)
