@@ -21,6 +21,18 @@ def testbed() -> Iterator[Any]:
         yield tb
 
 
+def card_job(number: int) -> Any:
+    """A processing job of one already-read pillhub card (no page to read back): what the
+    pool tests feed real worker processes."""
+    from core.items import Fetch, RawListing
+    from crawler.engine.workers_job import PageJob
+
+    item = RawListing(site="pillhub", market_kind="clearweb", url=f"http://shop.test/product/{number}",
+                      fields={"native_id": str(number), "title": f"Alprazolam 2mg x{number}", "price": "$12.50"},
+                      fetch=Fetch(mirror="http://shop.test"))
+    return PageJob(key=f"/product/{number}", kind="cards", items=[item])
+
+
 def stored_listings(home: Path, site: str) -> dict[str, dict[str, Any]]:
     """Every stored listing of `site` by id, without what names its run or evidence file."""
     from index.api import SearchQuery

@@ -9,20 +9,12 @@ from pathlib import Path
 import pytest
 
 import crawler.engine.workers as workers
-from core.items import Fetch, RawListing
 from crawler.engine.workers import PoolHooks, WorkerPool
-from crawler.engine.workers_job import CPU_MS, PageJob, WorkerSpec
+from crawler.engine.workers_job import CPU_MS, WorkerSpec
 from crawler.engine.workers_process import STOP, Inbox
-from tests.workers.conftest import stored_listings
+from tests.workers.conftest import card_job, stored_listings
 
 JOBS = 60
-
-
-def _job(number: int) -> PageJob:
-    item = RawListing(site="pillhub", market_kind="clearweb", url=f"http://shop.test/product/{number}",
-                      fields={"native_id": str(number), "title": f"Alprazolam 2mg x{number}", "price": "$12.50"},
-                      fetch=Fetch(mirror="http://shop.test"))
-    return PageJob(key=f"/product/{number}", kind="cards", items=[item])
 
 
 def _close_with_jobs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, help_at_close: bool) -> tuple[list[str], Counter[str]]:
@@ -38,7 +30,7 @@ def _close_with_jobs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, help_at_cl
     assert (pool.local is not None) == help_at_close  # loaded at start, beside the worker
     try:
         for number in range(JOBS):
-            pool.submit(_job(number))
+            pool.submit(card_job(number))
     finally:
         pool.close()
     assert pool.local is None and not pool.returned and not pool.abandoned
@@ -67,7 +59,7 @@ def test_without_help_the_worker_processes_every_job(tmp_path: Path, monkeypatch
 
 def test_an_inbox_gives_back_its_later_two_thirds_never_past_a_stop() -> None:
     inbox = Inbox()
-    jobs = [_job(n) for n in range(7)]
+    jobs = [card_job(n) for n in range(7)]
     for job in jobs:
         inbox.put(job)
     assert inbox.give_back() == jobs[3:]  # 7 waiting: the last 4, in order

@@ -7,16 +7,9 @@ from pathlib import Path
 import pytest
 
 import crawler.engine.workers as workers
-from core.items import Fetch, RawListing
 from crawler.engine.workers import PoolHooks, WorkerPool
-from crawler.engine.workers_job import PageJob, WorkerSpec
-
-
-def _job(number: int) -> PageJob:
-    item = RawListing(site="pillhub", market_kind="clearweb", url=f"http://shop.test/product/{number}",
-                      fields={"native_id": str(number), "title": f"Alprazolam 2mg x{number}", "price": "$12.50"},
-                      fetch=Fetch(mirror="http://shop.test"))
-    return PageJob(key=f"/product/{number}", kind="cards", items=[item])
+from crawler.engine.workers_job import WorkerSpec
+from tests.workers.conftest import card_job
 
 
 def test_a_job_waits_for_the_next_round_unless_nothing_is_left_to_fetch(tmp_path: Path,
@@ -31,14 +24,14 @@ def test_a_job_waits_for_the_next_round_unless_nothing_is_left_to_fetch(tmp_path
                                          nothing_to_fetch=lambda: tail[0]))
     pool.start()
     try:
-        pool.submit(_job(0))
+        pool.submit(card_job(0))
         pool.poll()
         assert [job.key for job in pool.pending] == ["/product/0"]  # requests wait: the job waits for a round
         tail[0] = True
         pool.poll()
         assert not pool.pending and pool.slots[0].handed == 1  # nothing left to fetch: out now
         tail[0] = False
-        pool.submit(_job(1))
+        pool.submit(card_job(1))
         pool.poll()
         assert [job.key for job in pool.pending] == ["/product/1"]
     finally:

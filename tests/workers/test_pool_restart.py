@@ -10,18 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from core.items import Fetch, RawListing
 from crawler.engine.workers import PoolHooks, WorkerPool
-from crawler.engine.workers_job import PageJob, WorkerSpec
+from crawler.engine.workers_job import WorkerSpec
+from tests.workers.conftest import card_job
 
 JOBS = 12
-
-
-def _job(number: int) -> PageJob:
-    item = RawListing(site="pillhub", market_kind="clearweb", url=f"http://shop.test/product/{number}",
-                      fields={"native_id": str(number), "title": f"Alprazolam 2mg x{number}", "price": "$12.50"},
-                      fetch=Fetch(mirror="http://shop.test"))
-    return PageJob(key=f"/product/{number}", kind="cards", items=[item])
 
 
 def test_killed_worker_is_replaced_and_its_jobs_committed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -41,7 +34,7 @@ def test_killed_worker_is_replaced_and_its_jobs_committed(tmp_path: Path, monkey
     try:
         first = pool.pids[0]
         for number in range(JOBS):
-            pool.submit(_job(number))
+            pool.submit(card_job(number))
         pool.poll()  # hands them out
         assert len(pool.slots[0].inflight) == JOBS
         os.kill(first, signal.SIGKILL)
