@@ -68,3 +68,37 @@ def test_an_inbox_gives_back_its_later_two_thirds_never_past_a_stop() -> None:
     inbox.put(jobs[5])
     assert inbox.give_back() == []  # one job after the STOP: two thirds of one is none
     assert [inbox.get(timeout=0) for _ in range(inbox.qsize())] == [jobs[1], jobs[2], STOP, jobs[5]]
+
+
+def test_kill_9_of_the_worker_while_the_crawl_process_helps_loses_nothing(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker dies once it has given jobs back: the crawl process still commits those, a new
+    worker takes what the dead one held (its unwritten batch is written again), nothing is lost."""
+    import os
+    import signal
+
+    monkeypatch.setenv("TRAWL_HOME", str(tmp_path))
+    monkeypatch.setattr(workers, "CLOSING_QUEUE_DEPTH", 10**6)
+    done: list[str] = []
+    counters: Counter[str] = Counter()
+    killed: list[int] = []
+
+    def count(update: dict[str, int]) -> None:
+        counters.update(update)
+        if "trawl/workers/jobs_processed_at_close" in update and not killed:
+            killed.append(pool.slots[0].process.pid)  # mid-way through the jobs given back
+            os.kill(killed[0], signal.SIGKILL)
+
+    spec = WorkerSpec(site_name="pillhub", site_source="", run_id="r1", clock="2026-08-03T12:00:00Z",
+                      home=str(tmp_path))
+    pool = WorkerPool(spec, 1, PoolHooks(pages_done=done.extend, counters=count), help_at_close=True)
+    pool.start()
+    try:
+        for number in range(JOBS):
+            pool.submit(card_job(number))
+    finally:
+        pool.close()
+    assert killed and pool.restarts == 1 and pool.slots[0].process.pid != killed[0]
+    assert set(done) == {f"/product/{n}" for n in range(JOBS)} and not pool.abandoned
+    assert counters["trawl/workers/jobs_processed_at_close"] >= JOBS // 3
+    assert sorted(stored_listings(tmp_path, "pillhub")) == sorted(f"pillhub:{n}" for n in range(JOBS))
