@@ -21,6 +21,13 @@ def testbed() -> Iterator[Any]:
         yield tb
 
 
+def pillhub_spec(home: Path, **batch: Any) -> Any:
+    """The worker spec the pool tests start real workers with (pillhub, the test clock)."""
+    from crawler.engine.workers_job import WorkerSpec
+
+    return WorkerSpec(site_name="pillhub", site_source="", run_id="r1", clock=CLOCK, home=str(home), **batch)
+
+
 def card_job(number: int) -> Any:
     """A processing job of one already-read pillhub card (no page to read back): what the
     pool tests feed real worker processes."""

@@ -8,8 +8,7 @@ import pytest
 
 import crawler.engine.workers as workers
 from crawler.engine.workers import PoolHooks, WorkerPool
-from crawler.engine.workers_job import WorkerSpec
-from tests.workers.conftest import card_job
+from tests.workers.conftest import card_job, pillhub_spec
 
 
 def test_a_job_waits_for_the_next_round_unless_nothing_is_left_to_fetch(tmp_path: Path,
@@ -18,9 +17,7 @@ def test_a_job_waits_for_the_next_round_unless_nothing_is_left_to_fetch(tmp_path
     monkeypatch.setattr(workers, "HANDOUT_SECONDS", float("inf"))  # the next round never comes by itself
     done: list[str] = []
     tail = [False]
-    spec = WorkerSpec(site_name="pillhub", site_source="", run_id="r1", clock="2026-08-03T12:00:00Z",
-                      home=str(tmp_path))
-    pool = WorkerPool(spec, 1, PoolHooks(pages_done=done.extend, counters=lambda counters: None,
+    pool = WorkerPool(pillhub_spec(tmp_path), 1, PoolHooks(pages_done=done.extend, counters=lambda counters: None,
                                          nothing_to_fetch=lambda: tail[0]))
     pool.start()
     try:

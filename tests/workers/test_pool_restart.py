@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from crawler.engine.workers import PoolHooks, WorkerPool
-from crawler.engine.workers_job import WorkerSpec
-from tests.workers.conftest import card_job
+from tests.workers.conftest import card_job, pillhub_spec
 
 JOBS = 12
 
@@ -27,9 +26,7 @@ def test_killed_worker_is_replaced_and_its_jobs_committed(tmp_path: Path, monkey
             counters[name] = counters.get(name, 0) + value
 
     # a batch is written only when full or at STOP: the worker holds every job when it is killed
-    spec = WorkerSpec(site_name="pillhub", site_source="", run_id="r1", clock="2026-08-03T12:00:00Z",
-                      home=str(tmp_path), batch_size=1000, batch_seconds=3600)
-    pool = WorkerPool(spec, 1, PoolHooks(pages_done=done.extend, counters=count))
+    pool = WorkerPool(pillhub_spec(tmp_path, batch_size=1000, batch_seconds=3600), 1, PoolHooks(pages_done=done.extend, counters=count))
     pool.start()
     try:
         first = pool.pids[0]
