@@ -271,7 +271,7 @@ class WorkerPool:
 
     def _process_returned(self) -> None:
         """Process the jobs the workers gave back, here, and commit them (one batch)."""
-        if self.local is None:  # (cannot happen: only a pool with a runner asks) the workers take them
+        if self.local is None:  # (defensive: the runner closes only once nothing can come back)
             self.pending.extendleft(reversed(self.returned))
             self.returned.clear()
             return
@@ -292,11 +292,13 @@ class WorkerPool:
             self._apply(ack)
 
     def _close_local_when_done(self) -> None:
-        """Once every worker has answered GIVE_BACK nothing more can come back: the runner's
-        index connection closes now, before the workers close theirs, so the last to close (a
-        worker, after its last ack, off the crawl's clock) checkpoints SQLite's WAL."""
+        """Once no worker can give jobs back (each has answered GIVE_BACK, or is dead holding
+        none: a dead one holding jobs may still have its answer in the pipe, and is replaced
+        and asked again), the runner's index connection closes, before the workers close
+        theirs, so the last to close (a worker, after its last ack, off the crawl's clock)
+        checkpoints SQLite's WAL."""
         if self.local is not None and not self.returned and all(
-                slot.given_back or not slot.process.is_alive() for slot in self.slots):
+                slot.given_back or (not slot.process.is_alive() and not slot.inflight) for slot in self.slots):
             self.local.close()
             self.local = None
 
@@ -454,8 +456,8 @@ class WorkerPool:
                 self._wait_for_acks(POLL_SECONDS / 5)
         finally:
             self.closed = True
-            if self.local is not None:
-                self.local.close()  # (its connection closes before the workers': no checkpoint here)
+            if self.local is not None:  # not closed early: an error, or a worker that never answered
+                self.local.close()
                 self.local = None
             # a worker that acked everything is only tearing down its interpreter (~1 s with the
             # lists loaded): not on the crawl's clock, not waited for (a wait of 50 ms per
