@@ -22,13 +22,15 @@ from urllib.parse import urlsplit
 
 import scrapy
 from parsel import Selector
-from scrapy.http import Request, Response
+from scrapy.http import Request, Response, TextResponse
+from scrapy.utils.response import get_base_url
 from twisted.python.failure import Failure
 
 from core import redact
 from core.items import EvidenceRef, Fetch, RawListing, RawVendor
 from crawler.engine import markets_banners, session, spider_gates, spider_grid, workers_job
 from crawler.engine.frontier import PENDING, Frontier, page_key
+from crawler.engine.hrefs import join_href
 from crawler.engine.runstatus import stop_on_local_failure
 from crawler.net.offsite import OffsiteRedirect
 from crawler.sitedef.pages import PageInput, SelectorPage, page_object_class
@@ -126,7 +128,8 @@ class TrawlSpider(scrapy.Spider):
             yield self.make_request(key, "start", 0)
 
     def follow(self, response: Response, href: str, kind: str, depth: int) -> Request | None:
-        url = response.urljoin(href)
+        # Scrapy's response.urljoin, with site-rooted hrefs resolved once per crawl (crawler/engine/hrefs.py)
+        url = join_href(get_base_url(response) if isinstance(response, TextResponse) else response.url, href)
         if url in self.judged_urls:
             return None
         if len(url) > MAX_URL_LENGTH:  # a trap growing its URLs (Scrapy's URLLENGTH_LIMIT, whose middleware is off)
