@@ -24,6 +24,7 @@ from core.errors import TrawlError
 from core.home import configured_home
 from core.items import EvidenceRef
 from crawler.evidence.anchor import AnchorConfig
+from crawler.evidence.records import build_record
 from crawler.evidence.writer import (
     REDACTED,
     RENDERED_CONTENT_TYPE,
@@ -197,9 +198,7 @@ class WarcEvidenceMiddleware:
                                 protocol="HTTP/1.1", is_http_request=True)
         if body:
             http.replace_header("Content-Length", str(len(body)))
-        return self.writer.writer.create_warc_record(
-            request.url, "request", payload=io.BytesIO(body), length=len(body),
-            http_headers=http, warc_headers_dict=dict(trawl_headers))
+        return build_record(request.url, "request", body, http=http, warc_headers=dict(trawl_headers))
 
     def _response_record(self, response: Response, trawl_headers: dict[str, str]) -> Any:
         headers = [(k, v) for k, v in _header_pairs(response.headers, SECRET_RESPONSE_HEADERS)
@@ -210,10 +209,7 @@ class WarcEvidenceMiddleware:
         except ValueError:
             reason = "Unknown"
         http = StatusAndHeaders(f"{response.status} {reason}", headers, protocol="HTTP/1.1")
-        return self.writer.writer.create_warc_record(
-            response.url, "response", payload=io.BytesIO(response.body),
-            length=len(response.body), http_headers=http,
-            warc_headers_dict=dict(trawl_headers))
+        return build_record(response.url, "response", response.body, http=http, warc_headers=dict(trawl_headers))
 
 
 def _origin(url: str) -> str:

@@ -34,8 +34,8 @@ record of the PNG; both concurrent-to the request record.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
-import io
 import json
 import logging
 import os
@@ -45,14 +45,14 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from isal import isal_zlib
-from warcio.utils import Digester
-from warcio.warcwriter import WARCWriter
 
 from core.redact import redact_records
+from crawler.evidence.records import Sha256WARCWriter, serialize_record
 
 if TYPE_CHECKING:
 
@@ -69,12 +69,6 @@ RENDERED_CONTENT_TYPE = "text/html; charset=utf-8"
 # 23 us) for members 0.8% larger (57 saved real market pages); the crawl process compresses
 # every request and response it keeps, on the thread that also drives the crawl.
 MEMBER_LEVEL = 2
-
-
-class _Sha256WARCWriter(WARCWriter):
-    @staticmethod
-    def _create_digester() -> Digester:
-        return Digester("sha256")
 
 
 def sha256_hex(data: bytes) -> str:
@@ -126,7 +120,7 @@ class EvidenceWriter:
         self._background: Future[None] | None = None  # the latest background sync
         # records are serialised plain and gzipped here, one member each (what warcio's
         # gzip=True does too), at level 6: level 9 costs ~2x the CPU for ~1% smaller files
-        self.writer = _Sha256WARCWriter(None, gzip=False, warc_version="1.1")
+        self.writer = Sha256WARCWriter(None, gzip=False, warc_version="1.1")
         self.recovery: RecoveryReport | None = None
         if self.manifest_path.stat().st_size or any(self.warc_dir.iterdir()):
             from crawler.evidence.recover import recover_evidence
@@ -194,10 +188,8 @@ class EvidenceWriter:
         self._append([record])
 
     def _serialize(self, record: Any) -> bytes:
-        buf = io.BytesIO()
-        self.writer._write_warc_record(buf, record)
         member = isal_zlib.compressobj(MEMBER_LEVEL, isal_zlib.DEFLATED, isal_zlib.MAX_WBITS + 16)
-        return member.compress(buf.getvalue()) + member.flush()
+        return member.compress(serialize_record(record)) + member.flush()  # warcio's bytes (records.py)
 
     def _append(self, records: list[Any]) -> list[WrittenRecord]:
         blobs = [self._serialize(r) for r in records]
@@ -347,9 +339,8 @@ class EvidenceWriter:
         return self.head
 
 
+@lru_cache(maxsize=64)  # every GET request's empty body has the same one
 def _b32_to_hex(digest: str) -> str:
-    import base64
-
     if not digest.startswith("sha256:"):
         return ""
     return base64.b32decode(digest.removeprefix("sha256:")).hex()

@@ -18,8 +18,9 @@ from warcio.archiveiterator import ArchiveIterator
 from core.records import Evidence, Listing, Records
 from crawler.evidence.anchor import AnchorConfig, HeadAnchor
 from crawler.evidence.keys import load_signing_key, rotate_signing_key
+from crawler.evidence.records import Sha256WARCWriter
 from crawler.evidence.verify import verify_run
-from crawler.evidence.writer import _Sha256WARCWriter, canonical_entry_hash, genesis_hash, sha256_hex
+from crawler.evidence.writer import canonical_entry_hash, genesis_hash, sha256_hex
 from tests.crawler.conftest import REPO
 from tests.crawler.evidence_util import make_run
 
@@ -111,7 +112,7 @@ def _forge(run: Path, page: int, find: bytes, replace: bytes) -> None:
     body = body.replace(find, replace)
     http = record.http_headers
     http.replace_header("Content-Length", str(len(body)))
-    writer = _Sha256WARCWriter(None, gzip=False, warc_version="1.1")
+    writer = Sha256WARCWriter(None, gzip=False, warc_version="1.1")
     keep = {k: v for k, v in record.rec_headers.headers
             if k in ("WARC-Record-ID", "WARC-Date", "WARC-Trawl-Run", "WARC-Concurrent-To")}
     forged = writer.create_warc_record(target["target_uri"], "response", payload=io.BytesIO(body),
