@@ -21,7 +21,7 @@ from core.errors import TrawlError
 from core.home import ensure_home, trawl_home
 from core.process import pid_alive
 from crawler.engine import logsetup
-from crawler.engine.frontier import Frontier
+from crawler.engine.frontier import GROUP_COMMIT_SECONDS, Frontier
 from crawler.engine.logsetup import LogOptions
 from crawler.engine.runstats import read_stats, summarise, write_stats
 from crawler.engine.runstatus import (
@@ -161,7 +161,7 @@ def run_crawl(site_name: str, *, resume: bool = False, clock: str | None = None,
             write_stats(staging, {"run_id": run_id, "site": site.name, "status": "running", "pid": os.getpid(),
                                   "clock": clock})
             staging.rename(run_dir)
-        frontier = Frontier(run_dir / FRONTIER_FILE)
+        frontier = Frontier(run_dir / FRONTIER_FILE, group_commit=GROUP_COMMIT_SECONDS)
     except (OSError, sqlite3.Error) as exc:
         if not is_local_failure(exc):
             raise

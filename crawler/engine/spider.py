@@ -70,6 +70,7 @@ class TrawlSpider(scrapy.Spider):
         self.pages_read: set[str] = set()
         self.pages_requested: set[str] = set()
         self._index: Any = None  # opened on the first grid page when follow_listings needs the index
+        self._frontier_commits: Any = None  # a LoopingCall while the crawl runs (group commit)
         self.handoff = False  # pages go to processing workers (TRAWL_WORKERS > 0; set in from_crawler)
         self.listing_page = page_object_class(site.listing)
         self.vendor_page = page_object_class(site.vendor) if site.vendor else SelectorPage
@@ -83,7 +84,17 @@ class TrawlSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> TrawlSpider:
         spider: TrawlSpider = super().from_crawler(crawler, *args, **kwargs)
         spider.handoff = crawler.settings.getint("TRAWL_WORKERS", 0) > 0
+        crawler.signals.connect(spider._commit_frontier_regularly, signal=scrapy.signals.spider_opened)
         return spider
+
+    def _commit_frontier_regularly(self) -> None:
+        # a frontier with group commit (crawler/engine/frontier.py) commits on its next write
+        # once its group is old enough; this commits it in a quiet spell (slow onion) too
+        if self.frontier.group_commit > 0:
+            from twisted.internet.task import LoopingCall
+
+            self._frontier_commits = LoopingCall(self.frontier.commit)
+            self._frontier_commits.start(self.frontier.group_commit, now=False)
 
     # --- requests --------------------------------------------------------------------
     @property
@@ -241,6 +252,9 @@ class TrawlSpider(scrapy.Spider):
 
     # --- grid pages ----------------------------------------------------------------------
     def closed(self, reason: str) -> None:
+        if self._frontier_commits is not None and self._frontier_commits.running:
+            self._frontier_commits.stop()
+        self.frontier.commit()
         if self._index is not None:
             self._index.close()
             self._index = None
