@@ -269,10 +269,23 @@ class Marker:
             return self.value.casefold() in text.casefold()
         if sel is None:
             return False
-        return bool(sel.css(self.value) if self.kind == "css" else sel.xpath(self.value))
+        return _tree_has(sel, Expression(self.kind, self.value))
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"
+
+
+def _tree_has(sel: Selector, expr: Expression) -> bool:
+    """Whether `expr` selects anything: the compiled XPath on the lxml tree (markers are
+    checked on every page, gates' on every one; parsel's `.css()` costs a translation lookup
+    and a wrapper per node), parsel's answer for what the tree path would answer otherwise
+    (an XPath giving a number or a boolean is a one-item, so truthy, SelectorList there)."""
+    root = sel.root
+    if isinstance(root, etree._Element):
+        result = _compiled(expr)(root)
+        if isinstance(result, list):
+            return bool(result)
+    return bool(_select(sel, expr))
 
 
 def compile_marker(text: str) -> Marker:
