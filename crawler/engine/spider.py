@@ -138,9 +138,10 @@ class TrawlSpider(scrapy.Spider):
             self.frontier.add(key, "start", 0)
             yield self.make_request(key, "start", 0)
 
-    def follow(self, response: Response, href: str, kind: str, depth: int) -> Request | None:
-        # Scrapy's response.urljoin, with site-rooted hrefs resolved once per crawl (crawler/engine/hrefs.py)
-        url = join_href(get_base_url(response) if isinstance(response, TextResponse) else response.url, href)
+    def follow(self, response: Response, href: str, kind: str, depth: int, base: str | None = None) -> Request | None:
+        """A request for the page `href` points to, if it is to be fetched; `base` is
+        `base_url(response)` (the caller's, once for a page's many links)."""
+        url = join_href(base_url(response) if base is None else base, href)
         if url in self.judged_urls:
             return None
         if len(url) > MAX_URL_LENGTH:  # a trap growing its URLs (Scrapy's URLLENGTH_LIMIT, whose middleware is off)
@@ -261,6 +262,7 @@ class TrawlSpider(scrapy.Spider):
 
     def links(self, response: Response, sel: Selector, depth: int, deadline: float | None = None) -> Iterator[Request]:
         nav = self.site.navigation
+        base = base_url(response)
         for name in NAV_SELECTORS:
             selector: FieldSelector | None = getattr(nav, name)
             if selector is None:
@@ -271,7 +273,7 @@ class TrawlSpider(scrapy.Spider):
             for number, href in enumerate(values if isinstance(values, list) else [values]):
                 if number % 256 == 255:
                     check_deadline(deadline, f"navigation.{name} links")
-                request = self.follow(response, href, hint, depth + 1)
+                request = self.follow(response, href, hint, depth + 1, base)
                 if request is not None:
                     yield request
 
@@ -346,3 +348,9 @@ class TrawlSpider(scrapy.Spider):
             return
         self.frontier.failed(key, f"{kind} {status or ''}".strip())
         yield from spider_grid.card_alone(self, request)
+
+
+def base_url(response: Response) -> str:
+    """What Scrapy's `response.urljoin` joins against: the page's <base href> or its URL.
+    Resolving with it (crawler/engine/hrefs.py remembers site-rooted hrefs) is urljoin's answer."""
+    return get_base_url(response) if isinstance(response, TextResponse) else response.url
