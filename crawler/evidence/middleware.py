@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
+from scrapy.http.headers import Headers
 from warcio.statusandheaders import StatusAndHeaders
 
 from core.defaults import SCRAPY_DEFAULTS
@@ -256,11 +257,18 @@ def redact_body(body: bytes, secret_fields: list[str], content_type: str) -> byt
     return REDACTED.encode()
 
 
+_LOWERED: dict[tuple[bytes, ...], frozenset[bytes]] = {
+    names: frozenset(name.lower() for name in names) for names in (SECRET_REQUEST_HEADERS, SECRET_RESPONSE_HEADERS)}
+
+
 def _header_pairs(headers: Any, redact: tuple[bytes, ...]) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
-    lowered = {h.lower() for h in redact}
-    for name, values in headers.items():
+    lowered = _LOWERED.get(redact) or frozenset(h.lower() for h in redact)
+    # Scrapy's Headers keeps each name's value list as `.items()` would give it (its keys are
+    # normalised already); reading the dict skips a normalising lookup per name
+    items = dict.items(headers) if isinstance(headers, Headers) else headers.items()
+    for name, values in items:
+        secret = name.lower() in lowered
         for value in values:
-            shown = REDACTED.encode() if name.lower() in lowered else value
-            pairs.append((name.decode("latin-1"), shown.decode("latin-1")))
+            pairs.append((name.decode("latin-1"), REDACTED if secret else value.decode("latin-1")))
     return pairs

@@ -95,13 +95,30 @@ def serialize_record(record: Any) -> bytes:
         head = http.headers_buff
     payload = stream.read()  # warcio writes the stream from where it is to its end
     rec_headers = record.rec_headers
-    if not rec_headers.get_header("WARC-Payload-Digest") and record.rec_type not in RecordBuilder.NO_PAYLOAD_DIGEST_TYPES:
-        rec_headers.add_header("WARC-Payload-Digest", sha256_label(payload))
-    if not rec_headers.get_header("WARC-Block-Digest"):
-        rec_headers.add_header("WARC-Block-Digest", sha256_label(head + payload if http else payload))
+    headers = rec_headers.headers
+    # one pass for what warcio's get_header (first match) and replace_header (last match) scan for
+    first: dict[str, str] = {}
+    last: dict[str, int] = {}
+    for index, (name, value) in enumerate(headers):
+        lowered = name.lower()
+        first.setdefault(lowered, value)
+        last[lowered] = index
+    if not first.get("warc-payload-digest") and record.rec_type not in RecordBuilder.NO_PAYLOAD_DIGEST_TYPES:
+        headers.append(("WARC-Payload-Digest", sha256_label(payload)))
+    if not first.get("warc-block-digest"):
+        headers.append(("WARC-Block-Digest", sha256_label(head + payload if http else payload)))
     if record.content_type is not None:
-        rec_headers.replace_header("Content-Type", record.content_type)
+        _replace(headers, last, "Content-Type", record.content_type)
     if http and record.payload_length >= 0:
         record.length = len(head) + record.payload_length
-    rec_headers.replace_header("Content-Length", str(record.length))
+    _replace(headers, last, "Content-Length", str(record.length))
     return b"".join((rec_headers.to_bytes(encoding="utf-8"), head, payload, b"\r\n\r\n"))
+
+
+def _replace(headers: list[tuple[str, str]], last: dict[str, int], name: str, value: str) -> None:
+    """warcio's `replace_header`: the last header of that name gets the value, else one is added."""
+    index = last.get(name.lower())
+    if index is None:
+        headers.append((name, value))
+    else:
+        headers[index] = (headers[index][0], value)
