@@ -109,6 +109,11 @@ class Frontier:
         # every page links the same menus and neighbours: answer "already known" from
         # memory instead of an INSERT per link (keys are short; 1M pages ~ 100 MB)
         self._known = {row[0] for row in self._conn.execute("SELECT key FROM frontier")}
+        # pages kept for replay: every listing request asks, almost always about a page not
+        # kept.  A key here may have lost its body since (the query then says so); a kept page
+        # is always here
+        self._stored = {row[0] for row in self._conn.execute(
+            "SELECT key FROM frontier WHERE status=? AND (body IS NOT NULL OR body_ref IS NOT NULL)", (FETCHED,))}
 
     def close(self) -> None:
         with self._lock:
@@ -182,14 +187,18 @@ class Frontier:
         With evidence on the body is already in the run's WARC: a second copy here cost a
         write of every listing page into this file (~2% of a fast crawl's CPU) and its disk."""
         with self._lock:
-            self._write(
+            cursor = self._write(
                 "UPDATE frontier SET status=?, body=?, body_ref=?, body_url=?, mirror=?"
                 " WHERE key=? AND status IN (?, ?, ?)",
                 (FETCHED, None if ref else body, json.dumps(ref) if ref else None, url, mirror,
                  key, PENDING, CLAIMED, FAILED),
             )
+            if cursor.rowcount == 1:
+                self._stored.add(key)
 
     def stored_page(self, key: str) -> StoredPage | None:
+        if key not in self._stored:
+            return None
         row = self._conn.execute(
             "SELECT body_url, body, body_ref FROM frontier WHERE key=? AND status=?"
             " AND (body IS NOT NULL OR body_ref IS NOT NULL)", (key, FETCHED)).fetchone()
@@ -202,6 +211,7 @@ class Frontier:
         with self._lock:
             self._write("UPDATE frontier SET status=?, body=NULL, body_ref=NULL WHERE key=? AND status=?",
                         (PENDING, key, FETCHED))
+            self._stored.discard(key)
 
     def done(self, key: str) -> None:
         self.done_many([key])
@@ -211,6 +221,7 @@ class Frontier:
         needed once the page's items are in the index."""
         sql = "UPDATE frontier SET status=?, body=NULL, body_ref=NULL, error=NULL WHERE key=?"
         with self._lock:
+            self._stored.difference_update(keys)
             if self.group_commit > 0:
                 self._write(sql, [(DONE, key) for key in keys], many=True)
                 return
@@ -221,6 +232,7 @@ class Frontier:
     def failed(self, key: str, error: str) -> None:
         with self._lock:
             self._write("UPDATE frontier SET status=?, error=? WHERE key=? AND status!=?", (FAILED, error[:500], key, DONE))
+            self._stored.discard(key)
 
     def unfinished(self) -> Iterator[Entry]:
         rows = self._conn.execute(
