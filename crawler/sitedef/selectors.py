@@ -276,10 +276,10 @@ class Marker:
 
 
 def _tree_has(sel: Selector, expr: Expression) -> bool:
-    """Whether `expr` selects anything: the compiled XPath on the lxml tree (markers are
-    checked on every page, gates' on every one; parsel's `.css()` costs a translation lookup
-    and a wrapper per node), parsel's answer for what the tree path would answer otherwise
-    (an XPath giving a number or a boolean is a one-item, so truthy, SelectorList there)."""
+    """Whether `expr` selects anything: the compiled XPath on the lxml tree, since gate
+    markers are checked on every page and parsel's `.css()` costs a translation lookup and a
+    wrapper per node; parsel's own answer where the tree path would differ (an XPath giving a
+    number or a boolean is a one-item, so truthy, SelectorList there)."""
     root = sel.root
     if isinstance(root, etree._Element):
         result = _compiled(expr)(root)
