@@ -322,15 +322,21 @@ def test_openapi_lists_every_route(api: LiveServer) -> None:
     assert spec["paths"]["/api/crawl"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
 
 
-def test_admin_starts_a_crawl_of_a_known_site_after_double_dash(tmp_path: Path, index: IndexBackend) -> None:
-    """A real subprocess records its argv: a validated site name, after "--", nothing else."""
+def argv_recorder(tmp_path: Path) -> tuple[Path, Path]:
+    """An executable standing in for the crawl's Python, and the file where it writes its argv
+    as JSON: written whole, then renamed, since a test polls for the file and must never read it
+    half-written."""
     record = tmp_path / "argv.json"
     recorder = tmp_path / "record-argv"
-    # written whole, then renamed: the test polls for the file and must never read it half-written
     recorder.write_text(f"#!{sys.executable}\nimport json, os, sys\n"
                         f"open({str(record)!r} + '.tmp', 'w').write(json.dumps(sys.argv[1:]))\n"
                         f"os.replace({str(record)!r} + '.tmp', {str(record)!r})\n")
     recorder.chmod(0o755)
+    return recorder, record
+
+def test_admin_starts_a_crawl_of_a_known_site_after_double_dash(tmp_path: Path, index: IndexBackend) -> None:
+    """A real subprocess records its argv: a validated site name, after "--", nothing else."""
+    recorder, record = argv_recorder(tmp_path)
     server = LiveServer(create_app(ApiSettings(admin_token=ADMIN, read_token=READ, python=str(recorder)), index=index))
     try:
         crawl = {"Content-Type": "application/json"}

@@ -384,12 +384,9 @@ def test_admin_runs_a_crawl_now_from_the_operations_page(browser: Any, tmp_path:
     """An in-process server whose crawl interpreter records its argv: the button starts exactly
     `trawl crawl -- SITE`; the analyst sees no button at all."""
     from dashboards.api import ApiSettings, create_app
-    from tests.dashboards.test_api import LiveServer
+    from tests.dashboards.test_api import LiveServer, argv_recorder
 
-    record = tmp_path / "argv.json"
-    recorder = tmp_path / "record-argv"
-    recorder.write_text(f"#!{sys.executable}\nimport json, sys\nopen({str(record)!r}, 'w').write(json.dumps(sys.argv[1:]))\n")
-    recorder.chmod(0o755)
+    recorder, record = argv_recorder(tmp_path)  # written whole: the poll below never reads half a file
     with open_index(f"sqlite:///{tmp_path / 'index.sqlite'}") as index, pytest.MonkeyPatch.context() as patch:
         patch.setenv("TRAWL_HOME", str(tmp_path / "home"))
         server = LiveServer(create_app(ApiSettings(admin_token=ADMIN, read_token=READ, python=str(recorder)),
