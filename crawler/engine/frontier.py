@@ -26,6 +26,7 @@ dupefilter drops those that reached it before the kill (queued, or done by anoth
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -40,6 +41,8 @@ from urllib.parse import urlsplit
 from w3lib.url import canonicalize_url
 
 from core.sqlite_wal import enter_wal
+
+logger = logging.getLogger(__name__)
 
 PENDING, CLAIMED, FETCHED, DONE, FAILED = "pending", "claimed", "fetched", "done", "failed"
 GROUP_COMMIT_SECONDS = 0.1  # a crawl's frontier: see "Group commit" above
@@ -117,9 +120,14 @@ class Frontier:
 
     def close(self) -> None:
         with self._lock:
-            if self._conn.in_transaction:
-                self._conn.execute("COMMIT")
-            self._conn.close()
+            try:
+                if self._conn.in_transaction:
+                    self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:  # a full disk at the end: the file keeps its last committed prefix
+                logger.error("frontier %s: its last writes could not be committed (%s); "
+                             "--resume fetches those pages again", self.path, exc)
+            finally:
+                self._conn.close()
 
     def commit(self) -> None:
         """Commit the open group of writes, if any."""

@@ -93,8 +93,15 @@ class TrawlSpider(scrapy.Spider):
         if self.frontier.group_commit > 0:
             from twisted.internet.task import LoopingCall
 
-            self._frontier_commits = LoopingCall(self.frontier.commit)
+            self._frontier_commits = LoopingCall(self._commit_frontier)
             self._frontier_commits.start(self.frontier.group_commit, now=False)
+
+    def _commit_frontier(self) -> None:
+        try:
+            self.frontier.commit()
+        except Exception as exc:  # a full disk: the crawl stops as for any local failure
+            if not stop_on_local_failure(self.crawler, exc):
+                raise
 
     # --- requests --------------------------------------------------------------------
     @property
@@ -255,7 +262,7 @@ class TrawlSpider(scrapy.Spider):
     def closed(self, reason: str) -> None:
         if self._frontier_commits is not None and self._frontier_commits.running:
             self._frontier_commits.stop()
-        self.frontier.commit()
+        self._commit_frontier()
         if self._index is not None:
             self._index.close()
             self._index = None
