@@ -42,17 +42,28 @@ def test_join_href_equals_urljoin(base: str, href: str) -> None:
     assert outcome(join_href, base, href) == outcome(urljoin, base, href)
 
 
-def test_join_href_equals_urljoin_on_every_href_of_real_and_testbed_pages(testbed_pages: Pages) -> None:  # noqa: F811
-    pages = {name: (page.url, page.body) for name, page in testbed_pages.items()}
-    pages |= {name: (f"http://{name.replace('/', '.onion/', 1)}", real_page_body(name)) for name in REAL_PAGE_NAMES}
-    checked = rooted = 0
+def mismatches_on(pages: dict[str, tuple[str, bytes]]) -> tuple[list[str], int]:
+    """Every href of the pages against urljoin, with the page's URL and a deeper base; and how
+    many hrefs were site-rooted (the remembered path)."""
+    out, rooted = [], 0
     for name, (url, body) in pages.items():
         for href in Selector(text=body.decode("utf-8", errors="replace")).xpath("//@href").getall():
             for base in (url, url + "/sub/page?x=1"):
-                assert outcome(join_href, base, href) == outcome(urljoin, base, href), (name, base, href)
-            checked += 1
+                if outcome(join_href, base, href) != outcome(urljoin, base, href):
+                    out.append(f"{name}: {base!r} + {href!r}")
             rooted += href.startswith("/") and not href.startswith("//")
-    assert checked > 1000 and rooted > 500, (checked, rooted)  # the remembered path is the one exercised
+    return out, rooted
+
+
+def test_join_href_equals_urljoin_on_every_href_of_testbed_pages(testbed_pages: Pages) -> None:  # noqa: F811
+    found, rooted = mismatches_on({name: (page.url, page.body) for name, page in testbed_pages.items()})
+    assert found == [] and rooted > 300, (found, rooted)  # the remembered path is the one exercised
+
+
+def test_join_href_equals_urljoin_on_every_href_of_real_pages(real_data_dir: object) -> None:
+    pages = {name: (f"http://{name.replace('/', '.onion/', 1)}", real_page_body(name)) for name in REAL_PAGE_NAMES}
+    found, rooted = mismatches_on(pages)
+    assert found == [] and rooted > 300, (found, rooted)
 
 
 URL_CHARS = st.sampled_from(list("abc/./..?#;=%:@[]\\ \t\n\r") + ["..", "//", "é"])
