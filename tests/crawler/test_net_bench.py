@@ -41,3 +41,7 @@ def test_bench_crawl_runs() -> None:
     assert own["bare"] == cpu["bare"]
     for kind in ("trawl-w1", "bare"):
         assert result["one_core_ceiling_pages_per_s"][kind] == pytest.approx(1000 / own[kind], rel=0.01)
+        # all the run's processes on all cores: no higher than cores x the one thread's ceiling
+        together = cpu[kind] + result["testbed_cpu_ms_per_page"][kind]
+        assert result["all_cores_ceiling_pages_per_s"][kind] == pytest.approx(result["cpu_count"] * 1000 / together, rel=0.01)
+        assert result["all_cores_ceiling_pages_per_s"][kind] <= result["cpu_count"] * result["one_core_ceiling_pages_per_s"][kind]
