@@ -136,9 +136,15 @@ class Frontier:
                 self._conn.execute("COMMIT")
 
     def _write(self, sql: str, params: Any, many: bool = False, at_once: bool = False) -> sqlite3.Cursor:
-        """Run one write in the open group (see the module doc); call with the lock held."""
+        """Run one write in the open group (see the module doc); call with the lock held.
+        Without group commit a write is its own transaction (`many`: one for all its rows)."""
         if self.group_commit <= 0:
-            return self._conn.executemany(sql, params) if many else self._conn.execute(sql, params)
+            if not many:
+                return self._conn.execute(sql, params)
+            self._conn.execute("BEGIN")
+            cursor = self._conn.executemany(sql, params)
+            self._conn.execute("COMMIT")
+            return cursor
         now = time.monotonic()
         if not self._conn.in_transaction:
             self._conn.execute("BEGIN")
@@ -230,12 +236,7 @@ class Frontier:
         sql = "UPDATE frontier SET status=?, body=NULL, body_ref=NULL, error=NULL WHERE key=?"
         with self._lock:
             self._stored.difference_update(keys)
-            if self.group_commit > 0:
-                self._write(sql, [(DONE, key) for key in keys], many=True)
-                return
-            self._conn.execute("BEGIN")
-            self._conn.executemany(sql, [(DONE, key) for key in keys])
-            self._conn.execute("COMMIT")
+            self._write(sql, [(DONE, key) for key in keys], many=True)
 
     def failed(self, key: str, error: str) -> None:
         with self._lock:

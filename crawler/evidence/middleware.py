@@ -44,9 +44,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # Session tokens are credentials too (imported cookies come from secret files): their
-# values are never stored, on any request, nor the session cookies a site sets.
-SECRET_REQUEST_HEADERS = (b"Authorization", b"Cookie", b"Proxy-Authorization")
-SECRET_RESPONSE_HEADERS = (b"Set-Cookie",)
+# values are never stored, on any request, nor the session cookies a site sets.  Lower case:
+# header names are compared case-insensitively.
+SECRET_REQUEST_HEADERS = frozenset({b"authorization", b"cookie", b"proxy-authorization"})
+SECRET_RESPONSE_HEADERS = frozenset({b"set-cookie"})
 
 MIDDLEWARE_PATH = "crawler.evidence.middleware.WarcEvidenceMiddleware"
 MIDDLEWARE_ORDER = 950  # after compression/redirect/retry: sees responses as received
@@ -185,10 +186,9 @@ class WarcEvidenceMiddleware:
 
     def _request_record(self, request: Request, trawl_headers: dict[str, str]) -> Any:
         secret_fields = list(request.meta.get("trawl_secret_fields") or [])
-        redact = SECRET_REQUEST_HEADERS
         parts = urlsplit(request.url)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        headers = [("Host", parts.netloc)] + _header_pairs(request.headers, redact)
+        headers = [("Host", parts.netloc)] + _header_pairs(request.headers, SECRET_REQUEST_HEADERS)
         content_type = (request.headers.get(b"Content-Type") or b"").decode("latin-1")
         body = request.body
         if secret_fields:
@@ -257,18 +257,14 @@ def redact_body(body: bytes, secret_fields: list[str], content_type: str) -> byt
     return REDACTED.encode()
 
 
-_LOWERED: dict[tuple[bytes, ...], frozenset[bytes]] = {
-    names: frozenset(name.lower() for name in names) for names in (SECRET_REQUEST_HEADERS, SECRET_RESPONSE_HEADERS)}
-
-
-def _header_pairs(headers: Any, redact: tuple[bytes, ...]) -> list[tuple[str, str]]:
+def _header_pairs(headers: Any, secret: frozenset[bytes]) -> list[tuple[str, str]]:
+    """(name, value) strings in order; the values of `secret` names (lower case) `[REDACTED]`."""
     pairs: list[tuple[str, str]] = []
-    lowered = _LOWERED.get(redact) or frozenset(h.lower() for h in redact)
     # Scrapy's Headers keeps each name's value list as `.items()` would give it (its keys are
     # normalised already); reading the dict skips a normalising lookup per name
     items = dict.items(headers) if isinstance(headers, Headers) else headers.items()
     for name, values in items:
-        secret = name.lower() in lowered
+        hidden = name.lower() in secret
         for value in values:
-            pairs.append((name.decode("latin-1"), REDACTED if secret else value.decode("latin-1")))
+            pairs.append((name.decode("latin-1"), REDACTED if hidden else value.decode("latin-1")))
     return pairs
