@@ -133,8 +133,9 @@ class IndexBackend(abc.ABC):
         """How trends(query) computes quantiles, for export sidecars: "exact" or the estimator."""
         return "exact"
 
-    def close(self) -> None:  # noqa: B027 - optional hook
-        pass
+    def close(self, *, tidy: bool = True) -> None:  # noqa: B027 - optional hook
+        """Release the backend.  `tidy=False` skips upkeep that another connection to the same
+        store does when it closes (SQLite: the statistics `PRAGMA optimize` refreshes)."""
 
     def __enter__(self) -> IndexBackend:
         return self

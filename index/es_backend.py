@@ -383,7 +383,7 @@ class EsBackend(IndexBackend):
 
         return quantile_method(query)
 
-    def close(self) -> None:
+    def close(self, *, tidy: bool = True) -> None:
         if self.wrote:
             from index import es_generation
 

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from core.errors import TrawlError
 from core.records import CandidateSubstance, Listing, Records, Snapshot, Vendor, from_dict, to_dict
+from core.sqlite_wal import begin_immediate
 from core.timeutil import bound_from, bound_to
 from core.vocabulary import Vocabulary
 from index import merge
@@ -25,7 +26,7 @@ from index.api import IndexBackend, SearchHit, SearchQuery, SearchResult, TrendQ
 from index.query_checks import check_paging
 from index.sqlite_facets import FacetTables, facet_tokens, stored_filter, stored_totals
 from index.sqlite_query import build_search, has_text_terms, listing_filters, order_by, scan_in_order
-from index.sqlite_schema import SNAPSHOT_FIELDS, connect, migrate
+from index.sqlite_schema import BUSY_TIMEOUT, SNAPSHOT_FIELDS, connect, migrate
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ class SqliteBackend(IndexBackend):
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             conn = self.conn
-            conn.execute("BEGIN IMMEDIATE")
+            begin_immediate(conn, BUSY_TIMEOUT)  # workers write the same file
             try:
                 yield conn
             except BaseException:
@@ -139,11 +140,12 @@ class SqliteBackend(IndexBackend):
                 raise
             conn.execute("COMMIT")
 
-    def close(self) -> None:
+    def close(self, *, tidy: bool = True) -> None:
         with self._lock:
             if self._conn is not None:
                 try:
-                    self._conn.execute("PRAGMA optimize")
+                    if tidy:  # (3-5 ms after a batch of writes on a new file)
+                        self._conn.execute("PRAGMA optimize")
                 except sqlite3.OperationalError as exc:
                     # statistics only, best effort: with several writers (processing workers) its
                     # ANALYZE upgrades a read to a write and SQLite answers "locked" at once, no
