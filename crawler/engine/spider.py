@@ -41,6 +41,7 @@ from crawler.sitedef.selectors import (
     FieldSelector,
     check_deadline,
     evaluate,
+    precompile,
 )
 from crawler.sitedef.siteconfig import PageSpec, SiteConfig
 
@@ -74,6 +75,7 @@ class TrawlSpider(scrapy.Spider):
         self.handoff = False  # pages go to processing workers (TRAWL_WORKERS > 0; set in from_crawler)
         self.listing_page = page_object_class(site.listing)
         self.vendor_page = page_object_class(site.vendor) if site.vendor else SelectorPage
+        precompile(site)  # at start-up, not on the first pages, which nothing else overlaps
         if site.login:
             # login fields are redacted from every URL, header and log line (a GET form
             # puts them in the URL); the password itself is registered when it is loaded

@@ -100,6 +100,7 @@ class JobRunner:
 
     def __init__(self, spec: WorkerSpec, index: Any = None, *, freeze_heap: bool = False) -> None:
         from crawler.engine.offline import OfflineReader
+        from crawler.sitedef.selectors import precompile
         from index import open_index
         from pipeline.processor import Pipeline
         from pipeline.stats import Tally
@@ -108,6 +109,7 @@ class JobRunner:
         self.spec = spec
         self.home = Path(spec.home)
         self.site = load_worker_site(spec)
+        precompile(self.site)  # before the first job, which is often at the crawl's close
         extraction_version(self.site)  # stamps come from this loaded site, not a second load by name
         self.tally = Tally()
         self.reader = OfflineReader(self.site, self.tally)
@@ -187,8 +189,8 @@ class JobRunner:
         self.seqs, self.keys, self.pages_read = [], [], []
         return ack
 
-    def close(self) -> None:
-        self.index.close()
+    def close(self, *, tidy: bool = True) -> None:
+        self.index.close(tidy=tidy)
 
 
 # --- the spider's side: what it yields instead of extracting --------------------------------
