@@ -1,6 +1,7 @@
-"""At a crawl's close the crawl process, idle by then, processes the later two thirds of the
-jobs each worker has not started (GIVE_BACK), with a runner of its own: every job is still
-committed exactly once, by one of them.  A real pool, a real worker process, a real index."""
+"""At a crawl's close the crawl process, idle by then, keeps its share of the jobs no worker has
+started (those not handed out yet, and the later ones each worker gives back: GIVE_BACK) and
+processes them with a runner of its own: every job is still committed exactly once, by one of
+them.  A real pool, a real worker process, a real index."""
 from __future__ import annotations
 
 from collections import Counter
@@ -12,7 +13,7 @@ import pytest
 import crawler.engine.workers as workers
 from crawler.engine.workers import PoolHooks, WorkerPool
 from crawler.engine.workers_job import CPU_MS
-from crawler.engine.workers_process import STOP, Inbox
+from crawler.engine.workers_process import RECORDS_PER_JOB, STOP, Inbox
 from tests.workers.conftest import card_job, pillhub_spec, stored_listings
 
 JOBS = 60
@@ -46,13 +47,14 @@ def _close_with_jobs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, help_at_cl
     return pool, done, counters
 
 
-def test_the_crawl_process_takes_two_thirds_of_what_the_worker_has_not_started(tmp_path: Path,
+def test_the_crawl_process_takes_about_half_of_what_no_worker_has_started(tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     _, done, counters = _close_with_jobs(tmp_path, monkeypatch, help_at_close=True)
     assert sorted(done) == sorted(f"/product/{n}" for n in range(JOBS))  # each page done once
     at_close = counters["trawl/workers/jobs_processed_at_close"]
-    # the worker had started none or a few of the 60 when the request came: two thirds came back
-    assert JOBS // 3 <= at_close <= 2 * JOBS // 3, at_close
+    # none of the 60 was handed out when the pool closed: the crawl process kept its half and
+    # handed the worker the other (the worker may have given back a few of those)
+    assert JOBS // 2 <= at_close <= 2 * JOBS // 3, at_close
     assert counters["trawl/workers/jobs"] == JOBS  # the runners' own count, both of them
     assert counters[CPU_MS] > 0  # the worker's CPU; the crawl process's is not added to it
     listings = stored_listings(tmp_path, "pillhub")
@@ -66,17 +68,47 @@ def test_without_help_the_worker_processes_every_job(tmp_path: Path, monkeypatch
     assert len(stored_listings(tmp_path, "pillhub")) == JOBS
 
 
-def test_an_inbox_gives_back_its_later_two_thirds_never_past_a_stop() -> None:
+def test_an_inbox_gives_back_its_later_share_never_past_a_stop() -> None:
     inbox = Inbox()
     jobs = [card_job(n) for n in range(7)]
     for job in jobs:
         inbox.put(job)
-    assert inbox.give_back() == jobs[3:]  # 7 waiting: the last 4, in order
-    assert inbox.qsize() == 3 and inbox.get() is jobs[0]
+    # 7 waiting, the crawl process keeps 1, one worker: (7 - 1) // 2 = 3 come back, the last ones
+    assert inbox.give_back(kept=1, parts=2) == jobs[4:]
+    assert inbox.qsize() == 4 and inbox.get() is jobs[0]
+    # the batch the worker has still to write counts as jobs it has to do
+    assert inbox.give_back(kept=0, parts=2, unwritten=2 * RECORDS_PER_JOB) == jobs[2:4]
+    assert inbox.give_back(kept=5, parts=2) == []  # the crawl process keeps more than the worker holds
     inbox.put(STOP)
     inbox.put(jobs[5])
-    assert inbox.give_back() == []  # one job after the STOP: two thirds of one is none
-    assert [inbox.get(timeout=0) for _ in range(inbox.qsize())] == [jobs[1], jobs[2], STOP, jobs[5]]
+    # only what follows a STOP can come back, however much the worker has to write
+    assert inbox.give_back(kept=0, parts=2, unwritten=10 * RECORDS_PER_JOB) == [jobs[5]]
+    assert [inbox.get(timeout=0) for _ in range(inbox.qsize())] == [jobs[1], STOP]
+
+
+def test_help_at_close_keeps_the_jobs_not_handed_out_and_asks_at_once(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jobs not handed out when the pool closes are not sent through a barrier first: with the
+    worker holding none, the crawl process keeps its half of them and hands out the rest."""
+    barriers: list[str] = []
+    monkeypatch.setenv("TRAWL_HOME", str(tmp_path))
+    done: list[str] = []
+    counters: Counter[str] = Counter()
+    hooks = PoolHooks(pages_done=done.extend, counters=counters.update,
+                      before_handout=lambda: barriers.append("sync"))
+    pool = WorkerPool(pillhub_spec(tmp_path), 1, hooks, help_at_close=True)
+    pool.start()
+    try:
+        for number in range(10):
+            pool.submit(card_job(number))
+        assert len(pool.pending) == 10 and not pool.slots[0].inflight  # no poll yet: none handed out
+    finally:
+        pool.close()
+    assert counters["trawl/workers/jobs_processed_at_close"] >= 5
+    assert sorted(done) == sorted(f"/product/{n}" for n in range(10))
+    # one barrier for the five handed out, one before the crawl process's own commit
+    assert barriers == ["sync", "sync"]
+    assert sorted(stored_listings(tmp_path, "pillhub")) == sorted(f"pillhub:{n}" for n in range(10))
 
 
 def test_kill_9_of_the_worker_while_the_crawl_process_helps_loses_nothing(tmp_path: Path,
@@ -98,3 +130,51 @@ def test_kill_9_of_the_worker_while_the_crawl_process_helps_loses_nothing(tmp_pa
     assert set(done) == {f"/product/{n}" for n in range(JOBS)}
     assert counters["trawl/workers/jobs_processed_at_close"] >= JOBS // 3
     assert sorted(stored_listings(tmp_path, "pillhub")) == sorted(f"pillhub:{n}" for n in range(JOBS))
+
+
+def test_a_worker_writes_its_open_batch_when_asked_to_give_back(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real worker process, spoken to over its pipes as the pool does: at GIVE_BACK it answers,
+    then writes the batch it holds before its next job, not at the STOP (where the crawl
+    process's own commit would meet it)."""
+    import multiprocessing
+
+    from crawler.engine.workers_job import Ack
+    from crawler.engine.workers_process import GIVE_BACK, READY, RETURNED, worker_main
+
+    monkeypatch.setenv("TRAWL_HOME", str(tmp_path))
+    context = multiprocessing.get_context("spawn")
+    job_recv, job_send = context.Pipe(duplex=False)
+    result_recv, result_send = context.Pipe(duplex=False)
+    spec = pillhub_spec(tmp_path, batch_size=1000, batch_seconds=600.0)  # no batch is full or old
+    process = context.Process(target=worker_main, args=(spec, job_recv, result_send), daemon=True)
+    process.start()
+    job_recv.close()
+    result_send.close()
+    try:
+        assert result_recv.poll(120) and result_recv.recv() == READY
+        jobs = [card_job(n) for n in range(4)]
+        for seq, job in enumerate(jobs, 1):
+            job.seq = seq
+        job_send.send(jobs)
+        processed = 0
+        while processed < len(jobs):  # it reports its count after each job while its queue is short
+            assert result_recv.poll(60), "the worker reported nothing"
+            message = result_recv.recv()
+            assert not isinstance(message, Ack), "a batch written before it was asked"
+            processed = message if isinstance(message, int) else processed
+        job_send.send((GIVE_BACK, 0, 2))
+        answers = []
+        while not any(isinstance(m, Ack) for m in answers):
+            assert result_recv.poll(60), f"no ack after GIVE_BACK (got {answers})"
+            answers.append(result_recv.recv())
+        assert answers[0] == (RETURNED, [])  # nothing unstarted to give back
+        ack = next(m for m in answers if isinstance(m, Ack))
+        assert sorted(ack.seqs) == [1, 2, 3, 4]  # the open batch, committed without a STOP
+        assert sorted(stored_listings(tmp_path, "pillhub")) == sorted(f"pillhub:{n}" for n in range(4))
+        job_send.send(STOP)
+        process.join(timeout=60)
+        assert process.exitcode == 0
+    finally:
+        if process.is_alive():
+            process.kill()
