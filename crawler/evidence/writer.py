@@ -102,6 +102,10 @@ class EvidenceWriter:
         self.max_bytes, self.fsync, self.sync_interval = max_bytes, fsync, sync_interval
         self.anchor = anchor
         self._last_sync = time.monotonic()
+        # the sync interval runs from the first record: counted from start-up (a crawl opens its
+        # writer a second or more before its first response), the first record was synced at
+        # once, two fsyncs on the crawl's reactor in the moments only it is working
+        self._appended = False
         self.warc_dir = run_dir / "warc"
         self.warc_dir.mkdir(parents=True, exist_ok=True)
         self.manifest_path = run_dir / "manifest.jsonl"
@@ -192,6 +196,9 @@ class EvidenceWriter:
         return member.compress(serialize_record(record)) + member.flush()  # warcio's bytes (records.py)
 
     def _append(self, records: list[Any]) -> list[WrittenRecord]:
+        if not self._appended:
+            self._appended = True
+            self._last_sync = time.monotonic()
         blobs = [self._serialize(r) for r in records]
         warc = self._open_warc(sum(map(len, blobs)))
         written: list[WrittenRecord] = []

@@ -90,3 +90,18 @@ def test_a_round_goes_out_after_its_barrier_and_comes_back_when_it_fails() -> No
     finally:
         process.kill()
         process.join(10)
+
+
+def test_the_sync_interval_runs_from_the_first_record_not_from_start_up(tmp_path: Path) -> None:
+    """A crawl opens its writer a second or more before its first response: that first record
+    is not synced at once (two fsyncs on the reactor) but within the interval, like any other."""
+    writer = writer_for(tmp_path, "run-first")
+    writer.sync_interval = 0.2
+    time.sleep(0.3)  # start-up longer than the interval
+    exchange(writer, "http://shop.example/p/0", b"<h1>page</h1>")
+    assert writer.pending == 3  # warcinfo, request, response: not synced yet
+    time.sleep(0.25)
+    exchange(writer, "http://shop.example/p/1", b"<h1>page</h1>")
+    assert writer.pending == 0  # the interval passed since the first record: synced
+    assert _seqs_on_disk(writer.run_dir) == list(range(writer.seq))
+    writer.close()
