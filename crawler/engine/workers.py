@@ -336,11 +336,7 @@ class WorkerPool:
                 self.hooks.before_handout()
                 handed: dict[int, list[PageJob]] = {}
                 for _ in range(beyond):
-                    slot = min(live, key=lambda s: s.queued)
-                    job = self.pending.popleft()
-                    slot.inflight[job.seq] = job
-                    slot.handed += 1
-                    handed.setdefault(slot.number, []).append(job)
+                    self._assign_next(live, handed)
                 self._send(handed)
         self.returned.extend(self.pending)
         self.pending.clear()
@@ -390,11 +386,7 @@ class WorkerPool:
         # one message per worker and round (a list of jobs), not one per job
         rounds: dict[int, list[PageJob]] = {}
         while self.pending and (ready := takers()):
-            slot = min(ready, key=lambda s: s.queued)
-            job = self.pending.popleft()
-            slot.inflight[job.seq] = job
-            slot.handed += 1
-            rounds.setdefault(slot.number, []).append(job)
+            self._assign_next(ready, rounds)
         if start_barrier is None:
             self._send(rounds)
             return
@@ -405,6 +397,14 @@ class WorkerPool:
             raise
         self._round = (barrier, rounds)
         barrier.on_done(self._round_ready)
+
+    def _assign_next(self, slots: list[Slot], rounds: dict[int, list[PageJob]]) -> None:
+        """The next waiting job to the emptiest of `slots`, into its list in `rounds` (sent later)."""
+        slot = min(slots, key=lambda s: s.queued)
+        job = self.pending.popleft()
+        slot.inflight[job.seq] = job
+        slot.handed += 1
+        rounds.setdefault(slot.number, []).append(job)
 
     def _round_ready(self) -> None:
         """A round's barrier is done (called in the pool's thread): send it, hand out more."""

@@ -15,7 +15,7 @@ import dataclasses
 import re
 import time
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from lxml import etree
@@ -215,7 +215,7 @@ def precompile(site: Any) -> int:
             count += 1
         elif isinstance(value, Marker):
             if value.kind in ("css", "xpath"):
-                _compiled(Expression(value.kind, value.value))
+                _compiled(value.expression)
                 count += 1
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
             for field in dataclasses.fields(value):
@@ -305,7 +305,12 @@ class Marker:
             return self.value.casefold() in text.casefold()
         if sel is None:
             return False
-        return _tree_has(sel, Expression(self.kind, self.value))
+        return _tree_has(sel, self.expression)
+
+    @cached_property
+    def expression(self) -> Expression:
+        """A css or xpath marker's selector (made once: markers are checked on every page)."""
+        return Expression(self.kind, self.value)
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"
