@@ -20,13 +20,12 @@ from typing import Any
 
 from lxml import etree
 from parsel import Selector
-from parsel.csstranslator import HTMLTranslator
 
+from crawler.sitedef.csspath import CLASS_AWARE
 from crawler.sitedef.saferegex import UserRegex, UserRegexError, compile_user_regex
 
 _SPACE = re.compile(r"\s+")
 _PSEUDO = re.compile(r"\s*(\*?::(text|attr\([^)]*\)))\s*$")
-_CSS = HTMLTranslator()
 SELECTOR_KEYS = ("select", "re", "many", "join", "from", "default")
 
 
@@ -63,7 +62,8 @@ class Expression:
 
     @property
     def xpath(self) -> str:
-        return _CSS.css_to_xpath(self.expr) if self.kind == "css" else self.expr
+        # parsel's translation, with class steps reached by attribute (crawler.sitedef.csspath)
+        return CLASS_AWARE.css_to_xpath(self.expr) if self.kind == "css" else self.expr
 
     @property
     def element_expr(self) -> Expression:
