@@ -9,7 +9,7 @@ import pathlib
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-PACKAGES = ("core", "parsers", "enrich", "index", "pipeline")
+PACKAGES = ("core", "parsers", "enrich", "index", "pipeline", "crawler", "dashboards", "trawl")
 
 
 def modules_with_examples() -> list[str]:
