@@ -68,6 +68,29 @@ def _unglue(text: str) -> list[str]:
     return lines
 
 
+_UNFINISHED = re.compile(r"^(\d+)\s+((?:connect|sendto|sendmsg|sendmmsg)\(.*?)\s*<unfinished \.\.\.>$")
+_RESUMED = re.compile(r"^(\d+)\s+<\.\.\. (connect|sendto|sendmsg|sendmmsg) resumed>(.*)$")
+
+
+def _join_resumed(lines: list[str]) -> list[str]:
+    """strace writes a call another thread interrupts in two lines, `tid sendmmsg(fd,
+    <unfinished ...>` and later `tid <... sendmmsg resumed>[{...payload...}], 2, ...) = 2`; a
+    sendmmsg's payload comes only in the second (seen in CI: the onion name's DNS question was
+    not read).  Such a call is put back on one line, where it started."""
+    out: list[str] = []
+    started: dict[str, int] = {}  # thread id -> the index of its unfinished call in `out`
+    for line in lines:
+        unfinished, resumed = _UNFINISHED.match(line), _RESUMED.match(line)
+        if unfinished:
+            started[unfinished[1]] = len(out)
+            out.append(f"{unfinished[1]} {unfinished[2]}")
+        elif resumed and resumed[1] in started:
+            out[started.pop(resumed[1])] += resumed[3]
+        else:
+            out.append(line)
+    return out
+
+
 def dns_question(payload: bytes) -> str | None:
     """The QNAME of a DNS query packet, or None when it is not one."""
     if len(payload) < 17:
@@ -140,7 +163,7 @@ class SyscallRecorder:
         peer: dict[tuple[int, int], tuple[str, int]] = {}
         pending: dict[int, str] = {}
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        for line in _unglue(text):
+        for line in _join_resumed(_unglue(text)):
             created, resumed = _SOCKET.match(line), _SOCKET_RESUMED.match(line)
             if created and not created[3]:  # the fd comes in a "resumed" line
                 pending[int(created[1])] = created[2]

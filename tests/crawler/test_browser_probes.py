@@ -61,3 +61,28 @@ def test_explicit_addresses_and_the_proxy(tmp_path: Path) -> None:
         f'8 sendto(23<UDP:[2]>, "\\x00\\x01", 2, 0, {_v4(3478, "127.0.0.1")}) = 2',
         f"9 connect(24<TCP:[3]>, {_v4(8080, '127.0.0.1')}) = 0",
     ]) == ["sendto 127.0.0.1:3478", "connect 127.0.0.1:8080"]
+
+
+def _dns_query(name: str) -> str:
+    labels = b"".join(bytes([len(part)]) + part.encode() for part in name.split("."))
+    return "".join(f"\\x{b:02x}" for b in b"\x8f\xe4\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + labels + b"\x00\x00\x01\x00\x01")
+
+
+def test_a_sendmmsg_another_thread_interrupted_is_read_whole(tmp_path: Path) -> None:
+    """Seen in CI: glibc's resolver sent the onion name's A and AAAA questions in one sendmmsg
+    that strace wrote in two lines (its payload only in the resumed one), so the DNS question
+    was not read although the datagram to port 53 was."""
+    name = "hx37gzv7ca3hy336ypb5tn4zsgl5rv65tedjksgkcp3ttsjs7dqfmkad.onion"
+    recorder = SyscallRecorder(tmp_path, "/bin/true")
+    message = (f'{{msg_hdr={{msg_name=NULL, msg_namelen=0, msg_iov=[{{iov_base="{_dns_query(name)}", iov_len=80}}], '
+               'msg_iovlen=1, msg_controllen=0, msg_flags=0}, msg_len=80}')
+    recorder.log.write_text("\n".join([
+        "5351  sendmmsg(115<UDP:[192.0.2.2:53013->10.255.255.53:53]>,  <unfinished ...>",
+        '5413  sendto(13<UNIX-STREAM:[2781911->2781910]>, "\\x10\\x00", 2, MSG_NOSIGNAL, NULL, 0 <unfinished ...>',
+        "5383  <... sendto resumed>)             = 112",
+        f"5351  <... sendmmsg resumed>[{message}, {message}], 2, MSG_NOSIGNAL) = 2",
+        "5413  <... sendto resumed>)             = 2",
+    ]) + "\n")
+    log = recorder.read()
+    assert log.dns_names == [name, name]
+    assert log.leaks(9050) == ["sendmmsg 10.255.255.53:53", f"dns {name}", f"dns {name}"]
