@@ -63,7 +63,7 @@ class ClassStepXPathExpr(ParselXPathExpr):
         return self
 
     def __str__(self) -> str:
-        if not self.class_word or not self.condition or any(name in self.condition for name in _POSITIONAL):
+        if not self.class_word:  # (add_condition drops it with a positional or `or` condition)
             return super().__str__()
         element = self.element
         self.element = f"{element}/@class[contains(., {self.class_word})]/parent::*"

@@ -32,8 +32,7 @@ from tests.crawler.net_servers import LoopThread
 
 STRACE = shutil.which("strace")
 RESOLVER_SOCKETS = ("nscd", "resolve", "avahi")  # unix sockets of name-resolving daemons
-_SOCKET = re.compile(r"^(\d+)\s+socket\(AF_INET6?, SOCK_(\w+?)[|,].*?(?:\)\s+=\s+(\d+)|<unfinished)")
-_SOCKET_RESUMED = re.compile(r"^(\d+)\s+<\.\.\. socket resumed>.*\)\s+=\s+(\d+)")
+_SOCKET = re.compile(r"^(\d+)\s+socket\(AF_INET6?, SOCK_(\w+?)[|,].*?\)\s+=\s+(\d+)")
 _GLUED = re.compile(r"(\d+) (?:socket|connect|sendto|sendmsg|sendmmsg)\(")
 _PID = re.compile(r"^(\d+) ", re.M)
 # with -yy strace writes each socket fd as 20<UDPv6:[[local]:port->[peer]:port]>, 20<UDP:[inode]>
@@ -68,15 +67,16 @@ def _unglue(text: str) -> list[str]:
     return lines
 
 
-_UNFINISHED = re.compile(r"^(\d+)\s+((?:connect|sendto|sendmsg|sendmmsg)\(.*?)\s*<unfinished \.\.\.>$")
-_RESUMED = re.compile(r"^(\d+)\s+<\.\.\. (connect|sendto|sendmsg|sendmmsg) resumed>(.*)$")
+_UNFINISHED = re.compile(r"^(\d+)\s+(\w+\(.*?)\s*<unfinished \.\.\.>$")
+_RESUMED = re.compile(r"^(\d+)\s+<\.\.\. \w+ resumed>(.*)$")
 
 
 def _join_resumed(lines: list[str]) -> list[str]:
     """strace writes a call another thread interrupts in two lines, `tid sendmmsg(fd,
     <unfinished ...>` and later `tid <... sendmmsg resumed>[{...payload...}], 2, ...) = 2`; a
     sendmmsg's payload comes only in the second (seen in CI: the onion name's DNS question was
-    not read).  Such a call is put back on one line, where it started."""
+    not read); a socket()'s fd comes only in the second.  Such a call is put back on one line,
+    where it started (a thread has one call open at a time)."""
     out: list[str] = []
     started: dict[str, int] = {}  # thread id -> the index of its unfinished call in `out`
     for line in lines:
@@ -85,7 +85,7 @@ def _join_resumed(lines: list[str]) -> list[str]:
             started[unfinished[1]] = len(out)
             out.append(f"{unfinished[1]} {unfinished[2]}")
         elif resumed and resumed[1] in started:
-            out[started.pop(resumed[1])] += resumed[3]
+            out[started.pop(resumed[1])] += resumed[2]
         else:
             out.append(line)
     return out
@@ -161,18 +161,12 @@ class SyscallRecorder:
         names: list[str] = []
         udp: set[tuple[int, int]] = set()
         peer: dict[tuple[int, int], tuple[str, int]] = {}
-        pending: dict[int, str] = {}
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
         for line in _join_resumed(_unglue(text)):
-            created, resumed = _SOCKET.match(line), _SOCKET_RESUMED.match(line)
-            if created and not created[3]:  # the fd comes in a "resumed" line
-                pending[int(created[1])] = created[2]
-                continue
-            if created or resumed:
-                tid = int((created or resumed)[1])  # type: ignore[index]
-                kind = created[2] if created else pending.pop(tid, "")
-                key = (tid, int(created[3] if created else resumed[2]))  # type: ignore[index]
-                (udp.add if kind == "DGRAM" else udp.discard)(key)
+            created = _SOCKET.match(line)
+            if created:
+                key = (int(created[1]), int(created[3]))
+                (udp.add if created[2] == "DGRAM" else udp.discard)(key)
                 peer.pop(key, None)
                 continue
             match = _LINE.match(line)

@@ -86,3 +86,15 @@ def test_a_sendmmsg_another_thread_interrupted_is_read_whole(tmp_path: Path) -> 
     log = recorder.read()
     assert log.dns_names == [name, name]
     assert log.leaks(9050) == ["sendmmsg 10.255.255.53:53", f"dns {name}", f"dns {name}"]
+
+
+def test_a_socket_call_another_thread_interrupted_still_makes_a_udp_socket(tmp_path: Path) -> None:
+    """socket()'s fd comes in the resumed line; a connect, then a send without a peer in its
+    annotation, goes to the connected address (and the other thread's send stays its own)."""
+    assert _read(tmp_path, [
+        "13472 socket(AF_INET6, SOCK_DGRAM|SOCK_CLOEXEC, IPPROTO_IP <unfinished ...>",
+        '13473 sendto(20<UNIX-STREAM:[1->2]>, "\\x00", 1, MSG_NOSIGNAL, NULL, 0) = 1',
+        "13472 <... socket resumed>)             = 20<UDPv6:[2167667]>",
+        f"13472 connect(20<UDPv6:[2167667]>, {_v6(443, '2001:4860:4860::8888')}) = 0",
+        '13472 sendto(20<UDPv6:[2167667]>, "\\x78", 1, 0, NULL, 0) = 1',
+    ]) == ["sendto 2001:4860:4860::8888:443"]
