@@ -21,7 +21,7 @@ from typing import Any
 from lxml import etree
 from parsel import Selector
 
-from crawler.sitedef.csspath import CLASS_AWARE
+from crawler.sitedef.csspath import ATTRIBUTE_LED
 from crawler.sitedef.saferegex import UserRegex, UserRegexError, compile_user_regex
 
 _SPACE = re.compile(r"\s+")
@@ -63,7 +63,7 @@ class Expression:
     @property
     def xpath(self) -> str:
         # parsel's translation, with class steps reached by attribute (crawler.sitedef.csspath)
-        return CLASS_AWARE.css_to_xpath(self.expr) if self.kind == "css" else self.expr
+        return ATTRIBUTE_LED.css_to_xpath(self.expr) if self.kind == "css" else self.expr
 
     @property
     def element_expr(self) -> Expression:

@@ -1,4 +1,4 @@
-"""Class steps reached by attribute (crawler/sitedef/csspath.py) against parsel's own translation,
+"""Class and id steps reached by attribute (crawler/sitedef/csspath.py) against parsel's own translation,
 the plain reference: the same elements in the same order for a table of class selectors and
 combinators, on the tree the crawler builds and on parsel's; and where the rewrite applies.
 (Every site selector on testbed and real market pages: tests/crawler/test_fast_selectors.py.)"""
@@ -9,11 +9,12 @@ from lxml import etree
 from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
 
-from crawler.sitedef.csspath import CLASS_AWARE
+from crawler.sitedef.csspath import ATTRIBUTE_LED
 from crawler.sitedef.pagetree import page_selector
 
 PARSEL = HTMLTranslator()
 REWRITTEN = "/@class[contains("
+REWRITTEN_ID = "/@id[. = "
 
 SIBLINGS = ('<div class="row"><span class="a">1</span> text <span class="b">2</span>'
             '<span class="b">3</span><i class="b">4</i><span class="a b">5</span><b class="b">6</b></div>')
@@ -21,6 +22,9 @@ NESTED = ('<div class="outer"><div class="outer inner"><p class="x">1</p></div>'
           '<section class="inner"><p class="x y">2</p><p class="xy">no</p></section></div>')
 LOOKALIKES = ('<ul><li class="price-old">10</li><li class="oldprice">11</li><li class="price">12</li>'
               '<li class="PRICE">13</li><li class="\tprice\n new ">14</li><li class="">15</li><li>16</li></ul>')
+IDS = ('<div id="nav"><a id="nav2" href="/1">1</a><a id="NAV" href="/2">2</a><p id="nav x">3</p>'
+       '<a id=" nav" href="/4">4</a></div><div class="x" id="nav"><a id="a" href="/5">5</a>'
+       '<a id="b" href="/6">6</a><a id="b" class="x" href="/7">7</a></div>')
 LIST = '<ul class="l"><li class="i">1</li><li class="i">2</li><li class="j">3</li><li class="i">4</li></ul>'
 
 CASES = [
@@ -60,6 +64,19 @@ CASES = [
     (LIST, ":scope .l > .i"),
     (LIST, ".i::attr(class)"),
     (LIST, ".l .i:empty, .l .i:not(:empty)"),
+    (IDS, "#nav"),
+    (IDS, "#nav a::attr(href)"),
+    (IDS, "div#nav > a"),
+    (IDS, "#nav.x a"),
+    (IDS, ".x#nav a::text"),
+    (IDS, "#b"),
+    (IDS, "a#b.x"),
+    (IDS, "#a + #b"),
+    (IDS, "#a ~ #b"),
+    (IDS, "#nav a:not(#b)"),
+    (IDS, "#nav:first-child a, #nav2"),
+    (IDS, "#nav:has(#a) a:last-child"),
+    (IDS, r"#nav\ x"),
 ]
 
 
@@ -69,7 +86,7 @@ def nodes(root: etree._Element, xpath: str) -> list[object]:
 
 @pytest.mark.parametrize(("html", "css"), CASES, ids=[css for _, css in CASES])
 def test_same_elements_as_parsels_translation(html: str, css: str) -> None:
-    ours, reference = CLASS_AWARE.css_to_xpath(css), PARSEL.css_to_xpath(css)
+    ours, reference = ATTRIBUTE_LED.css_to_xpath(css), PARSEL.css_to_xpath(css)
     for root in (page_selector(html).root, Selector(text=html).root):
         expected = nodes(root, reference)
         assert expected, "the case must select something"
@@ -82,12 +99,20 @@ def test_same_elements_as_parsels_translation(html: str, css: str) -> None:
     (".a + .b", 1), (".a + .b .c", 2),  # the sibling step reads position(): left as it was
     (":scope > .a", 1), ("[class~=a]", 0), ("#x", 0), ("div", 0), (".a, .b", 2),
 ])
-def test_where_the_rewrite_applies(css: str, rewritten: int) -> None:
-    assert CLASS_AWARE.css_to_xpath(css).count(REWRITTEN) == rewritten
+def test_where_the_class_rewrite_applies(css: str, rewritten: int) -> None:
+    assert ATTRIBUTE_LED.css_to_xpath(css).count(REWRITTEN) == rewritten
+
+
+@pytest.mark.parametrize(("css", "rewritten"), [
+    ("#x", 1), ("div#x a", 1), ("#x .a", 1), ("#x #y", 2), ("#x.a", 1), (".a#x", 0),  # (class first)
+    ("[id=x]", 0), ("#a + #b", 1), (":not(#x)", 0), ("#x:first-child", 1), ("p#x:nth-of-type(2)", 1), ("#x, #y", 2),
+])
+def test_where_the_id_rewrite_applies(css: str, rewritten: int) -> None:
+    assert ATTRIBUTE_LED.css_to_xpath(css).count(REWRITTEN_ID) == rewritten
 
 
 def test_a_positional_condition_keeps_cssselects_step() -> None:
-    xpath = CLASS_AWARE.css_to_xpath(".a + .b")
+    xpath = ATTRIBUTE_LED.css_to_xpath(".a + .b")
     assert xpath.endswith("/following-sibling::*[(@class and contains(@class, 'b') and contains(concat(' ', "
                           "normalize-space(@class), ' '), ' b ')) and (position() = 1)]")
 
@@ -95,7 +120,7 @@ def test_a_positional_condition_keeps_cssselects_step() -> None:
 def test_quotes_in_a_class_name() -> None:
     html = """<p class="it's">1</p><p class='say"hi"'>2</p><p class="its">3</p>"""
     for css in (r".it\'s", r'.say\"hi\"'):
-        xpath = CLASS_AWARE.css_to_xpath(css)
+        xpath = ATTRIBUTE_LED.css_to_xpath(css)
         assert REWRITTEN in xpath
         root = page_selector(html).root
         assert nodes(root, xpath) == nodes(root, PARSEL.css_to_xpath(css)) != []
