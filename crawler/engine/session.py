@@ -213,10 +213,14 @@ class SessionCookiesMiddleware:
         if request.meta.get("dont_merge_cookies"):
             return
         request.headers.pop("Cookie", None)
-        self.jar.add_cookie_header(request)
+        if next(iter(self.jar), None) is not None:  # an empty jar adds nothing (and has nothing to expire)
+            self.jar.add_cookie_header(request)
 
     def process_response(self, request: Any, response: Any, spider: Any = None) -> Any:
-        if not request.meta.get("dont_merge_cookies"):
+        # a response without Set-Cookie changes nothing in the jar (http.cookiejar's make_cookies
+        # reads only these two headers), so most responses skip the jar and its comparison
+        if not request.meta.get("dont_merge_cookies") and (
+                b"Set-Cookie" in response.headers or b"Set-Cookie2" in response.headers):
             self.jar.extract_cookies(response, request)
             current = self._serialise()
             if current != self._snapshot:

@@ -95,3 +95,38 @@ def test_frontier_written_before_references_opens_and_keeps_its_bodies(tmp_path:
     assert stored is not None and stored.body is None and stored.ref == ref and stored.url == "http://m/l/2"
     frontier.forget_body("/l/2")  # unusable: pending again, nothing kept
     assert frontier.stored_page("/l/2") is None and frontier.status("/l/2") == "pending"
+
+
+def test_session_cookies_middleware_sends_keeps_and_saves_what_responses_set(trawl_home: Path) -> None:
+    """Real Scrapy requests and responses through the jar: an empty jar adds no Cookie header (and
+    drops a stale one), a Set-Cookie is sent back and saved, a response without one leaves the
+    session file alone, an expiring Set-Cookie removes the cookie and is saved."""
+    from scrapy.http import HtmlResponse, Request
+
+    site, url = "shop", "http://shop.onion/listing/1"
+    middleware = session.SessionCookiesMiddleware(site)
+    fresh = Request(url, headers={"Cookie": "stale=1"})
+    middleware.process_request(fresh)
+    assert b"Cookie" not in fresh.headers
+    assert not session.session_file(site).exists()
+
+    def answer(request: Request, set_cookie: str | None) -> None:
+        headers = {"Content-Type": "text/html; charset=utf-8"} | ({"Set-Cookie": set_cookie} if set_cookie else {})
+        middleware.process_response(request, HtmlResponse(request.url, body=b"<p>x</p>", headers=headers, request=request))
+
+    answer(fresh, "sid=abc; Path=/")
+    assert [c.name for c in session.load_cookies(site)] == ["sid"]
+    saved = session.session_file(site).read_text()
+    following = Request("http://shop.onion/listing/2")
+    middleware.process_request(following)
+    assert following.headers.get(b"Cookie") == b"sid=abc"
+    answer(following, None)
+    assert session.session_file(site).read_text() == saved  # nothing changed: not rewritten
+    answer(following, "sid=gone; Path=/; Max-Age=0")
+    assert session.load_cookies(site) == []
+    last = Request("http://shop.onion/listing/3", headers={"Cookie": "sid=abc"})
+    middleware.process_request(last)
+    assert b"Cookie" not in last.headers
+    kept = Request("http://shop.onion/listing/4", meta={"dont_merge_cookies": True}, headers={"Cookie": "own=1"})
+    middleware.process_request(kept)
+    assert kept.headers.get(b"Cookie") == b"own=1"
