@@ -284,7 +284,7 @@ class EvidenceWriter:
                 count += 1
             if not count:
                 return
-            self._manifest.write(b"".join(json.dumps(e, sort_keys=True).encode() + b"\n"
+            self._manifest.write(b"".join(_MANIFEST_JSON.encode(e).encode() + b"\n"
                                           for e in self._pending_manifest[:count]))
             del self._pending_manifest[:count]  # written: a failed fsync below is not retried, as before
         self._manifest.flush()
@@ -398,7 +398,11 @@ def genesis_hash(run_id: str) -> str:
     return sha256_hex((GENESIS_PREFIX + run_id).encode())
 
 
+# json.dumps with these arguments builds an encoder each call; one kept gives the same text
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_MANIFEST_JSON = json.JSONEncoder(sort_keys=True)
+
+
 def canonical_entry_hash(entry: dict[str, Any]) -> str:
     body = {k: v for k, v in entry.items() if k != "entry_hash"}
-    return sha256_hex(json.dumps(body, sort_keys=True, separators=(",", ":"),
-                                 ensure_ascii=False).encode())
+    return sha256_hex(_CANONICAL_JSON.encode(body).encode())
