@@ -212,9 +212,12 @@ def page_job(response: Any, kind: str) -> PageJob:
         page = ArchivedPage(url=response.url, status=status, body=response.body, content_type=content_type,
                             record_type=record_type, warc_file=evidence.warc_file, offset=evidence.warc_offset,
                             payload_sha256=evidence.payload_sha256)
+    replayed = "replayed" in response.flags
+    # the record just written was digested from these very bytes (a replay may point at an earlier copy)
+    digest = evidence.payload_sha256 if evidence is not None and not replayed else ""
     return PageJob(key=meta["trawl_key"], kind=kind, evidence=evidence,
                    mirror=meta.get("trawl_mirror", ""), proxy=meta.get("trawl_proxy", ""),
-                   page_sha256=hashlib.sha256(response.body).hexdigest(), replayed="replayed" in response.flags,
+                   page_sha256=digest or hashlib.sha256(response.body).hexdigest(), replayed=replayed,
                    card=meta.get("trawl_card"), page=page)
 
 
