@@ -271,10 +271,17 @@ def from_dict(cls: type[T], data: dict[str, Any]) -> T:
     return cls(**kwargs)
 
 
+# json.dumps with these arguments builds an encoder each call; one kept gives the same text
+_CONTENT_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
+
+
 def content_hash(fields: dict[str, Any]) -> str:
-    """Stable hash of extracted fields, to detect unchanged pages between crawls."""
-    blob = json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    """Stable hash of extracted fields, to detect unchanged pages between crawls.
+
+    >>> content_hash({"b": [1, "é"], "a": None})[:16]
+    '47acac9da933d9fb'
+    """
+    return hashlib.sha256(_CONTENT_JSON.encode(fields).encode("utf-8")).hexdigest()
 
 
 def snapshot_of(listing: Listing, run_id: str = "") -> Snapshot:
