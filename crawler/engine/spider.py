@@ -287,11 +287,15 @@ class TrawlSpider(scrapy.Spider):
                     yield request
 
     def fetch_of(self, response: Response) -> Fetch:
+        # set by the WARC middleware (crawler.evidence); none when evidence is off
+        evidence = response.meta.get("trawl_evidence") or EvidenceRef()
+        replayed = "replayed" in response.flags
+        # the page as received is the payload its record was just digested from, as a worker's job
+        # and an offline read take it (a replay's record may be an earlier copy: hashed here)
+        digest = evidence.payload_sha256 if not replayed else ""
         return Fetch(key=response.meta["trawl_key"], mirror=response.meta.get("trawl_mirror", self.mirror),
-                     proxy=response.meta.get("trawl_proxy", ""),
-                     # set by the WARC middleware (crawler.evidence); none when evidence is off
-                     evidence=response.meta.get("trawl_evidence") or EvidenceRef(),
-                     page_sha256=hashlib.sha256(response.body).hexdigest(), replayed="replayed" in response.flags)
+                     proxy=response.meta.get("trawl_proxy", ""), evidence=evidence,
+                     page_sha256=digest or hashlib.sha256(response.body).hexdigest(), replayed=replayed)
 
     def extract(self, response: Response, sel: Selector, spec: PageSpec, page_cls: type[SelectorPage],
                 kind: Literal["listing", "vendor"], deadline: float | None = None) -> RawListing | RawVendor:
