@@ -12,7 +12,6 @@ crawler/engine/spider_grid.py.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import time
@@ -32,6 +31,7 @@ from crawler.engine import markets_banners, session, spider_gates, spider_grid, 
 from crawler.engine.frontier import PENDING, Frontier, page_key
 from crawler.engine.hrefs import join_href
 from crawler.engine.runstatus import stop_on_local_failure
+from crawler.evidence.middleware import received_sha256
 from crawler.net.offsite import OffsiteRedirect
 from crawler.sitedef.pages import PageInput, SelectorPage, page_object_class
 from crawler.sitedef.pages.grid import is_grid_page
@@ -289,13 +289,9 @@ class TrawlSpider(scrapy.Spider):
     def fetch_of(self, response: Response) -> Fetch:
         # set by the WARC middleware (crawler.evidence); none when evidence is off
         evidence = response.meta.get("trawl_evidence") or EvidenceRef()
-        replayed = "replayed" in response.flags
-        # the page as received is the payload its record was just digested from, as a worker's job
-        # and an offline read take it (a replay's record may be an earlier copy: hashed here)
-        digest = evidence.payload_sha256 if not replayed else ""
         return Fetch(key=response.meta["trawl_key"], mirror=response.meta.get("trawl_mirror", self.mirror),
                      proxy=response.meta.get("trawl_proxy", ""), evidence=evidence,
-                     page_sha256=digest or hashlib.sha256(response.body).hexdigest(), replayed=replayed)
+                     page_sha256=received_sha256(response, evidence), replayed="replayed" in response.flags)
 
     def extract(self, response: Response, sel: Selector, spec: PageSpec, page_cls: type[SelectorPage],
                 kind: Literal["listing", "vendor"], deadline: float | None = None) -> RawListing | RawVendor:

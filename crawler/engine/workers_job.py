@@ -196,7 +196,7 @@ class JobRunner:
 # --- the spider's side: what it yields instead of extracting --------------------------------
 def page_job(response: Any, kind: str) -> PageJob:
     """The job for a listing/vendor page the spider fetched (its evidence was just written)."""
-    import hashlib
+    from crawler.evidence.middleware import received_sha256  # Scrapy's side: not loaded by a worker
 
     meta = response.meta
     evidence = meta.get("trawl_evidence")
@@ -212,12 +212,9 @@ def page_job(response: Any, kind: str) -> PageJob:
         page = ArchivedPage(url=response.url, status=status, body=response.body, content_type=content_type,
                             record_type=record_type, warc_file=evidence.warc_file, offset=evidence.warc_offset,
                             payload_sha256=evidence.payload_sha256)
-    replayed = "replayed" in response.flags
-    # the record just written was digested from these very bytes (a replay may point at an earlier copy)
-    digest = evidence.payload_sha256 if evidence is not None and not replayed else ""
     return PageJob(key=meta["trawl_key"], kind=kind, evidence=evidence,
                    mirror=meta.get("trawl_mirror", ""), proxy=meta.get("trawl_proxy", ""),
-                   page_sha256=digest or hashlib.sha256(response.body).hexdigest(), replayed=replayed,
+                   page_sha256=received_sha256(response, evidence), replayed="replayed" in response.flags,
                    card=meta.get("trawl_card"), page=page)
 
 

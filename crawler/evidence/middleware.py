@@ -5,6 +5,7 @@ Kept apart from the writer so that the WARC and manifest code has no Scrapy in i
 recover and (later) offline ingest use the writer and the chain without a crawl."""
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -211,6 +212,14 @@ class WarcEvidenceMiddleware:
             reason = "Unknown"
         http = StatusAndHeaders(f"{response.status} {reason}", headers, protocol="HTTP/1.1")
         return build_record(response.url, "response", response.body, http=http, warc_headers=dict(trawl_headers))
+
+
+def received_sha256(response: Response, evidence: Any) -> str:
+    """Hex sha256 of the page as received: the payload digest of the record this middleware just
+    wrote from the same bytes (`evidence`, the response's `trawl_evidence`), else the body hashed.
+    A replayed body is hashed: its record may be an earlier copy."""
+    digest = getattr(evidence, "payload_sha256", "") if "replayed" not in response.flags else ""
+    return digest or hashlib.sha256(response.body).hexdigest()
 
 
 def _origin(url: str) -> str:
