@@ -12,7 +12,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from core.errors import TrawlError
-from crawler.evidence.reader import EvidenceReadError, iter_warc_pages, read_record
+from crawler.evidence.reader import FIRST_READ, EvidenceReadError, iter_warc_pages, read_member, read_record
 from crawler.sitedef.selectors import Expression
 
 PAGES = {
@@ -54,6 +54,30 @@ def test_every_response_of_a_warc_comes_back_with_its_body_and_a_readable_offset
         assert (again.url, again.body) == (page.url, page.body)
     with pytest.raises(EvidenceReadError, match="not the start of a gzip record"):
         read_record(warc, pages[1].offset + 3)
+
+
+def test_a_member_read_in_several_steps_is_the_bytes_written(tmp_path: Path) -> None:
+    """Records smaller and larger than one read step (incompressible bodies, so a member is
+    about as long as its body), each followed by another: read_member gives exactly the
+    member's bytes, however many reads it took."""
+    import os
+
+    sizes = [10, FIRST_READ - 700, FIRST_READ, 3 * FIRST_READ + 5, 9 * FIRST_READ, 20]
+    warc = tmp_path / "sizes.warc.gz"
+    offsets = []
+    with warc.open("wb") as handle:
+        writer = WARCWriter(handle, gzip=True)
+        for number, size in enumerate(sizes):
+            offsets.append(handle.tell())
+            record = writer.create_warc_record(f"http://m.example/p/{number}", "resource",
+                                               payload=io.BytesIO(os.urandom(size)), warc_content_type="application/octet-stream")
+            writer.write_record(record)
+        offsets.append(handle.tell())
+    data = warc.read_bytes()
+    for number, size in enumerate(sizes):
+        member = read_member(warc, offsets[number])
+        assert member == data[offsets[number]:offsets[number + 1]], size
+        assert len(read_record(warc, offsets[number]).body) == size
 
 
 @pytest.mark.parametrize(("expr", "element"), [
