@@ -110,7 +110,11 @@ def two_schedulers_then_a_restart(tmp_path: Path, jobs: Path, env: dict[str, str
         code, output = finish(proc)
         assert code == 0, output[-3000:]
     assert len(history(home)) == 2
-    time.sleep(1.0)  # with C's start-up: down across at least two fire times of the 1 s trigger
+    # C is down for a second at least, and starts once two fire times of the 1 s trigger have
+    # passed since the last run started, so it has missed one however fast a machine starts it
+    # (the second alone plus C's start-up was not always two fire times on a fast VM: misfires 0)
+    last_started = max(run["started_ts"] for run in history(home))
+    time.sleep(max(1.0, last_started + 2.2 - time.time()))
     code, output = finish(start_scheduler(jobs, env, "--no-doctor", "--max-runs", "1"))
     assert code == 0, output[-3000:]
     return history(home)
