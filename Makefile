@@ -5,7 +5,8 @@ TRAWL := $(VENV)/bin/trawl
 PYTEST_ARGS ?=
 # Test processes (pytest-xdist). Most tests wait on real subprocesses, sockets, Chromium and the
 # testbed's rate limits, so three workers keep two cores busy (measured on 2 idle cores: 2 workers
-# 8m21s, 3 workers 6m59s, same 2,507 tests); files stay whole per worker (--dist loadfile).
+# 8m21s, 3 workers 6m59s, same 2,507 tests; on 2 Dec 2026, 3,262 tests with 3 workers: 3m16s-3m26s
+# on a fast VM, 8m15s on one ~2.4x slower); files stay whole per worker (--dist loadfile).
 TEST_WORKERS ?= 3
 PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
