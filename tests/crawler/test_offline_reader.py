@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -60,8 +61,6 @@ def test_a_member_read_in_several_steps_is_the_bytes_written(tmp_path: Path) -> 
     """Records smaller and larger than one read step (incompressible bodies, so a member is
     about as long as its body), each followed by another: read_member gives exactly the
     member's bytes, however many reads it took."""
-    import os
-
     sizes = [10, FIRST_READ - 700, FIRST_READ, 3 * FIRST_READ + 5, 9 * FIRST_READ, 20]
     warc = tmp_path / "sizes.warc.gz"
     offsets = []
