@@ -10,7 +10,9 @@ pool per site, warms it up (every worker started and answering), hands it one jo
 the runs preserved (read back from the WARCs by the workers, extracted, parsed, enriched
 and stored into a fresh SQLite index), and times the jobs from hand-out to the last commit.
 Reports pages/s, the scaling of 2 workers over 1 (target >= 1.7x on 2 idle cores) and the
-peak RSS of the workers (VmHWM).
+peak RSS of the workers (VmHWM).  The listings stored as new differ between the counts: a
+listing's pages from different days may go to different workers, and the later one is read
+before the earlier one is committed (a crawl is one run, where this does not arise).
 """
 from __future__ import annotations
 
@@ -173,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         print(f"{r['workers']} worker(s): {r['pages']} pages in {r['seconds']:.2f}s -> {r['pages_per_s']} pages/s "
               f"(rounds: {', '.join(map(str, r['pages_per_s_rounds']))}), "
-              f"peak worker RSS {r['peak_worker_rss_mb']} MB, {r['stored_listings']} listing writes")
+              f"peak worker RSS {r['peak_worker_rss_mb']} MB, {r['stored_listings']} listing writes, {r['new']} "
+              f"stored as new")
     if scaling:
         print(f"scaling 2 over 1 worker: {scaling:.2f}x (medians of {args.repeat} rounds; per round "
               f"{', '.join(f'{x:.2f}' for x in per_round)}; target >= {TARGET_SCALING} on 2 idle cores; "
