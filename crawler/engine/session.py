@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from parsel import Selector
-from scrapy.http.cookies import CookieJar
 
 from core.config import load_config
 from core.errors import TrawlError
@@ -192,6 +191,10 @@ class SessionCookiesMiddleware:
     """Scrapy's cookie handling, but the jar is loaded from and saved to the site's session file."""
 
     def __init__(self, site: str) -> None:
+        # Scrapy's jar here, not at the top: gate detection (offline reading, the processing
+        # workers, reprocess, ingest) imports this module and needs no Scrapy (~0.5 s a process)
+        from scrapy.http.cookies import CookieJar
+
         self.site = site
         self.jar = CookieJar()
         for cookie in load_cookies(site):

@@ -6,6 +6,12 @@ or Twisted fails (so nothing on the way may need them).
 
 Prints one JSON line: the processed results of two passes over the page (the second finds
 it unchanged) and the pipeline's counters.
+
+    python -m tests.pipeline.scrapyless --worker SITE URL INDEX_PATH CLOCK
+
+does what a processing worker does with the page instead (crawler.engine.workers_job.JobRunner
+on a job carrying the page, as the crawl's local pool hands it over, gate check included) and
+prints what the written batch acknowledged.
 """
 from __future__ import annotations
 
@@ -61,5 +67,35 @@ def main(site_name: str, url: str, index_path: str, clock: str) -> None:
     print(json.dumps({"passes": passes, "stats": dict(stats.values), "done": done, "loaded": loaded}))
 
 
+def worker(site_name: str, url: str, index_path: str, clock: str) -> None:
+    sys.meta_path.insert(0, RefuseScrapy())
+    import os
+
+    from core.records import Evidence
+    from crawler.engine.workers_job import JobRunner, PageJob, WorkerSpec
+    from crawler.evidence.reader import ArchivedPage
+
+    with urllib.request.urlopen(url, timeout=30) as response:  # loopback: the testbed
+        body = response.read()
+    os.environ["TRAWL_INDEX_URL"] = f"sqlite://{index_path}"
+    runner = JobRunner(WorkerSpec(site_name=site_name, site_source="", run_id="w-1", clock=clock,
+                                  home=os.environ["TRAWL_HOME"]))
+    digest = hashlib.sha256(body).hexdigest()
+    page = ArchivedPage(url=url, status=200, body=body, content_type="text/html; charset=utf-8", warc_file="w.warc.gz",
+                        payload_sha256=digest)
+    evidence = Evidence(run_id="w-1", warc_file="w.warc.gz", payload_sha256=digest)
+    try:
+        runner.run(PageJob(key=urlsplit(url).path, kind="listing", evidence=evidence, page=page, seq=1))
+        ack = runner.flush()
+    finally:
+        runner.close()
+    loaded = sorted(name for name in sys.modules if name.split(".")[0] in BLOCKED)
+    print(json.dumps({"seqs": ack.seqs if ack else [], "keys": ack.keys if ack else [],
+                      "counters": ack.counters if ack else {}, "loaded": loaded}))
+
+
 if __name__ == "__main__":
-    main(*sys.argv[1:5])
+    if sys.argv[1] == "--worker":
+        worker(*sys.argv[2:6])
+    else:
+        main(*sys.argv[1:5])
