@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import importlib.abc
 import json
+import os
 import sys
 import urllib.request
 from typing import Any
@@ -33,6 +34,12 @@ class RefuseScrapy(importlib.abc.MetaPathFinder):
         return None
 
 
+def fetch_page(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=30) as response:  # loopback: the testbed
+        body: bytes = response.read()
+    return body
+
+
 def main(site_name: str, url: str, index_path: str, clock: str) -> None:
     sys.meta_path.insert(0, RefuseScrapy())
     from core.items import EvidenceRef, Fetch
@@ -41,8 +48,7 @@ def main(site_name: str, url: str, index_path: str, clock: str) -> None:
     from index.sqlite_backend import SqliteBackend
     from pipeline import BatchHooks, Pipeline, Tally
 
-    with urllib.request.urlopen(url, timeout=30) as response:  # loopback: the testbed
-        body = response.read()
+    body = fetch_page(url)
     site = load_site(site_name)
     parts = urlsplit(url)
     mirror = f"{parts.scheme}://{parts.netloc}"
@@ -69,14 +75,11 @@ def main(site_name: str, url: str, index_path: str, clock: str) -> None:
 
 def worker(site_name: str, url: str, index_path: str, clock: str) -> None:
     sys.meta_path.insert(0, RefuseScrapy())
-    import os
-
     from core.records import Evidence
     from crawler.engine.workers_job import JobRunner, PageJob, WorkerSpec
     from crawler.evidence.reader import ArchivedPage
 
-    with urllib.request.urlopen(url, timeout=30) as response:  # loopback: the testbed
-        body = response.read()
+    body = fetch_page(url)
     os.environ["TRAWL_INDEX_URL"] = f"sqlite://{index_path}"
     runner = JobRunner(WorkerSpec(site_name=site_name, site_source="", run_id="w-1", clock=clock,
                                   home=os.environ["TRAWL_HOME"]))
@@ -89,9 +92,9 @@ def worker(site_name: str, url: str, index_path: str, clock: str) -> None:
         ack = runner.flush()
     finally:
         runner.close()
+    assert ack is not None, "the job's batch was not written"
     loaded = sorted(name for name in sys.modules if name.split(".")[0] in BLOCKED)
-    print(json.dumps({"seqs": ack.seqs if ack else [], "keys": ack.keys if ack else [],
-                      "counters": ack.counters if ack else {}, "loaded": loaded}))
+    print(json.dumps({"seqs": ack.seqs, "keys": ack.keys, "counters": ack.counters, "loaded": loaded}))
 
 
 if __name__ == "__main__":
