@@ -13,6 +13,8 @@ from typing import Any
 from testbed import clearweb, generator
 from testbed.generator import EPOCH, Rates, destinations_of, rates_for
 
+# the testbed serves its control page on port P and the sites on P+1..P+5 in this order
+SITE_ORDER = ("nightshade", "vortex", "rcshop", "chemtrade", "pillhub")
 SITE_COUNTS = {"nightshade": 64, "vortex": 56}
 # vortex charges a USD-priced listing in XMR at its checkout rate: the ticker rate less this fee,
 # so the page's "(USD 19.75)" and XMR x ticker rate differ, and only the former is the price

@@ -8,8 +8,7 @@ import time
 import click
 
 from core.errors import TrawlError
-from testbed.catalogue import catalogue, truth_record, vendor_truth_record
-from testbed.server import SITE_ORDER, run_testbed
+from testbed.catalogue import SITE_ORDER, catalogue, truth_record, vendor_truth_record
 
 
 @click.group()
@@ -41,6 +40,8 @@ def serve(port: int, day: int, seed: int, no_rate_limit: bool, no_faults: bool) 
     """
     if port < 0 or port > 65530:
         raise TrawlError(f"--port must be between 0 and 65530, got {port}")
+    from testbed.server import run_testbed  # the sites and their servers: only when serving
+
     with run_testbed(port=port, day=day, seed=seed, rate_limit=not no_rate_limit, faults=not no_faults) as tb:
         try:
             click.echo(f"trawl testbed (seed {seed}, day {day}) on 127.0.0.1")

@@ -23,12 +23,11 @@ from aiohttp import web
 
 from core.errors import TrawlError
 from testbed import lifecycle
-from testbed.catalogue import SITE_KIND, catalogue, truth_record, vendor_truth_record
+from testbed.catalogue import SITE_KIND, SITE_ORDER, catalogue, truth_record, vendor_truth_record
 from testbed.onion import onion_address
 from testbed.sites import chemtrade, common, nightshade, pillhub, rcshop, vortex
 from testbed.socks import GatewayRecord, SocksGateway
 
-SITE_ORDER = ("nightshade", "vortex", "rcshop", "chemtrade", "pillhub")
 ONION_SITES = {"nightshade": 2, "vortex": 1}  # number of mirrors besides the primary address
 DEFAULT_PASSWORD = "testbed-pass"
 MODULES = {"nightshade": nightshade, "vortex": vortex, "rcshop": rcshop, "chemtrade": chemtrade, "pillhub": pillhub}

@@ -6,11 +6,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from crawler.engine.ingest import ProgressFn
+if TYPE_CHECKING:  # the ingest machinery loads when the command runs, not for `trawl --help`
+    from crawler.engine.ingest import ProgressFn
 
 EXIT_HELP = "Exit codes: 0 all inputs read (or already ingested); 1 some inputs could not be read; 2 none could."
 

@@ -6,13 +6,29 @@ import json
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from core.errors import TrawlError
 from core.home import trawl_home
-from crawler.evidence.verify import resolve_run, verify_run
+
+if TYPE_CHECKING:
+    from crawler.evidence.verify import VerifyReport
+
+
+# the verifier (and the WARC, signing and index code under it) is imported when a command
+# runs, not when `trawl --help` lists the commands
+def resolve_run(run: str) -> Path:
+    from crawler.evidence.verify import resolve_run as resolve
+
+    return resolve(run)
+
+
+def verify_run(run: str, **options: Any) -> VerifyReport:
+    from crawler.evidence.verify import verify_run as verify
+
+    return verify(run, **options)
 
 
 def _manifest_entries(run_dir: Path) -> list[dict[str, Any]]:
