@@ -10,7 +10,7 @@ Baselines, measured in the same process on the same titles: price-parser's
 Target: >= 20,000 titles/s for parse_quantity + parse_price on one core (figures are strings
 per CPU-second of this single-threaded process, best of 5 rounds).
 
-    .venv/bin/python bench/parsers.py [--seconds 1.0] [--json]
+    .venv/bin/python bench/parsers.py [--seconds 1.0] [--limit N] [--json]
 """
 from __future__ import annotations
 
@@ -121,11 +121,15 @@ def naive_quantity_price(title: str) -> tuple[Any, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=1.0, help="time per measurement (split into 5 rounds, best kept)")
+    parser.add_argument("--limit", type=int, default=0,
+                        help="at most N strings of each corpus (0: all; a smoke run, not a measurement)")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
     args = parser.parse_args()
     corpus, source = testbed_corpus(), "testbed catalogue (seeds 1-3, days 0-2)"
     real = real_corpus(REAL_DATA) if REAL_DATA.is_dir() else {"titles": [], "ships_to": []}
     corpus["real titles"], corpus["real ships_to"] = real["titles"], real["ships_to"]
+    if args.limit > 0:
+        corpus = {field: strings[: args.limit] for field, strings in corpus.items()}
     source += f"; real data: {REAL_DATA}" if real["titles"] else f"; real data: absent ({REAL_DATA})"
     from price_parser import Price
 

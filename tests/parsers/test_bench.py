@@ -10,12 +10,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_bench_runs_and_reports_every_parser_and_baselines() -> None:
-    out = subprocess.run([sys.executable, str(ROOT / "bench" / "parsers.py"), "--seconds", "0.05", "--json"],
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "parsers.py"), "--seconds", "0.05", "--limit", "100",
+                          "--json"],
                          capture_output=True, text=True, timeout=120, cwd=ROOT, check=True).stdout
     data = json.loads(out)
     names = {r["parser"] for r in data["results"]}
     assert {"quantity+price", "parse_shipping", "parse_date", "baseline price_parser.Price.fromstring"} <= names
-    assert all(r["per_second"] > 0 and r["strings"] > 0 for r in data["results"])
+    assert all(r["per_second"] > 0 and 0 < r["strings"] <= 100 for r in data["results"])
     assert data["ratio_vs_price_parser"] > 0 and data["source"]
 
 
