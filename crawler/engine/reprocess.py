@@ -34,7 +34,7 @@ from typing import Any
 
 from core.clock import utc_now_iso
 from core.errors import TrawlError
-from core.items import RawListing, RawVendor
+from core.items import RawItem, RawListing, RawVendor
 from core.records import Records, Snapshot, Vendor, to_dict
 from core.timeutil import norm_time
 from crawler.engine.frontier import page_key
@@ -100,6 +100,13 @@ class ReprocessResult:
                 "superseded_versions": dict(self.superseded), "fields_changed": dict(self.fields_changed),
                 "skipped_by_reason": dict(self.skipped), "drops": sum(self.dropped.values()),
                 "drops_by_reason": dict(self.dropped), "duration_s": round(self.duration_s, 3)}
+
+    def add(self, other: ReprocessResult) -> None:
+        """Count in what a worker process of the same reprocess counted (crawler.engine.reprocess_pool)."""
+        for name in ("pages", "listings", "vendors", "new", "changed", "unchanged", "vendors_changed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("superseded", "fields_changed", "skipped", "dropped"):
+            getattr(self, name).update(getattr(other, name))
 
     def summary_lines(self) -> list[str]:
         what = "dry run (nothing written)" if self.dry_run else f"reprocess run {self.run_id}"
@@ -206,6 +213,12 @@ class Reprocessor:
         self.version = result.version
 
     def run(self, source: SourceRun, home: Path) -> None:
+        for item, when in self.read(source, home):
+            self.process(item, source, when)
+
+    def read(self, source: SourceRun, home: Path) -> list[tuple[RawItem, str]]:
+        """A run's items as a crawl would have yielded them (grid cards merged), each with the
+        time it is dated at, in capture order; pages and skips are counted here."""
         reader = OfflineReader(self.site, self.stats)
         read: list[PageItems] = [reader.read(saved) for saved in saved_pages(source, home)]
         self.result.pages += len(read)
@@ -213,20 +226,23 @@ class Reprocessor:
             if entry.skipped:
                 self.result.skipped[entry.skipped] += 1
         stored_page = self._stored_page if self.site.grid is not None else None
-        for item, captured_at in sorted(merge_batch(read, stored_page), key=lambda pair: pair[1]):
-            when = source.clock or norm_time(captured_at or utc_now_iso(seconds=False), "capture time")
-            try:
-                validate(item)
-            except Drop as drop:
-                self.result.dropped[drop.reason] += 1
-                self.stats.inc_value(f"item_dropped_reasons/{drop.reason}")
-                continue
-            if isinstance(item, RawListing):
-                if self.site.grid is None and item.page_fields:  # as a crawl stores a non-grid site's listing
-                    item = dataclasses.replace(item, page_fields={}, page_crawled_at="")
-                self._listing(item, source, when)
-            elif isinstance(item, RawVendor):
-                self._vendor(item, source, when)
+        return [(item, source.clock or norm_time(captured_at or utc_now_iso(seconds=False), "capture time"))
+                for item, captured_at in sorted(merge_batch(read, stored_page), key=lambda pair: pair[1])]
+
+    def process(self, item: RawItem, source: SourceRun, when: str) -> None:
+        """Validate, parse, enrich, compare with the stored capture and write one item."""
+        try:
+            validate(item)
+        except Drop as drop:
+            self.result.dropped[drop.reason] += 1
+            self.stats.inc_value(f"item_dropped_reasons/{drop.reason}")
+            return
+        if isinstance(item, RawListing):
+            if self.site.grid is None and item.page_fields:  # as a crawl stores a non-grid site's listing
+                item = dataclasses.replace(item, page_fields={}, page_crawled_at="")
+            self._listing(item, source, when)
+        elif isinstance(item, RawVendor):
+            self._vendor(item, source, when)
 
     def _stored_page(self, listing_id: str) -> tuple[dict[str, Any], str] | None:
         stored = self.index.get_listing(listing_id)
@@ -293,8 +309,11 @@ def _stored_vendor(index: IndexBackend, vendor: Vendor) -> Vendor | None:
 
 
 def reprocess(site: SiteConfig, sources: list[SourceRun], index: IndexBackend, *, home: Path, runs_dir: Path,
-              dry_run: bool = False, progress: Callable[[int, int], None] | None = None) -> ReprocessResult:
-    """Re-read `sources` of `site` into `index` (see module doc); records a run unless `dry_run`."""
+              dry_run: bool = False, progress: Callable[[int, int], None] | None = None,
+              workers: int = 0) -> ReprocessResult:
+    """Re-read `sources` of `site` into `index` (see module doc); records a run unless `dry_run`.
+    `workers` > 0: that many processes parse, enrich, compare and write what this one reads
+    (crawler.engine.reprocess_pool); 0: this process does everything."""
     from crawler.engine.run import new_run_id
     from crawler.engine.runstats import write_stats
 
@@ -314,13 +333,16 @@ def reprocess(site: SiteConfig, sources: list[SourceRun], index: IndexBackend, *
         write_stats(run_dir, {**base, "status": "running"})
     status = "failed"
     try:
-        worker = Reprocessor(site, index, result, stats, writer)
-        for number, source in enumerate(sources, start=1):
-            worker.run(source, home)
-            if writer is not None:
-                writer.flush()
-            if progress is not None:
-                progress(number, len(sources))
+        reprocessor = Reprocessor(site, index, result, stats, writer)
+        if workers > 0:
+            _with_workers(reprocessor, sources, home, workers, progress)
+        else:
+            for number, source in enumerate(sources, start=1):
+                reprocessor.run(source, home)
+                if writer is not None:
+                    writer.flush()
+                if progress is not None:
+                    progress(number, len(sources))
         status = "finished"
     finally:
         result.duration_s = time.monotonic() - started
@@ -329,3 +351,25 @@ def reprocess(site: SiteConfig, sources: list[SourceRun], index: IndexBackend, *
                                   "snapshots": stats.values.get("trawl/stored/snapshots", 0),
                                   "stats": dict(stats.values)})
     return result
+
+
+def _with_workers(reader: Reprocessor, sources: list[SourceRun], home: Path, workers: int,
+                  progress: Callable[[int, int], None] | None) -> None:
+    """`reader` reads every run; a pool of `workers` processes does the rest (reprocess_pool)."""
+    from crawler.engine.reprocess_pool import PoolSpec, ReprocessPool, site_source
+
+    site, result = reader.site, reader.result
+    spec = PoolSpec(site_source=site_source(site), site_name=site.name, version=result.version,
+                    dry_run=result.dry_run)
+    with ReprocessPool(spec, workers) as pool:
+        for number, source in enumerate(sources, start=1):
+            for item, when in reader.read(source, home):
+                pool.submit(item, source, when)
+            if site.grid is not None and number < len(sources):
+                pool.flush()  # the next run's cards are laid over the page fields this one wrote
+            if progress is not None:
+                progress(number, len(sources))
+        for counted, values in pool.close():
+            result.add(counted)
+            for key, count in values.items():
+                reader.stats.inc_value(key, count)
