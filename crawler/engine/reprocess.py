@@ -39,7 +39,7 @@ from core.records import Records, Snapshot, Vendor, to_dict
 from core.timeutil import norm_time
 from crawler.engine.frontier import page_key
 from crawler.engine.offline import OfflineReader, PageItems, SavedPage, merge_batch
-from crawler.evidence.reader import run_pages
+from crawler.evidence.reader import RecordRef, read_run_record, run_records
 from crawler.sitedef.siteconfig import SiteConfig
 from index.api import IndexBackend
 from index.history import MAX_HISTORY, listing_snapshots
@@ -182,9 +182,20 @@ def frontier_kinds(run_dir: Path) -> dict[str, str]:
 
 def saved_pages(run: SourceRun, home: Path) -> Iterator[SavedPage]:
     kinds = frontier_kinds(run.run_dir)
-    for page, evidence in run_pages(run.run_dir, home):
-        key = page_key(page.url) if "://" in page.url else page.url
-        yield SavedPage(page, evidence, kind_hint=kinds.get(key, ""))
+    for ref in run_records(run.run_dir, home):
+        saved = saved_page(ref, kinds)
+        if saved is not None:
+            yield saved
+
+
+def saved_page(ref: RecordRef, kinds: dict[str, str]) -> SavedPage | None:
+    """The page a manifest entry names, with its kind as the run's frontier recorded it."""
+    read = read_run_record(ref)
+    if read is None:
+        return None
+    page, evidence = read
+    key = page_key(page.url) if "://" in page.url else page.url
+    return SavedPage(page, evidence, kind_hint=kinds.get(key, ""))
 
 
 # --- comparing with what is stored -------------------------------------------------------------
@@ -220,7 +231,10 @@ class Reprocessor:
         """A run's items as a crawl would have yielded them (grid cards merged), each with the
         time it is dated at, in capture order; pages and skips are counted here."""
         reader = OfflineReader(self.site, self.stats)
-        read: list[PageItems] = [reader.read(saved) for saved in saved_pages(source, home)]
+        return self.merged(source, [reader.read(saved) for saved in saved_pages(source, home)])
+
+    def merged(self, source: SourceRun, read: list[PageItems]) -> list[tuple[RawItem, str]]:
+        """`read` (a run's pages as read, in capture order) as items to process (see `read`)."""
         self.result.pages += len(read)
         for entry in read:
             if entry.skipped:
@@ -355,7 +369,8 @@ def reprocess(site: SiteConfig, sources: list[SourceRun], index: IndexBackend, *
 
 def _with_workers(reader: Reprocessor, sources: list[SourceRun], home: Path, workers: int,
                   progress: Callable[[int, int], None] | None) -> None:
-    """`reader` reads every run; a pool of `workers` processes does the rest (reprocess_pool)."""
+    """A pool of `workers` processes reads every run's pages and processes its items; `reader`
+    merges each run's grid cards and hands out the items (crawler.engine.reprocess_pool)."""
     from crawler.engine.reprocess_pool import PoolSpec, ReprocessPool, site_source
 
     site, result = reader.site, reader.result
@@ -363,7 +378,8 @@ def _with_workers(reader: Reprocessor, sources: list[SourceRun], home: Path, wor
                     dry_run=result.dry_run)
     with ReprocessPool(spec, workers) as pool:
         for number, source in enumerate(sources, start=1):
-            for item, when in reader.read(source, home):
+            read = pool.read(list(run_records(source.run_dir, home)))
+            for item, when in reader.merged(source, read):
                 pool.submit(item, source, when)
             if site.grid is not None and number < len(sources):
                 pool.flush()  # the next run's cards are laid over the page fields this one wrote

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import queue
+import threading
 import traceback
 import zlib
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ from core.items import RawItem, RawListing
 logger = logging.getLogger(__name__)
 
 CHUNK = 64  # items per message: one pickle and one pipe write per chunk, not per item
+READ_CHUNK = 8  # WARC records per read request; two requests out per worker, so none waits idle
 START_TIMEOUT = 600.0  # a loaded machine imports and loads the reference lists slowly
 
 
@@ -57,9 +60,10 @@ def shard_key(item: RawItem) -> str:
 
 
 def worker_main(spec: PoolSpec, inbox: Any, outbox: Any) -> None:
-    """Process items from `inbox` until told to close; report on `outbox` (see ReprocessPool)."""
+    """Read pages and process items from `inbox` until told to close; answer on `outbox`."""
     try:
-        from crawler.engine.reprocess import Reprocessor, ReprocessResult
+        from crawler.engine.offline import OfflineReader
+        from crawler.engine.reprocess import Reprocessor, ReprocessResult, frontier_kinds, saved_page
         from crawler.sitedef.siteconfig import load_site, load_site_file
         from index import open_index
         from pipeline.processor import warm_up
@@ -78,10 +82,22 @@ def worker_main(spec: PoolSpec, inbox: Any, outbox: Any) -> None:
         result = ReprocessResult(site=site.name, version=version, dry_run=spec.dry_run)
         writer = None if spec.dry_run else BatchWriter(index, stats, size=200, seconds=3600)
         reprocessor = Reprocessor(site, index, result, stats, writer)
+        reader = OfflineReader(site, stats)
+        kinds: dict[Path, dict[str, str]] = {}
+        messages = _receive_in_background(inbox)
         outbox.send(("ready", None))
         while True:
-            kind, payload = inbox.recv()
-            if kind == "items":
+            kind, payload = messages.get()
+            if kind == "read":
+                ticket, refs = payload
+                read = []
+                for ref in refs:
+                    if ref.run_dir not in kinds:
+                        kinds[ref.run_dir] = frontier_kinds(ref.run_dir)
+                    saved = saved_page(ref, kinds[ref.run_dir])
+                    read.append(None if saved is None else reader.read(saved))
+                outbox.send(("read", (ticket, read)))
+            elif kind == "items":
                 for item, source, when in payload:
                     reprocessor.process(item, source, when)
             elif kind == "flush":
@@ -94,6 +110,8 @@ def worker_main(spec: PoolSpec, inbox: Any, outbox: Any) -> None:
                 index.close()
                 outbox.send(("result", (result, dict(stats.values))))
                 return
+            else:  # "eof": the reprocess is gone
+                return
     except Exception as exc:  # noqa: BLE001 - the reading process names it and fails the reprocess
         detail = str(exc) if isinstance(exc, TrawlError) else traceback.format_exc(limit=8)
         try:
@@ -101,6 +119,26 @@ def worker_main(spec: PoolSpec, inbox: Any, outbox: Any) -> None:
         except (OSError, ValueError):
             pass
         raise SystemExit(1) from None
+
+
+def _receive_in_background(inbox: Any) -> queue.SimpleQueue[tuple[str, Any]]:
+    """The worker's messages, taken off the pipe by a thread as they come: the reprocess never
+    waits to send a worker that is itself waiting to send it a read (no deadlock on full pipes)."""
+    messages: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+
+    def receive() -> None:
+        while True:
+            try:
+                message = inbox.recv()
+            except (EOFError, OSError):
+                messages.put(("eof", None))
+                return
+            messages.put(message)
+            if message[0] == "close":
+                return
+
+    threading.Thread(target=receive, name="trawl-reprocess-inbox", daemon=True).start()
+    return messages
 
 
 class ReprocessPool:
@@ -131,6 +169,32 @@ class ReprocessPool:
             self.workers.append((process, inbox_send, outbox_recv))
         for number in range(self.size):
             self._expect(number, "ready", START_TIMEOUT)
+
+    def read(self, refs: list[Any]) -> list[Any]:
+        """The pages `refs` (crawler.evidence.reader.RecordRef) name, read and extracted by the
+        workers (OfflineReader), in the order given; records that hold no page are left out."""
+        from multiprocessing.connection import wait
+
+        self._send_buffers()  # items first: a worker takes its messages in order
+        chunks = [refs[i:i + READ_CHUNK] for i in range(0, len(refs), READ_CHUNK)]
+        results: list[list[Any] | None] = [None] * len(chunks)
+        waiting, next_chunk = 0, 0
+        owner = {outbox: number for number, (_, _, outbox) in enumerate(self.workers)}
+        for _ in range(2):  # two requests per worker: one being read, one waiting
+            for number in range(self.size):
+                if next_chunk < len(chunks):
+                    self._send(number, ("read", (next_chunk, chunks[next_chunk])))
+                    next_chunk, waiting = next_chunk + 1, waiting + 1
+        while waiting:
+            for outbox in wait(list(owner)):
+                number = owner[outbox]
+                ticket, read = self._expect(number, "read", None)
+                results[ticket] = read
+                waiting -= 1
+                if next_chunk < len(chunks):
+                    self._send(number, ("read", (next_chunk, chunks[next_chunk])))
+                    next_chunk, waiting = next_chunk + 1, waiting + 1
+        return [page for chunk in results for page in chunk or () if page is not None]
 
     def submit(self, item: RawItem, source: Any, when: str) -> None:
         number = zlib.crc32(shard_key(item).encode("utf-8")) % self.size

@@ -203,17 +203,26 @@ def read_evidence(evidence: Evidence, home: Path) -> ArchivedPage:
     return read_record(evidence_path(evidence, home), evidence.warc_offset, label=evidence.warc_file)
 
 
-def run_pages(run_dir: Path, home: Path) -> Iterator[tuple[ArchivedPage, Evidence]]:
-    """Every page a run preserved, in capture order, with the `Evidence` that cites it.
+@dataclass(frozen=True)
+class RecordRef:
+    """One response (or rendered resource) record a run's manifest lists: where to read it."""
 
-    Read by the run's manifest (so only records the hash chain covers count); the run id is
-    the directory's name."""
+    run_dir: Path
+    warc: Path
+    offset: int
+    label: str  # the WARC file relative to $TRAWL_HOME, as evidence names it
+    payload_sha256: str
+
+
+def run_records(run_dir: Path, home: Path) -> Iterator[RecordRef]:
+    """The response and resource records of a run, in capture order, by its manifest (so only
+    records the hash chain covers count); nothing is read from the WARCs yet."""
     import json
 
     manifest = run_dir / "manifest.jsonl"
     if not manifest.is_file():
         raise EvidenceReadError(f"{run_dir}: no manifest.jsonl (not a run directory, or crawled with evidence off)")
-    run_id = run_dir.name
+    labels: dict[str, str] = {}
     with manifest.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             try:
@@ -223,8 +232,27 @@ def run_pages(run_dir: Path, home: Path) -> Iterator[tuple[ArchivedPage, Evidenc
             if entry.get("type") not in ("response", "resource"):
                 continue
             warc = run_dir / entry["warc_file"]
-            page = read_record(warc, int(entry["offset"]), label=warc.resolve().relative_to(home.resolve()).as_posix())
-            if not page.is_page:
-                continue
-            yield page, Evidence(run_id=run_id, warc_file=page.warc_file, warc_offset=page.offset,
-                                 payload_sha256=entry.get("payload_sha256") or page.payload_sha256)
+            if entry["warc_file"] not in labels:  # one resolve per WARC file, not per record
+                labels[entry["warc_file"]] = warc.resolve().relative_to(home.resolve()).as_posix()
+            yield RecordRef(run_dir, warc, int(entry["offset"]), labels[entry["warc_file"]],
+                            entry.get("payload_sha256") or "")
+
+
+def read_run_record(ref: RecordRef) -> tuple[ArchivedPage, Evidence] | None:
+    """The page a `run_records` entry holds, with the `Evidence` that cites it (None: not a page)."""
+    page = read_record(ref.warc, ref.offset, label=ref.label)
+    if not page.is_page:
+        return None
+    return page, Evidence(run_id=ref.run_dir.name, warc_file=page.warc_file, warc_offset=page.offset,
+                          payload_sha256=ref.payload_sha256 or page.payload_sha256)
+
+
+def run_pages(run_dir: Path, home: Path) -> Iterator[tuple[ArchivedPage, Evidence]]:
+    """Every page a run preserved, in capture order, with the `Evidence` that cites it.
+
+    Read by the run's manifest (so only records the hash chain covers count); the run id is
+    the directory's name."""
+    for ref in run_records(run_dir, home):
+        read = read_run_record(ref)
+        if read is not None:
+            yield read
