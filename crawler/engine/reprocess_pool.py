@@ -1,14 +1,16 @@
-"""`trawl reprocess --workers N`: the items a reprocess reads, parsed, enriched, compared and
-written by N processes (crawler/engine/reprocess.py reads the pages; docs/reprocess.md).
+"""`trawl reprocess --workers N`: a reprocess's pages read and its items processed by N
+processes (crawler/engine/reprocess.py is the one-process path; docs/reprocess.md).
 
-The reading process reads each source run's pages back from its WARCs, extracts them and
-merges grid cards with their pages, as a one-process reprocess does; then each item goes to
-the worker its id names (a listing's id, a vendor page's name), so every capture of one
+For each source run in turn the command's process lists the run's records by its manifest and
+the workers read them back from the WARCs and extract the pages (`read`: a few records per
+request, two requests out per worker, results put back in manifest order).  The command's
+process merges grid cards with their pages as a one-process reprocess does, then each item
+goes to the worker its id names (a listing's id, a vendor page's name), so every capture of one
 listing is compared and written by one process, in capture order, as it would be in one.
 Each worker has its own index connection and batch writer; the index merges what two
 workers write about the same vendor inside its write transaction.  On a grid site a run's
 cards are laid over the page fields the index holds, which the run before may have rewritten:
-the reading process waits for every worker's writes before it reads the next run.
+the command's process waits for every worker's writes before it reads the next run.
 
 Workers are started with `spawn` (a fresh interpreter: an open SQLite connection must not be
 carried across a fork) and each loads the reference lists, about a second of CPU: worth it for
