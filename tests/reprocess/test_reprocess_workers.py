@@ -124,3 +124,28 @@ def test_a_worker_that_cannot_start_fails_the_reprocess_by_name(tmp_path: Path, 
     assert "reprocess worker 0 failed" in str(failed.value) and "changed after the reprocess started" in str(failed.value)
     (run_dir,) = (home / "runs").iterdir()
     assert json.loads((run_dir / "stats.json").read_text())["status"] == "failed"
+
+
+def test_a_killed_worker_fails_the_reprocess_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """kill -9 of a worker: the next request to it (or answer awaited from it) fails with its
+    exit code named instead of hanging; the pool's other processes are stopped."""
+    from core.errors import TrawlError
+    from crawler.engine.reprocess_pool import PoolSpec, ReprocessPool, site_source
+    from crawler.evidence.reader import RecordRef
+    from crawler.sitedef.siteconfig import load_site
+    from pipeline.version import extraction_version
+
+    for name, value in crawl_env(tmp_path / "home").items():
+        if name.startswith("TRAWL_"):
+            monkeypatch.setenv(name, value)
+    site = load_site("chemtrade")
+    pool = ReprocessPool(PoolSpec(site_source(site), site.name, extraction_version(site), dry_run=True), 2)
+    with pool:
+        processes = [p for p, _, _ in pool.workers]
+        process = processes[1]
+        process.kill()
+        process.join(timeout=30)
+        refs = [RecordRef(tmp_path, tmp_path / "none.warc.gz", 0, "none.warc.gz", "") for _ in range(40)]
+        with pytest.raises(TrawlError, match=r"reprocess worker 1 died \(exit code -9\)"):
+            pool.read(refs)
+    assert len(processes) == 2 and not any(p.is_alive() for p in processes)
