@@ -1,7 +1,7 @@
 """Processing throughput over stored evidence: 1 and 2 worker processes (crawler/engine/workers.py).
 
     .venv/bin/python bench/reprocess.py [--sites pillhub,chemtrade,vortex,nightshade] [--workers 1,2]
-                                        [--repeat 3] [--days 3] [--home PATH] [--json]
+                                        [--repeat 3] [--days 3] [--home PATH] [--command 0,2] [--json]
 
 Crawls the testbed sites once per testbed day (`--days`, default 3: listings appear, change
 and vanish between days; rate limits and faults off, `--workers 0`) into a scratch
@@ -13,6 +13,11 @@ Reports pages/s, the scaling of 2 workers over 1 (target >= 1.7x on 2 idle cores
 peak RSS of the workers (VmHWM).  The listings stored as new differ between the counts: a
 listing's pages from different days may go to different workers, and the later one is read
 before the earlier one is committed (a crawl is one run, where this does not arise).
+
+Then `trawl reprocess --site SITE --workers N` itself, for each `--command` count (default 0
+and 2), on a copy of the home: pages/s over every site's reprocess, the start-up of its worker
+processes included (each loads the substance lists, so small homes favour 0; `--days` grows
+the archive).
 """
 from __future__ import annotations
 
@@ -133,6 +138,29 @@ def measure(workers: int, jobs: dict[str, list[Any]], home: Path, scratch: Path)
             "new": counters.get("trawl/listings/new", 0), "unreadable": counters.get("trawl/workers/evidence_unreadable", 0)}
 
 
+def command_runs(home: Path, sites: list[str], counts: tuple[int, ...], scratch: Path) -> list[dict[str, Any]]:
+    """`trawl reprocess --site SITE --workers N --json` for every site and count, each count on
+    its own copy of `home` (a reprocess may rewrite vendors): what the command itself does with
+    worker processes (crawler/engine/reprocess_pool.py), start-up of its workers included."""
+    import shutil
+
+    out = []
+    for workers in counts:
+        copy = scratch / f"command-w{workers}"
+        shutil.copytree(home, copy)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TRAWL_")} | {"TRAWL_HOME": str(copy)}
+        pages, seconds = 0, 0.0
+        for site in sites:
+            done = subprocess.run([sys.executable, "-m", "trawl.cli", "reprocess", "--site", site, "--workers",
+                                   str(workers), "--json"], env=env, cwd=REPO, check=True, capture_output=True,
+                                  text=True, timeout=1800)
+            summary = json.loads(done.stdout.strip().splitlines()[-1])
+            pages, seconds = pages + summary["pages"], seconds + summary["duration_s"]
+        out.append({"workers": workers, "pages": pages, "seconds": round(seconds, 2),
+                    "pages_per_s": round(pages / seconds, 1) if seconds else 0.0})
+    return out
+
+
 def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The round with the median pages/s (the lower middle one for an even count)."""
     ordered = sorted(runs, key=lambda r: r["pages_per_s"])
@@ -147,8 +175,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="rounds of every worker count (median reported)")
     parser.add_argument("--days", type=int, default=3, help="testbed days crawled per site (one run each; "
                         "a pool per site takes all its runs, as `trawl reprocess --site` does)")
+    parser.add_argument("--command", default="0,2", help="worker counts of the `trawl reprocess` runs ('' = none)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    command: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmpdir:
         scratch = Path(tmpdir)
         home = args.home.resolve() if args.home else scratch / "home"
@@ -160,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         # rounds alternate the worker counts, so a busy spell on the machine hits both alike;
         # each count reports its median round
         rounds = [[measure(n, jobs, home, scratch / f"round{r}") for n in counts] for r in range(args.repeat)]
+        if args.command:
+            command = command_runs(home, sorted(jobs), tuple(int(n) for n in args.command.split(",")), scratch)
     results = [_median_run([rnd[i] for rnd in rounds]) for i in range(len(counts))]
     by_count = {r["workers"]: r for r in results}
     scaling = (by_count[2]["pages_per_s"] / by_count[1]["pages_per_s"]
@@ -168,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
                  for rnd in rounds if 1 in counts and 2 in counts and rnd[counts.index(1)]["pages_per_s"]]
     report = {"cpu_count": os.cpu_count(), "repeat": args.repeat, "runs": results,
               "scaling_2_over_1": round(scaling, 2) if scaling else None, "scaling_per_round": per_round,
-              "target": TARGET_SCALING}
+              "target": TARGET_SCALING, "command": command}
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -181,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scaling 2 over 1 worker: {scaling:.2f}x (medians of {args.repeat} rounds; per round "
               f"{', '.join(f'{x:.2f}' for x in per_round)}; target >= {TARGET_SCALING} on 2 idle cores; "
               f"cores here: {os.cpu_count()})")
+    for r in command:
+        print(f"trawl reprocess --workers {r['workers']}: {r['pages']} pages in {r['seconds']:.2f}s -> "
+              f"{r['pages_per_s']} pages/s (one run per site, the workers' start-up included)")
     return 0
 
 
