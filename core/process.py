@@ -42,3 +42,17 @@ def freeze_startup_heap() -> None:
 
     gc.collect()
     gc.freeze()
+
+
+def spawn_with_pipes(context: Any, target: Any, spec: Any, name: str) -> tuple[Any, Any, Any]:
+    """Start `target(spec, inbox, outbox)` in a daemon process of the multiprocessing `context`,
+    with one one-way pipe each way; returns (process, the end to send it messages, the end to
+    receive its answers).  The child's ends are closed here, so a dead child reads as EOF and a
+    send to it fails, instead of either side waiting for ever."""
+    inbox_recv, inbox_send = context.Pipe(duplex=False)
+    outbox_recv, outbox_send = context.Pipe(duplex=False)
+    process = context.Process(target=target, args=(spec, inbox_recv, outbox_send), name=name, daemon=True)
+    process.start()
+    inbox_recv.close()
+    outbox_send.close()
+    return process, inbox_send, outbox_recv

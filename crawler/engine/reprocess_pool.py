@@ -160,15 +160,10 @@ class ReprocessPool:
         self.stop()
 
     def start(self) -> None:
+        from core.process import spawn_with_pipes
+
         for number in range(self.size):
-            inbox_recv, inbox_send = self.context.Pipe(duplex=False)
-            outbox_recv, outbox_send = self.context.Pipe(duplex=False)
-            process = self.context.Process(target=worker_main, args=(self.spec, inbox_recv, outbox_send),
-                                           name=f"trawl-reprocess-{number}", daemon=True)
-            process.start()
-            inbox_recv.close()  # the child's ends: closed here, so a dead child reads as EOF
-            outbox_send.close()
-            self.workers.append((process, inbox_send, outbox_recv))
+            self.workers.append(spawn_with_pipes(self.context, worker_main, self.spec, f"trawl-reprocess-{number}"))
         for number in range(self.size):
             self._expect(number, "ready", START_TIMEOUT)
 

@@ -130,13 +130,9 @@ class WorkerPool:
             time.sleep(POLL_SECONDS / 5)
 
     def _spawn(self, number: int) -> Slot:
-        job_recv, job_send = self.context.Pipe(duplex=False)
-        result_recv, result_send = self.context.Pipe(duplex=False)
-        process = self.context.Process(target=worker_main, args=(self.spec, job_recv, result_send),
-                                       name=f"trawl-worker-{number}", daemon=True)
-        process.start()
-        job_recv.close()  # the child's ends: closed here, so a dead child reads as EOF
-        result_send.close()
+        from core.process import spawn_with_pipes
+
+        process, job_send, result_recv = spawn_with_pipes(self.context, worker_main, self.spec, f"trawl-worker-{number}")
         return Slot(number, process, job_send, result_recv)
 
     @property
