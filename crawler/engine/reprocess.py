@@ -326,8 +326,8 @@ def reprocess(site: SiteConfig, sources: list[SourceRun], index: IndexBackend, *
               dry_run: bool = False, progress: Callable[[int, int], None] | None = None,
               workers: int = 0) -> ReprocessResult:
     """Re-read `sources` of `site` into `index` (see module doc); records a run unless `dry_run`.
-    `workers` > 0: that many processes parse, enrich, compare and write what this one reads
-    (crawler.engine.reprocess_pool); 0: this process does everything."""
+    `workers` > 0: that many processes read the pages back and parse, enrich, compare and write
+    the items this one routes to them (crawler.engine.reprocess_pool); 0: this process does all."""
     from crawler.engine.run import new_run_id
     from crawler.engine.runstats import write_stats
 

@@ -239,9 +239,8 @@ class ReprocessPool:
         inbox = self.workers[number][1]
         try:
             inbox.send(message)
-        except (OSError, ValueError):  # a dead worker's pipe: its own message says why
-            self._expect(number, "", 5.0)
-            raise TrawlError(self._died(number)) from None
+        except (OSError, ValueError):  # a dead worker's pipe: its last message may say why
+            raise TrawlError(self._why_gone(number)) from None
 
     def _expect(self, number: int, wanted: str, timeout: float | None) -> Any:
         outbox = self.workers[number][2]
@@ -256,6 +255,18 @@ class ReprocessPool:
         if kind != wanted:
             raise TrawlError(f"reprocess worker {number}: expected {wanted!r}, got {kind!r}")
         return payload
+
+    def _why_gone(self, number: int) -> str:
+        """A worker that can no longer be sent to: its error if it sent one, else its exit code."""
+        outbox = self.workers[number][2]
+        try:
+            while outbox.poll(1.0):  # answers it sent before it went (reads, then maybe its error)
+                kind, payload = outbox.recv()
+                if kind == "error":
+                    return f"reprocess worker {number} failed: {payload}"
+        except (EOFError, OSError):
+            pass
+        return self._died(number)
 
     def _died(self, number: int) -> str:
         process = self.workers[number][0]
