@@ -19,7 +19,11 @@ from tests.crawler.evidence_util import exchange, writer_for
 
 
 def _seqs_on_disk(run_dir: Path) -> list[int]:
-    return [json.loads(line)["seq"] for line in (run_dir / "manifest.jsonl").read_bytes().splitlines()]
+    """The seqs of the manifest's complete lines: a later sync may be writing its lines on its
+    thread while this reads, and a line it has half written is not on disk yet."""
+    data = (run_dir / "manifest.jsonl").read_bytes()
+    complete = data[: data.rfind(b"\n") + 1]
+    return [json.loads(line)["seq"] for line in complete.splitlines()]
 
 
 @pytest.mark.parametrize("max_bytes", [100 * 2**20, 1500], ids=["one-warc", "rotating"])
